@@ -1,0 +1,233 @@
+import { ACCOUNT_SID_PATTERN, CALL_SID_PATTERN, joinPath } from './urls.ts';
+
+/** A response body whose shape is not what the endpoint promises; the client turns it into a `bad_payload` TwilioError. */
+export class PayloadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PayloadError';
+  }
+}
+
+/** The validated envelope of one Insights v1 list page (records are left raw for the sample parser). */
+export interface MetricsEnvelope {
+  /** The raw `metrics` array. */
+  records: unknown[];
+  /** Absolute `meta.next_page_url`, or null on the last page (an empty string counts as null, as in twilio-node). */
+  nextPageUrl: string | null;
+  /** `meta.page`, else the `Page` of the request, else 0. */
+  page: number;
+  /** `meta.page_size`, else the `PageSize` of the request, else the record count. */
+  pageSize: number;
+}
+
+/** One call of the 2010 Calls list, with the fields the exporter uses. */
+export interface CallRecord {
+  /** Call SID, `CA` + 32 hex. */
+  sid: string;
+  /** Account SID, `AC` + 32 hex. */
+  accountSid: string;
+  /** Call status: queued, ringing, in-progress, canceled, completed, failed, busy, no-answer. */
+  status: string;
+  /** inbound, outbound-api, outbound-dial, trunking-originating, trunking-terminating; null when absent. */
+  direction: string | null;
+  /** Caller, as Twilio formats it; null when absent. */
+  from: string | null;
+  /** Callee, as Twilio formats it; null when absent. */
+  to: string | null;
+  /** Start time as Twilio sends it (RFC 2822); null when absent. */
+  startTime: string | null;
+  /** SID of the call that spawned this one; null when absent. */
+  parentCallSid: string | null;
+}
+
+/** A call record that failed validation: its position on the page and why (the record itself is not kept: it holds phone numbers). */
+export interface SkippedRecord {
+  /** Index in the page's `calls` array. */
+  index: number;
+  /** Which field was wrong. */
+  reason: string;
+}
+
+/** The validated envelope of one 2010 Calls page. */
+export interface CallsEnvelope {
+  /** The calls that passed validation, in page order. */
+  calls: CallRecord[];
+  /** The records that did not. */
+  skipped: SkippedRecord[];
+  /** `next_page_uri` resolved against the API base URL, or null on the last page. */
+  nextPageUrl: string | null;
+}
+
+/** The fields of a Call Summary the exporter uses, plus the whole body. */
+export interface CallSummary {
+  /** carrier, sip, trunking, client, whatsapp; null when absent. */
+  callType: string | null;
+  /** e.g. ringing, answered, completed; null when absent. */
+  callState: string | null;
+  /** partial or complete; null when absent. */
+  processingState: string | null;
+  /** The whole decoded body, for labels the exporter may add later. */
+  raw: unknown;
+}
+
+/** The Voice Insights settings of the account. */
+export interface VoiceSettings {
+  /** Whether Advanced Features is on (Metrics need it); null when absent. */
+  advancedFeatures: boolean | null;
+  /** Whether Voice Trace is on; null when absent. */
+  voiceTrace: boolean | null;
+}
+
+/** Decodes a response body as JSON, throwing a PayloadError if it is not. */
+export function decodeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // The body is not quoted: an HTML error page can be long and says nothing the status does not.
+    throw new PayloadError(`body is not JSON (${text.length} characters)`);
+  }
+}
+
+/** Validates an Insights v1 list page (`{metrics: [...], meta: {next_page_url, ...}}`) requested at `requestUrl`. */
+export function parseMetricsEnvelope(body: unknown, requestUrl: URL): MetricsEnvelope {
+  if (!isObject(body)) throw new PayloadError(`body is ${kind(body)}, expected an object`);
+  const records = body['metrics'];
+  if (!Array.isArray(records)) throw new PayloadError(`"metrics" is ${kind(records)}, expected an array`);
+  const meta = body['meta'];
+  if (!isObject(meta)) throw new PayloadError(`"meta" is ${kind(meta)}, expected an object`);
+  const next = meta['next_page_url'];
+  if (next !== null && typeof next !== 'string') {
+    throw new PayloadError(`"meta.next_page_url" is ${kind(next)}, expected a string or null`);
+  }
+  let nextPageUrl: string | null = null;
+  if (next !== null && next !== '') {
+    if (!URL.canParse(next)) throw new PayloadError('"meta.next_page_url" is not an absolute URL');
+    nextPageUrl = next;
+  }
+  return {
+    records: records as unknown[],
+    nextPageUrl,
+    page: count(meta['page']) ?? count(paramNumber(requestUrl, 'Page')) ?? 0,
+    pageSize: count(meta['page_size']) ?? count(paramNumber(requestUrl, 'PageSize')) ?? records.length,
+  };
+}
+
+/** Validates a 2010 Calls page, resolving the relative `next_page_uri` against `apiBase` and skipping malformed records. */
+export function parseCallsEnvelope(body: unknown, apiBase: URL): CallsEnvelope {
+  if (!isObject(body)) throw new PayloadError(`body is ${kind(body)}, expected an object`);
+  const records = body['calls'];
+  if (!Array.isArray(records)) throw new PayloadError(`"calls" is ${kind(records)}, expected an array`);
+  const next = body['next_page_uri'];
+  if (next !== null && typeof next !== 'string') {
+    throw new PayloadError(`"next_page_uri" is ${kind(next)}, expected a string or null`);
+  }
+  let nextPageUrl: string | null = null;
+  if (next !== null && next !== '') {
+    // 2010 paging URIs are relative to the API host; keep any path prefix of the configured base.
+    const resolved = next.startsWith('/') && !next.startsWith('//') ? joinPath(apiBase, next) : tryUrl(next);
+    if (resolved === undefined) throw new PayloadError('"next_page_uri" is neither a path nor an absolute URL');
+    nextPageUrl = resolved.href;
+  }
+  const calls: CallRecord[] = [];
+  const skipped: SkippedRecord[] = [];
+  records.forEach((record: unknown, index) => {
+    const result = parseCallRecord(record);
+    if (typeof result === 'string') skipped.push({ index, reason: result });
+    else calls.push(result);
+  });
+  return { calls, skipped, nextPageUrl };
+}
+
+/** Validates one 2010 call record, returning it or the reason it is unusable. */
+export function parseCallRecord(record: unknown): CallRecord | string {
+  if (!isObject(record)) return `record is ${kind(record)}, expected an object`;
+  const sid = record['sid'];
+  if (typeof sid !== 'string' || !CALL_SID_PATTERN.test(sid)) return '"sid" is not a Call SID';
+  const accountSid = record['account_sid'];
+  if (typeof accountSid !== 'string' || !ACCOUNT_SID_PATTERN.test(accountSid)) {
+    return '"account_sid" is not an Account SID';
+  }
+  const status = record['status'];
+  if (typeof status !== 'string' || status === '') return '"status" is not a non-empty string';
+  const optional: Record<string, string | null> = {};
+  for (const key of ['direction', 'from', 'to', 'start_time', 'parent_call_sid']) {
+    const value = record[key];
+    if (value === undefined || value === null) optional[key] = null;
+    else if (typeof value === 'string') optional[key] = value;
+    else return `"${key}" is ${kind(value)}, expected a string or null`;
+  }
+  const parentCallSid = optional['parent_call_sid'] ?? null;
+  if (parentCallSid !== null && !CALL_SID_PATTERN.test(parentCallSid)) return '"parent_call_sid" is not a Call SID';
+  return {
+    sid,
+    accountSid,
+    status,
+    direction: optional['direction'] ?? null,
+    from: optional['from'] ?? null,
+    to: optional['to'] ?? null,
+    startTime: optional['start_time'] ?? null,
+    parentCallSid,
+  };
+}
+
+/** Validates a Call Summary body: an object whose `call_type`, `call_state` and `processing_state` are strings or null. */
+export function parseSummary(body: unknown): CallSummary {
+  if (!isObject(body)) throw new PayloadError(`body is ${kind(body)}, expected an object`);
+  return {
+    callType: optionalString(body, 'call_type'),
+    callState: optionalString(body, 'call_state'),
+    processingState: optionalString(body, 'processing_state'),
+    raw: body,
+  };
+}
+
+/** Validates a Voice Settings body: an object whose `advanced_features` and `voice_trace` are booleans or null. */
+export function parseSettings(body: unknown): VoiceSettings {
+  if (!isObject(body)) throw new PayloadError(`body is ${kind(body)}, expected an object`);
+  return {
+    advancedFeatures: optionalBoolean(body, 'advanced_features'),
+    voiceTrace: optionalBoolean(body, 'voice_trace'),
+  };
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | null {
+  const value = body[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new PayloadError(`"${key}" is ${kind(value)}, expected a string or null`);
+  return value;
+}
+
+function optionalBoolean(body: Record<string, unknown>, key: string): boolean | null {
+  const value = body[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'boolean') throw new PayloadError(`"${key}" is ${kind(value)}, expected a boolean or null`);
+  return value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function kind(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+function paramNumber(url: URL, name: string): number | undefined {
+  const value = url.searchParams.get(name);
+  return value === null || !/^\d+$/.test(value) ? undefined : Number(value);
+}
+
+function tryUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
