@@ -1,0 +1,165 @@
+/** Where a tracked call was announced from. */
+export const CALL_SOURCES = ['config', 'discovery', 'webhook', 'admin'] as const;
+/** A call source. */
+export type CallSource = (typeof CALL_SOURCES)[number];
+
+/** Lifecycle state of a tracked call. */
+export type CallLifecycle = 'active' | 'draining' | 'ended';
+
+/** A call the exporter tracks. */
+export interface TrackedCall {
+  readonly callSid: string;
+  readonly accountSid: string;
+  /** Every source that announced the call; duplicates are harmless. */
+  readonly sources: Set<CallSource>;
+  /** When tracking started, epoch ms. */
+  readonly trackedAtMs: number;
+  /** When the call was reported ended, epoch ms. */
+  endedAtMs: number | undefined;
+}
+
+/** Receives registry changes (the poller and the store subscribe). */
+export interface RegistryListener {
+  /** A call started being tracked. */
+  onTracked?(call: Readonly<TrackedCall>): void;
+  /** A tracked call was reported ended (it keeps being polled for the drain period). */
+  onEnded?(call: Readonly<TrackedCall>): void;
+  /** A call was dropped: its series must disappear. */
+  onRemoved?(call: Readonly<TrackedCall>): void;
+}
+
+/** Options of the registry. */
+export interface CallRegistryOptions {
+  /** Cap on tracked calls; above it new calls are refused and counted. */
+  readonly maxCalls: number;
+  /** How long an ended call keeps being polled for late samples. */
+  readonly drainPeriodMs: number;
+  /** How long an ended call's series stay after it ended. */
+  readonly retentionMs: number;
+  /** Which calls this replica owns (sharding); all by default. */
+  readonly owns?: (callSid: string) => boolean;
+  /** Clock, epoch ms. */
+  readonly now?: () => number;
+  /** Called when a call is refused because the cap is reached. */
+  readonly onRefused?: (source: CallSource) => void;
+}
+
+/** The outcome of announcing a call. */
+export type TrackResult = 'tracked' | 'known' | 'refused' | 'not_owned' | 'ended';
+
+/**
+ * The set of calls to poll, merged from every source, with the lifecycle
+ * active → draining (ended, still polled) → ended (series kept) → removed.
+ */
+export class CallRegistry {
+  readonly #calls = new Map<string, TrackedCall>();
+  readonly #listeners: RegistryListener[] = [];
+  readonly #options: CallRegistryOptions;
+  readonly #now: () => number;
+
+  /** Creates an empty registry. */
+  constructor(options: CallRegistryOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Subscribes to changes. */
+  addListener(listener: RegistryListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Announces an in-progress call; idempotent across sources. */
+  track(callSid: string, accountSid: string, source: CallSource): TrackResult {
+    if (this.#options.owns && !this.#options.owns(callSid)) return 'not_owned';
+    const known = this.#calls.get(callSid);
+    if (known) {
+      known.sources.add(source);
+      return known.endedAtMs === undefined ? 'known' : 'ended';
+    }
+    if (this.#calls.size >= this.#options.maxCalls) {
+      this.#options.onRefused?.(source);
+      return 'refused';
+    }
+    const call: TrackedCall = { callSid, accountSid, sources: new Set([source]), trackedAtMs: this.#now(), endedAtMs: undefined };
+    this.#calls.set(callSid, call);
+    for (const l of this.#listeners) l.onTracked?.(call);
+    return 'tracked';
+  }
+
+  /** Reports a call ended; it is drained, then removed after the retention period. */
+  end(callSid: string): boolean {
+    const call = this.#calls.get(callSid);
+    if (!call || call.endedAtMs !== undefined) return false;
+    call.endedAtMs = this.#now();
+    for (const l of this.#listeners) l.onEnded?.(call);
+    return true;
+  }
+
+  /** Drops a call at once (admin DELETE); its series disappear now. */
+  remove(callSid: string): boolean {
+    const call = this.#calls.get(callSid);
+    if (!call) return false;
+    this.#calls.delete(callSid);
+    for (const l of this.#listeners) l.onRemoved?.(call);
+    return true;
+  }
+
+  /** The call, if tracked. */
+  get(callSid: string): Readonly<TrackedCall> | undefined {
+    return this.#calls.get(callSid);
+  }
+
+  /** Every tracked call. */
+  calls(): IterableIterator<Readonly<TrackedCall>> {
+    return this.#calls.values();
+  }
+
+  /** Number of tracked calls, in any state. */
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  /** The lifecycle state of a call at a time. */
+  lifecycle(call: Readonly<TrackedCall>, nowMs = this.#now()): CallLifecycle {
+    if (call.endedAtMs === undefined) return 'active';
+    return nowMs < call.endedAtMs + this.#options.drainPeriodMs ? 'draining' : 'ended';
+  }
+
+  /** Whether a call should still be polled. */
+  isPollable(call: Readonly<TrackedCall>, nowMs = this.#now()): boolean {
+    return this.lifecycle(call, nowMs) !== 'ended';
+  }
+
+  /** Active calls per account. */
+  activeByAccount(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const call of this.#calls.values()) {
+      if (call.endedAtMs === undefined) out.set(call.accountSid, (out.get(call.accountSid) ?? 0) + 1);
+    }
+    return out;
+  }
+
+  /** Counts per (account, lifecycle state). */
+  countByState(nowMs = this.#now()): Map<string, Map<CallLifecycle, number>> {
+    const out = new Map<string, Map<CallLifecycle, number>>();
+    for (const call of this.#calls.values()) {
+      let m = out.get(call.accountSid);
+      if (!m) out.set(call.accountSid, (m = new Map()));
+      const s = this.lifecycle(call, nowMs);
+      m.set(s, (m.get(s) ?? 0) + 1);
+    }
+    return out;
+  }
+
+  /** Removes calls whose retention has passed; returns how many. */
+  sweep(nowMs = this.#now()): number {
+    let removed = 0;
+    for (const call of this.#calls.values()) {
+      if (call.endedAtMs !== undefined && nowMs >= call.endedAtMs + this.#options.retentionMs) {
+        this.remove(call.callSid);
+        removed++;
+      }
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,248 @@
+import type { SampleValues } from '../samples/sample.ts';
+
+/** Whether a metric is per call, a fleet aggregate, or about the exporter itself. */
+export type MetricScope = 'call' | 'fleet' | 'self';
+/** The metric kinds this exporter exposes. */
+export type MetricType = 'gauge' | 'counter' | 'histogram';
+
+/** One row of the metrics table: everything the Prometheus and OTel expositions, docs and checks need. */
+export interface MetricDefinition {
+  /** Stable key, used by allow/deny lists and tests. */
+  readonly key: string;
+  /** Prometheus name (counters end in `_total`). */
+  readonly name: string;
+  /** OpenTelemetry instrument name. */
+  readonly otelName: string;
+  /** UCUM unit for OpenTelemetry (`1`, `s`, `By`, `{packet}`). */
+  readonly otelUnit: string;
+  /** Help text; for sample metrics it names the Twilio field and the conversion. */
+  readonly help: string;
+  /** Metric kind. */
+  readonly type: MetricType;
+  /** Per call, fleet or self. */
+  readonly scope: MetricScope;
+  /** Prometheus label names (OTel attributes are derived by `otelAttributeName`). */
+  readonly labels: readonly string[];
+  /** For sample metrics: the value in base units, or undefined when the sample lacks it. */
+  readonly extract?: (v: Readonly<SampleValues>) => number | undefined;
+  /** Histogram bucket upper bounds, shared by Prometheus and OTel. */
+  readonly buckets?: readonly number[];
+}
+
+/** Labels of every per-call stream series. */
+export const CALL_LABELS = ['call_sid', 'edge', 'direction'] as const;
+/** Labels of the fleet aggregates: bounded, whatever the number of calls. */
+export const FLEET_LABELS = ['edge', 'direction', 'account_sid'] as const;
+/** Labels of `twilio_call_info`. */
+export const CALL_INFO_LABELS = ['call_sid', 'account_sid', 'call_type', 'codec_name', 'media_region'] as const;
+
+/** MOS buckets: fine around Twilio's 3.5 "low MOS" threshold and the 4.x range healthy calls live in. */
+export const MOS_BUCKETS = [1, 2, 2.5, 3, 3.5, 3.8, 4, 4.2, 4.4, 4.5] as const;
+/** RTT buckets in seconds; 0.4 is Twilio's "high latency" threshold. */
+export const RTT_BUCKETS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 1, 2] as const;
+/** Jitter buckets in seconds; 0.03 is Twilio's "high jitter" threshold. */
+export const JITTER_BUCKETS = [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2] as const;
+/** Loss-ratio buckets; 0.01 and 0.05 are Twilio's packet-loss thresholds. */
+export const LOSS_BUCKETS = [0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5] as const;
+
+function call(
+  key: string,
+  name: string,
+  otelName: string,
+  otelUnit: string,
+  type: 'gauge' | 'counter',
+  help: string,
+  extract: (v: Readonly<SampleValues>) => number | undefined,
+): MetricDefinition {
+  return { key, name, otelName, otelUnit, help, type, scope: 'call', labels: CALL_LABELS, extract };
+}
+
+function fleet(
+  key: string,
+  name: string,
+  otelName: string,
+  otelUnit: string,
+  help: string,
+  buckets: readonly number[],
+  extract: (v: Readonly<SampleValues>) => number | undefined,
+): MetricDefinition {
+  return { key, name, otelName, otelUnit, help, type: 'histogram', scope: 'fleet', labels: FLEET_LABELS, extract, buckets };
+}
+
+function self(
+  key: string,
+  type: MetricType,
+  labels: readonly string[],
+  otelUnit: string,
+  help: string,
+  buckets?: readonly number[],
+): MetricDefinition {
+  const otelName = `twilio_insights_exporter.${key}`;
+  return {
+    key,
+    name: `twilio_insights_exporter_${key}`,
+    otelName,
+    otelUnit,
+    help,
+    type,
+    scope: 'self',
+    labels,
+    ...(buckets && { buckets }),
+  };
+}
+
+/** Per-stream series derived from samples, labelled call_sid, edge, direction. */
+export const CALL_METRICS: readonly MetricDefinition[] = [
+  call('mos', 'twilio_call_mos', 'twilio.call.mos', '1', 'gauge',
+    'Mean opinion score of the newest sample, 1 to 4.5 (Twilio interval.mos.value).', (v) => v.mos),
+  call('rtt', 'twilio_call_rtt_seconds', 'twilio.call.rtt', 's', 'gauge',
+    'Round-trip time of the newest sample in seconds (Twilio interval.rtt.value, ms / 1000).', (v) => v.rttSeconds),
+  call('jitter', 'twilio_call_jitter_seconds', 'twilio.call.jitter', 's', 'gauge',
+    'Jitter over the newest sample interval in seconds (Twilio interval.jitter.value, ms / 1000).', (v) => v.jitterSeconds),
+  call('jitter_avg', 'twilio_call_jitter_avg_seconds', 'twilio.call.jitter.avg', 's', 'gauge',
+    'Average jitter since the call started in seconds (Twilio cumulative.jitter.avg, ms / 1000).', (v) => v.jitterAvgSeconds),
+  call('jitter_max', 'twilio_call_jitter_max_seconds', 'twilio.call.jitter.max', 's', 'gauge',
+    'Maximum jitter since the call started in seconds (Twilio cumulative.jitter.max, ms / 1000).', (v) => v.jitterMaxSeconds),
+  call('packet_loss', 'twilio_call_packet_loss_ratio', 'twilio.call.packet_loss', '1', 'gauge',
+    'Packet loss over the newest sample interval as a ratio 0..1 (Twilio interval.packets_loss_percentage / 100).', (v) => v.packetLossRatio),
+  call('audio_in_level', 'twilio_call_audio_in_level', 'twilio.call.audio.in_level', '1', 'gauge',
+    'Input audio level of the newest sample, 0 to 32767 (Twilio interval.audio_in.value).', (v) => v.audioInLevel),
+  call('audio_out_level', 'twilio_call_audio_out_level', 'twilio.call.audio.out_level', '1', 'gauge',
+    'Output audio level of the newest sample, 0 to 32767 (Twilio interval.audio_out.value).', (v) => v.audioOutLevel),
+  call('packets_sent', 'twilio_call_packets_sent_total', 'twilio.call.packets.sent', '{packet}', 'counter',
+    'Packets sent since the call started (Twilio cumulative.packets_sent).', (v) => v.packetsSent),
+  call('packets_received', 'twilio_call_packets_received_total', 'twilio.call.packets.received', '{packet}', 'counter',
+    'Packets received since the call started (Twilio cumulative.packets_received).', (v) => v.packetsReceived),
+  call('packets_lost', 'twilio_call_packets_lost_total', 'twilio.call.packets.lost', '{packet}', 'counter',
+    'Packets lost since the call started (Twilio cumulative.packets_lost).', (v) => v.packetsLost),
+  call('sent_bytes', 'twilio_call_sent_bytes_total', 'twilio.call.sent', 'By', 'counter',
+    'Bytes sent since the call started (Twilio cumulative.bytes_sent).', (v) => v.bytesSent),
+  call('received_bytes', 'twilio_call_received_bytes_total', 'twilio.call.received', 'By', 'counter',
+    'Bytes received since the call started (Twilio cumulative.bytes_received).', (v) => v.bytesReceived),
+];
+
+/** The sample-time gauge: rendered from the stream, not from the values. */
+export const CALL_SAMPLE_TIMESTAMP: MetricDefinition = {
+  key: 'sample_timestamp',
+  name: 'twilio_call_sample_timestamp_seconds',
+  otelName: 'twilio.call.sample.timestamp',
+  otelUnit: 's',
+  help: 'End time of the newest sample of the stream, Unix seconds (Twilio timestamp).',
+  type: 'gauge',
+  scope: 'call',
+  labels: CALL_LABELS,
+};
+
+/** The info metric carrying a call's descriptive labels. */
+export const CALL_INFO: MetricDefinition = {
+  key: 'call_info',
+  name: 'twilio_call_info',
+  otelName: 'twilio.call.info',
+  otelUnit: '1',
+  help: 'Descriptive labels of a tracked call; the value is always 1.',
+  type: 'gauge',
+  scope: 'call',
+  labels: CALL_INFO_LABELS,
+};
+
+/** Fleet histograms: every applied sample observed once, labelled by edge, direction and account. */
+export const FLEET_HISTOGRAMS: readonly MetricDefinition[] = [
+  fleet('voice_mos', 'twilio_voice_mos', 'twilio.voice.mos', '1',
+    'Distribution of sample MOS across all calls (Twilio interval.mos.value).', MOS_BUCKETS, (v) => v.mos),
+  fleet('voice_rtt', 'twilio_voice_rtt_seconds', 'twilio.voice.rtt', 's',
+    'Distribution of sample round-trip time across all calls in seconds (Twilio interval.rtt.value, ms / 1000).', RTT_BUCKETS, (v) => v.rttSeconds),
+  fleet('voice_jitter', 'twilio_voice_jitter_seconds', 'twilio.voice.jitter', 's',
+    'Distribution of sample interval jitter across all calls in seconds (Twilio interval.jitter.value, ms / 1000).', JITTER_BUCKETS, (v) => v.jitterSeconds),
+  fleet('voice_packet_loss', 'twilio_voice_packet_loss_ratio', 'twilio.voice.packet_loss', '1',
+    'Distribution of sample packet loss across all calls as a ratio (Twilio interval.packets_loss_percentage / 100).', LOSS_BUCKETS, (v) => v.packetLossRatio),
+];
+
+/** Fleet counters and gauges. */
+export const FLEET_SAMPLES: MetricDefinition = {
+  key: 'voice_samples',
+  name: 'twilio_voice_samples_total',
+  otelName: 'twilio.voice.samples',
+  otelUnit: '{sample}',
+  help: 'Samples applied to the fleet aggregates, each (call, edge, direction, timestamp) once.',
+  type: 'counter',
+  scope: 'fleet',
+  labels: FLEET_LABELS,
+};
+
+/** Calls currently tracked and not ended, per account. */
+export const FLEET_ACTIVE_CALLS: MetricDefinition = {
+  key: 'voice_active_calls',
+  name: 'twilio_voice_active_calls',
+  otelName: 'twilio.voice.active_calls',
+  otelUnit: '{call}',
+  help: 'Calls tracked and still in progress, per account.',
+  type: 'gauge',
+  scope: 'fleet',
+  labels: ['account_sid'],
+};
+
+const DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
+
+/** The exporter's own metrics. */
+export const SELF_METRICS = {
+  apiRequests: self('api_requests_total', 'counter', ['account_sid', 'endpoint', 'outcome'], '{request}',
+    'Requests to the Twilio API by endpoint and outcome (HTTP status, or an error code for failures without one).'),
+  apiRequestDuration: self('api_request_duration_seconds', 'histogram', ['account_sid', 'endpoint'], 's',
+    'Duration of requests to the Twilio API.', DURATION_BUCKETS),
+  apiRetries: self('api_retries_total', 'counter', ['account_sid', 'endpoint', 'reason'], '{request}',
+    'Requests to the Twilio API retried after a retryable failure, by the failure code.'),
+  pollDuration: self('poll_duration_seconds', 'histogram', ['account_sid'], 's',
+    'Duration of one poll of one call (all its edges and pages).', DURATION_BUCKETS),
+  pollLag: self('poll_lag_seconds', 'gauge', ['account_sid'], 's',
+    'How late the latest poll of the account started after it was due.'),
+  lastSuccessfulPoll: self('last_successful_poll_timestamp_seconds', 'gauge', ['account_sid'], 's',
+    'Unix time of the last poll that succeeded for the account.'),
+  up: self('up', 'gauge', ['account_sid'], '1',
+    '1 when the last request to the account succeeded, 0 when it failed with an authentication or server error.'),
+  trackedCalls: self('tracked_calls', 'gauge', ['account_sid', 'state'], '{call}',
+    'Calls tracked, by state (active, draining, ended).'),
+  callsRefused: self('calls_refused_total', 'counter', ['source'], '{call}',
+    'Calls not tracked because max_calls was reached, by the source that announced them.'),
+  callPollSuccess: self('call_poll_success', 'gauge', ['call_sid'], '1',
+    '1 when the last poll of the call succeeded, 0 otherwise.'),
+  cursorResets: self('cursor_resets_total', 'counter', ['account_sid'], '{reset}',
+    'Paging cursors that Twilio no longer accepted, replaced by a full re-read with de-duplication.'),
+  samplesRejected: self('samples_rejected_total', 'counter', ['reason'], '{sample}',
+    'Metric records skipped because they were malformed, by reason.'),
+  samplesDuplicate: self('samples_duplicate_total', 'counter', [], '{sample}',
+    'Metric records read again (overlapping pages, cursor resets) and not applied a second time.'),
+  renderDuration: self('metrics_render_duration_seconds', 'histogram', ['format'], 's',
+    'Time to render the /metrics exposition.', [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]),
+  configReloadSuccess: self('config_last_reload_successful', 'gauge', [], '1',
+    '1 when the last configuration load succeeded.'),
+  configReloadTime: self('config_last_reload_success_timestamp_seconds', 'gauge', [], 's',
+    'Unix time of the last successful configuration load.'),
+  buildInfo: self('build_info', 'gauge', ['version', 'nodejs_version'], '1',
+    'Build information; the value is always 1.'),
+} as const satisfies Record<string, MetricDefinition>;
+
+/** Every metric the exporter can expose, for docs, dashboards and lint checks. */
+export const ALL_METRICS: readonly MetricDefinition[] = [
+  ...CALL_METRICS,
+  CALL_SAMPLE_TIMESTAMP,
+  CALL_INFO,
+  ...FLEET_HISTOGRAMS,
+  FLEET_SAMPLES,
+  FLEET_ACTIVE_CALLS,
+  ...Object.values(SELF_METRICS),
+];
+
+const OTEL_ATTRIBUTE: Readonly<Record<string, string>> = {
+  call_sid: 'twilio.call.sid',
+  account_sid: 'twilio.account.sid',
+  edge: 'twilio.edge',
+  direction: 'twilio.direction',
+  call_type: 'twilio.call.type',
+  codec_name: 'twilio.codec.name',
+  media_region: 'twilio.media.region',
+};
+
+/** The OTel attribute name for a Prometheus label: `twilio.*` for Twilio concepts, the label itself otherwise. */
+export function otelAttributeName(label: string): string {
+  return OTEL_ATTRIBUTE[label] ?? label;
+}

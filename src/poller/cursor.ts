@@ -1,0 +1,129 @@
+import { parseMetricRecord } from '../samples/parse.ts';
+import { streamKey } from '../samples/sample.ts';
+import type { RejectReason } from '../samples/parse.ts';
+import type { Sample } from '../samples/sample.ts';
+import type { MetricsPage, MetricsQuery } from '../twilio/client.ts';
+import { TwilioError } from '../twilio/errors.ts';
+
+/** Sort order of a query's records, learned from the data (the real API's order is not documented). */
+export type SampleOrder = 'asc' | 'desc' | 'unknown';
+
+/**
+ * Where the next poll of one (call, edge query) starts. In ascending order it resumes at the last page
+ * read, skipping the records already processed there; in descending order it reads from the first page
+ * and stops at the first page holding a sample already seen. Either way a steady-state poll costs one
+ * request.
+ */
+export interface EdgeCursor {
+  /** The URL (with its PageToken) of the last page read, when the order is ascending. */
+  resumeUrl: string | null;
+  /** How many records of the resume page were already processed. */
+  resumeSeen: number;
+  /** Learned sort order. */
+  order: SampleOrder;
+  /** Newest timestamp seen per stream (`edge/direction`) by this cursor. */
+  readonly highWater: Map<string, number>;
+}
+
+/** A fresh cursor: the first poll reads the whole history. */
+export function newCursor(): EdgeCursor {
+  return { resumeUrl: null, resumeSeen: 0, order: 'unknown', highWater: new Map() };
+}
+
+/** A record the parser rejected. */
+export interface Rejection {
+  readonly reason: RejectReason;
+  readonly detail: string;
+}
+
+/** What one read of a query produced. */
+export interface QueryRead {
+  /** Every parsed sample read (already-applied ones included; the store de-duplicates). */
+  readonly samples: Sample[];
+  /** Records skipped as malformed. */
+  readonly rejected: Rejection[];
+  /** HTTP requests made (pages fetched). */
+  readonly requests: number;
+  /** Whether the saved cursor was refused and the history re-read from the first page. */
+  readonly reset: boolean;
+}
+
+/** Fetches one page: a query for the first page, or an absolute URL from a previous page. */
+export type PageFetcher = (req: MetricsQuery | { url: string }) => Promise<MetricsPage>;
+
+/**
+ * Reads what is new for one (call, edge) query and advances the cursor; the cursor moves only when the
+ * whole read succeeded, so a failed read is simply repeated by the next poll.
+ */
+export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPage: PageFetcher): Promise<QueryRead> {
+  const resumable = cursor.order === 'asc' && cursor.resumeUrl !== null;
+  let req: MetricsQuery | { url: string } = resumable ? { url: cursor.resumeUrl! } : query;
+  let skip = resumable ? cursor.resumeSeen : 0;
+  let resuming = resumable;
+  let reset = false;
+  let requests = 0;
+  let order = cursor.order;
+  const highWater = new Map(cursor.highWater);
+  const samples: Sample[] = [];
+  const rejected: Rejection[] = [];
+  let lastUrl: string | null = null;
+  let lastCount = 0;
+
+  for (;;) {
+    let page: MetricsPage;
+    try {
+      requests++;
+      page = await fetchPage(req);
+    } catch (err) {
+      // Twilio refusing a saved PageToken (expired, invalid) is answered 400: re-read from the start.
+      if (resuming && err instanceof TwilioError && err.code === 'bad_request') {
+        reset = true;
+        resuming = false;
+        skip = 0;
+        req = query;
+        continue;
+      }
+      throw err;
+    }
+    const records = page.records;
+    // A resume page shorter than what was processed means it is not the page we think: process it all.
+    const from = skip <= records.length ? skip : 0;
+    skip = 0;
+    resuming = false;
+    let first: number | undefined;
+    let last: number | undefined;
+    let sawSeen = false;
+    for (let i = from; i < records.length; i++) {
+      const result = parseMetricRecord(records[i]);
+      if (!result.ok) {
+        rejected.push({ reason: result.reason, detail: result.detail });
+        continue;
+      }
+      const s = result.sample;
+      samples.push(s);
+      first ??= s.timestampMs;
+      last = s.timestampMs;
+      const key = streamKey(s.edge, s.direction);
+      const seen = cursor.highWater.get(key);
+      if (seen !== undefined && s.timestampMs <= seen) sawSeen = true;
+      const hw = highWater.get(key);
+      if (hw === undefined || s.timestampMs > hw) highWater.set(key, s.timestampMs);
+    }
+    if (order === 'unknown' && first !== undefined && last !== undefined && first !== last) {
+      order = last > first ? 'asc' : 'desc';
+    }
+    lastUrl = page.requestUrl;
+    lastCount = records.length;
+    if (page.nextPageUrl === null) break;
+    // Newest first: once a page holds a sample already seen, every later page is older still.
+    if (order === 'desc' && sawSeen) break;
+    req = { url: page.nextPageUrl };
+  }
+
+  cursor.order = order;
+  cursor.resumeUrl = order === 'asc' ? lastUrl : null;
+  cursor.resumeSeen = order === 'asc' ? lastCount : 0;
+  cursor.highWater.clear();
+  for (const [k, v] of highWater) cursor.highWater.set(k, v);
+  return { samples, rejected, requests, reset };
+}

@@ -1,0 +1,170 @@
+import { EDGES, DIRECTIONS } from './sample.ts';
+import type { Direction, Edge, Sample, SampleValues } from './sample.ts';
+
+/** Why a wire record was rejected: a closed set, used as a metric label value. */
+export const REJECT_REASONS = [
+  'not_object',
+  'bad_call_sid',
+  'bad_account_sid',
+  'bad_edge',
+  'bad_direction',
+  'bad_timestamp',
+  'missing_edge_data',
+  'bad_value',
+] as const;
+/** A reason a record was rejected. */
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** The outcome of parsing one record: a sample, or the reason and a human-readable detail. */
+export type ParseResult =
+  | { readonly ok: true; readonly sample: Sample }
+  | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
+
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
+// Twilio sends both `2019-10-07T22:32:06Z` and `2020-01-06T15:21:48.006Z`; nothing else is accepted.
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+const EDGE_SET: ReadonlySet<string> = new Set(EDGES);
+const DIRECTION_SET: ReadonlySet<string> = new Set(DIRECTIONS);
+
+class BadValue extends Error {}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function child(parent: Obj | undefined, key: string, path: string): Obj | undefined {
+  const v = parent?.[key];
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) throw new BadValue(`${path}.${key} is not an object`);
+  return v;
+}
+
+// A measurement: finite and within [min, max]; absent (undefined/null) is allowed and means "not sent".
+function num(parent: Obj | undefined, key: string, path: string, min: number, max: number): number | undefined {
+  const v = parent?.[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadValue(`${path}.${key} is not a finite number`);
+  if (v < min || v > max) throw new BadValue(`${path}.${key}=${v} is outside ${min}..${max}`);
+  return v;
+}
+
+// A `{value: n}` wrapper, as sdk_edge interval metrics are sent.
+function wrapped(parent: Obj | undefined, key: string, path: string, min: number, max: number): number | undefined {
+  const o = child(parent, key, path);
+  return num(o, 'value', `${path}.${key}`, min, max);
+}
+
+function counter(parent: Obj | undefined, key: string, path: string): number | undefined {
+  return num(parent, key, path, 0, Number.MAX_SAFE_INTEGER);
+}
+
+function ms(v: number | undefined): number | undefined {
+  return v === undefined ? undefined : v / 1000;
+}
+
+function str(parent: Obj | undefined, key: string): string | undefined {
+  const v = parent?.[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** Parses a Voice Insights timestamp (`…Z` or `….mmmZ`) to epoch ms, or NaN when it is not one. */
+export function parseTimestamp(v: unknown): number {
+  if (typeof v !== 'string' || !TIMESTAMP.test(v)) return Number.NaN;
+  return Date.parse(v);
+}
+
+function extractValues(data: Obj, path: string): SampleValues {
+  const interval = child(data, 'interval', path);
+  const cumulative = child(data, 'cumulative', path);
+  const ip = `${path}.interval`;
+  const cp = `${path}.cumulative`;
+  const jitter = child(cumulative, 'jitter', cp);
+  const lossPct = num(interval, 'packets_loss_percentage', ip, 0, 100);
+  const values: SampleValues = {};
+  // Assignments are guarded so absent fields stay absent (not `undefined` keys) and shapes stay small.
+  const mos = wrapped(interval, 'mos', ip, 0, 5);
+  if (mos !== undefined) values.mos = mos;
+  const rtt = ms(wrapped(interval, 'rtt', ip, 0, 1e7));
+  if (rtt !== undefined) values.rttSeconds = rtt;
+  const jit = ms(wrapped(interval, 'jitter', ip, 0, 1e7));
+  if (jit !== undefined) values.jitterSeconds = jit;
+  const javg = ms(num(jitter, 'avg', `${cp}.jitter`, 0, 1e7));
+  if (javg !== undefined) values.jitterAvgSeconds = javg;
+  const jmax = ms(num(jitter, 'max', `${cp}.jitter`, 0, 1e7));
+  if (jmax !== undefined) values.jitterMaxSeconds = jmax;
+  if (lossPct !== undefined) values.packetLossRatio = lossPct / 100;
+  const ain = wrapped(interval, 'audio_in', ip, 0, 65535);
+  if (ain !== undefined) values.audioInLevel = ain;
+  const aout = wrapped(interval, 'audio_out', ip, 0, 65535);
+  if (aout !== undefined) values.audioOutLevel = aout;
+  const ps = counter(cumulative, 'packets_sent', cp);
+  if (ps !== undefined) values.packetsSent = ps;
+  const pr = counter(cumulative, 'packets_received', cp);
+  if (pr !== undefined) values.packetsReceived = pr;
+  const pl = counter(cumulative, 'packets_lost', cp);
+  if (pl !== undefined) values.packetsLost = pl;
+  const bs = counter(cumulative, 'bytes_sent', cp);
+  if (bs !== undefined) values.bytesSent = bs;
+  const br = counter(cumulative, 'bytes_received', cp);
+  if (br !== undefined) values.bytesReceived = br;
+  // Interval packet counters are only consistency-checked: the cumulative block carries the totals.
+  counter(interval, 'packets_received', ip);
+  counter(interval, 'packets_sent', ip);
+  counter(interval, 'packets_lost', ip);
+  return values;
+}
+
+/** Parses one Call Metrics wire record into a sample in base units; pure, never throws. */
+export function parseMetricRecord(raw: unknown): ParseResult {
+  if (!isObj(raw)) return { ok: false, reason: 'not_object', detail: 'record is not a JSON object' };
+  const callSid = raw['call_sid'];
+  if (typeof callSid !== 'string' || !CALL_SID.test(callSid)) {
+    return { ok: false, reason: 'bad_call_sid', detail: 'call_sid must match ^CA[0-9a-fA-F]{32}$' };
+  }
+  const accountSid = raw['account_sid'];
+  if (typeof accountSid !== 'string' || !ACCOUNT_SID.test(accountSid)) {
+    return { ok: false, reason: 'bad_account_sid', detail: 'account_sid must match ^AC[0-9a-fA-F]{32}$' };
+  }
+  const edge = raw['edge'];
+  if (typeof edge !== 'string' || !EDGE_SET.has(edge) || edge === 'unknown_edge') {
+    return { ok: false, reason: 'bad_edge', detail: `edge ${JSON.stringify(edge)} is not a known media edge` };
+  }
+  const direction = raw['direction'];
+  if (typeof direction !== 'string' || !DIRECTION_SET.has(direction)) {
+    return { ok: false, reason: 'bad_direction', detail: `direction ${JSON.stringify(direction)} is not a known direction` };
+  }
+  const timestampMs = parseTimestamp(raw['timestamp']);
+  if (Number.isNaN(timestampMs)) {
+    return { ok: false, reason: 'bad_timestamp', detail: `timestamp ${JSON.stringify(raw['timestamp'])} is not ISO 8601 UTC` };
+  }
+  const data = raw[edge];
+  if (!isObj(data)) {
+    return { ok: false, reason: 'missing_edge_data', detail: `${edge} holds no metrics object` };
+  }
+  let values: SampleValues;
+  try {
+    values = extractValues(data, edge);
+  } catch (e) {
+    if (e instanceof BadValue) return { ok: false, reason: 'bad_value', detail: e.message };
+    throw e;
+  }
+  const metadata = isObj(data['metadata']) ? data['metadata'] : undefined;
+  const codecName = str(data, 'codec_name');
+  const region = str(metadata, 'region');
+  return {
+    ok: true,
+    sample: {
+      callSid,
+      accountSid,
+      edge: edge as Edge,
+      direction: direction as Direction,
+      timestampMs,
+      ...(codecName !== undefined && { codecName }),
+      ...(region !== undefined && { region }),
+      values,
+    },
+  };
+}
