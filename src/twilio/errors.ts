@@ -48,17 +48,17 @@ export class TwilioError extends Error {
   /** The resource that was being read. */
   readonly endpoint: Endpoint;
   /** HTTP status, when a response arrived. */
-  readonly status?: number;
+  declare readonly status?: number;
   /** Twilio's numeric error code from the body, when present. */
-  readonly twilioCode?: number;
+  declare readonly twilioCode?: number;
   /** Twilio's message from the body, when present. */
-  readonly twilioMessage?: string;
+  declare readonly twilioMessage?: string;
   /** Twilio's `more_info` link, when present. */
-  readonly moreInfo?: string;
+  declare readonly moreInfo?: string;
   /** How long Twilio asked the caller to wait (`Retry-After`), in milliseconds. */
-  readonly retryAfterMs?: number;
+  declare readonly retryAfterMs?: number;
   /** The URL requested or refused, without userinfo. */
-  readonly url?: string;
+  declare readonly url?: string;
   /** Whether the same request may succeed if sent again later. */
   readonly retryable: boolean;
 
