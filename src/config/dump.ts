@@ -1,0 +1,58 @@
+import { stringify } from 'yaml';
+
+import { formatDuration } from './duration.ts';
+import { REDACTED } from './secret.ts';
+import type { AccountConfig, Config } from './types.ts';
+
+function dumpAccount(a: AccountConfig): Record<string, unknown> {
+  const credentials =
+    a.credentials.kind === 'auth_token'
+      ? { auth_token: REDACTED }
+      : { api_key_sid: a.credentials.username, api_key_secret: REDACTED };
+  return {
+    account_sid: a.accountSid,
+    name: a.name,
+    ...credentials,
+    insights_base_url: a.insightsBaseUrl,
+    api_base_url: a.apiBaseUrl,
+    max_concurrent_requests: a.maxConcurrentRequests,
+  };
+}
+
+/**
+ * Renders the effective configuration as YAML in the config file's own keys (for `--config.dump`), every secret
+ * shown as `<secret>`; the output loads again as a config file.
+ */
+export function dumpConfig(c: Config): string {
+  const doc = {
+    accounts: c.accounts.map(dumpAccount),
+    calls: c.calls.map((call) => ({ call_sid: call.callSid, account_sid: call.accountSid })),
+    poll_interval: formatDuration(c.pollIntervalMs),
+    request_timeout: formatDuration(c.requestTimeoutMs),
+    page_size: c.pageSize,
+    max_calls: c.maxCalls,
+    call_retention: formatDuration(c.callRetentionMs),
+    drain_period: formatDuration(c.drainPeriodMs),
+    backfill: c.backfill,
+    per_call_series: c.perCallSeries,
+    discovery: {
+      enabled: c.discovery.enabled,
+      interval: formatDuration(c.discovery.intervalMs),
+      directions: [...c.discovery.directions],
+      from_prefix: c.discovery.fromPrefix,
+      to_prefix: c.discovery.toPrefix,
+    },
+    webhooks: { enabled: c.webhooks.enabled, public_url: c.webhooks.publicUrl },
+    admin: c.admin.bearerToken === undefined ? {} : { bearer_token: REDACTED },
+    otlp: {
+      endpoint: c.otlp.endpoint,
+      headers: Object.fromEntries(Object.keys(c.otlp.headers).map((name) => [name, REDACTED])),
+      export_interval: formatDuration(c.otlp.exportIntervalMs),
+      export_timeout: formatDuration(c.otlp.exportTimeoutMs),
+      service_name: c.otlp.serviceName,
+    },
+    web: { listen_address: c.web.listenAddress, telemetry_path: c.web.telemetryPath },
+    log: { level: c.log.level, format: c.log.format },
+  };
+  return stringify(doc);
+}

@@ -1,0 +1,384 @@
+import { z } from 'zod';
+
+import { DEFAULTS } from './defaults.ts';
+import { DURATION_RULE, formatDuration, parseDuration } from './duration.ts';
+import { LISTEN_ADDRESS_RULE, parseListenAddress } from './listen-address.ts';
+import { Secret } from './secret.ts';
+import { DISCOVERY_DIRECTIONS, LOG_FORMATS, LOG_LEVELS } from './types.ts';
+import type { AccountConfig, AdminConfig, Config, Credentials, OtlpConfig, StaticCall } from './types.ts';
+
+/** Account SID: `AC` + 32 hex. */
+export const ACCOUNT_SID_RE = /^AC[0-9a-fA-F]{32}$/;
+/** API Key SID: `SK` + 32 hex. */
+export const API_KEY_SID_RE = /^SK[0-9a-fA-F]{32}$/;
+/** Call SID: `CA` + 32 hex. */
+export const CALL_SID_RE = /^CA[0-9a-fA-F]{32}$/;
+
+/** The problem reported when no account is configured, in the file or the environment. */
+export const ACCOUNTS_REQUIRED =
+  'at least one account is required (or set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)';
+
+// Node fires a timer at once when its delay exceeds 2^31-1 ms (about 24.8 days), so no duration may be longer.
+const MAX_DURATION_MS = 24 * 24 * 60 * 60 * 1000;
+
+// RFC 9110 token characters.
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** What the schema needs from outside: reading a `*_file` secret (path as written in the file). */
+export interface SchemaDeps {
+  /** Returns the file's content with one trailing newline removed; throws a Node fs error when unreadable. */
+  readSecretFile(path: string): string;
+}
+
+type Ctx = z.core.$RefinementCtx;
+
+function addProblem(ctx: Ctx, path: readonly (string | number)[], message: string): void {
+  ctx.addIssue({ code: 'custom', message, path: [...path] });
+}
+
+function sid(re: RegExp) {
+  return z.string().regex(re, { error: `must match ${re.source}` });
+}
+
+function intRange(min: number, max: number) {
+  const rule = `must be an integer from ${min} to ${max}`;
+  return z.number({ error: rule }).int({ error: rule }).min(min, { error: rule }).max(max, { error: rule });
+}
+
+const nonEmpty = () => z.string().min(1, { error: 'must not be empty' });
+
+function duration(minMs: number) {
+  return z
+    .string({
+      error: (iss) =>
+        typeof iss.input === 'number' || typeof iss.input === 'boolean'
+          ? `invalid duration ${String(iss.input)} (${DURATION_RULE})`
+          : iss.input === undefined
+            ? undefined
+            : `must be a duration (${DURATION_RULE})`,
+    })
+    .transform((s, ctx) => {
+      let ms: number;
+      try {
+        ms = parseDuration(s);
+      } catch (err) {
+        addProblem(ctx, [], (err as Error).message);
+        return z.NEVER;
+      }
+      if (ms < minMs) addProblem(ctx, [], `must be at least ${formatDuration(minMs)}`);
+      if (ms > MAX_DURATION_MS) addProblem(ctx, [], `must be at most ${formatDuration(MAX_DURATION_MS)}`);
+      return ms;
+    });
+}
+
+function httpUrl(s: string): URL | null {
+  const url = URL.parse(s);
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) return null;
+  // Credentials belong in the credential settings, where they are secrets, never in a URL that gets logged.
+  if (url.username !== '' || url.password !== '' || url.hash !== '') return null;
+  return url;
+}
+
+// An API origin: the client appends the versioned paths itself.
+const originUrl = () =>
+  z.string().transform((s, ctx) => {
+    const url = httpUrl(s);
+    if (url === null || url.pathname !== '/' || url.search !== '') {
+      addProblem(ctx, [], 'must be an http(s) URL with no path, query or credentials');
+      return z.NEVER;
+    }
+    return url.origin;
+  });
+
+// A base URL that may carry a path prefix (a reverse proxy), trailing slash stripped; "" means unset.
+const optionalBaseUrl = () =>
+  z.string().transform((s, ctx) => {
+    if (s === '') return '';
+    const url = httpUrl(s);
+    if (url === null || url.search !== '') {
+      addProblem(ctx, [], 'must be empty or an http(s) URL with no query or credentials');
+      return z.NEVER;
+    }
+    return url.href.replace(/\/$/, '');
+  });
+
+const optionalEndpointUrl = () =>
+  z.string().refine((s) => s === '' || httpUrl(s) !== null, {
+    error: 'must be empty or an http(s) URL with no credentials',
+  });
+
+// Reports a problem and returns false when more than one of `keys` is set.
+function onlyOne(ctx: Ctx, present: (key: string) => boolean, keys: readonly string[]): boolean {
+  const set = keys.filter(present);
+  if (set.length > 1) {
+    addProblem(ctx, [], `set only one of ${set.join(', ')}`);
+    return false;
+  }
+  return true;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// Reports the first credential rule an account breaks: exactly one kind, each secret from exactly one source.
+function checkAccountCredentials(a: unknown, ctx: Ctx): void {
+  if (!isRecord(a)) return;
+  const present = (key: string) => a[key] !== undefined;
+  if (!onlyOne(ctx, present, ['auth_token', 'auth_token_file'])) return;
+  if (!onlyOne(ctx, present, ['api_key_secret', 'api_key_secret_file'])) return;
+  const token = ['auth_token', 'auth_token_file'].find(present);
+  const key = ['api_key_sid', 'api_key_secret', 'api_key_secret_file'].find(present);
+  if (token !== undefined && key !== undefined) {
+    addProblem(ctx, [], `set only one of ${token}, ${key}`);
+  } else if (token === undefined && key === undefined) {
+    addProblem(ctx, [], 'credentials required: set auth_token, auth_token_file, or api_key_sid with api_key_secret');
+  } else if (key !== undefined && !present('api_key_sid')) {
+    addProblem(ctx, [], `${key} requires api_key_sid`);
+  } else if (key !== undefined && !present('api_key_secret') && !present('api_key_secret_file')) {
+    addProblem(ctx, [], 'api_key_sid requires api_key_secret or api_key_secret_file');
+  }
+}
+
+/**
+ * Builds the one declarative schema of the config file: snake_case YAML in, frozen-ready camelCase {@link Config}
+ * out. Objects are strict (unknown keys are errors); `*_file` secrets are read through `deps` during parsing.
+ */
+export function createConfigSchema(deps: SchemaDeps) {
+  /** Resolves an inline-or-file secret that the refinements already checked is set at most once. */
+  function secret(
+    ctx: Ctx,
+    inline: string | undefined,
+    file: string | undefined,
+    fileKey: string,
+  ): Secret | undefined {
+    if (inline !== undefined) return new Secret(inline);
+    if (file === undefined) return undefined;
+    let value: string;
+    try {
+      value = deps.readSecretFile(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      addProblem(ctx, [fileKey], `cannot read ${JSON.stringify(file)} (${code})`);
+      return undefined;
+    }
+    if (value === '') {
+      addProblem(ctx, [fileKey], `file ${JSON.stringify(file)} is empty`);
+      return undefined;
+    }
+    return new Secret(value);
+  }
+
+  const account = z
+    .strictObject({
+      account_sid: sid(ACCOUNT_SID_RE),
+      name: nonEmpty().optional(),
+      auth_token: nonEmpty().optional(),
+      auth_token_file: nonEmpty().optional(),
+      api_key_sid: sid(API_KEY_SID_RE).optional(),
+      api_key_secret: nonEmpty().optional(),
+      api_key_secret_file: nonEmpty().optional(),
+      insights_base_url: originUrl().prefault(DEFAULTS.insightsBaseUrl),
+      api_base_url: originUrl().prefault(DEFAULTS.apiBaseUrl),
+      max_concurrent_requests: intRange(1, 100).default(DEFAULTS.maxConcurrentRequests),
+    })
+    .superRefine(checkAccountCredentials)
+    .transform((a, ctx): AccountConfig => {
+      const token = secret(ctx, a.auth_token, a.auth_token_file, 'auth_token_file');
+      const keySecret = secret(ctx, a.api_key_secret, a.api_key_secret_file, 'api_key_secret_file');
+      let credentials: Credentials;
+      if (token !== undefined) {
+        credentials = { kind: 'auth_token', username: a.account_sid, password: token };
+      } else if (a.api_key_sid !== undefined && keySecret !== undefined) {
+        credentials = { kind: 'api_key', username: a.api_key_sid, password: keySecret };
+      } else {
+        return z.NEVER; // a secret file failed to read; its problem is already reported
+      }
+      return {
+        accountSid: a.account_sid,
+        name: a.name ?? a.account_sid,
+        credentials,
+        insightsBaseUrl: a.insights_base_url,
+        apiBaseUrl: a.api_base_url,
+        maxConcurrentRequests: a.max_concurrent_requests,
+      };
+    });
+
+  // A bare "CA…" string belongs to the only account; the root transform resolves it.
+  const call = z.union([
+    sid(CALL_SID_RE).transform((callSid) => ({ callSid, accountSid: undefined })),
+    z
+      .strictObject({ call_sid: sid(CALL_SID_RE), account_sid: sid(ACCOUNT_SID_RE) })
+      .transform((c) => ({ callSid: c.call_sid, accountSid: c.account_sid })),
+  ]);
+
+  const discovery = z
+    .strictObject({
+      enabled: z.boolean().default(DEFAULTS.discoveryEnabled),
+      interval: duration(1000).prefault(DEFAULTS.discoveryInterval),
+      directions: z.array(z.enum(DISCOVERY_DIRECTIONS)).default([]),
+      from_prefix: z.string().default(''),
+      to_prefix: z.string().default(''),
+    })
+    .transform((d) => ({
+      enabled: d.enabled,
+      intervalMs: d.interval,
+      directions: d.directions,
+      fromPrefix: d.from_prefix,
+      toPrefix: d.to_prefix,
+    }));
+
+  const webhooks = z
+    .strictObject({
+      enabled: z.boolean().default(DEFAULTS.webhooksEnabled),
+      public_url: optionalBaseUrl().prefault(''),
+    })
+    .transform((w) => ({ enabled: w.enabled, publicUrl: w.public_url }));
+
+  const admin = z
+    .strictObject({
+      bearer_token: nonEmpty().optional(),
+      bearer_token_file: nonEmpty().optional(),
+    })
+    .superRefine((a: unknown, ctx) => {
+      if (isRecord(a)) onlyOne(ctx, (k) => a[k] !== undefined, ['bearer_token', 'bearer_token_file']);
+    })
+    .transform((a, ctx): AdminConfig => {
+      const bearerToken = secret(ctx, a.bearer_token, a.bearer_token_file, 'bearer_token_file');
+      return bearerToken === undefined ? {} : { bearerToken };
+    });
+
+  const otlp = z
+    .strictObject({
+      endpoint: optionalEndpointUrl().default(''),
+      headers: z.record(z.string(), z.string()).default({}),
+      export_interval: duration(1000).prefault(DEFAULTS.otlpExportInterval),
+      export_timeout: duration(1).prefault(DEFAULTS.otlpExportTimeout),
+      service_name: nonEmpty().default(DEFAULTS.otlpServiceName),
+    })
+    .transform((o, ctx): OtlpConfig => {
+      const headers: Record<string, Secret> = {};
+      for (const [name, value] of Object.entries(o.headers)) {
+        if (!HEADER_NAME_RE.test(name)) addProblem(ctx, ['headers', name], 'must be a valid HTTP header name');
+        else if (/[\r\n\0]/.test(value)) addProblem(ctx, ['headers', name], 'must not contain line breaks');
+        else headers[name] = new Secret(value);
+      }
+      // The OpenTelemetry periodic reader refuses a timeout longer than its interval.
+      if (o.export_timeout > o.export_interval) {
+        addProblem(ctx, ['export_timeout'], 'must not exceed otlp.export_interval');
+      }
+      return {
+        endpoint: o.endpoint,
+        headers,
+        exportIntervalMs: o.export_interval,
+        exportTimeoutMs: o.export_timeout,
+        serviceName: o.service_name,
+      };
+    });
+
+  const web = z
+    .strictObject({
+      listen_address: z
+        .string()
+        .refine(
+          (s) => {
+            try {
+              parseListenAddress(s);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { error: LISTEN_ADDRESS_RULE },
+        )
+        .default(DEFAULTS.listenAddress),
+      telemetry_path: z
+        .string()
+        .regex(/^\/[^?#\s]*$/, { error: 'must be a URL path starting with "/"' })
+        .default(DEFAULTS.telemetryPath),
+    })
+    .transform((w) => ({ listenAddress: w.listen_address, telemetryPath: w.telemetry_path }));
+
+  const log = z.strictObject({
+    level: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
+    format: z.enum(LOG_FORMATS).default(DEFAULTS.logFormat),
+  });
+
+  return z
+    .strictObject({
+      accounts: z
+        .array(account, { error: (iss) => (iss.input === undefined ? ACCOUNTS_REQUIRED : undefined) })
+        .min(1, { error: ACCOUNTS_REQUIRED }),
+      calls: z.array(call).default([]),
+      poll_interval: duration(1000).prefault(DEFAULTS.pollInterval),
+      request_timeout: duration(1).prefault(DEFAULTS.requestTimeout),
+      page_size: intRange(1, 1000).default(DEFAULTS.pageSize),
+      max_calls: intRange(1, 1_000_000).default(DEFAULTS.maxCalls),
+      call_retention: duration(0).prefault(DEFAULTS.callRetention),
+      drain_period: duration(0).prefault(DEFAULTS.drainPeriod),
+      backfill: z.boolean().default(DEFAULTS.backfill),
+      per_call_series: z.boolean().default(DEFAULTS.perCallSeries),
+      discovery: discovery.prefault({}),
+      webhooks: webhooks.prefault({}),
+      admin: admin.prefault({}),
+      otlp: otlp.prefault({}),
+      web: web.prefault({}),
+      log: log.prefault({}),
+    })
+    .transform((c, ctx): Config => {
+      const accountIndex = new Map<string, number>();
+      c.accounts.forEach((a, i) => {
+        const first = accountIndex.get(a.accountSid);
+        if (first === undefined) accountIndex.set(a.accountSid, i);
+        else addProblem(ctx, ['accounts', i, 'account_sid'], `duplicate of accounts[${first}]`);
+      });
+      const calls: StaticCall[] = [];
+      const callIndex = new Map<string, number>();
+      c.calls.forEach((entry, i) => {
+        let accountSid = entry.accountSid;
+        if (accountSid === undefined) {
+          const only = c.accounts.length === 1 ? c.accounts[0] : undefined;
+          if (only === undefined) {
+            addProblem(
+              ctx,
+              ['calls', i],
+              `a bare CallSid needs exactly one configured account (found ${c.accounts.length}); write {call_sid, account_sid}`,
+            );
+            return;
+          }
+          accountSid = only.accountSid;
+        } else if (!accountIndex.has(accountSid)) {
+          addProblem(ctx, ['calls', i, 'account_sid'], 'must be one of the configured accounts');
+          return;
+        }
+        const first = callIndex.get(entry.callSid);
+        if (first !== undefined) {
+          addProblem(ctx, ['calls', i], `duplicate of calls[${first}]`);
+          return;
+        }
+        callIndex.set(entry.callSid, i);
+        calls.push({ callSid: entry.callSid, accountSid });
+      });
+      return {
+        accounts: c.accounts,
+        calls,
+        pollIntervalMs: c.poll_interval,
+        requestTimeoutMs: c.request_timeout,
+        pageSize: c.page_size,
+        maxCalls: c.max_calls,
+        callRetentionMs: c.call_retention,
+        drainPeriodMs: c.drain_period,
+        backfill: c.backfill,
+        perCallSeries: c.per_call_series,
+        discovery: c.discovery,
+        webhooks: c.webhooks,
+        admin: c.admin,
+        otlp: c.otlp,
+        web: c.web,
+        log: c.log,
+      };
+    });
+}
+
+/** The config schema type, for code that walks its shape. */
+export type ConfigSchema = ReturnType<typeof createConfigSchema>;
