@@ -62,9 +62,13 @@ export class TwilioError extends Error {
   /** Whether the same request may succeed if sent again later. */
   readonly retryable: boolean;
 
+  static {
+    // On the prototype rather than each instance, so inspect output lists only the failure's own facts.
+    this.prototype.name = 'TwilioError';
+  }
+
   constructor(init: TwilioErrorInit) {
     super(describe(init), init.cause === undefined ? undefined : { cause: init.cause });
-    this.name = 'TwilioError';
     this.code = init.code;
     this.endpoint = init.endpoint;
     // Optional fields are only set when known so util.inspect output stays short.
@@ -112,6 +116,8 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   const trimmed = value.trim();
   if (trimmed === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  // Every HTTP-date form names a day or month; without this, Date.parse accepts strings like "-5" as years.
+  if (!/[A-Za-z]/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   // A date in the past means "now", not a negative wait.

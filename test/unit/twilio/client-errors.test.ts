@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { Agent } from 'undici';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { TwilioError } from '../../../src/twilio/errors.ts';
 import type { TwilioErrorCode } from '../../../src/twilio/errors.ts';
 import {
@@ -133,6 +134,32 @@ describe('HTTP status to error code', () => {
     const err = asTwilioError(await caught(() => client.fetchMetricsPage({ callSid: CALL_SID })));
 
     expect(err.code).toBe('rate_limited');
+  });
+});
+
+describe('connection reuse after failures', () => {
+  it('reads error and unusable bodies to the end so one keep-alive connection serves every request', async () => {
+    const answers = [
+      (res: ServerResponse) => sendJson(res, 404, { code: 20404, message: 'x'.repeat(50_000), status: 404 }),
+      (res: ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"metrics": oops');
+      },
+      (res: ServerResponse) => sendJson(res, 429, { code: 20429, status: 429 }),
+      (res: ServerResponse) => sendJson(res, 200, metricsBody([1], null)),
+    ];
+    const fake = await fakeUpstream((_req, res) => answers[fake.requests.length - 1]!(res));
+    // One connection: a failure path that left it busy or broken would stall or fail the next request.
+    const dispatcher = new Agent({ connections: 1, keepAliveTimeout: 10_000 });
+    onTestFinished(() => dispatcher.destroy());
+    const { client, events } = testClient(fake, { dispatcher, requestTimeoutMs: 1_000 });
+
+    for (let i = 0; i < 3; i++) await caught(() => client.fetchMetricsPage({ callSid: CALL_SID }));
+    const page = await client.fetchMetricsPage({ callSid: CALL_SID });
+
+    expect(page.records).toEqual([1]);
+    expect(events.map((e) => e.outcome)).toEqual(['404', 'bad_payload', '429', '200']);
+    expect(new Set(fake.requests.map((r) => r.remotePort)).size).toBe(1);
   });
 });
 
@@ -278,7 +305,7 @@ describe('bad payloads', () => {
     ['an HTML page', '<html>maintenance</html>', 'not JSON'],
     ['an array body', '[]', 'body is an array'],
     ['no metrics', '{"meta":{"next_page_url":null}}', '"metrics" is missing'],
-    ['metrics not an array', '{"metrics":{},"meta":{"next_page_url":null}}', '"metrics" is a object'],
+    ['metrics not an array', '{"metrics":{},"meta":{"next_page_url":null}}', '"metrics" is an object, expected an array'],
     ['no meta', '{"metrics":[]}', '"meta" is missing'],
     ['meta null', '{"metrics":[],"meta":null}', '"meta" is null'],
     ['next_page_url missing', '{"metrics":[],"meta":{}}', '"meta.next_page_url" is missing'],
