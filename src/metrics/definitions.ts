@@ -69,14 +69,14 @@ function fleet(
   return { key, name, otelName, otelUnit, help, type: 'histogram', scope: 'fleet', labels: FLEET_LABELS, extract, buckets };
 }
 
-function self(
+function self<T extends MetricType>(
   key: string,
-  type: MetricType,
+  type: T,
   labels: readonly string[],
   otelUnit: string,
   help: string,
   buckets?: readonly number[],
-): MetricDefinition {
+): MetricDefinition & { readonly type: T } {
   const otelName = `twilio_insights_exporter.${key}`;
   return {
     key,

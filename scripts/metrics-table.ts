@@ -1,0 +1,3 @@
+import { metricsTableMarkdown } from '../src/metrics/docs.ts';
+
+process.stdout.write(`${metricsTableMarkdown()}\n`);

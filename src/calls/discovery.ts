@@ -1,0 +1,105 @@
+import type { CallRecord, TwilioClient } from '../twilio/client.ts';
+import type { AccountPolicy } from '../poller/account-policy.ts';
+import type { CallRegistry } from './registry.ts';
+
+/** Which in-progress calls discovery tracks. */
+export interface DiscoveryFilter {
+  /** Twilio call directions to keep (`inbound`, `outbound-api`, …); empty keeps all. */
+  readonly directions: readonly string[];
+  /** Keep calls whose `from` starts with this; empty keeps all. */
+  readonly fromPrefix: string;
+  /** Keep calls whose `to` starts with this; empty keeps all. */
+  readonly toPrefix: string;
+}
+
+/** One account as discovery sees it. */
+export interface DiscoveryAccount {
+  readonly accountSid: string;
+  readonly client: TwilioClient;
+  readonly policy: AccountPolicy;
+}
+
+/** Options of discovery. */
+export interface DiscoveryOptions {
+  readonly accounts: readonly DiscoveryAccount[];
+  readonly registry: CallRegistry;
+  /** Time between two listings. */
+  readonly intervalMs: number;
+  readonly filter: DiscoveryFilter;
+  /** Called after each listing of an account. */
+  readonly onListed?: (accountSid: string, result: { ok: boolean; found: number; error?: unknown }) => void;
+}
+
+/** Whether a call record passes the filter. */
+export function matchesFilter(call: CallRecord, filter: DiscoveryFilter): boolean {
+  if (filter.directions.length > 0 && !filter.directions.includes(call.direction ?? '')) return false;
+  if (filter.fromPrefix !== '' && !(call.from ?? '').startsWith(filter.fromPrefix)) return false;
+  if (filter.toPrefix !== '' && !(call.to ?? '').startsWith(filter.toPrefix)) return false;
+  return true;
+}
+
+/**
+ * Lists each account's in-progress calls (all pages) every interval: new calls are tracked, calls it
+ * found before that are no longer in progress are ended. A listing that failed half-way ends nothing.
+ */
+export class Discovery {
+  readonly #o: DiscoveryOptions;
+  readonly #abort = new AbortController();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | null = null;
+
+  /** Creates discovery; nothing runs before `start`. */
+  constructor(options: DiscoveryOptions) {
+    this.#o = options;
+  }
+
+  /** Lists now, then every interval; a listing never overlaps the previous one. */
+  start(): void {
+    const loop = (): void => {
+      this.#running = this.runOnce().finally(() => {
+        this.#running = null;
+        if (!this.#abort.signal.aborted) this.#timer = setTimeout(loop, this.#o.intervalMs);
+      });
+    };
+    loop();
+  }
+
+  /** Stops and waits for a listing in flight. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** Lists every account once. */
+  async runOnce(): Promise<void> {
+    await Promise.all(this.#o.accounts.map((a) => this.#listAccount(a)));
+  }
+
+  async #listAccount(account: DiscoveryAccount): Promise<void> {
+    const signal = this.#abort.signal;
+    const seen = new Set<string>();
+    try {
+      let req: { status: string; pageSize: number } | { url: string } = { status: 'in-progress', pageSize: 1000 };
+      for (;;) {
+        const page = await account.policy.run((s) => account.client.fetchCallsPage(req, s), signal);
+        for (const call of page.calls) {
+          if (call.status !== 'in-progress' || !matchesFilter(call, this.#o.filter)) continue;
+          seen.add(call.sid);
+          this.#o.registry.track(call.sid, account.accountSid, 'discovery');
+        }
+        if (page.nextPageUrl === null) break;
+        req = { url: page.nextPageUrl };
+      }
+    } catch (error) {
+      this.#o.onListed?.(account.accountSid, { ok: false, found: seen.size, error });
+      return;
+    }
+    for (const call of this.#o.registry.calls()) {
+      if (call.accountSid === account.accountSid && call.sources.has('discovery') && call.endedAtMs === undefined && !seen.has(call.callSid)) {
+        this.#o.registry.end(call.callSid);
+      }
+    }
+    this.#o.onListed?.(account.accountSid, { ok: true, found: seen.size });
+  }
+}

@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import { startSimulator } from './simulator/server.ts';
+import type { RunningSimulator } from './simulator/server.ts';
+
+/** The demo's embedded simulator and the driver that keeps calls starting and ending. */
+export interface Demo {
+  readonly simulator: RunningSimulator;
+  stop(): Promise<void>;
+}
+
+const TYPES = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_terminating'] as const;
+
+async function createCall(url: string, body: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${url}/_simulator/calls`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`simulator refused a demo call: ${res.status} ${await res.text()}`);
+}
+
+/**
+ * Starts the built-in simulator on loopback with two calls of each type already running (so values
+ * appear at once), then starts a new call every 20 s that lasts a few minutes, so discovery, draining
+ * and expiry can be watched.
+ */
+export async function startDemo(logger: Logger, seed = 42): Promise<Demo> {
+  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, lagSeconds: 2, seed });
+  const url = simulator.url;
+  for (const type of TYPES) {
+    await createCall(url, { type, age_seconds: 120, duration_seconds: 1800 });
+    await createCall(url, { type, age_seconds: 30, duration_seconds: 900, degraded: true });
+  }
+  let n = 0;
+  const timer = setInterval(() => {
+    const type = TYPES[n++ % TYPES.length]!;
+    createCall(url, { type, duration_seconds: 120 + (n % 4) * 60, degraded: n % 3 === 0 }).catch((err: unknown) =>
+      logger.warn({ err: String(err) }, 'demo could not start a call'),
+    );
+  }, 20_000);
+  return {
+    simulator,
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await simulator.close();
+    },
+  };
+}

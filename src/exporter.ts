@@ -1,0 +1,242 @@
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import { CallRegistry } from './calls/registry.ts';
+import type { CallSource } from './calls/registry.ts';
+import { Discovery } from './calls/discovery.ts';
+import type { AccountConfig, Config } from './config/types.ts';
+import { createApp } from './http/app.ts';
+import type { Readiness } from './http/app.ts';
+import { createPrometheusExposition } from './metrics/prometheus.ts';
+import type { PrometheusExposition } from './metrics/prometheus.ts';
+import { createAccountPolicy } from './poller/account-policy.ts';
+import { Poller } from './poller/poller.ts';
+import type { PollerAccount, PollObserver } from './poller/poller.ts';
+import { SampleStore } from './store/sample-store.ts';
+import { createTwilioClient } from './twilio/client.ts';
+import { TwilioError } from './twilio/errors.ts';
+import { userAgent } from './twilio/user-agent.ts';
+import { VERSION } from './version.ts';
+
+/** What the composition needs from outside: the config and, for tests, a clock and a connection pool. */
+export interface ExporterDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Connection pool for Twilio requests [a keep-alive undici Agent]. */
+  readonly dispatcher?: Dispatcher;
+  /** Clock, epoch ms. */
+  readonly now?: () => number;
+}
+
+/** A wired exporter: the HTTP app plus the loops behind it. */
+export interface Exporter {
+  /** The HTTP app (not listening). */
+  readonly app: Express;
+  readonly registry: CallRegistry;
+  readonly store: SampleStore;
+  readonly poller: Poller;
+  readonly prometheus: PrometheusExposition;
+  /** Starts polling, discovery and housekeeping, and tracks the configured calls. */
+  start(): Promise<void>;
+  /** Stops every loop, aborting requests in flight. */
+  stop(): Promise<void>;
+  /** Whether every account has answered once. */
+  readiness(): Readiness;
+}
+
+interface AccountRuntime extends PollerAccount {
+  readonly config: AccountConfig;
+  answered: boolean;
+}
+
+/** Wires sources, registry, poller, client, store and expositions from a validated config. */
+export function createExporter(deps: ExporterDeps): Exporter {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const ownDispatcher = deps.dispatcher ? undefined : new Agent({ keepAliveTimeout: 30_000, connections: 128 });
+  const dispatcher = deps.dispatcher ?? ownDispatcher!;
+
+  const store = new SampleStore({ backfill: config.backfill });
+  const registry = new CallRegistry({
+    maxCalls: config.maxCalls,
+    drainPeriodMs: config.drainPeriodMs,
+    retentionMs: config.callRetentionMs,
+    now,
+    onRefused: (source: CallSource) => {
+      prometheus.self.callsRefused.inc({ source });
+      logger.warn({ source, max_calls: config.maxCalls }, 'call refused: max_calls reached');
+    },
+  });
+  const prometheus = createPrometheusExposition({
+    store,
+    perCallSeries: config.perCallSeries,
+    activeCalls: () => registry.activeByAccount(),
+    version: VERSION,
+  });
+  const self = prometheus.self;
+  store.addListener(prometheus.listener);
+  registry.addListener({
+    onTracked: (call) => {
+      store.addCall(call.callSid, call.accountSid, call.trackedAtMs);
+      logger.debug({ call_sid: call.callSid, sources: [...call.sources] }, 'tracking call');
+    },
+    onEnded: (call) => logger.debug({ call_sid: call.callSid }, 'call ended, draining'),
+    onRemoved: (call) => {
+      store.removeCall(call.callSid);
+      logger.debug({ call_sid: call.callSid }, 'call removed');
+    },
+  });
+
+  const accounts = new Map<string, AccountRuntime>();
+  for (const account of config.accounts) {
+    const accountSid = account.accountSid;
+    const client = createTwilioClient({
+      accountSid,
+      credentials: () => account.credentials,
+      insightsBaseUrl: account.insightsBaseUrl,
+      apiBaseUrl: account.apiBaseUrl,
+      dispatcher,
+      userAgent: userAgent(VERSION),
+      requestTimeoutMs: config.requestTimeoutMs,
+      onRequest: (e) => {
+        self.apiRequests.inc({ account_sid: accountSid, endpoint: e.endpoint, outcome: e.outcome });
+        self.apiRequestDuration.observe({ account_sid: accountSid, endpoint: e.endpoint }, e.durationSeconds);
+      },
+    });
+    const policy = createAccountPolicy({
+      maxConcurrent: account.maxConcurrentRequests,
+      onRetry: (code) => self.apiRetries.inc({ account_sid: accountSid, endpoint: 'any', reason: code }),
+    });
+    accounts.set(accountSid, { accountSid, client, policy, config: account, answered: false });
+  }
+
+  const markAnswered = (accountSid: string, err?: unknown): void => {
+    const a = accounts.get(accountSid);
+    if (!a) return;
+    if (err === undefined) {
+      a.answered = true;
+      self.up.set({ account_sid: accountSid }, 1);
+    } else if (err instanceof TwilioError && (err.code === 'auth' || err.code === 'upstream')) {
+      self.up.set({ account_sid: accountSid }, 0);
+    }
+  };
+
+  const observer: PollObserver = {
+    pollFinished: (e) => {
+      self.pollDuration.observe({ account_sid: e.accountSid }, e.durationSeconds);
+      self.pollLag.set({ account_sid: e.accountSid }, e.lagSeconds);
+      if (config.perCallSeries && registry.get(e.callSid)) {
+        self.callPollSuccess.set({ call_sid: e.callSid }, e.ok ? 1 : 0);
+      }
+      if (e.ok) {
+        self.lastSuccessfulPoll.set({ account_sid: e.accountSid }, now() / 1000);
+        markAnswered(e.accountSid);
+      } else {
+        markAnswered(e.accountSid, e.error);
+        const code = e.error instanceof TwilioError ? e.error.code : 'internal';
+        logger.debug({ call_sid: e.callSid, code, err: String(e.error) }, 'poll failed');
+      }
+    },
+    applied: (_accountSid, result) => {
+      if (result.duplicates > 0) self.samplesDuplicate.inc(result.duplicates);
+    },
+    cursorReset: (accountSid, callSid) => {
+      self.cursorResets.inc({ account_sid: accountSid });
+      logger.info({ call_sid: callSid }, 'paging cursor refused by Twilio; re-reading the call with de-duplication');
+    },
+    rejected: (_accountSid, callSid, r) => {
+      self.samplesRejected.inc({ reason: r.reason });
+      logger.debug({ call_sid: callSid, reason: r.reason, detail: r.detail }, 'metric record skipped');
+    },
+    callNotFound: (_accountSid, callSid) => {
+      logger.info({ call_sid: callSid }, 'Twilio has no metrics for this call (404); ending it');
+    },
+  };
+
+  const poller = new Poller({
+    accounts,
+    registry,
+    store,
+    observer,
+    pollIntervalMs: config.pollIntervalMs,
+    pageSize: config.pageSize,
+    now,
+    maxPollsPerAccount: Math.max(...config.accounts.map((a) => a.maxConcurrentRequests)) * 4,
+  });
+
+  const discovery = config.discovery.enabled
+    ? new Discovery({
+        accounts: [...accounts.values()],
+        registry,
+        intervalMs: config.discovery.intervalMs,
+        filter: config.discovery,
+        onListed: (accountSid, r) => {
+          markAnswered(accountSid, r.error);
+          if (!r.ok) logger.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed');
+        },
+      })
+    : undefined;
+
+  const readiness = (): Readiness => {
+    const waiting = [...accounts.values()].filter((a) => !a.answered).map((a) => a.accountSid);
+    return waiting.length === 0 ? { ready: true } : { ready: false, reason: `no successful request yet for ${waiting.join(', ')}` };
+  };
+
+  const app = createApp({
+    render: (format) => prometheus.render(format),
+    telemetryPath: config.web.telemetryPath,
+    readiness,
+    version: VERSION,
+    onError: (err) => logger.error({ err: String(err) }, 'rendering metrics failed'),
+  });
+
+  let housekeeping: NodeJS.Timeout | undefined;
+  const updateTracked = (): void => {
+    self.trackedCalls.reset();
+    for (const [accountSid, states] of registry.countByState()) {
+      for (const [state, n] of states) self.trackedCalls.set({ account_sid: accountSid, state }, n);
+    }
+  };
+
+  return {
+    app,
+    registry,
+    store,
+    poller,
+    prometheus,
+    readiness,
+    async start(): Promise<void> {
+      self.configReloadSuccess.set(1);
+      self.configReloadTime.set(now() / 1000);
+      for (const call of config.calls) registry.track(call.callSid, call.accountSid, 'config');
+      // Settings answer fast and prove the credentials: an account is ready once Twilio answered it.
+      await Promise.all(
+        [...accounts.values()].map(async (a) => {
+          try {
+            const s = await a.policy.run((signal) => a.client.fetchSettings(signal));
+            markAnswered(a.accountSid);
+            if (s.advancedFeatures === false) {
+              logger.warn({ account_sid: a.accountSid }, 'Voice Insights Advanced Features are off: Twilio serves no call metrics');
+            }
+          } catch (err) {
+            markAnswered(a.accountSid, err);
+            logger.error({ account_sid: a.accountSid, err: String(err) }, 'Twilio account check failed; will keep trying while polling');
+          }
+        }),
+      );
+      poller.start();
+      discovery?.start();
+      updateTracked();
+      housekeeping = setInterval(() => {
+        registry.sweep();
+        updateTracked();
+      }, 1000);
+    },
+    async stop(): Promise<void> {
+      if (housekeeping) clearInterval(housekeeping);
+      await Promise.all([poller.stop(), discovery?.stop()]);
+      await ownDispatcher?.close();
+    },
+  };
+}

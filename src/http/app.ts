@@ -1,0 +1,89 @@
+import express from 'express';
+import type { Express, Request, Response } from 'express';
+import type { ExpositionFormat, RenderedExposition } from '../metrics/prometheus.ts';
+
+/** What the readiness probe reports. */
+export interface Readiness {
+  readonly ready: boolean;
+  /** Why not, when not ready. */
+  readonly reason?: string;
+}
+
+/** Options of the HTTP app. */
+export interface AppOptions {
+  /** Renders `/metrics` from memory (a scrape never calls Twilio). */
+  readonly render: (format: ExpositionFormat) => Promise<RenderedExposition>;
+  /** Path of the exposition [/metrics]. */
+  readonly telemetryPath: string;
+  /** Readiness: ready once every account answered. */
+  readonly readiness: () => Readiness;
+  /** Exporter version for the landing page. */
+  readonly version: string;
+  /** Mounts further routers (admin API, webhooks) before the fallbacks. */
+  readonly mount?: (app: Express) => void;
+  /** Called when a route handler fails unexpectedly. */
+  readonly onError?: (err: unknown) => void;
+}
+
+/** Picks OpenMetrics when the scraper asks for it (Prometheus does, with a q-value); text otherwise. */
+export function negotiateFormat(accept: string | undefined): ExpositionFormat {
+  if (!accept) return 'text';
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.trim().split(';');
+    if (type?.trim().toLowerCase() !== 'application/openmetrics-text') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return 'openmetrics';
+  }
+  return 'text';
+}
+
+function landingPage(version: string, telemetryPath: string): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>Twilio Insights Exporter</title></head>
+<body>
+<h1>Twilio Insights Exporter</h1>
+<p>Version ${version}. Streams Twilio Voice Insights call-quality metrics to Prometheus and OpenTelemetry.</p>
+<ul>
+<li><a href="${telemetryPath}">Metrics</a></li>
+<li><a href="/-/healthy">Health</a></li>
+<li><a href="/-/ready">Readiness</a></li>
+</ul>
+</body></html>
+`;
+}
+
+/** Builds the express app without listening; tests mount it on port 0. */
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get(options.telemetryPath, (req: Request, res: Response) => {
+    const format = negotiateFormat(req.get('accept'));
+    options.render(format).then(
+      (out) => {
+        res.set('Content-Type', out.contentType).set('Cache-Control', 'no-store').send(out.body);
+      },
+      (err: unknown) => {
+        options.onError?.(err);
+        res.status(500).type('text/plain').send('error rendering metrics\n');
+      },
+    );
+  });
+  app.get('/-/healthy', (_req, res) => {
+    res.type('text/plain').send('Healthy\n');
+  });
+  app.get('/-/ready', (_req, res) => {
+    const r = options.readiness();
+    if (r.ready) res.type('text/plain').send('Ready\n');
+    else res.status(503).type('text/plain').send(`Not ready: ${r.reason ?? 'starting'}\n`);
+  });
+  app.get('/', (_req, res) => {
+    res.type('html').send(landingPage(options.version, options.telemetryPath));
+  });
+  options.mount?.(app);
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('Not found\n');
+  });
+  return app;
+}

@@ -1,0 +1,193 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import { ConfigError } from './config/errors.ts';
+import { dumpConfig } from './config/dump.ts';
+import { loadConfig } from './config/load.ts';
+import { parseListenAddress } from './config/listen-address.ts';
+import type { Config } from './config/types.ts';
+import { startDemo } from './demo.ts';
+import type { Demo } from './demo.ts';
+import { createExporter } from './exporter.ts';
+import { createLogger } from './logger.ts';
+import { DEMO_ACCOUNT } from './simulator/demo-account.ts';
+import { VERSION } from './version.ts';
+
+const HELP = `Usage: twilio-insights-exporter [flags]
+
+Streams Twilio Voice Insights call-quality metrics to Prometheus (/metrics) and OpenTelemetry (OTLP).
+
+Flags:
+  --config.file=PATH          YAML configuration file (see config/example.yaml)
+  --config.check              validate the configuration and exit (0 valid, 1 invalid)
+  --config.dump               print the effective configuration (secrets redacted) and exit
+  --web.listen-address=ADDR   host:port to serve on (overrides web.listen_address; default :9487)
+  --log.level=LEVEL           debug|info|warn|error (overrides log.level)
+  --demo                      with no config file and no TWILIO_* credentials, run against the built-in simulator
+  --version                   print the version and exit
+  --help                      print this help and exit
+
+Without --config.file the single-account case is read from TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN
+(or TWILIO_API_KEY and TWILIO_API_SECRET).
+`;
+
+interface Flags {
+  configFile?: string;
+  check: boolean;
+  dump: boolean;
+  listenAddress?: string;
+  logLevel?: string;
+  demo: boolean;
+}
+
+function parseFlags(argv: string[]): Flags | 'help' | 'version' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'config.file': { type: 'string' },
+      'config.check': { type: 'boolean', default: false },
+      'config.dump': { type: 'boolean', default: false },
+      'web.listen-address': { type: 'string' },
+      'log.level': { type: 'string' },
+      demo: { type: 'boolean', default: false },
+      version: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  if (values.version) return 'version';
+  return {
+    ...(values['config.file'] !== undefined && { configFile: values['config.file'] }),
+    check: values['config.check'],
+    dump: values['config.dump'],
+    ...(values['web.listen-address'] !== undefined && { listenAddress: values['web.listen-address'] }),
+    ...(values['log.level'] !== undefined && { logLevel: values['log.level'] }),
+    demo: values.demo,
+  };
+}
+
+function hasEnvCredentials(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env['TWILIO_ACCOUNT_SID'] || env['TWILIO_API_KEY']);
+}
+
+function withOverrides(flags: Flags): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (flags.logLevel !== undefined) env['TWILIO_INSIGHTS_EXPORTER_LOG_LEVEL'] = flags.logLevel;
+  return env;
+}
+
+async function listen(server: Server, address: string): Promise<string> {
+  const { host, port } = parseListenAddress(address);
+  server.listen(port, host === '' ? undefined : host);
+  await once(server, 'listening');
+  const a = server.address();
+  if (a === null || typeof a === 'string') return String(a);
+  const shown = a.family === 'IPv6' ? (a.address === '::' ? 'localhost' : `[${a.address}]`) : a.address === '0.0.0.0' ? 'localhost' : a.address;
+  return `http://${shown}:${a.port}`;
+}
+
+function banner(metricsUrl: string, simulatorUrl: string): string {
+  return `
+  ┌──────────────────────────────────────────────────────────────────────────┐
+    DEMO MODE: polling the built-in Twilio simulator, not Twilio.
+    Metrics:   ${metricsUrl}
+    Simulator: ${simulatorUrl}  (demo account ${DEMO_ACCOUNT.accountSid})
+    To poll a real account: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN
+    (or TWILIO_API_KEY + TWILIO_API_SECRET), or pass --config.file=config.yaml.
+    Stop with Ctrl-C.
+  └──────────────────────────────────────────────────────────────────────────┘
+`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let flags: Flags | 'help' | 'version';
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (flags === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (flags === 'version') {
+    process.stdout.write(`twilio-insights-exporter ${VERSION} (node ${process.version})\n`);
+    return 0;
+  }
+
+  const demoMode = flags.demo && flags.configFile === undefined && !hasEnvCredentials(process.env);
+  let demo: Demo | undefined;
+  let config: Config;
+  const env = withOverrides(flags);
+  try {
+    if (demoMode) {
+      const bootLogger = createLogger('info', 'json');
+      demo = await startDemo(bootLogger);
+      env['TWILIO_INSIGHTS_BASE_URL'] = demo.simulator.url;
+      env['TWILIO_API_BASE_URL'] = demo.simulator.url;
+      config = loadConfig({ file: resolve(import.meta.dirname, '../config/demo.yaml'), env });
+    } else {
+      config = loadConfig({ ...(flags.configFile !== undefined && { file: flags.configFile }), env });
+    }
+  } catch (err) {
+    await demo?.stop();
+    if (err instanceof ConfigError) {
+      process.stderr.write(`invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (flags.check) {
+    process.stdout.write('configuration is valid\n');
+    await demo?.stop();
+    return 0;
+  }
+  if (flags.dump) {
+    process.stdout.write(dumpConfig(config));
+    await demo?.stop();
+    return 0;
+  }
+
+  const logger: Logger = createLogger(config.log.level, config.log.format);
+  const exporter = createExporter({ config, logger });
+  const server = createServer(exporter.app);
+  const listenAddress = flags.listenAddress ?? (demoMode ? `127.0.0.1:${config.web.listenAddress.split(':').pop()}` : config.web.listenAddress);
+  const baseUrl = await listen(server, listenAddress);
+  await exporter.start();
+  logger.info(
+    { version: VERSION, address: baseUrl, accounts: config.accounts.length, poll_interval_ms: config.pollIntervalMs },
+    'twilio-insights-exporter started',
+  );
+  if (demoMode && demo) process.stdout.write(banner(`${baseUrl}${config.web.telemetryPath}`, demo.simulator.url));
+  else process.stdout.write(`Serving metrics on ${baseUrl}${config.web.telemetryPath}\n`);
+
+  const signal = await new Promise<NodeJS.Signals>((done) => {
+    process.once('SIGTERM', () => done('SIGTERM'));
+    process.once('SIGINT', () => done('SIGINT'));
+  });
+  logger.info({ signal }, 'shutting down');
+  // A second signal while shutting down exits at once.
+  const force = (): void => process.exit(1);
+  process.once('SIGTERM', force);
+  process.once('SIGINT', force);
+  server.closeIdleConnections();
+  await Promise.all([exporter.stop(), new Promise<void>((done) => server.close(() => done()))]);
+  await demo?.stop();
+  logger.info('stopped');
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

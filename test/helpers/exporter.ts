@@ -1,0 +1,108 @@
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load.ts';
+import { createExporter } from '../../src/exporter.ts';
+import type { Exporter } from '../../src/exporter.ts';
+import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
+
+/** An exporter running in-process on 127.0.0.1:0 against a simulator. */
+export interface TestExporter {
+  readonly url: string;
+  readonly exporter: Exporter;
+  /** Fetches `/metrics` as Prometheus text. */
+  scrape(accept?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts an exporter whose single (demo) account points at `simulatorUrl`; `extra` is merged into the YAML. */
+export async function startTestExporter(simulatorUrl: string, extra: Record<string, unknown> = {}): Promise<TestExporter> {
+  const dir = mkdtempSync(join(tmpdir(), 'tie-test-'));
+  const file = join(dir, 'config.yaml');
+  const { accounts: extraAccounts, ...rest } = extra;
+  const doc = {
+    accounts: extraAccounts ?? [
+      {
+        account_sid: DEMO_ACCOUNT.accountSid,
+        auth_token: DEMO_ACCOUNT.authToken,
+        insights_base_url: simulatorUrl,
+        api_base_url: simulatorUrl,
+      },
+    ],
+    poll_interval: '1s',
+    request_timeout: '5s',
+    log: { level: 'warn' },
+    ...rest,
+  };
+  writeFileSync(file, stringify(doc));
+  const config = loadConfig({ file, env: {} });
+  const exporter = createExporter({ config, logger: pino({ level: 'silent' }) });
+  const server: Server = createServer(exporter.app);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no address');
+  const url = `http://127.0.0.1:${addr.port}`;
+  await exporter.start();
+  return {
+    url,
+    exporter,
+    async scrape(accept?: string): Promise<string> {
+      const res = await fetch(`${url}/metrics`, accept ? { headers: { accept } } : {});
+      if (!res.ok) throw new Error(`scrape failed: ${res.status}`);
+      return res.text();
+    },
+    async close(): Promise<void> {
+      server.closeAllConnections();
+      await Promise.all([exporter.stop(), new Promise<void>((done) => server.close(() => done()))]);
+    },
+  };
+}
+
+/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Parses a Prometheus text exposition into `name{labels}` → value (comments skipped). */
+export function parseExposition(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** Series of one metric name as label maps with their values. */
+export function seriesOf(text: string, name: string): Array<{ labels: Record<string, string>; value: number }> {
+  const out: Array<{ labels: Record<string, string>; value: number }> = [];
+  for (const [key, value] of parseExposition(text)) {
+    const brace = key.indexOf('{');
+    const metric = brace === -1 ? key : key.slice(0, brace);
+    if (metric !== name) continue;
+    const labels: Record<string, string> = {};
+    if (brace !== -1) {
+      for (const m of key.slice(brace + 1, -1).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]!] = m[2]!;
+    }
+    out.push({ labels, value });
+  }
+  return out;
+}
