@@ -73,7 +73,11 @@ function str(parent: Obj | undefined, key: string): string | undefined {
 /** Parses a Voice Insights timestamp (`…Z` or `….mmmZ`) to epoch ms, or NaN when it is not one. */
 export function parseTimestamp(v: unknown): number {
   if (typeof v !== 'string' || !TIMESTAMP.test(v)) return Number.NaN;
-  return Date.parse(v);
+  const ms = Date.parse(v);
+  // Date.parse rolls impossible dates over (2019-02-30 becomes 2 March, 24:00 the next day): a sample
+  // keyed to a time Twilio never wrote would break the exactly-once order, so only a round trip counts.
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== v.slice(0, 19)) return Number.NaN;
+  return ms;
 }
 
 function extractValues(data: Obj, path: string): SampleValues {
