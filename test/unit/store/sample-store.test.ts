@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { SampleStore } from '../../../src/store/sample-store.ts';
+import type { CallState, SampleListener, SampleStoreOptions } from '../../../src/store/sample-store.ts';
+import type { Sample } from '../../../src/samples/sample.ts';
+import { ACCOUNT_A, ACCOUNT_B, CALL_1, CALL_2, T0, sample } from './sample-builder.ts';
+
+interface Seen {
+  sample: Sample;
+  callSid: string;
+  observe: boolean;
+}
+
+// A store holding CALL_1 (tracked at T0 + 1 h, so samples near T0 are history) and a recording listener.
+function setup(options: SampleStoreOptions = { backfill: false }, trackedAtMs = T0) {
+  const store = new SampleStore(options);
+  const seen: Seen[] = [];
+  const removed: string[] = [];
+  const listener: SampleListener = {
+    onSample: (s, call, observe) => seen.push({ sample: s, callSid: call.callSid, observe }),
+    onCallRemoved: (call) => removed.push(call.callSid),
+  };
+  store.addListener(listener);
+  store.addCall(CALL_1, ACCOUNT_A, trackedAtMs);
+  return { store, seen, removed };
+}
+
+describe('SampleStore exactly once', () => {
+  it('applies the same sample once when it arrives twice', () => {
+    const { store, seen } = setup();
+    const s = sample({ at: 10 });
+
+    expect(store.apply([s])).toEqual({ applied: 1, observed: 1, duplicates: 0 });
+    expect(store.apply([s])).toEqual({ applied: 0, observed: 0, duplicates: 1 });
+    expect(store.apply([s, s])).toEqual({ applied: 0, observed: 0, duplicates: 2 });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('applies a batch out of order oldest first and each sample once', () => {
+    const { store, seen } = setup();
+    const batch = [sample({ at: 30 }), sample({ at: 10 }), sample({ at: 20 }), sample({ at: 10 })];
+
+    expect(store.apply(batch)).toEqual({ applied: 3, observed: 3, duplicates: 1 });
+    expect(seen.map((e) => e.sample.timestampMs - T0)).toEqual([10_000, 20_000, 30_000]);
+    expect(store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 30_000);
+  });
+
+  it('applies only the new part of overlapping batches', () => {
+    const { store, seen } = setup();
+    store.apply([10, 20, 30].map((at) => sample({ at })));
+
+    expect(store.apply([20, 30, 40, 50].map((at) => sample({ at })))).toEqual({ applied: 2, observed: 2, duplicates: 2 });
+    expect(store.apply([10, 20, 30, 40, 50].map((at) => sample({ at })))).toEqual({ applied: 0, observed: 0, duplicates: 5 });
+    expect(seen.map((e) => (e.sample.timestampMs - T0) / 1000)).toEqual([10, 20, 30, 40, 50]);
+  });
+
+  it('keeps a high-water mark per stream, so directions and edges do not shadow each other', () => {
+    const { store, seen } = setup();
+    store.apply([sample({ edge: 'carrier_edge', direction: 'inbound', at: 50 })]);
+
+    const r = store.apply([
+      sample({ edge: 'carrier_edge', direction: 'outbound', at: 41 }),
+      sample({ edge: 'sip_edge', direction: 'inbound', at: 30 }),
+      sample({ edge: 'carrier_edge', direction: 'inbound', at: 40 }),
+    ]);
+
+    expect(r).toEqual({ applied: 2, observed: 2, duplicates: 1 });
+    expect(seen.map((e) => `${e.sample.edge}/${e.sample.direction}`)).toEqual([
+      'carrier_edge/inbound',
+      'sip_edge/inbound',
+      'carrier_edge/outbound',
+    ]);
+  });
+
+  it('skips a sample older than the newest applied, even when it was never seen', () => {
+    const { store } = setup();
+    store.apply([sample({ at: 20 })]);
+
+    expect(store.apply([sample({ at: 10 })])).toEqual({ applied: 0, observed: 0, duplicates: 1 });
+  });
+
+  it('ignores samples of calls it does not hold, without counting them as duplicates', () => {
+    const { store, seen } = setup();
+
+    expect(store.apply([sample({ callSid: CALL_2, at: 10 }), sample({ at: 10 })])).toEqual({ applied: 1, observed: 1, duplicates: 0 });
+    expect(seen.map((e) => e.callSid)).toEqual([CALL_1]);
+    expect(store.get(CALL_2)).toBeUndefined();
+  });
+});
+
+describe('SampleStore gauges', () => {
+  it('shows the values of the newest sample of each stream', () => {
+    const { store } = setup();
+    store.apply([sample({ at: 20, values: { mos: 3.1 } }), sample({ at: 10, values: { mos: 4.4 } })]);
+    store.apply([sample({ edge: 'client_edge', direction: 'inbound', at: 5, values: { packetsReceived: 9 } })]);
+
+    const streams = store.get(CALL_1)!.streams;
+    expect(streams.get('sdk_edge/both')).toMatchObject({ lastTimestampMs: T0 + 20_000, values: { mos: 3.1 } });
+    expect(streams.get('client_edge/inbound')).toMatchObject({ lastTimestampMs: T0 + 5_000, values: { packetsReceived: 9 } });
+
+    store.apply([sample({ at: 30, values: { mos: 2.2 } })]);
+    expect(streams.get('sdk_edge/both')).toMatchObject({ lastTimestampMs: T0 + 30_000, values: { mos: 2.2 } });
+  });
+
+  it('builds each stream its exposition labels once', () => {
+    const { store } = setup();
+    store.apply([sample({ edge: 'sip_edge', direction: 'outbound', at: 1 })]);
+    const stream = store.get(CALL_1)!.streams.get('sip_edge/outbound')!;
+    const labels = stream.labels;
+
+    store.apply([sample({ edge: 'sip_edge', direction: 'outbound', at: 2 })]);
+
+    expect(stream.labels).toBe(labels);
+    expect(labels).toEqual({ call_sid: CALL_1, edge: 'sip_edge', direction: 'outbound' });
+    expect(Object.isFrozen(labels)).toBe(true);
+  });
+
+  it('keeps the codec and media region of the newest sample that named one', () => {
+    const { store } = setup();
+    store.apply([sample({ at: 1, codecName: 'pcmu', region: 'us1' }), sample({ at: 2 })]);
+    expect(store.get(CALL_1)).toMatchObject({ codecName: 'pcmu', mediaRegion: 'us1' });
+
+    store.apply([sample({ at: 3, codecName: 'opus' })]);
+    expect(store.get(CALL_1)).toMatchObject({ codecName: 'opus', mediaRegion: 'us1' });
+  });
+
+  it('records the call type of a held call and ignores one for an unknown call', () => {
+    const { store } = setup();
+    store.setCallType(CALL_1, 'client');
+    store.setCallType(CALL_2, 'sip');
+
+    expect(store.get(CALL_1)!.callType).toBe('client');
+    expect(store.get(CALL_2)).toBeUndefined();
+  });
+});
+
+describe('SampleStore history and backfill', () => {
+  const tracked = T0 + 3_600_000;
+
+  it('applies samples older than trackedAt - historyWindow but does not observe them', () => {
+    const { store, seen } = setup({ backfill: false, historyWindowMs: 120_000 }, tracked);
+    const old = sample({ at: 3600 - 121 });
+    const edge = sample({ at: 3600 - 120 });
+    const fresh = sample({ at: 3600 + 10 });
+
+    expect(store.apply([old, edge, fresh])).toEqual({ applied: 3, observed: 2, duplicates: 0 });
+    expect(seen.map((e) => e.observe)).toEqual([false, true, true]);
+    // History still moves the gauges: the newest sample is what the per-call series show.
+    expect(store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(fresh.timestampMs);
+  });
+
+  it('observes history too when backfill is on', () => {
+    const { store, seen } = setup({ backfill: true, historyWindowMs: 120_000 }, tracked);
+
+    expect(store.apply([sample({ at: 0 }), sample({ at: 3600 })])).toEqual({ applied: 2, observed: 2, duplicates: 0 });
+    expect(seen.map((e) => e.observe)).toEqual([true, true]);
+  });
+
+  it('defaults the history window to 120 s', () => {
+    const { store, seen } = setup({ backfill: false }, tracked);
+    store.apply([sample({ at: 3600 - 121 }), sample({ at: 3600 - 119 })]);
+
+    expect(seen.map((e) => e.observe)).toEqual([false, true]);
+  });
+
+  it('keeps the first trackedAt when a call is added again', () => {
+    const { store } = setup({ backfill: false }, tracked);
+    const again = store.addCall(CALL_1, ACCOUNT_B, T0);
+
+    expect(again.trackedAtMs).toBe(tracked);
+    expect(again.accountSid).toBe(ACCOUNT_A);
+    expect(store.size).toBe(1);
+  });
+});
+
+describe('SampleStore listeners and removal', () => {
+  it('calls every listener once per new sample with the call state', () => {
+    const { store, seen } = setup();
+    const second: string[] = [];
+    store.addListener({ onSample: (s: Sample, call: Readonly<CallState>) => second.push(`${call.accountSid}@${s.timestampMs - T0}`) });
+
+    store.apply([sample({ at: 1 }), sample({ at: 2 })]);
+    store.apply([sample({ at: 2 }), sample({ at: 3 })]);
+
+    expect(seen).toHaveLength(3);
+    expect(second).toEqual([`${ACCOUNT_A}@1000`, `${ACCOUNT_A}@2000`, `${ACCOUNT_A}@3000`]);
+  });
+
+  it('removeCall fires onCallRemoved once and drops the call and its streams', () => {
+    const { store, seen, removed } = setup();
+    store.addCall(CALL_2, ACCOUNT_B, T0);
+    store.apply([sample({ at: 1 }), sample({ callSid: CALL_2, accountSid: ACCOUNT_B, at: 1 })]);
+
+    expect(store.removeCall(CALL_1)).toBe(true);
+    expect(store.removeCall(CALL_1)).toBe(false);
+
+    expect(removed).toEqual([CALL_1]);
+    expect(store.get(CALL_1)).toBeUndefined();
+    expect(store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBeUndefined();
+    expect([...store.calls()].map((c) => c.callSid)).toEqual([CALL_2]);
+    expect(store.size).toBe(1);
+
+    // A poll that was in flight when the call went away applies nothing.
+    expect(store.apply([sample({ at: 2 })])).toEqual({ applied: 0, observed: 0, duplicates: 0 });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('starts a re-added call from scratch after removal', () => {
+    const { store } = setup();
+    store.apply([sample({ at: 10 })]);
+    store.removeCall(CALL_1);
+    store.addCall(CALL_1, ACCOUNT_A, T0);
+
+    expect(store.apply([sample({ at: 10 })])).toEqual({ applied: 1, observed: 1, duplicates: 0 });
+  });
+});
