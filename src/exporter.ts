@@ -6,7 +6,9 @@ import { CallRegistry } from './calls/registry.ts';
 import type { CallSource } from './calls/registry.ts';
 import { Discovery } from './calls/discovery.ts';
 import type { AccountConfig, Config } from './config/types.ts';
+import { adminRoutes } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
+import { webhookRoutes } from './http/webhook-routes.ts';
 import type { Readiness } from './http/app.ts';
 import { createPrometheusExposition } from './metrics/prometheus.ts';
 import type { PrometheusExposition } from './metrics/prometheus.ts';
@@ -27,6 +29,15 @@ export interface ExporterDeps {
   readonly dispatcher?: Dispatcher;
   /** Clock, epoch ms. */
   readonly now?: () => number;
+  /** Re-reads the configuration (SIGHUP, `POST /-/reload`); throws a ConfigError when it is invalid. */
+  readonly loadConfig?: () => Config;
+}
+
+/** What a reload did. */
+export interface ReloadResult {
+  readonly ok: boolean;
+  /** Why it failed, or which changed settings need a restart to take effect. */
+  readonly message: string;
 }
 
 /** A wired exporter: the HTTP app plus the loops behind it. */
@@ -43,6 +54,8 @@ export interface Exporter {
   stop(): Promise<void>;
   /** Whether every account has answered once. */
   readiness(): Readiness;
+  /** Re-reads the configuration atomically: a bad file keeps the running one and says why. */
+  reload(): ReloadResult;
 }
 
 interface AccountRuntime extends PollerAccount {
@@ -52,7 +65,10 @@ interface AccountRuntime extends PollerAccount {
 
 /** Wires sources, registry, poller, client, store and expositions from a validated config. */
 export function createExporter(deps: ExporterDeps): Exporter {
-  const { config, logger } = deps;
+  const { logger } = deps;
+  const config = deps.config;
+  // Settings that can change on reload are read through `current`; the rest is fixed at start.
+  let current = config;
   const now = deps.now ?? Date.now;
   const ownDispatcher = deps.dispatcher ? undefined : new Agent({ keepAliveTimeout: 30_000, connections: 128 });
   const dispatcher = deps.dispatcher ?? ownDispatcher!;
@@ -93,7 +109,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     const accountSid = account.accountSid;
     const client = createTwilioClient({
       accountSid,
-      credentials: () => account.credentials,
+      credentials: () => (current.accounts.find((a) => a.accountSid === accountSid) ?? account).credentials,
       insightsBaseUrl: account.insightsBaseUrl,
       apiBaseUrl: account.apiBaseUrl,
       dispatcher,
@@ -183,12 +199,58 @@ export function createExporter(deps: ExporterDeps): Exporter {
     return waiting.length === 0 ? { ready: true } : { ready: false, reason: `no successful request yet for ${waiting.join(', ')}` };
   };
 
+  const reload = (): ReloadResult => {
+    if (!deps.loadConfig) return { ok: false, message: 'no configuration file to reload' };
+    let next: Config;
+    try {
+      next = deps.loadConfig();
+    } catch (err) {
+      self.configReloadSuccess.set(0);
+      const message = err instanceof Error ? err.message : String(err);
+      logger.error({ err: message }, 'configuration reload failed; keeping the running configuration');
+      return { ok: false, message };
+    }
+    const restart = restartNeeded(current, next);
+    current = next;
+    for (const call of next.calls) registry.track(call.callSid, call.accountSid, 'config');
+    logger.level = next.log.level;
+    self.configReloadSuccess.set(1);
+    self.configReloadTime.set(now() / 1000);
+    const message = restart.length === 0 ? 'reloaded' : `reloaded; restart to apply: ${restart.join(', ')}`;
+    logger.info({ restart_needed: restart }, 'configuration reloaded');
+    return { ok: true, message };
+  };
+
   const app = createApp({
     render: (format) => prometheus.render(format),
     telemetryPath: config.web.telemetryPath,
     readiness,
     version: VERSION,
     onError: (err) => logger.error({ err: String(err) }, 'rendering metrics failed'),
+    reload: () => reload(),
+    mount: (a) => {
+      if (config.webhooks.enabled) {
+        a.use(
+          webhookRoutes({
+            registry,
+            authToken: (accountSid) => {
+              const acc = current.accounts.find((x) => x.accountSid === accountSid);
+              return acc?.credentials.kind === 'auth_token' ? acc.credentials.password.reveal() : undefined;
+            },
+            publicUrl: () => current.webhooks.publicUrl,
+            onCallback: (outcome) => self.webhookCallbacks.inc({ outcome }),
+          }),
+        );
+      }
+      a.use(
+        adminRoutes({
+          registry,
+          store,
+          token: () => current.admin.bearerToken?.reveal(),
+          accountSids: () => current.accounts.map((x) => x.accountSid),
+        }),
+      );
+    },
   });
 
   let housekeeping: NodeJS.Timeout | undefined;
@@ -206,6 +268,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     poller,
     prometheus,
     readiness,
+    reload,
     async start(): Promise<void> {
       self.configReloadSuccess.set(1);
       self.configReloadTime.set(now() / 1000);
@@ -239,4 +302,28 @@ export function createExporter(deps: ExporterDeps): Exporter {
       await ownDispatcher?.close();
     },
   };
+}
+
+// Settings wired into long-lived objects at start; a reload that changes them says a restart is needed.
+function restartNeeded(a: Config, b: Config): string[] {
+  const out: string[] = [];
+  const accounts = (c: Config): string =>
+    JSON.stringify(c.accounts.map((x) => [x.accountSid, x.insightsBaseUrl, x.apiBaseUrl, x.maxConcurrentRequests, x.credentials.kind]));
+  if (accounts(a) !== accounts(b)) out.push('accounts');
+  const fixed: Array<[string, (c: Config) => unknown]> = [
+    ['poll_interval', (c) => c.pollIntervalMs],
+    ['request_timeout', (c) => c.requestTimeoutMs],
+    ['page_size', (c) => c.pageSize],
+    ['max_calls', (c) => c.maxCalls],
+    ['call_retention', (c) => c.callRetentionMs],
+    ['drain_period', (c) => c.drainPeriodMs],
+    ['backfill', (c) => c.backfill],
+    ['per_call_series', (c) => c.perCallSeries],
+    ['discovery', (c) => JSON.stringify(c.discovery)],
+    ['webhooks.enabled', (c) => c.webhooks.enabled],
+    ['otlp', (c) => JSON.stringify({ ...c.otlp, headers: Object.keys(c.otlp.headers) })],
+    ['web', (c) => JSON.stringify(c.web)],
+  ];
+  for (const [key, get] of fixed) if (get(a) !== get(b)) out.push(key);
+  return out;
 }

@@ -154,7 +154,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const logger: Logger = createLogger(config.log.level, config.log.format);
-  const exporter = createExporter({ config, logger });
+  const reloadFile = demoMode ? resolve(import.meta.dirname, '../config/demo.yaml') : flags.configFile;
+  const exporter = createExporter({
+    config,
+    logger,
+    ...(reloadFile !== undefined && { loadConfig: () => loadConfig({ file: reloadFile, env }) }),
+  });
   const server = createServer(exporter.app);
   const listenAddress = flags.listenAddress ?? (demoMode ? `127.0.0.1:${config.web.listenAddress.split(':').pop()}` : config.web.listenAddress);
   const baseUrl = await listen(server, listenAddress);
@@ -166,6 +171,10 @@ async function main(argv: string[]): Promise<number> {
   if (demoMode && demo) process.stdout.write(banner(`${baseUrl}${config.web.telemetryPath}`, demo.simulator.url));
   else process.stdout.write(`Serving metrics on ${baseUrl}${config.web.telemetryPath}\n`);
 
+  process.on('SIGHUP', () => {
+    const r = exporter.reload();
+    if (!r.ok) process.stderr.write(`configuration reload failed, keeping the running configuration: ${r.message}\n`);
+  });
   const signal = await new Promise<NodeJS.Signals>((done) => {
     process.once('SIGTERM', () => done('SIGTERM'));
     process.once('SIGINT', () => done('SIGINT'));

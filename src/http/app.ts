@@ -23,6 +23,8 @@ export interface AppOptions {
   readonly mount?: (app: Express) => void;
   /** Called when a route handler fails unexpectedly. */
   readonly onError?: (err: unknown) => void;
+  /** `POST /-/reload`: re-reads the configuration. */
+  readonly reload?: () => { ok: boolean; message: string };
 }
 
 /** Picks OpenMetrics when the scraper asks for it (Prometheus does, with a q-value); text otherwise. */
@@ -77,6 +79,14 @@ export function createApp(options: AppOptions): Express {
     const r = options.readiness();
     if (r.ready) res.type('text/plain').send('Ready\n');
     else res.status(503).type('text/plain').send(`Not ready: ${r.reason ?? 'starting'}\n`);
+  });
+  app.post('/-/reload', (_req, res) => {
+    if (!options.reload) {
+      res.status(404).type('text/plain').send('reload not available\n');
+      return;
+    }
+    const r = options.reload();
+    res.status(r.ok ? 200 : 500).type('text/plain').send(`${r.message}\n`);
   });
   app.get('/', (_req, res) => {
     res.type('html').send(landingPage(options.version, options.telemetryPath));

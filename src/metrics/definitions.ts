@@ -217,6 +217,8 @@ export const SELF_METRICS = {
     '1 when the last configuration load succeeded.'),
   configReloadTime: self('config_last_reload_success_timestamp_seconds', 'gauge', [], 's',
     'Unix time of the last successful configuration load.'),
+  webhookCallbacks: self('webhook_callbacks_total', 'counter', ['outcome'], '{request}',
+    'Twilio status callbacks received, by outcome (accepted, forbidden, bad_request, ignored).'),
   buildInfo: self('build_info', 'gauge', ['version', 'nodejs_version'], '1',
     'Build information; the value is always 1.'),
 } as const satisfies Record<string, MetricDefinition>;

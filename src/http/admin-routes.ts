@@ -1,0 +1,100 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
+import type { CallRegistry } from '../calls/registry.ts';
+import type { SampleStore } from '../store/sample-store.ts';
+
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
+
+/** Options of the admin API. */
+export interface AdminRoutesOptions {
+  readonly registry: CallRegistry;
+  readonly store: SampleStore;
+  /** The bearer token required, read per request so a reload can rotate it. */
+  readonly token: () => string | undefined;
+  /** Configured Account SIDs; a call's account may be omitted when there is exactly one. */
+  readonly accountSids: () => readonly string[];
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+// Comparing fixed-length digests keeps the comparison constant-time whatever the lengths.
+function tokenMatches(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function problem(res: Response, status: number, message: string): void {
+  res.status(status).json({ error: message });
+}
+
+/** `/api/v1/calls`: list, track (PUT) and stop (DELETE) calls, behind a bearer token; off when no token is set. */
+export function adminRoutes(options: AdminRoutesOptions): Router {
+  const router = express.Router();
+  const auth = (req: Request, res: Response, next: NextFunction): void => {
+    const expected = options.token();
+    if (expected === undefined) {
+      problem(res, 404, 'admin API disabled: set admin.bearer_token');
+      return;
+    }
+    const header = req.get('authorization') ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (given === '' || !tokenMatches(given, expected)) {
+      res.set('WWW-Authenticate', 'Bearer realm="twilio-insights-exporter"');
+      problem(res, 401, 'missing or invalid bearer token');
+      return;
+    }
+    next();
+  };
+  router.use('/api/v1', auth, express.json({ limit: '16kb' }));
+
+  router.get('/api/v1/calls', (_req, res) => {
+    const calls = [...options.registry.calls()].map((c) => {
+      let last = 0;
+      for (const s of options.store.get(c.callSid)?.streams.values() ?? []) last = Math.max(last, s.lastTimestampMs);
+      return {
+        call_sid: c.callSid,
+        account_sid: c.accountSid,
+        state: options.registry.lifecycle(c),
+        sources: [...c.sources],
+        tracked_at: new Date(c.trackedAtMs).toISOString(),
+        ended_at: c.endedAtMs === undefined ? null : new Date(c.endedAtMs).toISOString(),
+        last_sample_at: last === 0 ? null : new Date(last).toISOString(),
+      };
+    });
+    res.json({ calls });
+  });
+
+  router.put('/api/v1/calls/:sid', (req, res) => {
+    const sid = req.params['sid'] ?? '';
+    if (!CALL_SID.test(sid)) return problem(res, 400, 'call_sid: must match ^CA[0-9a-fA-F]{32}$');
+    const body: unknown = req.body;
+    const given = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['account_sid'] : undefined;
+    const accounts = options.accountSids();
+    let accountSid: string;
+    if (given === undefined) {
+      if (accounts.length !== 1) return problem(res, 400, 'account_sid: required when several accounts are configured');
+      accountSid = accounts[0]!;
+    } else if (typeof given !== 'string' || !ACCOUNT_SID.test(given)) {
+      return problem(res, 400, 'account_sid: must match ^AC[0-9a-fA-F]{32}$');
+    } else if (!accounts.includes(given)) {
+      return problem(res, 400, `account_sid: ${given} is not a configured account`);
+    } else {
+      accountSid = given;
+    }
+    const result = options.registry.track(sid, accountSid, 'admin');
+    if (result === 'refused') return problem(res, 409, 'max_calls reached: call not tracked');
+    if (result === 'not_owned') return problem(res, 409, 'call belongs to another shard');
+    res.status(result === 'tracked' ? 201 : 200).json({ call_sid: sid, account_sid: accountSid, result });
+  });
+
+  router.delete('/api/v1/calls/:sid', (req, res) => {
+    const sid = req.params['sid'] ?? '';
+    if (!CALL_SID.test(sid)) return problem(res, 400, 'call_sid: must match ^CA[0-9a-fA-F]{32}$');
+    if (!options.registry.remove(sid)) return problem(res, 404, `call ${sid} is not tracked`);
+    res.status(204).end();
+  });
+  return router;
+}

@@ -1,0 +1,64 @@
+import express from 'express';
+import type { Router } from 'express';
+import type { CallRegistry } from '../calls/registry.ts';
+import { SIGNATURE_HEADER, verifySignature } from '../calls/twilio-signature.ts';
+
+/** Statuses that end a call (Twilio call status callbacks). */
+export const ENDING_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'busy', 'no-answer', 'canceled']);
+
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+
+/** Options of the status-callback route. */
+export interface WebhookRoutesOptions {
+  readonly registry: CallRegistry;
+  /** The Auth Token of a configured account (the HMAC key), or undefined when the account is unknown or uses an API key. */
+  readonly authToken: (accountSid: string) => string | undefined;
+  /** Public base URL Twilio calls (behind a proxy); empty uses the request's own URL. */
+  readonly publicUrl: () => string;
+  /** Called per callback with its outcome (`accepted`, `forbidden`, `bad_request`, `ignored`). */
+  readonly onCallback?: (outcome: string) => void;
+}
+
+/**
+ * `POST /webhooks/twilio/call-status`: Twilio's form-encoded status callbacks, accepted only with a valid
+ * `X-Twilio-Signature`; `in-progress` tracks the call, ending statuses end it. Anything else changes nothing.
+ */
+export function webhookRoutes(options: WebhookRoutesOptions): Router {
+  const router = express.Router();
+  router.post(
+    '/webhooks/twilio/call-status',
+    express.text({ type: 'application/x-www-form-urlencoded', limit: '64kb' }),
+    (req, res) => {
+      const body = typeof req.body === 'string' ? req.body : '';
+      const params = new URLSearchParams(body);
+      const accountSid = params.get('AccountSid') ?? '';
+      const token = options.authToken(accountSid);
+      const base = options.publicUrl();
+      const url = base !== '' ? `${base}${req.originalUrl}` : `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl}`;
+      // The signature check comes first: nothing about an unsigned request is trusted, not even its account.
+      if (token === undefined || !verifySignature(token, req.get(SIGNATURE_HEADER), url, params)) {
+        options.onCallback?.('forbidden');
+        res.status(403).type('text/plain').send('invalid or missing X-Twilio-Signature\n');
+        return;
+      }
+      const callSid = params.get('CallSid') ?? '';
+      const status = params.get('CallStatus') ?? '';
+      if (!CALL_SID.test(callSid)) {
+        options.onCallback?.('bad_request');
+        res.status(400).type('text/plain').send('CallSid must match ^CA[0-9a-fA-F]{32}$\n');
+        return;
+      }
+      if (status === 'in-progress') {
+        options.registry.track(callSid, accountSid, 'webhook');
+        options.onCallback?.('accepted');
+      } else if (ENDING_STATUSES.has(status)) {
+        options.registry.end(callSid);
+        options.onCallback?.('accepted');
+      } else {
+        options.onCallback?.('ignored');
+      }
+      res.status(204).end();
+    },
+  );
+  return router;
+}
