@@ -1,0 +1,141 @@
+import type { Direction, Edge } from '../samples/sample.ts';
+import type { CallProfile } from './call-profile.ts';
+import { callProfile } from './call-profile.ts';
+import type { GatewayEdgeMetrics, MetricRecord, SdkEdgeMetrics } from './metric-record.ts';
+import type { IntervalSignal, SignalBaseline } from './quality-signal.ts';
+import { intervalSignal, streamKey } from './quality-signal.ts';
+import type { SimCall } from './sim-call.ts';
+import { sampleTimestampMs } from './sim-call.ts';
+import { formatInsightsTimestamp } from './timestamps.ts';
+
+/** Identifies one stream of one call: everything a sample of it is computed from. */
+export interface StreamSpec {
+  /** Simulator seed. */
+  readonly seed: number;
+  /** The call (only its stored constants are read). */
+  readonly call: Pick<SimCall, 'sid' | 'accountSid' | 'type' | 'startMs' | 'degraded'>;
+  /** The edge. */
+  readonly edge: Edge;
+  /** The direction. */
+  readonly direction: Direction;
+}
+
+/** The directions that carry data on an edge: `both` for the SDK, one stream each way on gateways. */
+export function edgeDirections(edge: Edge): readonly Direction[] {
+  if (edge === 'sdk_edge') return ['both'];
+  if (edge === 'unknown_edge') return [];
+  return ['inbound', 'outbound'];
+}
+
+/** Running totals of a stream up to some sample. */
+interface Totals {
+  packets: number;
+  lost: number;
+  sent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  jitterSum: number;
+  jitterMax: number;
+  count: number;
+}
+
+const round = (value: number, places: number): number => {
+  const scale = 10 ** places;
+  return Math.round(value * scale) / scale;
+};
+
+function step(totals: Totals, signal: IntervalSignal, profile: CallProfile, direction: Direction): void {
+  const received = signal.packetsExpected - signal.packetsLost;
+  totals.packets += direction === 'outbound' ? signal.packetsSent : received;
+  totals.lost += signal.packetsLost;
+  totals.sent += signal.packetsSent;
+  totals.bytesReceived += received * profile.bytesPerPacket;
+  totals.bytesSent += signal.packetsSent * profile.bytesPerPacket;
+  totals.jitterSum += signal.jitterMs;
+  totals.jitterMax = Math.max(totals.jitterMax, signal.jitterPeakMs);
+  totals.count += 1;
+}
+
+function gatewayEdge(signal: IntervalSignal, totals: Totals, profile: CallProfile, direction: Direction): GatewayEdgeMetrics {
+  const counter = direction === 'outbound' ? 'packets_sent' : 'packets_received';
+  const intervalPackets = direction === 'outbound' ? signal.packetsSent : signal.packetsExpected - signal.packetsLost;
+  return {
+    codec: profile.codec,
+    codec_name: profile.codecName,
+    metadata: {
+      region: profile.region,
+      twilio_ip: profile.twilioIp,
+      external_ip: profile.externalIp,
+      edge_location: profile.edgeLocation,
+    },
+    cumulative: {
+      jitter: { avg: round(totals.jitterSum / totals.count, 4), max: round(totals.jitterMax, 4) },
+      [counter]: totals.packets,
+      packets_lost: totals.lost,
+    },
+    interval: {
+      [counter]: intervalPackets,
+      packets_lost: signal.packetsLost,
+      packets_loss_percentage: signal.lossPercent,
+    },
+  };
+}
+
+function sdkEdge(signal: IntervalSignal, totals: Totals): SdkEdgeMetrics {
+  return {
+    interval: {
+      packets_received: signal.packetsExpected - signal.packetsLost,
+      packets_lost: signal.packetsLost,
+      packets_loss_percentage: signal.lossPercent,
+      audio_in: { value: signal.audioIn },
+      audio_out: { value: signal.audioOut },
+      jitter: { value: signal.jitterMs },
+      mos: { value: signal.mos },
+      rtt: { value: signal.rttMs },
+    },
+    cumulative: {
+      bytes_received: totals.bytesReceived,
+      bytes_sent: totals.bytesSent,
+      packets_received: totals.packets,
+      packets_lost: totals.lost,
+      packets_sent: totals.sent,
+    },
+  };
+}
+
+/**
+ * The wire records of samples `[from, to)` of one stream. Cumulative counters need every earlier
+ * window, so this walks the cheap signal function from sample 0; nothing is stored between calls.
+ */
+export function streamRecords(spec: StreamSpec, from: number, to: number): MetricRecord[] {
+  const { call, edge, direction } = spec;
+  if (!edgeDirections(edge).includes(direction) || to <= from) return [];
+  const profile = callProfile(spec.seed, call.sid, call.type);
+  const baseline: SignalBaseline = { callKey: profile.key, ...profile, degraded: call.degraded };
+  const key = streamKey(spec.seed, call.sid, edge, direction);
+  const totals: Totals = { packets: 0, lost: 0, sent: 0, bytesReceived: 0, bytesSent: 0, jitterSum: 0, jitterMax: 0, count: 0 };
+  const records: MetricRecord[] = [];
+  for (let index = 0; index < to; index++) {
+    const signal = intervalSignal(baseline, key, index);
+    step(totals, signal, profile, direction);
+    if (index < from) continue;
+    const gateway = edge === 'sdk_edge' ? null : gatewayEdge(signal, totals, profile, direction);
+    records.push({
+      timestamp: formatInsightsTimestamp(sampleTimestampMs(call, index)),
+      call_sid: call.sid,
+      account_sid: call.accountSid,
+      edge,
+      direction,
+      carrier_edge: edge === 'carrier_edge' ? gateway : null,
+      sip_edge: edge === 'sip_edge' ? gateway : null,
+      sdk_edge: edge === 'sdk_edge' ? sdkEdge(signal, totals) : null,
+      client_edge: edge === 'client_edge' ? gateway : null,
+    });
+  }
+  return records;
+}
+
+/** The wire record of sample `index` of one stream (a pure function of the spec and the index). */
+export function streamRecordAt(spec: StreamSpec, index: number): MetricRecord | undefined {
+  return streamRecords(spec, index, index + 1)[0];
+}
