@@ -283,7 +283,7 @@ describe('parseMetricRecord rejects', () => {
     ['a string', 'n/a'],
     ['a number', 0],
   ])('missing_edge_data: %s', (_name, data) => {
-    expect(rejectedWith(sdk((r) => (r['sdk_edge'] = data)))).toBe('missing_edge_data');
+    expect(rejectedWith(sdk((r) => ((r as Json)['sdk_edge'] = data)))).toBe('missing_edge_data');
   });
 
   it('missing_edge_data: the edge key is absent while another edge holds data', () => {
@@ -313,9 +313,9 @@ describe('parseMetricRecord rejects', () => {
     ['cumulative packets_lost as a string', (r) => (r.sdk_edge.cumulative['packets_lost'] = '0')],
     ['cumulative counter above 2^53', (r) => (r.sdk_edge.cumulative['bytes_sent'] = 2 ** 60)],
     ['interval packets_received negative', (r) => (r.sdk_edge.interval['packets_received'] = -50)],
-    ['interval is a string', (r) => (r.sdk_edge['interval'] = 'none')],
-    ['interval is an array', (r) => (r.sdk_edge['interval'] = [])],
-    ['cumulative is a number', (r) => (r.sdk_edge['cumulative'] = 3900)],
+    ['interval is a string', (r) => ((r.sdk_edge as Json)['interval'] = 'none')],
+    ['interval is an array', (r) => ((r.sdk_edge as Json)['interval'] = [])],
+    ['cumulative is a number', (r) => ((r.sdk_edge as Json)['cumulative'] = 3900)],
   ];
   it.each(badValues)('bad_value: %s', (_name, edit) => {
     expect(rejectedWith(sdk(edit))).toBe('bad_value');
@@ -324,7 +324,7 @@ describe('parseMetricRecord rejects', () => {
   it.each([
     ['jitter avg negative', (r: Json & { carrier_edge: Json & { cumulative: Json & { jitter: Json } } }) => (r.carrier_edge.cumulative.jitter['avg'] = -0.1)],
     ['jitter max as a string', (r: Json & { carrier_edge: Json & { cumulative: Json & { jitter: Json } } }) => (r.carrier_edge.cumulative.jitter['max'] = '0.01')],
-    ['jitter block is a number', (r: Json & { carrier_edge: Json & { cumulative: Json & { jitter: Json } } }) => (r.carrier_edge.cumulative['jitter'] = 0.01)],
+    ['jitter block is a number', (r: Json & { carrier_edge: Json & { cumulative: Json & { jitter: Json } } }) => ((r.carrier_edge.cumulative as Json)['jitter'] = 0.01)],
   ])('bad_value on a gateway record: %s', (_name, edit) => {
     expect(rejectedWith(gateway(edit))).toBe('bad_value');
   });
@@ -342,14 +342,14 @@ describe('parseMetricRecord keeps absent fields absent', () => {
         r.sdk_edge.interval['mos'] = null;
         r.sdk_edge.interval['rtt'] = { value: null };
         r.sdk_edge.interval['jitter'] = {};
-        r.sdk_edge['cumulative'] = null;
+        (r.sdk_edge as Json)['cumulative'] = null;
       }),
     );
     expect(s.values).toStrictEqual({ audioInLevel: 81, audioOutLevel: 5237 });
   });
 
   it('an edge block with neither interval nor cumulative is a sample with no values', () => {
-    const s = accepted(sdk((r) => (r['sdk_edge'] = { codec_name: 'opus' })));
+    const s = accepted(sdk((r) => ((r as Json)['sdk_edge'] = { codec_name: 'opus' })));
     expect(s.values).toStrictEqual({});
     expect(s.codecName).toBe('opus');
   });
