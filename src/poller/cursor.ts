@@ -40,7 +40,7 @@ export interface Rejection {
 export interface QueryRead {
   /** Every parsed sample read (already-applied ones included; the store de-duplicates). */
   readonly samples: Sample[];
-  /** Records skipped as malformed. */
+  /** Records skipped as malformed that no earlier read reported (pages read again do not count twice). */
   readonly rejected: Rejection[];
   /** HTTP requests made (pages fetched). */
   readonly requests: number;
@@ -65,9 +65,16 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
   let order = cursor.order;
   const highWater = new Map(cursor.highWater);
   const samples: Sample[] = [];
-  const rejected: Rejection[] = [];
-  let lastUrl: string | null = null;
-  let lastCount = 0;
+  // Rejections with their position in the read, so the ones a previous read already reported can be dropped.
+  const rejectedAt: { at: number; rejection: Rejection }[] = [];
+  let position = 0;
+  let firstSeenAt = Number.POSITIVE_INFINITY;
+  let lastSeenAt = Number.NEGATIVE_INFINITY;
+  // Every page URL read so far: a next_page_url pointing back at one would loop forever.
+  const visited = new Set<string>();
+  // Set by every page read; the loop below never ends before one.
+  let lastUrl: string;
+  let lastCount: number;
 
   for (;;) {
     let page: MetricsPage;
@@ -93,10 +100,10 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
     let first: number | undefined;
     let last: number | undefined;
     let sawSeen = false;
-    for (let i = from; i < records.length; i++) {
+    for (let i = from; i < records.length; i++, position++) {
       const result = parseMetricRecord(records[i]);
       if (!result.ok) {
-        rejected.push({ reason: result.reason, detail: result.detail });
+        rejectedAt.push({ at: position, rejection: { reason: result.reason, detail: result.detail } });
         continue;
       }
       const s = result.sample;
@@ -105,7 +112,11 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
       last = s.timestampMs;
       const key = streamKey(s.edge, s.direction);
       const seen = cursor.highWater.get(key);
-      if (seen !== undefined && s.timestampMs <= seen) sawSeen = true;
+      if (seen !== undefined && s.timestampMs <= seen) {
+        sawSeen = true;
+        firstSeenAt = Math.min(firstSeenAt, position);
+        lastSeenAt = position;
+      }
       const hw = highWater.get(key);
       if (hw === undefined || s.timestampMs > hw) highWater.set(key, s.timestampMs);
     }
@@ -114,11 +125,26 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
     }
     lastUrl = page.requestUrl;
     lastCount = records.length;
+    visited.add(normalizeUrl(page.requestUrl));
     if (page.nextPageUrl === null) break;
     // Newest first: once a page holds a sample already seen, every later page is older still.
     if (order === 'desc' && sawSeen) break;
+    if (visited.has(normalizeUrl(page.nextPageUrl))) {
+      throw new TwilioError({
+        code: 'bad_payload',
+        endpoint: 'metrics',
+        detail: 'next_page_url points back at a page already read',
+        url: page.requestUrl,
+      });
+    }
     req = { url: page.nextPageUrl };
   }
+
+  // A page read again (newest first, or a full re-read after a reset) holds the malformed records an
+  // earlier read already reported: only those on the new side of every seen sample are new.
+  const rejected = rejectedAt
+    .filter(({ at }) => (order === 'desc' ? at < firstSeenAt : at > lastSeenAt))
+    .map(({ rejection }) => rejection);
 
   cursor.order = order;
   cursor.resumeUrl = order === 'asc' ? lastUrl : null;
@@ -126,4 +152,12 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
   cursor.highWater.clear();
   for (const [k, v] of highWater) cursor.highWater.set(k, v);
   return { samples, rejected, requests, reset };
+}
+
+function normalizeUrl(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
 }

@@ -1,0 +1,385 @@
+import { describe, expect, it } from 'vitest';
+import { newCursor, readQuery } from '../../../src/poller/cursor.ts';
+import type { EdgeCursor, PageFetcher, QueryRead } from '../../../src/poller/cursor.ts';
+import { SampleStore } from '../../../src/store/sample-store.ts';
+import type { ApplyResult } from '../../../src/store/sample-store.ts';
+import type { MetricsQuery } from '../../../src/twilio/client.ts';
+import { TwilioError } from '../../../src/twilio/errors.ts';
+import { ACCOUNT_A, CALL_1, T0 } from '../store/sample-builder.ts';
+import { FakeMetricsApi } from './fake-metrics-api.ts';
+import type { FakeMetricsApiOptions } from './fake-metrics-api.ts';
+
+const QUERY: MetricsQuery = { callSid: CALL_1, edge: 'sdk_edge', pageSize: 50 };
+
+// One (call, edge) as the poller drives it: a cursor, the fake API and a store that applies what is read.
+function harness(options: FakeMetricsApiOptions) {
+  const api = new FakeMetricsApi(options);
+  const cursor = newCursor();
+  const store = new SampleStore({ backfill: true });
+  store.addCall(CALL_1, ACCOUNT_A, T0);
+  const appliedTimestamps: number[] = [];
+  store.addListener({ onSample: (s) => appliedTimestamps.push(s.timestampMs) });
+  const query: MetricsQuery = { ...QUERY, ...(options.edge !== undefined && { edge: options.edge }), pageSize: options.pageSize };
+  async function poll(fetch: PageFetcher = api.fetch): Promise<{ read: QueryRead; applied: ApplyResult }> {
+    const read = await readQuery(cursor, query, fetch);
+    return { read, applied: store.apply(read.samples) };
+  }
+  return { api, cursor, store, poll, query, appliedTimestamps };
+}
+
+function snapshot(cursor: EdgeCursor): unknown {
+  return { ...cursor, highWater: [...cursor.highWater] };
+}
+
+function upstream503(): TwilioError {
+  return new TwilioError({ code: 'upstream', endpoint: 'metrics', status: 503 });
+}
+
+// The 0-based last page of `n` records in ascending order, pages of `size`; when a full last page links
+// to a next one (nextOnFullPage), that empty page is the last one read.
+const lastPage = (n: number, size: number, nextOnFullPage = false): number => Math.floor((nextOnFullPage ? n : n - 1) / size);
+
+describe('readQuery, ascending order', () => {
+  it.each([false, true])('reads a long history once, then 1 request per poll (2 across a page boundary); nextOnFullPage=%s', async (nextOnFullPage) => {
+    const h = harness({ order: 'asc', pageSize: 50, nextOnFullPage });
+    h.api.add(360);
+
+    const first = await h.poll();
+    expect(first.read.requests).toBe(8);
+    expect(first.applied).toEqual({ applied: 360, observed: 360, duplicates: 0 });
+    expect(first.read.reset).toBe(false);
+    expect(h.cursor.order).toBe('asc');
+
+    let boundaries = 0;
+    for (let poll = 0; poll < 40; poll++) {
+      const before = h.api.sampleCount;
+      h.api.add(3);
+      const { read, applied } = await h.poll();
+      const crossed = lastPage(before, 50, nextOnFullPage) !== lastPage(h.api.sampleCount, 50, nextOnFullPage);
+      if (crossed) boundaries++;
+      expect(read.requests, `poll ${poll}`).toBe(crossed ? 2 : 1);
+      // The part of the resume page already processed is skipped: only the new samples come back.
+      expect(read.samples).toHaveLength(3);
+      expect(applied).toEqual({ applied: 3, observed: 3, duplicates: 0 });
+    }
+    expect(boundaries).toBeGreaterThanOrEqual(2);
+
+    const quiet = await h.poll();
+    expect(quiet.read.requests).toBe(1);
+    expect(quiet.read.samples).toHaveLength(0);
+
+    // Every sample applied exactly once, in time order, none lost.
+    expect(h.appliedTimestamps).toHaveLength(480);
+    expect(new Set(h.appliedTimestamps).size).toBe(480);
+    expect(h.appliedTimestamps).toEqual([...h.appliedTimestamps].sort((a, b) => a - b));
+    expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 479 * 10_000);
+  });
+
+  it('reads a burst larger than a page in as many requests as pages it spans', async () => {
+    const h = harness({ order: 'asc', pageSize: 50 });
+    h.api.add(360);
+    await h.poll();
+
+    h.api.add(120);
+    const { read, applied } = await h.poll();
+
+    expect(read.requests).toBe(lastPage(480, 50) - lastPage(360, 50) + 1);
+    expect(applied.applied).toBe(120);
+  });
+
+  it('keeps both streams of a gateway edge and advances each high-water mark', async () => {
+    const h = harness({ order: 'asc', pageSize: 50, edge: 'carrier_edge', directions: ['inbound', 'outbound'] });
+    h.api.add(101);
+    await h.poll();
+    h.api.add(4);
+
+    const { read, applied } = await h.poll();
+
+    expect(read.requests).toBe(1);
+    expect(applied.applied).toBe(4);
+    expect(h.cursor.highWater.get('carrier_edge/inbound')).toBe(h.store.lastTimestamp(CALL_1, 'carrier_edge', 'inbound'));
+    expect(h.cursor.highWater.get('carrier_edge/outbound')).toBe(h.store.lastTimestamp(CALL_1, 'carrier_edge', 'outbound'));
+  });
+});
+
+describe('readQuery, descending order', () => {
+  it('reads a long history once, then 1 request per poll, every new sample applied once', async () => {
+    const h = harness({ order: 'desc', pageSize: 50 });
+    h.api.add(360);
+
+    const first = await h.poll();
+    expect(first.read.requests).toBe(8);
+    expect(first.applied.applied).toBe(360);
+    expect(h.cursor.order).toBe('desc');
+    expect(h.cursor.resumeUrl).toBeNull();
+
+    for (let poll = 0; poll < 40; poll++) {
+      h.api.add(3);
+      const { read, applied } = await h.poll();
+      expect(read.requests, `poll ${poll}`).toBe(1);
+      // Newest first: the first page is re-read, the store drops what was seen.
+      expect(applied).toEqual({ applied: 3, observed: 3, duplicates: 47 });
+    }
+
+    expect(h.appliedTimestamps).toHaveLength(480);
+    expect(new Set(h.appliedTimestamps).size).toBe(480);
+    expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 479 * 10_000);
+  });
+
+  it('reads back until a page holds a sample already seen after a burst', async () => {
+    const h = harness({ order: 'desc', pageSize: 50 });
+    h.api.add(360);
+    await h.poll();
+
+    h.api.add(120);
+    const { read, applied } = await h.poll();
+
+    expect(read.requests).toBe(3);
+    expect(applied.applied).toBe(120);
+    expect(h.appliedTimestamps).toHaveLength(480);
+  });
+
+  it('reads back far enough for both streams of a gateway edge', async () => {
+    const h = harness({ order: 'desc', pageSize: 10, edge: 'sip_edge', directions: ['inbound', 'outbound'] });
+    h.api.add(40);
+    await h.poll();
+    h.api.add(25);
+
+    const { applied } = await h.poll();
+
+    expect(applied.applied).toBe(25);
+    expect(h.appliedTimestamps).toHaveLength(65);
+  });
+});
+
+describe('readQuery when the saved PageToken is refused', () => {
+  it('resets, re-reads from the first page, and the store applies no sample twice and loses none', async () => {
+    const h = harness({ order: 'asc', pageSize: 50 });
+    h.api.add(360);
+    await h.poll();
+    const resumeUrl = h.cursor.resumeUrl;
+    expect(resumeUrl).toContain('PageToken=');
+
+    h.api.invalidateTokens();
+    h.api.add(3);
+    const { read, applied } = await h.poll();
+
+    expect(read.reset).toBe(true);
+    // One refused request, then the whole history again: 363 records on 8 pages.
+    expect(read.requests).toBe(1 + 8);
+    expect(h.api.requests[h.api.requests.length - 9]).toBe(resumeUrl);
+    expect(h.api.requests[h.api.requests.length - 8]).not.toContain('PageToken=');
+    expect(applied).toEqual({ applied: 3, observed: 3, duplicates: 360 });
+    expect(h.appliedTimestamps).toHaveLength(363);
+    expect(new Set(h.appliedTimestamps).size).toBe(363);
+
+    // The fresh cursor is back to steady state.
+    h.api.add(3);
+    const next = await h.poll();
+    expect(next.read.reset).toBe(false);
+    expect(next.read.requests).toBe(1);
+    expect(next.applied.applied).toBe(3);
+  });
+
+  it('does not treat a 400 on the first page as a refused cursor', async () => {
+    const h = harness({ order: 'asc', pageSize: 50 });
+    h.api.add(10);
+    const refused = new TwilioError({ code: 'bad_request', endpoint: 'metrics', status: 400 });
+    h.api.failNext(refused);
+
+    await expect(h.poll()).rejects.toBe(refused);
+    expect(h.api.requests).toHaveLength(1);
+  });
+
+  it('fails the read when a next-page token of a fresh read is refused, and the next read starts over', async () => {
+    const h = harness({ order: 'asc', pageSize: 50 });
+    h.api.add(200);
+    const refused = new TwilioError({ code: 'bad_request', endpoint: 'metrics', status: 400 });
+    h.api.failRequest(3, refused);
+
+    await expect(h.poll()).rejects.toBe(refused);
+    expect(snapshot(h.cursor)).toEqual(snapshot(newCursor()));
+
+    const { read, applied } = await h.poll();
+    expect(read.requests).toBe(4);
+    expect(applied.applied).toBe(200);
+  });
+});
+
+describe('readQuery when a page fails', () => {
+  it('leaves an ascending cursor unchanged so the next read repeats the same request', async () => {
+    const h = harness({ order: 'asc', pageSize: 50 });
+    h.api.add(360);
+    await h.poll();
+    h.api.add(3);
+    const before = snapshot(h.cursor);
+    h.api.failNext(upstream503());
+
+    await expect(h.poll()).rejects.toMatchObject({ code: 'upstream', status: 503 });
+    expect(snapshot(h.cursor)).toEqual(before);
+
+    const { read, applied } = await h.poll();
+    expect(h.api.requests.at(-1)).toBe(h.api.requests.at(-2));
+    expect(read.requests).toBe(1);
+    expect(applied.applied).toBe(3);
+  });
+
+  it('leaves a fresh cursor fresh when a page of the first read fails', async () => {
+    const h = harness({ order: 'asc', pageSize: 50 });
+    h.api.add(360);
+    h.api.failRequest(4, upstream503());
+
+    await expect(h.poll()).rejects.toBeInstanceOf(TwilioError);
+    expect(snapshot(h.cursor)).toEqual(snapshot(newCursor()));
+    expect(h.appliedTimestamps).toHaveLength(0);
+
+    const { read, applied } = await h.poll();
+    expect(read.requests).toBe(8);
+    expect(applied.applied).toBe(360);
+  });
+
+  it('loses nothing when the second page of a descending burst fails', async () => {
+    const h = harness({ order: 'desc', pageSize: 50 });
+    h.api.add(100);
+    await h.poll();
+    h.api.add(80);
+    const before = snapshot(h.cursor);
+    h.api.failRequest(h.api.requests.length + 2, upstream503());
+
+    await expect(h.poll()).rejects.toBeInstanceOf(TwilioError);
+    expect(snapshot(h.cursor)).toEqual(before);
+
+    const { read, applied } = await h.poll();
+    expect(read.requests).toBe(2);
+    expect(applied.applied).toBe(80);
+    expect(new Set(h.appliedTimestamps).size).toBe(180);
+  });
+});
+
+describe('readQuery learns the order from the data', () => {
+  it.each(['asc', 'desc'] as const)('learns %s from the first page', async (order) => {
+    const h = harness({ order, pageSize: 50 });
+    h.api.add(5);
+    await h.poll();
+    expect(h.cursor.order).toBe(order);
+  });
+
+  it('stays unknown with a single sample and reads the first page again, then learns', async () => {
+    const h = harness({ order: 'asc', pageSize: 50 });
+    h.api.add(1);
+    await h.poll();
+    expect(h.cursor.order).toBe('unknown');
+    expect(h.cursor.resumeUrl).toBeNull();
+
+    h.api.add(2);
+    const { read, applied } = await h.poll();
+    expect(h.api.requests[1]).not.toContain('PageToken');
+    expect(read.requests).toBe(1);
+    expect(applied.applied).toBe(2);
+    expect(h.cursor.order).toBe('asc');
+  });
+
+  it('reads nothing but one request from an empty history and keeps a fresh cursor', async () => {
+    const h = harness({ order: 'desc', pageSize: 50 });
+    const { read } = await h.poll();
+    expect(read).toEqual({ samples: [], rejected: [], requests: 1, reset: false });
+    expect(h.cursor.order).toBe('unknown');
+  });
+});
+
+describe('readQuery with malformed records', () => {
+  const bad = { timestamp: 'yesterday', call_sid: CALL_1, account_sid: ACCOUNT_A, edge: 'sdk_edge', direction: 'both', sdk_edge: {} };
+
+  it('reports a malformed record, keeps the rest of the page, and does not report it again when resuming', async () => {
+    const h = harness({ order: 'asc', pageSize: 50 });
+    h.api.add(20);
+    h.api.addRaw(bad);
+    h.api.add(20);
+
+    const first = await h.poll();
+    expect(first.read.rejected).toEqual([{ reason: 'bad_timestamp', detail: expect.stringContaining('yesterday') as unknown }]);
+    expect(first.applied.applied).toBe(40);
+
+    h.api.add(3);
+    const next = await h.poll();
+    expect(next.read.rejected).toEqual([]);
+    expect(next.applied.applied).toBe(3);
+  });
+
+  it('reports a malformed record once in descending order, though its page is read again', async () => {
+    const h = harness({ order: 'desc', pageSize: 50 });
+    h.api.add(20);
+    h.api.addRaw(bad);
+    h.api.add(20);
+
+    let rejected = (await h.poll()).read.rejected.length;
+    for (let i = 0; i < 5; i++) {
+      h.api.add(3);
+      rejected += (await h.poll()).read.rejected.length;
+    }
+
+    expect(rejected).toBe(1);
+    expect(h.appliedTimestamps).toHaveLength(55);
+  });
+
+  it('reports a malformed record once when a refused cursor forces a full re-read', async () => {
+    const h = harness({ order: 'asc', pageSize: 10 });
+    h.api.add(5);
+    h.api.addRaw(bad);
+    h.api.add(30);
+    expect((await h.poll()).read.rejected).toHaveLength(1);
+
+    h.api.invalidateTokens();
+    h.api.add(2);
+    const { read } = await h.poll();
+
+    expect(read.reset).toBe(true);
+    expect(read.rejected).toEqual([]);
+  });
+
+  it('reports a malformed record that arrived after the last poll', async () => {
+    const h = harness({ order: 'desc', pageSize: 50 });
+    h.api.add(20);
+    await h.poll();
+    h.api.add(1);
+    h.api.addRaw(bad);
+    h.api.add(1);
+
+    const { read } = await h.poll();
+    expect(read.rejected).toHaveLength(1);
+  });
+});
+
+describe('readQuery against a misbehaving server', () => {
+  it('stops with bad_payload when a next_page_url points back at a page already read', async () => {
+    const h = harness({ order: 'asc', pageSize: 50 });
+    h.api.add(120);
+    let requests = 0;
+    // Page 1 links back to page 0 (by its absolute URL), which links to page 1 again: a cycle.
+    const cyclic: PageFetcher = async (req) => {
+      requests++;
+      if (requests > 50) throw new Error('reader is looping');
+      const page = await h.api.fetch(req);
+      return page.page === 1 ? { ...page, nextPageUrl: h.api.requests[1]! } : page;
+    };
+
+    await expect(h.poll(cyclic)).rejects.toMatchObject({ code: 'bad_payload', endpoint: 'metrics' });
+    expect(requests).toBeLessThanOrEqual(4);
+    expect(snapshot(h.cursor)).toEqual(snapshot(newCursor()));
+  });
+
+  it('stops with bad_payload when a page names itself as the next page', async () => {
+    const h = harness({ order: 'desc', pageSize: 50 });
+    h.api.add(10);
+    let requests = 0;
+    const selfLinked: PageFetcher = async (req) => {
+      requests++;
+      if (requests > 50) throw new Error('reader is looping');
+      const page = await h.api.fetch(req);
+      return { ...page, nextPageUrl: page.requestUrl };
+    };
+
+    await expect(h.poll(selfLinked)).rejects.toMatchObject({ code: 'bad_payload' });
+    expect(requests).toBe(1);
+  });
+});
