@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { startSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
+import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
+import { eventually, seriesOf } from '../helpers/exporter.ts';
+import { simControl } from '../helpers/sim-control.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const children: ChildProcessWithoutNullStreams[] = [];
+let sim: RunningSimulator | undefined;
+
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  await sim?.close();
+  sim = undefined;
+});
+
+// The real program, as a user runs it: Node 24 on the TypeScript entry point.
+function run(args: string[], env: Record<string, string> = {}): { child: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> } {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWILIO_')));
+  const child = spawn(process.execPath, ['src/main.ts', ...args], { cwd: ROOT, env: { ...clean, ...env } });
+  children.push(child);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  return { child, output: () => out, exited };
+}
+
+function urlFrom(output: string): string | undefined {
+  return /(http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(output)?.[1];
+}
+
+describe('the exporter process', () => {
+  it('demo mode: serves live values from the built-in simulator and stops on SIGTERM with exit 0', { timeout: 60_000 }, async () => {
+    const p = run(['--demo', '--web.listen-address=127.0.0.1:0']);
+    const url = await eventually(() => urlFrom(p.output()), 20_000, 'the demo banner');
+    expect(p.output()).toContain('DEMO MODE');
+    const text = await eventually(async () => {
+      const t = await (await fetch(`${url}/metrics`)).text();
+      return seriesOf(t, 'twilio_call_mos').length > 0 ? t : undefined;
+    }, 20_000, 'MOS values');
+    expect(seriesOf(text, 'twilio_call_mos').every((s) => s.value >= 1 && s.value <= 4.5)).toBe(true);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+  });
+
+  it('polls an account from a config file, reloads on SIGHUP, and exits 0 on SIGINT', { timeout: 60_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const call = await simControl(sim.url).createCall({ type: 'sip', age_seconds: 60 });
+    const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
+    const file = join(dir, 'config.yaml');
+    const doc = {
+      accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url }],
+      calls: [call.sid],
+      poll_interval: '1s',
+    };
+    writeFileSync(file, stringify(doc));
+    const p = run([`--config.file=${file}`, '--web.listen-address=127.0.0.1:0']);
+    const url = await eventually(() => urlFrom(p.output()), 20_000, 'the listening line');
+    await eventually(async () => {
+      const t = await (await fetch(`${url}/metrics`)).text();
+      return seriesOf(t, 'twilio_call_packets_received_total').some((s) => s.labels['call_sid'] === call.sid) ? t : undefined;
+    });
+    expect((await fetch(`${url}/-/ready`)).status).toBe(200);
+
+    // A bad file is refused and the running configuration stays.
+    writeFileSync(file, 'poll_intervall: 1s\n');
+    p.child.kill('SIGHUP');
+    await eventually(() => (p.output().includes('configuration reload failed') ? true : undefined));
+    const failed = seriesOf(await (await fetch(`${url}/metrics`)).text(), 'twilio_insights_exporter_config_last_reload_successful');
+    expect(failed[0]?.value).toBe(0);
+    writeFileSync(file, stringify(doc));
+    p.child.kill('SIGHUP');
+    await eventually(async () => {
+      const ok = seriesOf(await (await fetch(`${url}/metrics`)).text(), 'twilio_insights_exporter_config_last_reload_successful');
+      return ok[0]?.value === 1 ? true : undefined;
+    });
+
+    p.child.kill('SIGINT');
+    expect(await p.exited).toBe(0);
+  });
+
+  it('--config.check names the bad key and exits 1 without printing the secret', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, stringify({ accounts: [{ account_sid: 'ACnope', auth_token: 'sup3r-s3cret-t0ken' }] }));
+    const p = run([`--config.file=${file}`, '--config.check']);
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toContain('accounts[0].account_sid');
+    expect(p.output()).not.toContain('sup3r-s3cret-t0ken');
+  });
+});
