@@ -15,6 +15,8 @@ import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 export interface TestExporter {
   readonly url: string;
   readonly exporter: Exporter;
+  /** The config file the exporter reads (and re-reads on reload). */
+  readonly file: string;
   /** Fetches `/metrics` as Prometheus text. */
   scrape(accept?: string): Promise<string>;
   close(): Promise<void>;
@@ -41,7 +43,7 @@ export async function startTestExporter(simulatorUrl: string, extra: Record<stri
   };
   writeFileSync(file, stringify(doc));
   const config = loadConfig({ file, env: {} });
-  const exporter = createExporter({ config, logger: pino({ level: 'silent' }) });
+  const exporter = createExporter({ config, logger: pino({ level: 'silent' }), loadConfig: () => loadConfig({ file, env: {} }) });
   const server: Server = createServer(exporter.app);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -52,6 +54,7 @@ export async function startTestExporter(simulatorUrl: string, extra: Record<stri
   return {
     url,
     exporter,
+    file,
     async scrape(accept?: string): Promise<string> {
       const res = await fetch(`${url}/metrics`, accept ? { headers: { accept } } : {});
       if (!res.ok) throw new Error(`scrape failed: ${res.status}`);

@@ -1,0 +1,174 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import twilio from 'twilio';
+import { startSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
+import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
+import { eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import type { TestExporter } from '../helpers/exporter.ts';
+import { simControl } from '../helpers/sim-control.ts';
+
+let sim: RunningSimulator | undefined;
+let exp: TestExporter | undefined;
+afterEach(async () => {
+  await exp?.close();
+  await sim?.close();
+  exp = sim = undefined;
+});
+
+const callSids = (text: string): Set<string> => new Set(seriesOf(text, 'twilio_call_info').map((s) => s.labels['call_sid']!));
+
+describe('discovery and lifecycle', () => {
+  it('tracks calls the simulator starts, ends them when they end, and drops their series after retention', { timeout: 60_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const control = simControl(sim.url);
+    const a = await control.createCall({ type: 'carrier', age_seconds: 60 });
+    exp = await startTestExporter(sim.url, {
+      discovery: { enabled: true, interval: '1s' },
+      drain_period: '1s',
+      call_retention: '2s',
+    });
+    await eventually(async () => (callSids(await exp!.scrape()).has(a.sid) ? true : undefined), 15_000, 'call a discovered');
+    const b = await control.createCall({ type: 'client', age_seconds: 30 });
+    await eventually(async () => (callSids(await exp!.scrape()).has(b.sid) ? true : undefined), 15_000, 'call b discovered');
+
+    await control.endCall(a.sid);
+    const text = await eventually(async () => {
+      const t = await exp!.scrape();
+      return callSids(t).has(a.sid) ? undefined : t;
+    }, 15_000, 'call a removed after retention');
+    expect(callSids(text).has(b.sid)).toBe(true);
+    // The fleet histograms keep what they counted.
+    expect(seriesOf(text, 'twilio_voice_samples_total').some((s) => s.labels['edge'] === 'carrier_edge' && s.value > 0)).toBe(true);
+    expect(seriesOf(text, 'twilio_voice_active_calls')[0]?.value).toBe(1);
+  });
+});
+
+describe('Twilio status callbacks', () => {
+  const post = (url: string, params: Record<string, string>, signature?: string) =>
+    fetch(`${url}/webhooks/twilio/call-status`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(signature === undefined ? {} : { 'x-twilio-signature': signature }) },
+      body: new URLSearchParams(params).toString(),
+    });
+
+  it('accepts a callback signed the way Twilio signs, and refuses forged, re-parameterised and unsigned ones', { timeout: 30_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const call = await simControl(sim.url).createCall({ type: 'sip', age_seconds: 60 });
+    exp = await startTestExporter(sim.url);
+    const url = `${exp.url}/webhooks/twilio/call-status`;
+    const params = { CallSid: call.sid, AccountSid: DEMO_ACCOUNT.accountSid, CallStatus: 'in-progress', From: '+15550001111', To: '+15550002222' };
+    // Signatures computed by the official twilio package, independently of the code under test.
+    const good = twilio.getExpectedTwilioSignature(DEMO_ACCOUNT.authToken, url, params);
+    const forged = twilio.getExpectedTwilioSignature('not-the-token', url, params);
+
+    expect((await post(exp.url, params)).status).toBe(403);
+    expect((await post(exp.url, params, forged)).status).toBe(403);
+    expect((await post(exp.url, { ...params, CallSid: `CA${'f'.repeat(32)}` }, good)).status).toBe(403);
+    expect(exp.exporter.registry.size).toBe(0);
+
+    expect((await post(exp.url, params, good)).status).toBe(204);
+    expect(exp.exporter.registry.get(call.sid)?.sources.has('webhook')).toBe(true);
+    await eventually(async () => (callSids(await exp!.scrape()).has(call.sid) ? true : undefined));
+
+    const done = { ...params, CallStatus: 'completed' };
+    expect((await post(exp.url, done, twilio.getExpectedTwilioSignature(DEMO_ACCOUNT.authToken, url, done))).status).toBe(204);
+    expect(exp.exporter.registry.get(call.sid)?.endedAtMs).toBeTypeOf('number');
+    const counts = seriesOf(await exp.scrape(), 'twilio_insights_exporter_webhook_callbacks_total');
+    expect(counts.find((s) => s.labels['outcome'] === 'forbidden')?.value).toBe(3);
+    expect(counts.find((s) => s.labels['outcome'] === 'accepted')?.value).toBe(2);
+  });
+
+  it('checks signatures against the configured public URL behind a proxy, and limits the body size', async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    exp = await startTestExporter(sim.url, { webhooks: { public_url: 'https://exporter.example.com/base' } });
+    const params = { CallSid: `CA${'a'.repeat(32)}`, AccountSid: DEMO_ACCOUNT.accountSid, CallStatus: 'in-progress' };
+    const publicSig = twilio.getExpectedTwilioSignature(DEMO_ACCOUNT.authToken, 'https://exporter.example.com/base/webhooks/twilio/call-status', params);
+    const localSig = twilio.getExpectedTwilioSignature(DEMO_ACCOUNT.authToken, `${exp.url}/webhooks/twilio/call-status`, params);
+    expect((await post(exp.url, params, localSig)).status).toBe(403);
+    expect((await post(exp.url, params, publicSig)).status).toBe(204);
+    expect((await post(exp.url, { ...params, Junk: 'x'.repeat(100_000) }, publicSig)).status).toBe(413);
+  });
+});
+
+describe('admin API', () => {
+  it('needs the bearer token, and lists, tracks and stops calls', { timeout: 30_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const call = await simControl(sim.url).createCall({ type: 'carrier', age_seconds: 60 });
+    exp = await startTestExporter(sim.url, { admin: { bearer_token: 'adm1n-t0ken' } });
+    const api = (method: string, path: string, token?: string, body?: unknown) =>
+      fetch(`${exp!.url}/api/v1${path}`, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+
+    expect((await api('GET', '/calls')).status).toBe(401);
+    expect((await api('GET', '/calls', 'wrong')).status).toBe(401);
+    const bad = await api('PUT', '/calls/CA123', 'adm1n-t0ken');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe('call_sid: must match ^CA[0-9a-fA-F]{32}$');
+
+    expect((await api('PUT', `/calls/${call.sid}`, 'adm1n-t0ken')).status).toBe(201);
+    expect((await api('PUT', `/calls/${call.sid}`, 'adm1n-t0ken')).status).toBe(200);
+    await eventually(async () =>
+      seriesOf(await exp!.scrape(), 'twilio_call_sample_timestamp_seconds').some((s) => s.labels['call_sid'] === call.sid) ? true : undefined,
+    );
+    const list = (await (await api('GET', '/calls', 'adm1n-t0ken')).json()) as { calls: Array<{ call_sid: string; state: string; last_sample_at: string | null }> };
+    expect(list.calls).toHaveLength(1);
+    expect(list.calls[0]).toMatchObject({ call_sid: call.sid, state: 'active' });
+    expect(list.calls[0]!.last_sample_at).not.toBeNull();
+
+    expect((await api('DELETE', `/calls/${call.sid}`, 'adm1n-t0ken')).status).toBe(204);
+    expect((await api('DELETE', `/calls/${call.sid}`, 'adm1n-t0ken')).status).toBe(404);
+    expect(callSids(await exp.scrape()).has(call.sid)).toBe(false);
+  });
+
+  it('is off without a token', async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    exp = await startTestExporter(sim.url);
+    expect((await fetch(`${exp.url}/api/v1/calls`, { headers: { authorization: 'Bearer x' } })).status).toBe(404);
+  });
+});
+
+describe('call cap', () => {
+  it('refuses calls above max_calls and counts them', async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const control = simControl(sim.url);
+    const sids = [];
+    for (let i = 0; i < 3; i++) sids.push((await control.createCall({ type: 'carrier', age_seconds: 30 })).sid);
+    exp = await startTestExporter(sim.url, { calls: sids, max_calls: 2 });
+    const refused = seriesOf(await exp.scrape(), 'twilio_insights_exporter_calls_refused_total');
+    expect(refused).toEqual([{ labels: { source: 'config' }, value: 1 }]);
+    expect(exp.exporter.registry.size).toBe(2);
+  });
+});
+
+describe('POST /-/reload', () => {
+  it('rotates credentials without a restart, and keeps the running config when the file is bad', { timeout: 30_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const call = await simControl(sim.url).createCall({ type: 'carrier', age_seconds: 60 });
+    const account = (token: string) => [
+      { account_sid: DEMO_ACCOUNT.accountSid, auth_token: token, insights_base_url: sim!.url, api_base_url: sim!.url },
+    ];
+    exp = await startTestExporter(sim.url, { accounts: account('old-wrong-token'), calls: [call.sid] });
+    const up = async () => seriesOf(await exp!.scrape(), 'twilio_insights_exporter_up')[0]?.value;
+    await eventually(async () => ((await up()) === 0 ? true : undefined), 10_000, 'up 0 with a bad token');
+    expect((await fetch(`${exp.url}/-/ready`)).status).toBe(503);
+
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const good = readFileSync(exp.file, 'utf8').replace('old-wrong-token', DEMO_ACCOUNT.authToken);
+    writeFileSync(exp.file, 'accounts: [{ account_sid: nope }]\n');
+    const bad = await fetch(`${exp.url}/-/reload`, { method: 'POST' });
+    expect(bad.status).toBe(500);
+    expect(await bad.text()).toContain('accounts[0].account_sid');
+
+    writeFileSync(exp.file, good);
+    const ok = await fetch(`${exp.url}/-/reload`, { method: 'POST' });
+    expect(ok.status).toBe(200);
+    await eventually(async () =>
+      seriesOf(await exp!.scrape(), 'twilio_call_packets_received_total').some((s) => s.labels['call_sid'] === call.sid) ? true : undefined,
+    );
+    expect(await up()).toBe(1);
+    expect((await fetch(`${exp.url}/-/ready`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,223 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { dumpConfig } from '../../../src/config/dump.ts';
+import { loadConfig } from '../../../src/config/load.ts';
+import { Secret } from '../../../src/config/secret.ts';
+import type { Config } from '../../../src/config/types.ts';
+import { CONFIG_DIR, FIXTURES, SID_A, objectsIn } from './helpers.ts';
+
+const SID_C = 'ACabcdef0123456789abcdef0123456789';
+const load = (file: string, env: Record<string, string> = {}) => loadConfig({ file, cwd: FIXTURES, env });
+
+describe('valid config files', () => {
+  it('fills every default around a minimal file', () => {
+    const c = load('valid-minimal.yaml');
+    expect(c.accounts[0]?.credentials.password.reveal()).toBe('fixture-token');
+    expect(c).toEqual({
+      accounts: [
+        {
+          accountSid: SID_A,
+          name: SID_A,
+          credentials: { kind: 'auth_token', username: SID_A, password: expect.any(Secret) as Secret },
+          insightsBaseUrl: 'https://insights.twilio.com',
+          apiBaseUrl: 'https://api.twilio.com',
+          maxConcurrentRequests: 10,
+        },
+      ],
+      calls: [],
+      pollIntervalMs: 10_000,
+      requestTimeoutMs: 10_000,
+      pageSize: 1000,
+      maxCalls: 10_000,
+      callRetentionMs: 300_000,
+      drainPeriodMs: 120_000,
+      backfill: false,
+      perCallSeries: true,
+      discovery: { enabled: false, intervalMs: 30_000, directions: [], fromPrefix: '', toPrefix: '' },
+      webhooks: { enabled: true, publicUrl: '' },
+      admin: {},
+      otlp: {
+        endpoint: '',
+        headers: {},
+        exportIntervalMs: 15_000,
+        exportTimeoutMs: 10_000,
+        serviceName: 'twilio-insights-exporter',
+      },
+      web: { listenAddress: ':9487', telemetryPath: '/metrics' },
+      log: { level: 'info', format: 'json' },
+    } satisfies Config);
+  });
+
+  it('maps every key of a full file to its camelCase field', () => {
+    const c = load('valid-full.yaml');
+    expect(c).toEqual({
+      accounts: [
+        {
+          accountSid: SID_A,
+          name: 'prod',
+          credentials: { kind: 'auth_token', username: SID_A, password: expect.any(Secret) as Secret },
+          insightsBaseUrl: 'https://insights.example.com',
+          apiBaseUrl: 'http://127.0.0.1:8089',
+          maxConcurrentRequests: 5,
+        },
+        {
+          accountSid: SID_C,
+          name: SID_C,
+          credentials: {
+            kind: 'api_key',
+            username: 'SKabcdef0123456789abcdef0123456789',
+            password: expect.any(Secret) as Secret,
+          },
+          insightsBaseUrl: 'https://insights.twilio.com',
+          apiBaseUrl: 'https://api.twilio.com',
+          maxConcurrentRequests: 10,
+        },
+      ],
+      calls: [
+        { callSid: 'CA00000000000000000000000000000001', accountSid: SID_A },
+        { callSid: 'CA00000000000000000000000000000002', accountSid: SID_C },
+      ],
+      pollIntervalMs: 90_000,
+      requestTimeoutMs: 2500,
+      pageSize: 50,
+      maxCalls: 100,
+      callRetentionMs: 3_600_000,
+      drainPeriodMs: 0,
+      backfill: true,
+      perCallSeries: false,
+      discovery: {
+        enabled: true,
+        intervalMs: 60_000,
+        directions: ['inbound', 'trunking-originating'],
+        fromPrefix: '+1',
+        toPrefix: 'client:',
+      },
+      webhooks: { enabled: false, publicUrl: 'https://exporter.example.com/base' },
+      admin: { bearerToken: expect.any(Secret) as Secret },
+      otlp: {
+        endpoint: 'http://otel-collector:4318/v1/metrics',
+        headers: { Authorization: expect.any(Secret) as Secret },
+        exportIntervalMs: 30_000,
+        exportTimeoutMs: 5000,
+        serviceName: 'insights',
+      },
+      web: { listenAddress: '[::1]:9999', telemetryPath: '/prom/metrics' },
+      log: { level: 'debug', format: 'logfmt' },
+    } satisfies Config);
+    expect(c.accounts[1]?.credentials.password.reveal()).toBe('fixture-api-secret');
+    expect(c.admin.bearerToken?.reveal()).toBe('fixture-admin-token');
+    expect(c.otlp.headers.Authorization?.reveal()).toBe('Bearer fixture-otlp-token');
+  });
+
+  it('gives a bare CallSid to the only account and treats empty sections as unset', () => {
+    const c = load('valid-bare-call.yaml');
+    expect(c.calls).toEqual([
+      { callSid: 'CA00000000000000000000000000000001', accountSid: SID_A },
+      { callSid: 'CA00000000000000000000000000000002', accountSid: SID_A },
+    ]);
+    expect(c.admin).toEqual({});
+    expect(c.discovery.directions).toEqual([]);
+  });
+
+  it('returns a deeply frozen object', () => {
+    const c = load('valid-full.yaml');
+    for (const o of objectsIn(c)) expect(Object.isFrozen(o)).toBe(true);
+    const mutable = c as unknown as { pageSize: number; accounts: unknown[]; otlp: { headers: object } };
+    expect(() => {
+      mutable.pageSize = 1;
+    }).toThrow(TypeError);
+    expect(() => mutable.accounts.push({})).toThrow(TypeError);
+    expect(() => Object.assign(mutable.otlp.headers, { X: 'y' })).toThrow(TypeError);
+  });
+});
+
+describe('dumpConfig', () => {
+  it('prints the effective config in file keys, and the dump loads back to the same config', () => {
+    const c = load('valid-full.yaml');
+    const dumped = dumpConfig(c);
+    expect(dumped).toContain('poll_interval: 1m30s');
+    expect(dumped).toContain('api_key_sid: SKabcdef0123456789abcdef0123456789');
+    expect(dumped.match(/<secret>/g)).toHaveLength(4);
+    const dir = mkdtempSync(join(tmpdir(), 'config-dump-'));
+    try {
+      writeFileSync(join(dir, 'dumped.yaml'), dumped);
+      const again = loadConfig({ file: 'dumped.yaml', cwd: dir, env: {} });
+      // Same config except the secrets, which the dump replaced with "<secret>".
+      expect(JSON.stringify(again)).toBe(JSON.stringify(c));
+      expect(again.admin.bearerToken?.reveal()).toBe('<secret>');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('dumps the defaults of a minimal config', () => {
+    expect(dumpConfig(load('valid-minimal.yaml'))).toBe(
+      [
+        'accounts:',
+        `  - account_sid: ${SID_A}`,
+        `    name: ${SID_A}`,
+        '    auth_token: <secret>',
+        '    insights_base_url: https://insights.twilio.com',
+        '    api_base_url: https://api.twilio.com',
+        '    max_concurrent_requests: 10',
+        'calls: []',
+        'poll_interval: 10s',
+        'request_timeout: 10s',
+        'page_size: 1000',
+        'max_calls: 10000',
+        'call_retention: 5m',
+        'drain_period: 2m',
+        'backfill: false',
+        'per_call_series: true',
+        'discovery:',
+        '  enabled: false',
+        '  interval: 30s',
+        '  directions: []',
+        '  from_prefix: ""',
+        '  to_prefix: ""',
+        'webhooks:',
+        '  enabled: true',
+        '  public_url: ""',
+        'admin: {}',
+        'otlp:',
+        '  endpoint: ""',
+        '  headers: {}',
+        '  export_interval: 15s',
+        '  export_timeout: 10s',
+        '  service_name: twilio-insights-exporter',
+        'web:',
+        '  listen_address: :9487',
+        '  telemetry_path: /metrics',
+        'log:',
+        '  level: info',
+        '  format: json',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('shipped config files', () => {
+  it('loads config/example.yaml, whose values are the defaults', () => {
+    const example = loadConfig({ file: 'example.yaml', cwd: CONFIG_DIR, env: { TWILIO_AUTH_TOKEN: 'dummy' } });
+    const minimal = loadConfig({ env: { TWILIO_ACCOUNT_SID: SID_A, TWILIO_AUTH_TOKEN: 'dummy' } });
+    expect(example).toEqual(minimal);
+  });
+
+  it('loads config/demo.yaml: the simulator account on 127.0.0.1:8089', () => {
+    const c = loadConfig({ file: 'demo.yaml', cwd: CONFIG_DIR, env: {} });
+    expect(c.accounts).toHaveLength(1);
+    const [account] = c.accounts;
+    expect(account?.accountSid).toBe('ACdec0de00000000000000000000000000');
+    expect(account?.credentials.password.reveal()).toBe('demo-auth-token');
+    expect(account?.insightsBaseUrl).toBe('http://127.0.0.1:8089');
+    expect(account?.apiBaseUrl).toBe('http://127.0.0.1:8089');
+    expect(c.pollIntervalMs).toBe(2000);
+    expect(c.pageSize).toBe(1000);
+    expect(c.discovery).toMatchObject({ enabled: true, intervalMs: 5000 });
+  });
+});
