@@ -4,7 +4,7 @@ import { formatPath } from './issues.ts';
 import { EACH } from './schema-walk.ts';
 import type { SchemaLeaf } from './schema-walk.ts';
 
-/** Prefix of the environment variables that override settings: `TWILIO_INSIGHTS_EXPORTER_POLL_INTERVAL` sets `poll_interval`. */
+/** Prefix of the variables that override settings: `TWILIO_INSIGHTS_EXPORTER_POLL_INTERVAL` sets `poll_interval`. */
 export const ENV_PREFIX = 'TWILIO_INSIGHTS_EXPORTER_';
 
 /** Environment variables that supply the single account's credentials, as the Twilio SDKs and CLI name them. */
@@ -32,6 +32,8 @@ export interface EnvOverlay {
   readonly problems: string[];
   /** Formatted key path → the environment variable that set it, so schema problems can name the variable. */
   readonly sources: ReadonlyMap<string, string>;
+  /** True when account variables were set but could not make an account (their problem says why). */
+  readonly accountFromEnvFailed: boolean;
 }
 
 /** Returns the environment variable that overrides the setting at `path` (`['log', 'level']` → `…_LOG_LEVEL`). */
@@ -89,6 +91,7 @@ function mappingAt(root: Record<string, unknown>, path: readonly string[]): Reco
 class Overlay {
   readonly problems: string[] = [];
   readonly sources = new Map<string, string>();
+  accountFromEnvFailed = false;
   readonly raw: Record<string, unknown>;
   readonly #env: Readonly<Record<string, string | undefined>>;
 
@@ -133,6 +136,7 @@ function applyAccountEnv(o: Overlay): void {
   const otherKind = o.get(KEY) !== undefined ? KEY : o.get(SECRET) !== undefined ? SECRET : undefined;
   if (o.get(TOKEN) !== undefined && otherKind !== undefined) {
     o.problems.push(`${TOKEN}: set only one of ${TOKEN}, ${otherKind}`);
+    o.accountFromEnvFailed = list.length === 0;
     return;
   }
 
@@ -156,6 +160,7 @@ function applyAccountEnv(o: Overlay): void {
               : undefined;
     if (missing !== undefined) {
       o.problems.push(missing);
+      o.accountFromEnvFailed = true;
       return;
     }
     target = {};
@@ -236,5 +241,5 @@ export function applyEnv(
   const o = new Overlay(structuredClone(raw), env);
   applyAccountEnv(o);
   applySettingsEnv(o, leaves, cwd);
-  return { raw: o.raw, problems: o.problems, sources: o.sources };
+  return { raw: o.raw, problems: o.problems, sources: o.sources, accountFromEnvFailed: o.accountFromEnvFailed };
 }

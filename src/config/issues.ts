@@ -16,6 +16,10 @@ const TYPE_RULES: Readonly<Record<string, string>> = {
 export const configErrorMap: z.core.$ZodErrorMap = (iss) => {
   if (iss.code === 'invalid_type') {
     if (iss.input === undefined) return 'is required';
+    // YAML reads unquoted digits as a number, which would silently lose digits of a long token or SID.
+    if (iss.expected === 'string' && (typeof iss.input === 'number' || typeof iss.input === 'boolean')) {
+      return 'must be a string (put the value in quotes)';
+    }
     return TYPE_RULES[iss.expected] ?? `must be of type ${iss.expected}`;
   }
   if (iss.code === 'invalid_value') return `must be one of ${iss.values.map(String).join(', ')}`;
@@ -27,7 +31,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out === '' ? String(segment) : `.${String(segment)}`;
+    else if (/^[^\s.[\]"]+$/.test(String(segment))) out += out === '' ? String(segment) : `.${String(segment)}`;
+    else out += `[${JSON.stringify(String(segment))}]`;
   }
   return out === '' ? '(root)' : out;
 }

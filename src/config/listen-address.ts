@@ -11,7 +11,7 @@ export const LISTEN_ADDRESS_RULE = 'must be host:port, e.g. ":9487" or "127.0.0.
 
 const LISTEN_ADDRESS_RE = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]*)):(\d{1,5})$/;
 
-/** Splits a Prometheus-style listen address (`:9487`, `0.0.0.0:9487`, `[::1]:9487`); throws an Error naming the rule. */
+/** Splits a listen address (`:9487`, `0.0.0.0:9487`, `[::1]:9487`); throws an Error naming the rule. */
 export function parseListenAddress(address: string): ListenAddress {
   const match = LISTEN_ADDRESS_RE.exec(address);
   const port = Number(match?.[3]);

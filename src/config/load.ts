@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { applyEnv } from './env.ts';
 import { ConfigError } from './errors.ts';
 import { configErrorMap, formatIssues } from './issues.ts';
-import { createConfigSchema } from './schema.ts';
+import { ACCOUNTS_REQUIRED, createConfigSchema } from './schema.ts';
 import { schemaLeaves } from './schema-walk.ts';
 import type { Config } from './types.ts';
 import { parseConfigYaml } from './yaml-source.ts';
@@ -70,7 +70,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const overlay = applyEnv(raw, env, cwd, schemaLeaves(schema));
   const result = schema.safeParse(overlay.raw, { error: configErrorMap });
   const problems = [...overlay.problems];
-  if (!result.success) problems.push(...formatIssues(result.error.issues, renamer(overlay.sources)));
+  if (!result.success) {
+    // "no account" adds nothing when the environment's account variables already said why there is none.
+    const redundant = overlay.accountFromEnvFailed ? `accounts: ${ACCOUNTS_REQUIRED}` : undefined;
+    problems.push(...formatIssues(result.error.issues, renamer(overlay.sources)).filter((p) => p !== redundant));
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return deepFreeze(result.data);
 }

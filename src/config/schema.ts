@@ -19,7 +19,8 @@ export const ACCOUNTS_REQUIRED =
   'at least one account is required (or set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)';
 
 // Node fires a timer at once when its delay exceeds 2^31-1 ms (about 24.8 days), so no duration may be longer.
-const MAX_DURATION_MS = 24 * 24 * 60 * 60 * 1000;
+const MAX_DURATION = '24d';
+const MAX_DURATION_MS = parseDuration(MAX_DURATION);
 
 // RFC 9110 token characters.
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -66,7 +67,7 @@ function duration(minMs: number) {
         return z.NEVER;
       }
       if (ms < minMs) addProblem(ctx, [], `must be at least ${formatDuration(minMs)}`);
-      if (ms > MAX_DURATION_MS) addProblem(ctx, [], `must be at most ${formatDuration(MAX_DURATION_MS)}`);
+      if (ms > MAX_DURATION_MS) addProblem(ctx, [], `must be at most ${MAX_DURATION}`);
       return ms;
     });
 }
@@ -205,12 +206,15 @@ export function createConfigSchema(deps: SchemaDeps) {
     });
 
   // A bare "CA…" string belongs to the only account; the root transform resolves it.
-  const call = z.union([
+  const call = z.union(
+    [
     sid(CALL_SID_RE).transform((callSid) => ({ callSid, accountSid: undefined })),
     z
       .strictObject({ call_sid: sid(CALL_SID_RE), account_sid: sid(ACCOUNT_SID_RE) })
       .transform((c) => ({ callSid: c.call_sid, accountSid: c.account_sid })),
-  ]);
+    ],
+    { error: 'must be a CallSid or a mapping with call_sid and account_sid' },
+  );
 
   const discovery = z
     .strictObject({
@@ -339,10 +343,11 @@ export function createConfigSchema(deps: SchemaDeps) {
         if (accountSid === undefined) {
           const only = c.accounts.length === 1 ? c.accounts[0] : undefined;
           if (only === undefined) {
+            const found = `found ${c.accounts.length}`;
             addProblem(
               ctx,
               ['calls', i],
-              `a bare CallSid needs exactly one configured account (found ${c.accounts.length}); write {call_sid, account_sid}`,
+              `a bare CallSid needs exactly one configured account (${found}); write {call_sid, account_sid}`,
             );
             return;
           }

@@ -73,7 +73,7 @@ export interface DiscoveryConfig {
 export interface WebhooksConfig {
   /** Whether `/webhooks/twilio/call-status` accepts callbacks; default true. */
   readonly enabled: boolean;
-  /** Public base URL Twilio calls, used to check signatures behind a proxy, no trailing slash; default "" (the request URL). */
+  /** Base URL Twilio calls, for signature checks behind a proxy, no trailing slash; default "" (the request URL). */
   readonly publicUrl: string;
 }
 

@@ -9,14 +9,18 @@ const SAFE_MESSAGES: Readonly<Partial<Record<YAMLError['code'], string>>> = {
   BAD_SCALAR_START: 'a plain value cannot start with this character',
   TAG_RESOLVE_FAILED: 'unresolved tag',
   BAD_DIRECTIVE: 'invalid directive',
+  MULTIPLE_DOCS: 'a config file holds one YAML document',
 };
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
 
 function problem(error: YAMLError, lines: LineCounter): string {
   const { line, col } = lines.linePos(error.pos[0]);
   // yaml appends quoted source after a colon ("Block scalar header includes extra characters: …"): drop it.
   const head = SAFE_MESSAGES[error.code] ?? error.message.split(': ')[0] ?? error.code;
-  const text = head.charAt(0).toLowerCase() + head.slice(1);
-  return `yaml: line ${line}, column ${col}: ${text}`;
+  return `yaml: line ${line}, column ${col}: ${lowerFirst(head)}`;
 }
 
 function dropNulls(value: unknown): unknown {
@@ -42,7 +46,7 @@ export function parseConfigYaml(text: string): Record<string, unknown> {
   try {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    throw new ConfigError([`yaml: ${(err as Error).message.split(': ')[0] ?? 'cannot convert'}`]);
+    throw new ConfigError([`yaml: ${lowerFirst((err as Error).message.split(': ')[0] ?? 'cannot convert')}`]);
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
