@@ -1,5 +1,4 @@
-import { DelegateBackoff, bulkhead, handleWhen, retry } from 'cockatiel';
-import type { IRetryBackoffContext } from 'cockatiel';
+import { bulkhead } from 'cockatiel';
 import { TwilioError } from '../twilio/errors.ts';
 import type { TwilioErrorCode } from '../twilio/errors.ts';
 
@@ -30,34 +29,53 @@ export interface AccountPolicy {
 }
 
 /**
- * Builds the policy from cockatiel's retry and bulkhead. The slot is held only while a request is in
- * flight, never during a backoff, so waiting retries do not starve other calls.
+ * Builds the policy: a cockatiel bulkhead for the concurrency limit and a retry loop around it. The slot
+ * is held only while a request is in flight, never during a backoff, so waiting retries do not starve
+ * other calls; an abort ends a backoff at once, so shutdown never waits out a `Retry-After`.
  */
 export function createAccountPolicy(options: AccountPolicyOptions): AccountPolicy {
   const random = options.random ?? Math.random;
   const base = options.baseDelayMs ?? 250;
   const cap = options.maxDelayMs ?? 10_000;
   const maxRetryAfter = options.maxRetryAfterMs ?? 60_000;
+  const maxRetries = options.maxRetries ?? 3;
   const limiter = bulkhead(options.maxConcurrent, Number.POSITIVE_INFINITY);
-  const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>>((ctx) => {
-    const err = 'error' in ctx.result ? ctx.result.error : undefined;
-    if (err instanceof TwilioError && err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, maxRetryAfter);
+  const delayFor = (err: TwilioError, attempt: number): number => {
+    if (err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, maxRetryAfter);
     // Full jitter (AWS architecture blog), as twilio-node's autoRetry does.
-    return Math.floor(random() * Math.min(cap, base * 2 ** ctx.attempt));
-  });
-  const retrying = retry(
-    handleWhen((e) => e instanceof TwilioError && e.retryable),
-    { maxAttempts: options.maxRetries ?? 3, backoff },
-  );
-  retrying.onRetry((r) => {
-    if ('error' in r && r.error instanceof TwilioError) options.onRetry?.(r.error.code);
-  });
+    return Math.floor(random() * Math.min(cap, base * 2 ** attempt));
+  };
   return {
-    run<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
-      return retrying.execute(({ signal: s }) => limiter.execute(() => fn(s)), signal);
+    async run<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+      const s = signal ?? new AbortController().signal;
+      for (let retries = 0; ; retries++) {
+        try {
+          // The signal also drops a request still queued for a slot when the caller gives up.
+          return await limiter.execute(() => fn(s), s);
+        } catch (err) {
+          if (!(err instanceof TwilioError && err.retryable) || retries >= maxRetries || s.aborted) throw err;
+          const delayMs = delayFor(err, retries + 1);
+          options.onRetry?.(err.code);
+          await sleep(delayMs, s);
+          if (s.aborted) throw err;
+        }
+      }
     },
     get inFlight(): number {
       return options.maxConcurrent - limiter.executionSlots;
     },
   };
+}
+
+// Resolves after `ms`, or as soon as the signal aborts.
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

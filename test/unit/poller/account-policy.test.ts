@@ -87,7 +87,9 @@ describe('AccountPolicy retries', () => {
 
 describe('AccountPolicy backoff', () => {
   // Lets the policy's promise chains settle without moving the fake clock.
-  const settle = (): Promise<void> => vi.advanceTimersByTimeAsync(0);
+  const settle = async (): Promise<void> => {
+    await vi.advanceTimersByTimeAsync(0);
+  };
 
   it('waits full-jitter backoff: random() × min(cap, base × 2^attempt)', async () => {
     vi.useFakeTimers();
