@@ -9,6 +9,8 @@ import type { AccountConfig, Config } from './config/types.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
 import { webhookRoutes } from './http/webhook-routes.ts';
+import { basicAuth } from './http/web-config.ts';
+import type { WebConfig } from './http/web-config.ts';
 import type { Readiness } from './http/app.ts';
 import { createPrometheusExposition } from './metrics/prometheus.ts';
 import type { PrometheusExposition } from './metrics/prometheus.ts';
@@ -29,6 +31,8 @@ export interface ExporterDeps {
   readonly dispatcher?: Dispatcher;
   /** Clock, epoch ms. */
   readonly now?: () => number;
+  /** TLS and basic auth for the HTTP listener (`--web.config.file`). */
+  readonly webConfig?: WebConfig;
   /** Re-reads the configuration (SIGHUP, `POST /-/reload`); throws a ConfigError when it is invalid. */
   readonly loadConfig?: () => Config;
 }
@@ -228,6 +232,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     version: VERSION,
     onError: (err) => logger.error({ err: String(err) }, 'rendering metrics failed'),
     reload: () => reload(),
+    ...(deps.webConfig && deps.webConfig.users.size > 0 && { guard: basicAuth(deps.webConfig.users) }),
     mount: (a) => {
       if (config.webhooks.enabled) {
         a.use(

@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +12,8 @@ import { startDemo } from './demo.ts';
 import type { Demo } from './demo.ts';
 import { createExporter } from './exporter.ts';
 import { createLogger } from './logger.ts';
+import { createWebServer, loadWebConfig } from './http/web-config.ts';
+import type { WebConfig } from './http/web-config.ts';
 import { DEMO_ACCOUNT } from './simulator/demo-account.ts';
 import { VERSION } from './version.ts';
 
@@ -25,6 +26,7 @@ Flags:
   --config.check              validate the configuration and exit (0 valid, 1 invalid)
   --config.dump               print the effective configuration (secrets redacted) and exit
   --web.listen-address=ADDR   host:port to serve on (overrides web.listen_address; default :9487)
+  --web.config.file=PATH      TLS and basic-auth settings (Prometheus exporter-toolkit format)
   --log.level=LEVEL           debug|info|warn|error (overrides log.level)
   --demo                      with no config file and no TWILIO_* credentials, run against the built-in simulator
   --version                   print the version and exit
@@ -39,6 +41,7 @@ interface Flags {
   check: boolean;
   dump: boolean;
   listenAddress?: string;
+  webConfigFile?: string;
   logLevel?: string;
   demo: boolean;
 }
@@ -51,6 +54,7 @@ function parseFlags(argv: string[]): Flags | 'help' | 'version' {
       'config.check': { type: 'boolean', default: false },
       'config.dump': { type: 'boolean', default: false },
       'web.listen-address': { type: 'string' },
+      'web.config.file': { type: 'string' },
       'log.level': { type: 'string' },
       demo: { type: 'boolean', default: false },
       version: { type: 'boolean', default: false },
@@ -65,6 +69,7 @@ function parseFlags(argv: string[]): Flags | 'help' | 'version' {
     check: values['config.check'],
     dump: values['config.dump'],
     ...(values['web.listen-address'] !== undefined && { listenAddress: values['web.listen-address'] }),
+    ...(values['web.config.file'] !== undefined && { webConfigFile: values['web.config.file'] }),
     ...(values['log.level'] !== undefined && { logLevel: values['log.level'] }),
     demo: values.demo,
   };
@@ -80,14 +85,14 @@ function withOverrides(flags: Flags): NodeJS.ProcessEnv {
   return env;
 }
 
-async function listen(server: Server, address: string): Promise<string> {
+async function listen(server: Server, address: string, tls: boolean): Promise<string> {
   const { host, port } = parseListenAddress(address);
   server.listen(port, host === '' ? undefined : host);
   await once(server, 'listening');
   const a = server.address();
   if (a === null || typeof a === 'string') return String(a);
   const shown = a.family === 'IPv6' ? (a.address === '::' ? 'localhost' : `[${a.address}]`) : a.address === '0.0.0.0' ? 'localhost' : a.address;
-  return `http://${shown}:${a.port}`;
+  return `${tls ? 'https' : 'http'}://${shown}:${a.port}`;
 }
 
 function banner(metricsUrl: string, simulatorUrl: string): string {
@@ -123,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
   const demoMode = flags.demo && flags.configFile === undefined && !hasEnvCredentials(process.env);
   let demo: Demo | undefined;
   let config: Config;
+  let webConfig: WebConfig | undefined;
   const env = withOverrides(flags);
   try {
     if (demoMode) {
@@ -134,6 +140,7 @@ async function main(argv: string[]): Promise<number> {
     } else {
       config = loadConfig({ ...(flags.configFile !== undefined && { file: flags.configFile }), env });
     }
+    if (flags.webConfigFile !== undefined) webConfig = loadWebConfig(flags.webConfigFile);
   } catch (err) {
     await demo?.stop();
     if (err instanceof ConfigError) {
@@ -158,11 +165,12 @@ async function main(argv: string[]): Promise<number> {
   const exporter = createExporter({
     config,
     logger,
+    ...(webConfig && { webConfig }),
     ...(reloadFile !== undefined && { loadConfig: () => loadConfig({ file: reloadFile, env }) }),
   });
-  const server = createServer(exporter.app);
+  const server = createWebServer(exporter.app, webConfig);
   const listenAddress = flags.listenAddress ?? (demoMode ? `127.0.0.1:${config.web.listenAddress.split(':').pop()}` : config.web.listenAddress);
-  const baseUrl = await listen(server, listenAddress);
+  const baseUrl = await listen(server, listenAddress, webConfig?.tls !== undefined);
   await exporter.start();
   logger.info(
     { version: VERSION, address: baseUrl, accounts: config.accounts.length, poll_interval_ms: config.pollIntervalMs },

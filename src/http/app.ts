@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Express, Request, Response } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import type { ExpositionFormat, RenderedExposition } from '../metrics/prometheus.ts';
 
 /** What the readiness probe reports. */
@@ -23,6 +23,8 @@ export interface AppOptions {
   readonly mount?: (app: Express) => void;
   /** Called when a route handler fails unexpectedly. */
   readonly onError?: (err: unknown) => void;
+  /** Runs before every route (basic auth from the web configuration). */
+  readonly guard?: RequestHandler;
   /** `POST /-/reload`: re-reads the configuration. */
   readonly reload?: () => { ok: boolean; message: string };
 }
@@ -59,6 +61,7 @@ export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  if (options.guard) app.use(options.guard);
 
   app.get(options.telemetryPath, (req: Request, res: Response) => {
     const format = negotiateFormat(req.get('accept'));

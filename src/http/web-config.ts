@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { dirname, resolve } from 'node:path';
+import bcrypt from 'bcryptjs';
+import type { NextFunction, Request, Response } from 'express';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../config/errors.ts';
+import { configErrorMap, formatIssues } from '../config/issues.ts';
+
+const BCRYPT = /^\$2[aby]?\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+// The subset of the Prometheus exporter-toolkit web configuration this exporter supports; unknown keys are errors.
+const schema = z.strictObject({
+  tls_server_config: z
+    .strictObject({
+      cert_file: z.string().min(1),
+      key_file: z.string().min(1),
+      min_version: z.enum(['TLS12', 'TLS13']).optional(),
+    })
+    .optional(),
+  basic_auth_users: z.record(z.string().min(1), z.string().regex(BCRYPT, 'must be a bcrypt hash')).optional(),
+});
+
+/** The validated web configuration (`--web.config.file`). */
+export interface WebConfig {
+  /** TLS certificate and key (PEM), read at load; absent serves plain HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly minVersion: 'TLSv1.2' | 'TLSv1.3' };
+  /** bcrypt hashes by user name; empty means no authentication. */
+  readonly users: ReadonlyMap<string, string>;
+}
+
+/** Reads and validates a web configuration file; relative paths are resolved against the file's folder. */
+export function loadWebConfig(file: string): WebConfig {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, 'utf8')) ?? {};
+  } catch (err) {
+    throw new ConfigError([`web config ${file}: ${(err as Error).message.split('\n')[0] ?? 'unreadable'}`]);
+  }
+  const result = schema.safeParse(doc, { error: configErrorMap });
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues).map((p) => `web config: ${p}`));
+  const c = result.data;
+  const base = dirname(resolve(file));
+  let tls: WebConfig['tls'];
+  if (c.tls_server_config) {
+    const read = (key: 'cert_file' | 'key_file'): Buffer => {
+      const path = resolve(base, c.tls_server_config![key]);
+      try {
+        return readFileSync(path);
+      } catch {
+        throw new ConfigError([`web config: tls_server_config.${key}: cannot read ${path}`]);
+      }
+    };
+    tls = { cert: read('cert_file'), key: read('key_file'), minVersion: c.tls_server_config.min_version === 'TLS13' ? 'TLSv1.3' : 'TLSv1.2' };
+  }
+  return { ...(tls && { tls }), users: new Map(Object.entries(c.basic_auth_users ?? {})) };
+}
+
+/**
+ * Requires HTTP Basic credentials matching a bcrypt hash. bcrypt is slow on purpose, so a successful
+ * (user, password) pair is remembered by its SHA-256 for the process lifetime, as the exporter-toolkit does.
+ */
+export function basicAuth(users: ReadonlyMap<string, string>): (req: Request, res: Response, next: NextFunction) => void {
+  const good = new Set<string>();
+  return (req, res, next) => {
+    const header = req.get('authorization') ?? '';
+    const decoded = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : '';
+    const colon = decoded.indexOf(':');
+    const user = colon === -1 ? '' : decoded.slice(0, colon);
+    const password = colon === -1 ? '' : decoded.slice(colon + 1);
+    const hash = users.get(user);
+    const key = createHash('sha256').update(`${user}\0${password}`).digest('hex');
+    if (hash !== undefined && (good.has(key) || bcrypt.compareSync(password, hash))) {
+      good.add(key);
+      next();
+      return;
+    }
+    res.set('WWW-Authenticate', 'Basic realm="twilio-insights-exporter"').status(401).type('text/plain').send('Unauthorized\n');
+  };
+}
+
+/** Creates the HTTP or HTTPS server for the app, as the web configuration says. */
+export function createWebServer(app: RequestListener, web: WebConfig | undefined): Server {
+  if (web?.tls) return createHttpsServer({ cert: web.tls.cert, key: web.tls.key, minVersion: web.tls.minVersion }, app);
+  return createHttpServer(app);
+}
