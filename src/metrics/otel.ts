@@ -1,0 +1,149 @@
+import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { OtlpConfig } from '../config/index.ts';
+import type { Sample } from '../samples/sample.ts';
+import type { CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
+import { FLEET_HISTOGRAMS, FLEET_SAMPLES, otelAttributeName } from './definitions.ts';
+import type { MetricDefinition } from './definitions.ts';
+import { createReportingExporter } from './otel-export.ts';
+import type { ExportResultListener } from './otel-export.ts';
+import { callCardinalityLimit, createObservablesProducer } from './otel-observables.ts';
+import { resolveOtelSettings } from './otel-settings.ts';
+import type { OtelEnv, OtelSettings } from './otel-settings.ts';
+
+/** Instrumentation scope of every instrument this exporter creates. */
+export const OTEL_SCOPE_NAME = 'twilio-insights-exporter';
+
+/** Options of the OpenTelemetry exposition. */
+export interface OtelExpositionOptions {
+  /** The store whose calls the per-call instruments read at collection time. */
+  readonly store: SampleStore;
+  /** Export per-call series [config `per_call_series`]; fleet aggregates are always exported. */
+  readonly perCallSeries: boolean;
+  /** Active (not ended) calls per account, read at collection time. */
+  readonly activeCalls: () => Iterable<readonly [string, number]>;
+  /** The `otlp` section of the config. */
+  readonly otlp: OtlpConfig;
+  /** The configured call cap (`max_calls`), which sizes the SDK's cardinality limit. */
+  readonly maxCalls: number;
+  /** Exporter version, the `service.version` resource attribute and the scope version. */
+  readonly version: string;
+  /** Where the standard `OTEL_*` variables are read [process.env]. */
+  readonly env?: OtelEnv;
+  /** Which metric definitions to export (allow/deny lists); all by default. */
+  readonly include?: (def: MetricDefinition) => boolean;
+  /** Called once per finished export, after the SDK's retries: feed the exporter's own metrics. */
+  readonly onExportResult?: ExportResultListener;
+  /** Called once per ignored `OTEL_*` value at creation, with a message naming the variable. */
+  readonly onWarning?: (message: string) => void;
+  /** Replaces the OTLP exporter (tests use an InMemoryMetricExporter). */
+  readonly exporter?: PushMetricExporter;
+}
+
+/** A running OTLP push of the store and the fleet aggregates. */
+export interface OtelExposition {
+  /** Feeds the fleet histograms and sample counter: add it to the store. */
+  readonly listener: SampleListener;
+  /** The resolved push settings (headers stay secret). */
+  readonly settings: OtelSettings;
+  /** Collects and exports now; resolves even when the export failed (the outcome goes to `onExportResult`). */
+  forceFlush(): Promise<void>;
+  /** Stops the periodic export after one last export bounded by `timeoutMs` [the export timeout]; never rejects. */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Builds the OpenTelemetry exposition from the same metric table as Prometheus: fleet histograms and the sample
+ * counter as synchronous instruments fed once per observed sample, everything read from the store as observable
+ * instruments rebuilt per collection (see `createObservablesProducer`), pushed over OTLP http/protobuf by a
+ * periodic reader that never blocks polling or scraping. Returns undefined when no endpoint is configured.
+ */
+export function createOtelExposition(options: OtelExpositionOptions): OtelExposition | undefined {
+  const settings = resolveOtelSettings(options.otlp, options.env ?? process.env);
+  if (!settings) return undefined;
+  for (const warning of settings.warnings) options.onWarning?.(warning);
+  const include = options.include ?? (() => true);
+
+  const inner =
+    options.exporter ??
+    new OTLPMetricExporter({
+      url: settings.endpoint,
+      // A factory, so header values are revealed per request and never stored in the exporter's config.
+      headers: () => Promise.resolve(revealHeaders(settings)),
+      timeoutMillis: settings.exportTimeoutMs,
+    });
+  const reader = new PeriodicExportingMetricReader({
+    exporter: createReportingExporter(inner, options.onExportResult),
+    exportIntervalMillis: settings.exportIntervalMs,
+    exportTimeoutMillis: settings.exportTimeoutMs,
+    metricProducers: [
+      createObservablesProducer({
+        store: options.store,
+        perCallSeries: options.perCallSeries,
+        activeCalls: options.activeCalls,
+        maxCalls: options.maxCalls,
+        include,
+        scopeName: OTEL_SCOPE_NAME,
+        scopeVersion: options.version,
+      }),
+    ],
+    // The fleet instruments' attribute sets are bounded (edge × direction × account) and stay far below this.
+    cardinalityLimits: { default: callCardinalityLimit(options.maxCalls) },
+  });
+  const resource = defaultResource()
+    .merge(resourceFromAttributes(settings.resourceAttributes))
+    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName, [ATTR_SERVICE_VERSION]: options.version }));
+  const provider = new MeterProvider({ resource, readers: [reader] });
+  const meter = provider.getMeter(OTEL_SCOPE_NAME, options.version);
+
+  const histograms: Array<{ readonly h: Histogram; readonly extract: NonNullable<MetricDefinition['extract']> }> = [];
+  for (const def of FLEET_HISTOGRAMS) {
+    if (!include(def)) continue;
+    const h = meter.createHistogram(def.otelName, {
+      description: def.help,
+      unit: def.otelUnit,
+      advice: { explicitBucketBoundaries: [...(def.buckets ?? [])] },
+    });
+    histograms.push({ h, extract: def.extract! });
+  }
+  const samples: Counter | undefined = include(FLEET_SAMPLES)
+    ? meter.createCounter(FLEET_SAMPLES.otelName, { description: FLEET_SAMPLES.help, unit: FLEET_SAMPLES.otelUnit })
+    : undefined;
+
+  const EDGE = otelAttributeName('edge');
+  const DIRECTION = otelAttributeName('direction');
+  const ACCOUNT = otelAttributeName('account_sid');
+  const listener: SampleListener = {
+    onSample(sample: Sample, call: Readonly<CallState>, observe: boolean): void {
+      if (!observe) return;
+      const attributes: Attributes = { [EDGE]: sample.edge, [DIRECTION]: sample.direction, [ACCOUNT]: call.accountSid };
+      for (const { h, extract } of histograms) {
+        const value = extract(sample.values);
+        if (value !== undefined) h.record(value, attributes);
+      }
+      samples?.add(1, attributes);
+    },
+    // Nothing to remove: the per-call instruments are rebuilt from the store on every collection.
+  };
+
+  let stopped: Promise<void> | undefined;
+  return {
+    listener,
+    settings,
+    forceFlush: () => provider.forceFlush(),
+    shutdown(timeoutMs = settings.exportTimeoutMs): Promise<void> {
+      stopped ??= provider.shutdown({ timeoutMillis: timeoutMs }).catch(() => {
+        // A timed-out or failed last export is already counted through onExportResult; exiting must not wait.
+      });
+      return stopped;
+    },
+  };
+}
+
+function revealHeaders(settings: OtelSettings): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings.headers).map(([name, value]) => [name, value.reveal()]));
+}

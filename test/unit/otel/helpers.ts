@@ -1,0 +1,125 @@
+import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DEFAULTS } from '../../../src/config/index.ts';
+import type { OtlpConfig } from '../../../src/config/index.ts';
+import { createOtelExposition } from '../../../src/metrics/otel.ts';
+import type { OtelExposition, OtelExpositionOptions } from '../../../src/metrics/otel.ts';
+import type { Direction, Edge, Sample, SampleValues } from '../../../src/samples/sample.ts';
+import { SampleStore } from '../../../src/store/sample-store.ts';
+
+/** SIDs used across the OTel tests. */
+export const ACCOUNT = 'AC998c10b68cbfda9f67277f7d8f4439c9';
+export const CALL_1 = 'CA7569efe0253644fa4a88aa97beca3310';
+export const CALL_2 = 'CA0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7';
+
+/** 2024-01-01T00:00:00Z: calls are tracked from here, samples are seconds after it. */
+export const T0 = Date.UTC(2024, 0, 1);
+
+/** A call SID numbered `i` (unique, valid shape). */
+export function callSid(i: number): string {
+  return `CA${i.toString(16).padStart(32, '0')}`;
+}
+
+/** The `otlp` config section, defaults as the schema gives them, overridable. */
+export function otlpConfig(overrides: Partial<OtlpConfig> = {}): OtlpConfig {
+  return {
+    endpoint: 'http://127.0.0.1:9/v1/metrics',
+    headers: {},
+    exportIntervalMs: 15_000,
+    exportTimeoutMs: 10_000,
+    serviceName: DEFAULTS.otlpServiceName,
+    ...overrides,
+  };
+}
+
+/** Options of {@link sample}. */
+export interface SampleSpec {
+  callSid?: string;
+  accountSid?: string;
+  edge?: Edge;
+  direction?: Direction;
+  /** Seconds after {@link T0}. */
+  at: number;
+  values?: SampleValues;
+  codecName?: string;
+  region?: string;
+}
+
+/** A domain sample as the parser would produce it; values default to a healthy sdk_edge interval. */
+export function sample(spec: SampleSpec): Sample {
+  return {
+    callSid: spec.callSid ?? CALL_1,
+    accountSid: spec.accountSid ?? ACCOUNT,
+    edge: spec.edge ?? 'sdk_edge',
+    direction: spec.direction ?? 'both',
+    timestampMs: T0 + spec.at * 1000,
+    ...(spec.codecName !== undefined && { codecName: spec.codecName }),
+    ...(spec.region !== undefined && { region: spec.region }),
+    values: spec.values ?? { mos: 4.3, rttSeconds: 0.08, jitterSeconds: 0.004, packetLossRatio: 0 },
+  };
+}
+
+/** An exposition over a fresh store, exporting into memory; collections happen only through `collect`. */
+export interface Harness {
+  readonly store: SampleStore;
+  readonly exposition: OtelExposition;
+  readonly memory: InMemoryMetricExporter;
+  /** Active calls the `activeCalls` callback reports. */
+  readonly active: Map<string, number>;
+  /** Flushes once and returns the metrics of that export, by OTel name (the previous exports are dropped). */
+  collect(): Promise<Map<string, MetricData>>;
+  /** The raw exports since the last `collect`. */
+  exports(): ResourceMetrics[];
+}
+
+/** Builds a {@link Harness}; the store tracks calls from {@link T0}. */
+export function harness(options: Partial<OtelExpositionOptions> = {}): Harness {
+  const store = options.store ?? new SampleStore({ backfill: false });
+  const memory = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const active = new Map<string, number>();
+  const exposition = createOtelExposition({
+    store,
+    perCallSeries: true,
+    activeCalls: () => active.entries(),
+    // Long enough that only `collect` exports.
+    otlp: otlpConfig({ exportIntervalMs: 3_600_000 }),
+    maxCalls: 100,
+    version: '9.9.9-test',
+    env: {},
+    exporter: memory,
+    ...options,
+  });
+  if (!exposition) throw new Error('exposition disabled');
+  store.addListener(exposition.listener);
+  return {
+    store,
+    exposition,
+    memory,
+    active,
+    exports: () => memory.getMetrics(),
+    async collect(): Promise<Map<string, MetricData>> {
+      memory.reset();
+      await exposition.forceFlush();
+      const all = memory.getMetrics();
+      if (all.length !== 1) throw new Error(`expected one export, got ${all.length}`);
+      return metricsByName(all[0]!);
+    },
+  };
+}
+
+/** Metrics of one export by name; fails on a name that appears twice. */
+export function metricsByName(rm: ResourceMetrics): Map<string, MetricData> {
+  const out = new Map<string, MetricData>();
+  for (const scope of rm.scopeMetrics) {
+    for (const m of scope.metrics) {
+      if (out.has(m.descriptor.name)) throw new Error(`duplicate metric ${m.descriptor.name}`);
+      out.set(m.descriptor.name, m);
+    }
+  }
+  return out;
+}
+
+/** Every data point's attributes in an export, over all metrics. */
+export function allAttributeSets(metrics: Map<string, MetricData>): Array<Record<string, unknown>> {
+  return [...metrics.values()].flatMap((m) => (m.dataPoints as Array<{ attributes: Record<string, unknown> }>).map((p) => p.attributes));
+}
