@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { CallRegistry } from './calls/registry.ts';
 import type { CallSource } from './calls/registry.ts';
 import { Discovery } from './calls/discovery.ts';
+import { owns } from './calls/shard.ts';
+import type { Shard } from './calls/shard.ts';
 import type { AccountConfig, Config } from './config/types.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
@@ -31,6 +33,8 @@ export interface ExporterDeps {
   readonly dispatcher?: Dispatcher;
   /** Clock, epoch ms. */
   readonly now?: () => number;
+  /** The slice of calls this replica owns [all]. */
+  readonly shard?: Shard;
   /** TLS and basic auth for the HTTP listener (`--web.config.file`). */
   readonly webConfig?: WebConfig;
   /** Re-reads the configuration (SIGHUP, `POST /-/reload`); throws a ConfigError when it is invalid. */
@@ -83,6 +87,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     drainPeriodMs: config.drainPeriodMs,
     retentionMs: config.callRetentionMs,
     now,
+    ...(deps.shard && deps.shard.total > 1 && { owns: (callSid: string) => owns(deps.shard!, callSid) }),
     onRefused: (source: CallSource) => {
       prometheus.self.callsRefused.inc({ source });
       logger.warn({ source, max_calls: config.maxCalls }, 'call refused: max_calls reached');
@@ -95,6 +100,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
     version: VERSION,
   });
   const self = prometheus.self;
+  self.shardOrdinal.set(deps.shard?.ordinal ?? 0);
+  self.totalShards.set(deps.shard?.total ?? 1);
   store.addListener(prometheus.listener);
   registry.addListener({
     onTracked: (call) => {

@@ -12,6 +12,8 @@ import { startDemo } from './demo.ts';
 import type { Demo } from './demo.ts';
 import { createExporter } from './exporter.ts';
 import { createLogger } from './logger.ts';
+import { resolveShard } from './calls/shard.ts';
+import type { Shard } from './calls/shard.ts';
 import { createWebServer, loadWebConfig } from './http/web-config.ts';
 import type { WebConfig } from './http/web-config.ts';
 import { DEMO_ACCOUNT } from './simulator/demo-account.ts';
@@ -28,6 +30,8 @@ Flags:
   --web.listen-address=ADDR   host:port to serve on (overrides web.listen_address; default :9487)
   --web.config.file=PATH      TLS and basic-auth settings (Prometheus exporter-toolkit format)
   --log.level=LEVEL           debug|info|warn|error (overrides log.level)
+  --shard=N                   this replica's shard, 0..total-1 (default: the StatefulSet ordinal in POD_NAME)
+  --total-shards=M            split calls across M replicas by CallSid hash (default 1)
   --demo                      with no config file and no TWILIO_* credentials, run against the built-in simulator
   --version                   print the version and exit
   --help                      print this help and exit
@@ -43,6 +47,8 @@ interface Flags {
   listenAddress?: string;
   webConfigFile?: string;
   logLevel?: string;
+  shard?: string;
+  totalShards?: string;
   demo: boolean;
 }
 
@@ -56,6 +62,8 @@ function parseFlags(argv: string[]): Flags | 'help' | 'version' {
       'web.listen-address': { type: 'string' },
       'web.config.file': { type: 'string' },
       'log.level': { type: 'string' },
+      shard: { type: 'string' },
+      'total-shards': { type: 'string' },
       demo: { type: 'boolean', default: false },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -71,6 +79,8 @@ function parseFlags(argv: string[]): Flags | 'help' | 'version' {
     ...(values['web.listen-address'] !== undefined && { listenAddress: values['web.listen-address'] }),
     ...(values['web.config.file'] !== undefined && { webConfigFile: values['web.config.file'] }),
     ...(values['log.level'] !== undefined && { logLevel: values['log.level'] }),
+    ...(values.shard !== undefined && { shard: values.shard }),
+    ...(values['total-shards'] !== undefined && { totalShards: values['total-shards'] }),
     demo: values.demo,
   };
 }
@@ -125,6 +135,18 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  let shard: Shard;
+  try {
+    shard = resolveShard({
+      ...(flags.shard !== undefined && { shard: flags.shard }),
+      ...(flags.totalShards !== undefined && { totalShards: flags.totalShards }),
+      ...(process.env['POD_NAME'] !== undefined && { podName: process.env['POD_NAME'] }),
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+
   const demoMode = flags.demo && flags.configFile === undefined && !hasEnvCredentials(process.env);
   let demo: Demo | undefined;
   let config: Config;
@@ -166,6 +188,7 @@ async function main(argv: string[]): Promise<number> {
     config,
     logger,
     ...(webConfig && { webConfig }),
+    shard,
     ...(reloadFile !== undefined && { loadConfig: () => loadConfig({ file: reloadFile, env }) }),
   });
   const server = createWebServer(exporter.app, webConfig);

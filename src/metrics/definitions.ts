@@ -219,6 +219,10 @@ export const SELF_METRICS = {
     'Unix time of the last successful configuration load.'),
   webhookCallbacks: self('webhook_callbacks_total', 'counter', ['outcome'], '{request}',
     'Twilio status callbacks received, by outcome (accepted, forbidden, bad_request, ignored).'),
+  shardOrdinal: self('shard_ordinal', 'gauge', [], '1',
+    'The shard this replica owns (calls whose CallSid hashes to it); 0 when unsharded.'),
+  totalShards: self('total_shards', 'gauge', [], '1',
+    'Number of shards the calls are split into; 1 when unsharded.'),
   buildInfo: self('build_info', 'gauge', ['version', 'nodejs_version'], '1',
     'Build information; the value is always 1.'),
 } as const satisfies Record<string, MetricDefinition>;

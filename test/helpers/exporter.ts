@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { createExporter } from '../../src/exporter.ts';
-import type { Exporter } from '../../src/exporter.ts';
+import type { Exporter, ExporterDeps } from '../../src/exporter.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 
 /** An exporter running in-process on 127.0.0.1:0 against a simulator. */
@@ -23,7 +23,11 @@ export interface TestExporter {
 }
 
 /** Starts an exporter whose single (demo) account points at `simulatorUrl`; `extra` is merged into the YAML. */
-export async function startTestExporter(simulatorUrl: string, extra: Record<string, unknown> = {}): Promise<TestExporter> {
+export async function startTestExporter(
+  simulatorUrl: string,
+  extra: Record<string, unknown> = {},
+  deps: Partial<Pick<ExporterDeps, 'shard' | 'webConfig'>> = {},
+): Promise<TestExporter> {
   const dir = mkdtempSync(join(tmpdir(), 'tie-test-'));
   const file = join(dir, 'config.yaml');
   const { accounts: extraAccounts, ...rest } = extra;
@@ -43,7 +47,7 @@ export async function startTestExporter(simulatorUrl: string, extra: Record<stri
   };
   writeFileSync(file, stringify(doc));
   const config = loadConfig({ file, env: {} });
-  const exporter = createExporter({ config, logger: pino({ level: 'silent' }), loadConfig: () => loadConfig({ file, env: {} }) });
+  const exporter = createExporter({ config, logger: pino({ level: 'silent' }), loadConfig: () => loadConfig({ file, env: {} }), ...deps });
   const server: Server = createServer(exporter.app);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
