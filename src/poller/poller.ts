@@ -157,7 +157,9 @@ export class Poller {
   async pollNow(callSid: string): Promise<void> {
     const state = this.#states.get(callSid);
     if (!state) return;
-    if (state.running) await state.running;
+    // A loop, not an if: several waiters wake together and only the first may start the next poll.
+    while (state.running) await state.running;
+    if (this.#states.get(callSid) !== state) return;
     await this.#start(state, this.#now());
   }
 
@@ -263,7 +265,11 @@ export class Poller {
     if (now >= state.summaryRetryAtMs) {
       try {
         const summary = await account.policy.run((s) => account.client.fetchCallSummary(state.call.callSid, s), signal);
-        const edges = summary.callType ? EDGES_BY_SUMMARY_TYPE[summary.callType] : undefined;
+        // Own keys only: a call type such as `constructor` must not find Object.prototype's members.
+        const edges =
+          summary.callType && Object.hasOwn(EDGES_BY_SUMMARY_TYPE, summary.callType)
+            ? EDGES_BY_SUMMARY_TYPE[summary.callType]
+            : undefined;
         if (summary.callType) this.#o.store.setCallType(state.call.callSid, summary.callType);
         if (edges) {
           state.edges = edges;
