@@ -156,6 +156,8 @@ async function main(argv: string[]): Promise<number> {
     if (demoMode) {
       const bootLogger = createLogger('info', 'json');
       demo = await startDemo(bootLogger);
+      // A stray credential variable must not clash with the demo account's.
+      for (const k of ['TWILIO_AUTH_TOKEN', 'TWILIO_API_SECRET']) delete env[k];
       env['TWILIO_INSIGHTS_BASE_URL'] = demo.simulator.url;
       env['TWILIO_API_BASE_URL'] = demo.simulator.url;
       config = loadConfig({ file: resolve(import.meta.dirname, '../config/demo.yaml'), env });
@@ -192,7 +194,8 @@ async function main(argv: string[]): Promise<number> {
     ...(reloadFile !== undefined && { loadConfig: () => loadConfig({ file: reloadFile, env }) }),
   });
   const server = createWebServer(exporter.app, webConfig);
-  const listenAddress = flags.listenAddress ?? (demoMode ? `127.0.0.1:${config.web.listenAddress.split(':').pop()}` : config.web.listenAddress);
+  // The demo only listens on loopback: it is a local tool, not a service.
+  const listenAddress = flags.listenAddress ?? (demoMode ? `127.0.0.1:${parseListenAddress(config.web.listenAddress).port}` : config.web.listenAddress);
   const baseUrl = await listen(server, listenAddress, webConfig?.tls !== undefined);
   await exporter.start();
   logger.info(
