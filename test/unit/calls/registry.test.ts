@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import { CallRegistry } from '../../../src/calls/registry.ts';
+import type { CallRegistryOptions, CallSource, TrackedCall } from '../../../src/calls/registry.ts';
+import { ACCOUNT_A, ACCOUNT_B, CALL_1, CALL_2, CALL_3, T0 } from '../store/sample-builder.ts';
+
+const CALL_4 = 'CAdddddddddddddddddddddddddddddddd';
+
+function setup(options: Partial<CallRegistryOptions> = {}) {
+  const clock = { now: T0 };
+  const refused: CallSource[] = [];
+  const events: string[] = [];
+  const registry = new CallRegistry({
+    maxCalls: 10,
+    drainPeriodMs: 30_000,
+    retentionMs: 120_000,
+    now: () => clock.now,
+    onRefused: (source) => refused.push(source),
+    ...options,
+  });
+  registry.addListener({
+    onTracked: (c: Readonly<TrackedCall>) => events.push(`tracked ${c.callSid}`),
+    onEnded: (c: Readonly<TrackedCall>) => events.push(`ended ${c.callSid}`),
+    onRemoved: (c: Readonly<TrackedCall>) => events.push(`removed ${c.callSid}`),
+  });
+  return { clock, registry, refused, events };
+}
+
+describe('CallRegistry.track', () => {
+  it('is idempotent across sources: one call, every source remembered, one onTracked', () => {
+    const { registry, events, clock } = setup();
+
+    expect(registry.track(CALL_1, ACCOUNT_A, 'config')).toBe('tracked');
+    clock.now += 5_000;
+    expect(registry.track(CALL_1, ACCOUNT_A, 'discovery')).toBe('known');
+    expect(registry.track(CALL_1, ACCOUNT_A, 'webhook')).toBe('known');
+    expect(registry.track(CALL_1, ACCOUNT_A, 'discovery')).toBe('known');
+
+    const call = registry.get(CALL_1)!;
+    expect([...call.sources].sort()).toEqual(['config', 'discovery', 'webhook']);
+    expect(call.trackedAtMs).toBe(T0);
+    expect(call.accountSid).toBe(ACCOUNT_A);
+    expect(registry.size).toBe(1);
+    expect(events).toEqual([`tracked ${CALL_1}`]);
+  });
+
+  it('refuses new calls at the cap, calls onRefused with the source, and still accepts known ones', () => {
+    const { registry, refused, events } = setup({ maxCalls: 2 });
+    registry.track(CALL_1, ACCOUNT_A, 'config');
+    registry.track(CALL_2, ACCOUNT_A, 'config');
+
+    expect(registry.track(CALL_3, ACCOUNT_A, 'discovery')).toBe('refused');
+    expect(registry.track(CALL_4, ACCOUNT_B, 'webhook')).toBe('refused');
+    expect(registry.track(CALL_1, ACCOUNT_A, 'admin')).toBe('known');
+
+    expect(refused).toEqual(['discovery', 'webhook']);
+    expect(registry.get(CALL_3)).toBeUndefined();
+    expect(registry.size).toBe(2);
+    expect(events).toEqual([`tracked ${CALL_1}`, `tracked ${CALL_2}`]);
+
+    registry.remove(CALL_2);
+    expect(registry.track(CALL_3, ACCOUNT_A, 'discovery')).toBe('tracked');
+  });
+
+  it('counts ended calls against the cap until they are swept, so memory stays bounded', () => {
+    const { registry, clock, refused } = setup({ maxCalls: 1 });
+    registry.track(CALL_1, ACCOUNT_A, 'config');
+    registry.end(CALL_1);
+
+    expect(registry.track(CALL_2, ACCOUNT_A, 'discovery')).toBe('refused');
+    clock.now += 120_000;
+    expect(registry.sweep()).toBe(1);
+    expect(registry.track(CALL_2, ACCOUNT_A, 'discovery')).toBe('tracked');
+    expect(refused).toEqual(['discovery']);
+  });
+
+  it('answers `ended` for an ended call and does not bring it back', () => {
+    const { registry, clock } = setup();
+    registry.track(CALL_1, ACCOUNT_A, 'discovery');
+    registry.end(CALL_1);
+    const endedAt = clock.now;
+    clock.now += 1_000;
+
+    expect(registry.track(CALL_1, ACCOUNT_A, 'webhook')).toBe('ended');
+    expect(registry.get(CALL_1)!.endedAtMs).toBe(endedAt);
+    expect(registry.get(CALL_1)!.sources.has('webhook')).toBe(true);
+  });
+
+  it('ignores calls another shard owns, without counting them as refused', () => {
+    const owned = new Set([CALL_1, CALL_3]);
+    const { registry, refused, events } = setup({ owns: (sid) => owned.has(sid) });
+
+    expect(registry.track(CALL_1, ACCOUNT_A, 'discovery')).toBe('tracked');
+    expect(registry.track(CALL_2, ACCOUNT_A, 'discovery')).toBe('not_owned');
+    expect(registry.track(CALL_3, ACCOUNT_B, 'webhook')).toBe('tracked');
+    expect(registry.track(CALL_4, ACCOUNT_B, 'admin')).toBe('not_owned');
+
+    expect([...registry.calls()].map((c) => c.callSid)).toEqual([CALL_1, CALL_3]);
+    expect(refused).toEqual([]);
+    expect(events).toEqual([`tracked ${CALL_1}`, `tracked ${CALL_3}`]);
+  });
+
+  it('checks ownership before the cap, so a full replica does not count foreign calls as refused', () => {
+    const { registry, refused } = setup({ maxCalls: 1, owns: (sid) => sid !== CALL_2 });
+    registry.track(CALL_1, ACCOUNT_A, 'discovery');
+
+    expect(registry.track(CALL_2, ACCOUNT_A, 'discovery')).toBe('not_owned');
+    expect(refused).toEqual([]);
+  });
+});
+
+describe('CallRegistry lifecycle', () => {
+  it('goes active → draining → ended → removed by sweep after the retention', () => {
+    const { registry, clock, events } = setup({ drainPeriodMs: 30_000, retentionMs: 120_000 });
+    registry.track(CALL_1, ACCOUNT_A, 'config');
+    const call = registry.get(CALL_1)!;
+    expect(registry.lifecycle(call)).toBe('active');
+    expect(registry.isPollable(call)).toBe(true);
+
+    clock.now += 10_000;
+    expect(registry.end(CALL_1)).toBe(true);
+    expect(registry.end(CALL_1)).toBe(false);
+    const endedAt = clock.now;
+    expect(call.endedAtMs).toBe(endedAt);
+
+    // Draining: still polled once more for late samples.
+    expect(registry.lifecycle(call, endedAt + 29_999)).toBe('draining');
+    expect(registry.isPollable(call, endedAt + 29_999)).toBe(true);
+    // Ended: not polled, series kept.
+    expect(registry.lifecycle(call, endedAt + 30_000)).toBe('ended');
+    expect(registry.isPollable(call, endedAt + 30_000)).toBe(false);
+
+    expect(registry.sweep(endedAt + 119_999)).toBe(0);
+    expect(registry.get(CALL_1)).toBe(call);
+    expect(registry.sweep(endedAt + 120_000)).toBe(1);
+    expect(registry.get(CALL_1)).toBeUndefined();
+    expect(registry.sweep(endedAt + 999_999)).toBe(0);
+
+    expect(events).toEqual([`tracked ${CALL_1}`, `ended ${CALL_1}`, `removed ${CALL_1}`]);
+  });
+
+  it('sweeps only the calls whose retention passed, and uses the clock by default', () => {
+    const { registry, clock } = setup({ retentionMs: 60_000 });
+    for (const sid of [CALL_1, CALL_2, CALL_3]) registry.track(sid, ACCOUNT_A, 'config');
+    registry.end(CALL_1);
+    clock.now += 30_000;
+    registry.end(CALL_2);
+    clock.now += 30_000;
+
+    expect(registry.sweep()).toBe(1);
+    expect([...registry.calls()].map((c) => c.callSid)).toEqual([CALL_2, CALL_3]);
+  });
+
+  it('remove drops a call at once, in any state', () => {
+    const { registry, events } = setup();
+    registry.track(CALL_1, ACCOUNT_A, 'admin');
+    registry.track(CALL_2, ACCOUNT_A, 'admin');
+    registry.end(CALL_2);
+
+    expect(registry.remove(CALL_1)).toBe(true);
+    expect(registry.remove(CALL_2)).toBe(true);
+    expect(registry.remove(CALL_1)).toBe(false);
+    expect(registry.remove(CALL_3)).toBe(false);
+
+    expect(registry.size).toBe(0);
+    expect(events.filter((e) => e.startsWith('removed'))).toEqual([`removed ${CALL_1}`, `removed ${CALL_2}`]);
+  });
+
+  it('end of an unknown call is a no-op', () => {
+    const { registry, events } = setup();
+    expect(registry.end(CALL_1)).toBe(false);
+    expect(events).toEqual([]);
+  });
+});
+
+describe('CallRegistry counts', () => {
+  it('activeByAccount counts calls not ended, per account', () => {
+    const { registry } = setup();
+    registry.track(CALL_1, ACCOUNT_A, 'config');
+    registry.track(CALL_2, ACCOUNT_A, 'config');
+    registry.track(CALL_3, ACCOUNT_B, 'config');
+    registry.track(CALL_4, ACCOUNT_B, 'config');
+    registry.end(CALL_2);
+    registry.end(CALL_3);
+    registry.end(CALL_4);
+
+    expect([...registry.activeByAccount()]).toEqual([[ACCOUNT_A, 1]]);
+  });
+
+  it('countByState splits every held call by account and lifecycle', () => {
+    const { registry, clock } = setup({ drainPeriodMs: 30_000 });
+    registry.track(CALL_1, ACCOUNT_A, 'config');
+    registry.track(CALL_2, ACCOUNT_A, 'config');
+    registry.track(CALL_3, ACCOUNT_B, 'config');
+    registry.end(CALL_2);
+    registry.end(CALL_3);
+    clock.now += 10_000;
+
+    expect(registry.countByState()).toEqual(
+      new Map([
+        [ACCOUNT_A, new Map([['active', 1], ['draining', 1]])],
+        [ACCOUNT_B, new Map([['draining', 1]])],
+      ]),
+    );
+    expect(registry.countByState(clock.now + 20_000).get(ACCOUNT_B)).toEqual(new Map([['ended', 1]]));
+  });
+});
