@@ -215,13 +215,13 @@ export class Simulator {
     } else if (this.#calls.has(sid)) {
       throw new Error(`call ${sid} already exists`);
     }
-    const now = this.now();
-    const createdMs = now - Math.round((input.ageSeconds ?? 0) * 1000);
     const key = hashString(`${this.seed}|${sid}`);
     const precision = input.timestampPrecision ?? (unitAt(key, 0, 1) < 0.5 ? 'seconds' : 'milliseconds');
-    const answerMs = createdMs + Math.round((input.ringingSeconds ?? 0) * 1000);
-    // Whole-second starts give whole-second timestamps; others keep their milliseconds.
-    const startMs = precision === 'seconds' ? Math.ceil(answerMs / 1000) * 1000 : answerMs;
+    // Whole-second calls start on a whole second (so their timestamps have no fraction); the
+    // others keep their milliseconds. Rounding down keeps "N seconds old" at N seconds or more.
+    const toPrecision = (ms: number): number => (precision === 'seconds' ? Math.floor(ms / 1000) * 1000 : ms);
+    const createdMs = toPrecision(this.now() - Math.round((input.ageSeconds ?? 0) * 1000));
+    const startMs = toPrecision(createdMs + Math.round((input.ringingSeconds ?? 0) * 1000));
     const call: SimCall = {
       sid,
       accountSid,
