@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { ROOT, loadAlertRules, parsePromQL, selectorProblems } from './promql.ts';
+
+const rules = loadAlertRules();
+const byName = new Map(rules.map((r) => [r.alert, r]));
+
+// What issue 7 asks the rules to cover, by alert name.
+const REQUIRED = [
+  'TwilioCallLowMOS',
+  'TwilioCallHighJitter',
+  'TwilioCallPacketLoss',
+  'TwilioCallHighPacketLoss',
+  'TwilioCallHighRTT',
+  'TwilioInsightsExporterDown',
+  'TwilioInsightsExporterNotPolling',
+  'TwilioInsightsRateLimited',
+  'TwilioInsightsCallCapReached',
+];
+
+// Twilio's call-tag thresholds in base units: the quality rules must use exactly these.
+const TWILIO_THRESHOLDS: ReadonlyArray<[string, string, string]> = [
+  ['TwilioCallLowMOS', 'twilio_call_mos', '< 3.5'],
+  ['TwilioCallHighJitter', 'twilio_call_jitter_seconds', '> 0.03'],
+  ['TwilioCallHighJitter', 'twilio_call_jitter_avg_seconds', '> 0.03'],
+  ['TwilioCallPacketLoss', 'twilio_call_packet_loss_ratio', '> 0.01'],
+  ['TwilioCallHighPacketLoss', 'twilio_call_packet_loss_ratio', '> 0.05'],
+  ['TwilioCallHighRTT', 'twilio_call_rtt_seconds', '> 0.4'],
+];
+
+describe('alert rules (config/prometheus/alerts.yml)', () => {
+  it('has each alert the issue asks for, with unique names', () => {
+    for (const name of REQUIRED) expect(byName.has(name), name).toBe(true);
+    expect(byName.size).toBe(rules.length);
+  });
+
+  it.each(rules.map((r) => [r.alert, r] as const))('%s parses, uses known metrics and labels, and is documented', (_name, r) => {
+    const parsed = parsePromQL(r.expr);
+    expect(parsed.errors).toEqual([]);
+    expect(selectorProblems(parsed.selectors)).toEqual([]);
+    expect(['warning', 'critical']).toContain(r.labels?.['severity']);
+    for (const key of ['summary', 'description', 'runbook']) expect(r.annotations?.[key]?.length ?? 0, key).toBeGreaterThan(20);
+    expect(r.alert).toMatch(/^Twilio[A-Z][A-Za-z]+$/);
+  });
+
+  it.each(TWILIO_THRESHOLDS)('%s uses Twilio\u2019s threshold on %s (%s) in 3 of the last 5 samples', (alert, metric, comparison) => {
+    const expr = byName.get(alert)!.expr.replace(/\s+/g, ' ');
+    expect(expr).toContain(`count_over_time((${metric} ${comparison})[50s:10s]) >= 3`);
+  });
+
+  it('alerts on 429s and refused calls with the exporter\u2019s own counters', () => {
+    expect(byName.get('TwilioInsightsRateLimited')!.expr).toContain('twilio_insights_exporter_api_requests_total{outcome="429"}');
+    expect(byName.get('TwilioInsightsCallCapReached')!.expr).toContain('twilio_insights_exporter_calls_refused_total');
+    expect(byName.get('TwilioInsightsExporterNotPolling')!.expr).toContain('twilio_insights_exporter_last_successful_poll_timestamp_seconds');
+  });
+
+  it('is tested firing and not firing for every alert (alerts.test.yml)', () => {
+    const doc = parseYaml(readFileSync(join(ROOT, 'config/prometheus/alerts.test.yml'), 'utf8')) as {
+      rule_files: string[];
+      tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] }> }>;
+    };
+    expect(doc.rule_files).toEqual(['alerts.yml']);
+    const cases = doc.tests.flatMap((t) => t.alert_rule_test ?? []);
+    for (const r of rules) {
+      const mine = cases.filter((c) => c.alertname === r.alert);
+      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${r.alert} firing`).toBe(true);
+      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${r.alert} not firing`).toBe(true);
+    }
+  });
+});
