@@ -7,6 +7,7 @@ import type { CallSource } from './calls/registry.ts';
 import { Discovery } from './calls/discovery.ts';
 import { owns } from './calls/shard.ts';
 import type { Shard } from './calls/shard.ts';
+import { metricAllowed } from './config/glob.ts';
 import type { AccountConfig, Config } from './config/types.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
@@ -98,6 +99,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     perCallSeries: config.perCallSeries,
     activeCalls: () => registry.activeByAccount(),
     version: VERSION,
+    include: (def) => metricAllowed(def.name, config.metrics.include, config.metrics.exclude),
   });
   const self = prometheus.self;
   self.shardOrdinal.set(deps.shard?.ordinal ?? 0);
@@ -331,6 +333,7 @@ function restartNeeded(a: Config, b: Config): string[] {
     ['drain_period', (c) => c.drainPeriodMs],
     ['backfill', (c) => c.backfill],
     ['per_call_series', (c) => c.perCallSeries],
+    ['metrics', (c) => JSON.stringify(c.metrics)],
     ['discovery', (c) => JSON.stringify(c.discovery)],
     ['webhooks.enabled', (c) => c.webhooks.enabled],
     ['otlp', (c) => JSON.stringify({ ...c.otlp, headers: Object.keys(c.otlp.headers) })],

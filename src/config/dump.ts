@@ -35,6 +35,7 @@ export function dumpConfig(c: Config): string {
     drain_period: formatDuration(c.drainPeriodMs),
     backfill: c.backfill,
     per_call_series: c.perCallSeries,
+    metrics: { include: [...c.metrics.include], exclude: [...c.metrics.exclude] },
     discovery: {
       enabled: c.discovery.enabled,
       interval: formatDuration(c.discovery.intervalMs),

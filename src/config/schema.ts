@@ -1,3 +1,5 @@
+import { ALL_METRICS } from '../metrics/definitions.ts';
+import { globMatch } from './glob.ts';
 import { z } from 'zod';
 
 import { DEFAULTS } from './defaults.ts';
@@ -303,6 +305,17 @@ export function createConfigSchema(deps: SchemaDeps) {
     })
     .transform((w) => ({ listenAddress: w.listen_address, telemetryPath: w.telemetry_path }));
 
+  // Names or `*` globs of exposed metrics; a pattern matching no metric is a typo, so it is an error.
+  const metricPattern = z.string().refine((p) => METRIC_NAMES.some((n) => globMatch(p, n)), {
+    error: 'matches no metric (see the metrics table in the README)',
+  });
+  const metrics = z
+    .strictObject({
+      include: z.array(metricPattern).default([]),
+      exclude: z.array(metricPattern).default([]),
+    })
+    .transform((m) => ({ include: m.include, exclude: m.exclude }));
+
   const log = z.strictObject({
     level: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
     format: z.enum(LOG_FORMATS).default(DEFAULTS.logFormat),
@@ -322,6 +335,7 @@ export function createConfigSchema(deps: SchemaDeps) {
       drain_period: duration(0).prefault(DEFAULTS.drainPeriod),
       backfill: z.boolean().default(DEFAULTS.backfill),
       per_call_series: z.boolean().default(DEFAULTS.perCallSeries),
+      metrics: metrics.prefault({}),
       discovery: discovery.prefault({}),
       webhooks: webhooks.prefault({}),
       admin: admin.prefault({}),
@@ -375,6 +389,7 @@ export function createConfigSchema(deps: SchemaDeps) {
         drainPeriodMs: c.drain_period,
         backfill: c.backfill,
         perCallSeries: c.per_call_series,
+        metrics: c.metrics,
         discovery: c.discovery,
         webhooks: c.webhooks,
         admin: c.admin,
@@ -384,6 +399,8 @@ export function createConfigSchema(deps: SchemaDeps) {
       };
     });
 }
+
+const METRIC_NAMES = ALL_METRICS.map((d) => d.name);
 
 /** The config schema type, for code that walks its shape. */
 export type ConfigSchema = ReturnType<typeof createConfigSchema>;

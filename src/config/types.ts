@@ -69,6 +69,14 @@ export interface DiscoveryConfig {
   readonly toPrefix: string;
 }
 
+/** Allow and deny lists of metric names (Prometheus names, `*` globs). */
+export interface MetricsFilterConfig {
+  /** Only these metrics; empty (default) means all. */
+  readonly include: readonly string[];
+  /** Never these metrics, applied after `include`; default none. */
+  readonly exclude: readonly string[];
+}
+
 /** Twilio call status callbacks. */
 export interface WebhooksConfig {
   /** Whether `/webhooks/twilio/call-status` accepts callbacks; default true. */
@@ -135,6 +143,8 @@ export interface Config {
   readonly backfill: boolean;
   /** Export per-call series (fleet histograms are always exported); default true. */
   readonly perCallSeries: boolean;
+  /** Which metrics are exposed (Prometheus and OTel). */
+  readonly metrics: MetricsFilterConfig;
   /** Discovery of in-progress calls. */
   readonly discovery: DiscoveryConfig;
   /** Twilio status callbacks. */

@@ -172,3 +172,18 @@ describe('POST /-/reload', () => {
     expect((await fetch(`${exp.url}/-/ready`)).status).toBe(200);
   });
 });
+
+describe('metrics allow/deny lists', () => {
+  it('hide excluded families from /metrics while the rest keeps flowing', { timeout: 30_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const call = await simControl(sim.url).createCall({ type: 'client', age_seconds: 60 });
+    exp = await startTestExporter(sim.url, { calls: [call.sid], metrics: { exclude: ['twilio_call_audio_*', 'twilio_voice_rtt_seconds'] } });
+    const text = await eventually(async () => {
+      const t = await exp!.scrape();
+      return seriesOf(t, 'twilio_call_mos').length > 0 ? t : undefined;
+    });
+    expect(text).not.toContain('twilio_call_audio_in_level');
+    expect(text).not.toContain('twilio_voice_rtt_seconds');
+    expect(seriesOf(text, 'twilio_voice_mos_count').length).toBeGreaterThan(0);
+  });
+});

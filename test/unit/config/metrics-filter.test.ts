@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { globMatch, metricAllowed } from '../../../src/config/glob.ts';
+import { ConfigError } from '../../../src/config/errors.ts';
+import { loadConfig } from '../../../src/config/load.ts';
+
+const env = { TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token' };
+
+describe('metrics allow/deny lists', () => {
+  it('match names and * globs', () => {
+    expect(globMatch('twilio_call_audio_*', 'twilio_call_audio_in_level')).toBe(true);
+    expect(globMatch('twilio_call_audio_*', 'twilio_call_mos')).toBe(false);
+    expect(globMatch('twilio_call_mos', 'twilio_call_mos')).toBe(true);
+    expect(globMatch('twilio.call', 'twilioXcall')).toBe(false);
+    expect(metricAllowed('twilio_call_mos', [], [])).toBe(true);
+    expect(metricAllowed('twilio_call_mos', ['twilio_voice_*'], [])).toBe(false);
+    expect(metricAllowed('twilio_voice_mos', ['twilio_voice_*'], ['twilio_voice_mos'])).toBe(false);
+  });
+
+  it('load from the environment, and a pattern matching no metric names its index', () => {
+    const c = loadConfig({ env: { ...env, TWILIO_INSIGHTS_EXPORTER_METRICS_EXCLUDE: 'twilio_call_audio_*' } });
+    expect(c.metrics).toEqual({ include: [], exclude: ['twilio_call_audio_*'] });
+    let err: unknown;
+    try {
+      loadConfig({ env: { ...env, TWILIO_INSIGHTS_EXPORTER_METRICS_INCLUDE: 'twilio_call_mos,twilio_call_moss' } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      'TWILIO_INSIGHTS_EXPORTER_METRICS_INCLUDE[1]: matches no metric (see the metrics table in the README)',
+    ]);
+  });
+});
