@@ -250,5 +250,6 @@ const OTEL_ATTRIBUTE: Readonly<Record<string, string>> = {
 
 /** The OTel attribute name for a Prometheus label: `twilio.*` for Twilio concepts, the label itself otherwise. */
 export function otelAttributeName(label: string): string {
-  return OTEL_ATTRIBUTE[label] ?? label;
+  // Own keys only: a label such as `constructor` must not find Object.prototype's members.
+  return Object.hasOwn(OTEL_ATTRIBUTE, label) ? OTEL_ATTRIBUTE[label]! : label;
 }
