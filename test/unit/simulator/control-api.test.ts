@@ -72,7 +72,7 @@ describe('control API', () => {
     expect(s.simulator.variant().order).toBe('desc');
     const restored = await s.control.setVariant({});
     expect(restored).toMatchObject({ order: 'asc', page_token_ttl_ms: null, lag_seconds: 0, retry_after_seconds: null });
-    expect((await (await send('GET', '/variant')).json()) as unknown).toEqual(restored);
+    expect(await (await send('GET', '/variant')).json()).toEqual(restored);
   });
 
   it('invalidates tokens by bumping an epoch', async () => {

@@ -64,7 +64,7 @@ describe('metrics paging over HTTP', () => {
     }
     expect(read.map(id)).toEqual([...atStart].reverse().map(id));
     const nextPoll = await page(s, `/v1/Voice/${call.sid}/Metrics?PageSize=3`);
-    expect(nextPoll.metrics[0]?.timestamp > (read[0]?.timestamp ?? '')).toBe(true);
+    expect((nextPoll.metrics[0]?.timestamp ?? '') > (read[0]?.timestamp ?? '')).toBe(true);
   });
 
   it('builds the meta block like the spec: absolute URLs, filters and PageSize repeated, Page/PageToken on next', async () => {
