@@ -3,6 +3,7 @@ import type { ServedSample } from './ledger.ts';
 import type { MetricRecord } from './metric-record.ts';
 import type { StreamSpec } from './metric-stream.ts';
 import { streamRecords } from './metric-stream.ts';
+import type { StreamCheckpoints } from './stream-checkpoints.ts';
 
 const DIRECTION_RANK: Readonly<Record<Direction, number>> = { inbound: 0, both: 0, outbound: 1, unknown: 0 };
 
@@ -26,6 +27,7 @@ export function metricSequence(
   edge: Edge,
   directions: readonly Direction[],
   count: number,
+  checkpoints?: StreamCheckpoints,
 ): MetricSequence {
   const sorted = [...directions].sort((a, b) => DIRECTION_RANK[a] - DIRECTION_RANK[b]);
   const width = sorted.length;
@@ -46,7 +48,8 @@ export function metricSequence(
         const indices = wanted.filter((w) => w.direction === direction).map((w) => w.index);
         if (indices.length === 0) continue;
         const from = Math.min(...indices);
-        const generated = streamRecords({ seed, call, edge, direction }, from, Math.max(...indices) + 1);
+        const spec: StreamSpec = { seed, call, edge, direction, ...(checkpoints === undefined ? {} : { checkpoints }) };
+        const generated = streamRecords(spec, from, Math.max(...indices) + 1);
         byDirection.set(direction, new Map(generated.map((record, offset) => [from + offset, record])));
       }
       const records: MetricRecord[] = [];

@@ -37,7 +37,8 @@ export function listMetrics(sim: Simulator, request: ApiRequest): ApiResult {
   const directions = callEdges(call).includes(edge)
     ? edgeDirections(edge).filter((d) => directionParam === undefined || d === directionParam)
     : [];
-  const sequence = metricSequence(sim.seed, call, edge, directions, directions.length === 0 ? 0 : sim.visibleCount(call));
+  const count = directions.length === 0 ? 0 : sim.visibleCount(call);
+  const sequence = metricSequence(sim.seed, call, edge, directions, count, sim.checkpoints);
   const selection = selectPage(sequence.length, sequence.keyAt, variant.order, cursor, pageSize);
   const neighbours = neighbourCursors(selection, sequence.keyAt, variant.order, cursor);
   const { records, served } = sequence.records(selection.positions);

@@ -14,6 +14,7 @@ import { metricSequence } from './metric-sequence.ts';
 import { edgeDirections } from './metric-stream.ts';
 import type { Cursor } from './page-selection.ts';
 import { PageTokenCodec } from './page-token.ts';
+import { StreamCheckpoints } from './stream-checkpoints.ts';
 import type { SimCall } from './sim-call.ts';
 import { callEdges, callStatusAt, visibleSampleCount } from './sim-call.ts';
 import { deterministicSid, isCallSid } from './sid.ts';
@@ -98,6 +99,8 @@ export class Simulator {
   readonly faults: FaultInjector;
   /** Served samples and request counts. */
   readonly ledgerStore = new Ledger();
+  /** Running totals of recently read streams, so polling the tail of a long call stays cheap. */
+  readonly checkpoints = new StreamCheckpoints();
   readonly #clock: () => number;
   readonly #startVariant: SimulatorVariant;
   #variant: SimulatorVariant;
@@ -274,7 +277,7 @@ export class Simulator {
     const all: MetricRecord[] = [];
     for (const edge of edges) {
       const directions = edgeDirections(edge).filter((d) => filter.direction === undefined || d === filter.direction);
-      const sequence = metricSequence(this.seed, call, edge, directions, count);
+      const sequence = metricSequence(this.seed, call, edge, directions, count, this.checkpoints);
       all.push(...sequence.records(Array.from({ length: sequence.length }, (_, p) => p)).records);
     }
     // ISO strings of one call share a format, so they sort as text.

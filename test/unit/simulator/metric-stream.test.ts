@@ -5,6 +5,7 @@ import type { MetricRecord } from '../../../src/simulator/metric-record.ts';
 import type { StreamSpec } from '../../../src/simulator/metric-stream.ts';
 import { edgeDirections, streamRecordAt, streamRecords } from '../../../src/simulator/metric-stream.ts';
 import { deterministicSid } from '../../../src/simulator/sid.ts';
+import { StreamCheckpoints } from '../../../src/simulator/stream-checkpoints.ts';
 
 const START = Date.UTC(2026, 10, 27, 10, 0, 0);
 const spec = (edge: Edge, direction: StreamSpec['direction'], type: CallType = 'client', startMs = START): StreamSpec => ({
@@ -89,6 +90,22 @@ describe('metric stream records', () => {
         expect(streamRecordAt(spec('client_edge', 'outbound'), index)).toEqual(all[index]);
         expect(streamRecords(spec('client_edge', 'outbound'), index, 120)).toEqual(all.slice(index));
       }),
+    );
+  });
+
+  it('gives identical records with the checkpoint cache, whatever ranges are read in whatever order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(300), fc.nat(40)), { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 3 }), (ranges, maxStreams) => {
+        const checkpoints = new StreamCheckpoints(maxStreams);
+        for (const [from, length] of ranges) {
+          for (const [edge, direction] of [['sdk_edge', 'both'], ['client_edge', 'inbound']] as const) {
+            const plain = streamRecords(spec(edge, direction), from, from + length);
+            expect(streamRecords({ ...spec(edge, direction), checkpoints }, from, from + length)).toEqual(plain);
+          }
+        }
+        expect(checkpoints.size).toBeLessThanOrEqual(maxStreams);
+      }),
+      { numRuns: 40 },
     );
   });
 });
