@@ -79,6 +79,10 @@ interface PollState {
   running: Promise<void> | null;
 }
 
+function isMetricsNotFound(err: unknown): boolean {
+  return err instanceof TwilioError && err.code === 'not_found' && err.endpoint === 'metrics';
+}
+
 // FNV-1a: a stable spread of calls over the interval, so polls do not all fire together.
 function phaseFraction(callSid: string): number {
   let h = 0x811c9dc5;
@@ -210,6 +214,7 @@ export class Poller {
     let requests = 0;
     let streams = 0;
     let error: unknown;
+    let callGone = false;
     if (!account) {
       error = new Error(`account ${accountSid} is not configured`);
     } else {
@@ -237,11 +242,14 @@ export class Poller {
           streams += new Set(read.samples.map((s) => `${s.edge}/${s.direction}`)).size;
           this.#o.observer.applied(accountSid, result);
         }
+        // Only a 404 on every edge ends the call: while the call type is unknown all four edges are
+        // asked, and one the call does not have may well answer 404 while another has data.
+        callGone = reads.length > 0 && reads.every((r) => r.status === 'rejected' && isMetricsNotFound(r.reason));
       } catch (err) {
         error ??= err;
       }
     }
-    if (error instanceof TwilioError && error.code === 'not_found' && error.endpoint === 'metrics') {
+    if (callGone) {
       this.#o.observer.callNotFound(accountSid, callSid);
       this.#o.registry.end(callSid);
     }

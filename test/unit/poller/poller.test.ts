@@ -241,6 +241,47 @@ describe('Poller failures', () => {
     expect(lastEvent(h.rec, CALL_1)).toMatchObject({ ok: false, error: notFound });
   });
 
+  it('ends a call of unknown type only when every edge answers 404', async () => {
+    const h = setup();
+    const notFound = new TwilioError({ code: 'not_found', endpoint: 'metrics', status: 404, twilioCode: 20404 });
+    for (const edge of ALL_FOUR) h.client.failMetrics(CALL_1, edge, notFound);
+    h.registry.track(CALL_1, ACCOUNT_A, 'config');
+
+    await h.poller.pollNow(CALL_1);
+
+    expect(h.client.edgesQueried(CALL_1)).toHaveLength(4);
+    expect(h.rec.notFound).toEqual([CALL_1]);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeDefined();
+  });
+
+  it('does not end a call of unknown type when an edge it does not have answers 404 and another has data', async () => {
+    const h = setup();
+    h.client.api(CALL_1, 'sdk_edge').add(3);
+    const notFound = new TwilioError({ code: 'not_found', endpoint: 'metrics', status: 404, twilioCode: 20404 });
+    h.client.failMetrics(CALL_1, 'carrier_edge', notFound);
+    h.client.failMetrics(CALL_1, 'sip_edge', notFound);
+    h.registry.track(CALL_1, ACCOUNT_A, 'config');
+
+    await h.poller.pollNow(CALL_1);
+
+    expect(h.rec.notFound).toEqual([]);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
+    expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 20_000);
+    expect(lastEvent(h.rec, CALL_1)).toMatchObject({ ok: false, error: notFound });
+  });
+
+  it('does not end a call when one edge answers 404 and another fails otherwise', async () => {
+    const h = setup();
+    h.client.setSummary(CALL_1, summary('client'));
+    h.client.failMetrics(CALL_1, 'sdk_edge', new TwilioError({ code: 'not_found', endpoint: 'metrics', status: 404 }));
+    h.client.failMetrics(CALL_1, 'client_edge', new TwilioError({ code: 'timeout', endpoint: 'metrics' }));
+    h.registry.track(CALL_1, ACCOUNT_A, 'config');
+
+    await h.poller.pollNow(CALL_1);
+
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
+  });
+
   it('does not end a call for a 404 of its Summary or a 401 of its metrics', async () => {
     const h = setup();
     h.client.failMetrics(CALL_1, 'carrier_edge', new TwilioError({ code: 'auth', endpoint: 'metrics', status: 401, twilioCode: 20003 }));
