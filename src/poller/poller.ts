@@ -181,7 +181,8 @@ export class Poller {
       if (state.running || now < state.dueMs) continue;
       if (!this.#o.registry.isPollable(state.call, now)) continue;
       if ((this.#inFlightByAccount.get(state.call.accountSid) ?? 0) >= maxPolls) continue;
-      void this.#start(state, now);
+      // #poll reports every failure itself; nothing may escape as an unhandled rejection.
+      this.#start(state, now).catch(() => undefined);
     }
   }
 
@@ -236,11 +237,11 @@ export class Poller {
           }
           const read = r.value;
           requests += read.requests;
-          if (read.reset) this.#o.observer.cursorReset(accountSid, callSid);
-          for (const rej of read.rejected) this.#o.observer.rejected(accountSid, callSid, rej);
+          if (read.reset) this.#notify(() => this.#o.observer.cursorReset(accountSid, callSid));
+          for (const rej of read.rejected) this.#notify(() => this.#o.observer.rejected(accountSid, callSid, rej));
           const result = this.#o.store.apply(read.samples);
           streams += new Set(read.samples.map((s) => `${s.edge}/${s.direction}`)).size;
-          this.#o.observer.applied(accountSid, result);
+          this.#notify(() => this.#o.observer.applied(accountSid, result));
         }
         // Only a 404 on every edge ends the call: while the call type is unknown all four edges are
         // asked, and one the call does not have may well answer 404 while another has data.
@@ -250,10 +251,10 @@ export class Poller {
       }
     }
     if (callGone) {
-      this.#o.observer.callNotFound(accountSid, callSid);
+      this.#notify(() => this.#o.observer.callNotFound(accountSid, callSid));
       this.#o.registry.end(callSid);
     }
-    this.#o.observer.pollFinished({
+    const event: PollEvent = {
       accountSid,
       callSid,
       ok: error === undefined,
@@ -262,7 +263,18 @@ export class Poller {
       requests,
       streams,
       ...(error !== undefined && { error }),
-    });
+    };
+    this.#notify(() => this.#o.observer.pollFinished(event));
+  }
+
+  // A throwing observer is the observer's bug: it must not fail the poll, skip applying the other
+  // edges' reads (their cursors have already moved on), or reject a scheduled poll and crash the process.
+  #notify(report: () => void): void {
+    try {
+      report();
+    } catch {
+      // Deliberately ignored, see above.
+    }
   }
 
   // The call type decides which edges hold data; it comes once from the partial Call Summary. Until

@@ -416,6 +416,48 @@ describe('Poller lifecycle', () => {
     expect(h.poller.inFlight).toBe(0);
   });
 
+  it('keeps polling on schedule, losing no sample, when an observer callback throws', async () => {
+    vi.useFakeTimers();
+    const h = setup();
+    h.client.setSummary(CALL_1, summary('client'));
+    h.client.api(CALL_1, 'sdk_edge').add(3);
+    h.client.api(CALL_1, 'client_edge').add(4);
+    h.registry.track(CALL_1, ACCOUNT_A, 'config');
+    const broken = new Poller({
+      accounts: new Map([[ACCOUNT_A, { accountSid: ACCOUNT_A, client: h.client, policy: createAccountPolicy({ maxConcurrent: 2 }) }]]),
+      registry: h.registry,
+      store: h.store,
+      observer: {
+        pollFinished: (e) => {
+          h.rec.finished.push(e);
+          throw new Error('observer bug');
+        },
+        applied: () => {
+          throw new Error('observer bug');
+        },
+        cursorReset: () => {},
+        rejected: () => {},
+        callNotFound: () => {},
+      },
+      pollIntervalMs: 10_000,
+      pageSize: 50,
+      now: () => h.clock.now,
+    });
+
+    broken.start();
+    for (let i = 0; i < 25; i++) {
+      h.clock.now += 1_000;
+      await vi.advanceTimersByTimeAsync(1_000);
+    }
+    await broken.stop();
+
+    // Scheduled polls went on (an unhandled rejection would also fail this test) ...
+    expect(h.rec.finished.length).toBeGreaterThanOrEqual(2);
+    // ... and the observer's failure did not cost the second edge its samples.
+    expect(h.store.get(CALL_1)!.streams.size).toBe(3);
+    expect(h.rec.finished.every((e) => e.ok)).toBe(true);
+  });
+
   it('never runs two polls of the same call at once', async () => {
     const h = setup();
     h.client.setSummary(CALL_1, summary('sip'));
