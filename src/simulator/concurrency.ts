@@ -3,7 +3,7 @@ export interface ConcurrencySlot {
   /** In-flight requests of the account including this one (the `Twilio-Concurrent-Requests` value). */
   readonly inFlight: number;
   /** Ends the request's share of the account's concurrency; safe to call twice. */
-  release(): void;
+  readonly release: () => void;
 }
 
 /** Counts in-flight requests per account and remembers the highest count each account reached. */

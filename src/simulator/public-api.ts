@@ -98,6 +98,9 @@ async function serve(context: PublicApiContext, route: PublicRoute, req: Request
     const handler = route.methods[req.method];
     if (handler === undefined) throw methodNotAllowedError(req.method, req.path);
     slot = sim.concurrency.acquire(accountSid);
+    // A request stops counting when its client hangs up, even while a fault still holds it: the
+    // peak then measures what the client had open, which is what a client-side limiter controls.
+    res.once('close', slot.release);
     res.setHeader('Twilio-Concurrent-Requests', String(slot.inFlight));
     const variant = sim.variant();
     if (slot.inFlight > variant.concurrencyLimit) throw tooManyRequestsError(variant.retryAfterSeconds);

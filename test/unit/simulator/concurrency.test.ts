@@ -53,3 +53,18 @@ describe('per-account concurrency limit', () => {
     expect((await s.control.ledger()).peak_concurrency).toEqual({});
   });
 });
+
+describe('what counts as in flight', () => {
+  it('stops counting a held request once its client hangs up', async () => {
+    s = await startTestSimulator();
+    const running = s;
+    const sid = running.simulator.createCall({ type: 'carrier', ageSeconds: 60 }).sid;
+    await running.control.setFaults({ timeout_rate: 1, timeout_hold_ms: 5000, timeout_action: 'answer' });
+    await expect(running.api(`/v1/Voice/${sid}/Metrics`, { signal: AbortSignal.timeout(150) })).rejects.toThrow();
+    const deadline = Date.now() + 3000;
+    while (running.simulator.concurrency.inFlight(DEMO_ACCOUNT.accountSid) > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(running.simulator.concurrency.inFlight(DEMO_ACCOUNT.accountSid)).toBe(0);
+  });
+});
