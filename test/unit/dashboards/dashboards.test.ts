@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ALL_METRICS,
@@ -16,9 +18,11 @@ import {
 import {
   BUILTIN_DURATIONS,
   DASHBOARD_FILES,
+  ROOT,
   allPanels,
   expandVariables,
   knownSeries,
+  loadAlertRules,
   loadDashboard,
   panelQueries,
   parsePromQL,
@@ -181,6 +185,18 @@ describe('call dashboard', () => {
   it('charts every per-call metric', () => {
     const shown = new Set(panelQueries(call).flatMap((q) => metricsOf(q.expr)));
     for (const def of [...CALL_METRICS, CALL_SAMPLE_TIMESTAMP, CALL_INFO]) expect(shown, def.name).toContain(def.name);
+  });
+});
+
+describe('docs/dashboards.md', () => {
+  const doc = readFileSync(join(ROOT, 'docs/dashboards.md'), 'utf8');
+
+  it.each(dashboards)('describes every panel of %s in a table row', (_file, d) => {
+    for (const p of allPanels(d)) expect(doc, p.title).toContain(`| ${p.title} | ${p.type} |`);
+  });
+
+  it('lists every alert rule', () => {
+    for (const r of loadAlertRules()) expect(doc, r.alert).toContain(`| \`${r.alert}\` |`);
   });
 });
 
