@@ -144,7 +144,7 @@ export class CallRegistry {
     const out = new Map<string, Map<CallLifecycle, number>>();
     for (const call of this.#calls.values()) {
       let m = out.get(call.accountSid);
-      if (!m) out.set(call.accountSid, (m = new Map()));
+      if (!m) out.set(call.accountSid, (m = new Map<CallLifecycle, number>()));
       const s = this.lifecycle(call, nowMs);
       m.set(s, (m.get(s) ?? 0) + 1);
     }
