@@ -14,6 +14,8 @@ export interface OtelSettings {
   readonly exportIntervalMs: number;
   /** Timeout of one export, never above the interval. */
   readonly exportTimeoutMs: number;
+  /** Request body compression. */
+  readonly compression: 'gzip' | 'none';
   /** The `service.name` resource attribute. */
   readonly serviceName: string;
   /** Resource attributes from `OTEL_RESOURCE_ATTRIBUTES` (service name and version are set on top). */
@@ -64,6 +66,19 @@ export function resolveOtelSettings(otlp: OtlpConfig, env: OtelEnv): OtelSetting
   // The periodic reader refuses a timeout above its interval; the config already checks its own pair.
   const exportTimeoutMs = Math.min(timeoutMs, exportIntervalMs);
 
+  // gzip unless the environment says otherwise: a full export of 10,000 calls is about 40 MB of protobuf, and
+  // every OTLP receiver accepts gzip (the spec's own default is none).
+  let compression: 'gzip' | 'none' = 'gzip';
+  for (const variable of ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION']) {
+    const raw = env[variable]?.trim().toLowerCase();
+    if (!raw) continue;
+    if (raw === 'gzip' || raw === 'none') {
+      compression = raw;
+      break;
+    }
+    warnings.push(`${variable}: ignored, expected gzip or none`);
+  }
+
   const resourceAttributes = parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES);
   if (resourceAttributes === undefined) {
     // The OpenTelemetry spec says to discard the whole variable when any entry is malformed.
@@ -76,7 +91,16 @@ export function resolveOtelSettings(otlp: OtlpConfig, env: OtelEnv): OtelSetting
       ? otlp.serviceName
       : envServiceName || attributes['service.name'] || otlp.serviceName;
 
-  return { endpoint, headers, exportIntervalMs, exportTimeoutMs, serviceName, resourceAttributes: attributes, warnings };
+  return {
+    endpoint,
+    headers,
+    exportIntervalMs,
+    exportTimeoutMs,
+    compression,
+    serviceName,
+    resourceAttributes: attributes,
+    warnings,
+  };
 }
 
 // The signal-specific variable is the full URL; the general one is a base that gets `v1/metrics` appended.

@@ -5,22 +5,39 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { OtlpConfig } from '../config/index.ts';
+import { DIRECTIONS, EDGES } from '../samples/sample.ts';
 import type { Sample } from '../samples/sample.ts';
 import type { CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
 import { FLEET_HISTOGRAMS, FLEET_SAMPLES, otelAttributeName } from './definitions.ts';
 import type { MetricDefinition } from './definitions.ts';
 import { createReportingExporter } from './otel-export.ts';
 import type { ExportResultListener } from './otel-export.ts';
-import { callCardinalityLimit, createObservablesProducer } from './otel-observables.ts';
 import { resolveOtelSettings } from './otel-settings.ts';
 import type { OtelEnv, OtelSettings } from './otel-settings.ts';
+import { createStoreProducer } from './otel-store-producer.ts';
 
-/** Instrumentation scope of every instrument this exporter creates. */
+/** Instrumentation scope of everything this exporter sends. */
 export const OTEL_SCOPE_NAME = 'twilio-insights-exporter';
+
+/** Data points per OTLP request: about 3 MB of protobuf, under common receiver body limits (the Collector's is 20 MiB). */
+export const MAX_POINTS_PER_REQUEST = 20_000;
+
+/** The SDK's default cardinality limit per instrument, kept as the floor. */
+const SDK_DEFAULT_CARDINALITY_LIMIT = 2000;
+
+/**
+ * The cardinality limit of the fleet instruments: one attribute set per (edge, direction, account) can
+ * exist, plus the SDK's overflow slot, and never below the SDK default.
+ */
+export function fleetCardinalityLimit(accounts: number): number {
+  return Math.max(SDK_DEFAULT_CARDINALITY_LIMIT, EDGES.length * DIRECTIONS.length * accounts + 1);
+}
+
+type Compression = NonNullable<NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>['compression']>;
 
 /** Options of the OpenTelemetry exposition. */
 export interface OtelExpositionOptions {
-  /** The store whose calls the per-call instruments read at collection time. */
+  /** The store whose calls are read at collection time. */
   readonly store: SampleStore;
   /** Export per-call series [config `per_call_series`]; fleet aggregates are always exported. */
   readonly perCallSeries: boolean;
@@ -28,17 +45,17 @@ export interface OtelExpositionOptions {
   readonly activeCalls: () => Iterable<readonly [string, number]>;
   /** The `otlp` section of the config. */
   readonly otlp: OtlpConfig;
-  /** The configured call cap (`max_calls`), which sizes the SDK's cardinality limit. */
-  readonly maxCalls: number;
-  /** Exporter version, the `service.version` resource attribute and the scope version. */
+  /** Number of configured accounts, which bounds the fleet attribute sets and so sizes their cardinality limit. */
+  readonly accounts: number;
+  /** Exporter version: the `service.version` resource attribute and the scope version. */
   readonly version: string;
   /** Where the standard `OTEL_*` variables are read [process.env]. */
   readonly env?: OtelEnv;
   /** Which metric definitions to export (allow/deny lists); all by default. */
   readonly include?: (def: MetricDefinition) => boolean;
-  /** Called once per finished export, after the SDK's retries: feed the exporter's own metrics. */
+  /** Called once per finished OTLP request, after the SDK's retries: feed the exporter's own metrics. */
   readonly onExportResult?: ExportResultListener;
-  /** Called once per ignored `OTEL_*` value at creation, with a message naming the variable. */
+  /** Called once per ignored `OTEL_*` value at creation, with a message naming the variable (never a header value). */
   readonly onWarning?: (message: string) => void;
   /** Replaces the OTLP exporter (tests use an InMemoryMetricExporter). */
   readonly exporter?: PushMetricExporter;
@@ -46,7 +63,7 @@ export interface OtelExpositionOptions {
 
 /** A running OTLP push of the store and the fleet aggregates. */
 export interface OtelExposition {
-  /** Feeds the fleet histograms and sample counter: add it to the store. */
+  /** Feeds the fleet histograms and the sample counter: add it to the store. */
   readonly listener: SampleListener;
   /** The resolved push settings (headers stay secret). */
   readonly settings: OtelSettings;
@@ -57,10 +74,11 @@ export interface OtelExposition {
 }
 
 /**
- * Builds the OpenTelemetry exposition from the same metric table as Prometheus: fleet histograms and the sample
- * counter as synchronous instruments fed once per observed sample, everything read from the store as observable
- * instruments rebuilt per collection (see `createObservablesProducer`), pushed over OTLP http/protobuf by a
- * periodic reader that never blocks polling or scraping. Returns undefined when no endpoint is configured.
+ * Builds the OpenTelemetry exposition from the same metrics table as Prometheus, or undefined when no endpoint is
+ * configured (config `otlp.endpoint`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`).
+ * Fleet histograms and the sample counter are SDK instruments fed once per observed sample; the series read from
+ * the store come from `createStoreProducer`; a periodic reader pushes both over OTLP http/protobuf in the
+ * background (no global MeterProvider), so polling and scraping never wait for it.
  */
 export function createOtelExposition(options: OtelExpositionOptions): OtelExposition | undefined {
   const settings = resolveOtelSettings(options.otlp, options.env ?? process.env);
@@ -72,27 +90,27 @@ export function createOtelExposition(options: OtelExpositionOptions): OtelExposi
     options.exporter ??
     new OTLPMetricExporter({
       url: settings.endpoint,
-      // A factory, so header values are revealed per request and never stored in the exporter's config.
+      // A factory, so header values are revealed per request and never kept in the exporter's configuration.
       headers: () => Promise.resolve(revealHeaders(settings)),
       timeoutMillis: settings.exportTimeoutMs,
+      compression: settings.compression as Compression,
     });
   const reader = new PeriodicExportingMetricReader({
     exporter: createReportingExporter(inner, options.onExportResult),
     exportIntervalMillis: settings.exportIntervalMs,
     exportTimeoutMillis: settings.exportTimeoutMs,
+    maxExportBatchSize: MAX_POINTS_PER_REQUEST,
     metricProducers: [
-      createObservablesProducer({
+      createStoreProducer({
         store: options.store,
         perCallSeries: options.perCallSeries,
         activeCalls: options.activeCalls,
-        maxCalls: options.maxCalls,
         include,
         scopeName: OTEL_SCOPE_NAME,
         scopeVersion: options.version,
       }),
     ],
-    // The fleet instruments' attribute sets are bounded (edge × direction × account) and stay far below this.
-    cardinalityLimits: { default: callCardinalityLimit(options.maxCalls) },
+    cardinalityLimits: { default: fleetCardinalityLimit(options.accounts) },
   });
   const resource = defaultResource()
     .merge(resourceFromAttributes(settings.resourceAttributes))
@@ -127,7 +145,7 @@ export function createOtelExposition(options: OtelExpositionOptions): OtelExposi
       }
       samples?.add(1, attributes);
     },
-    // Nothing to remove: the per-call instruments are rebuilt from the store on every collection.
+    // Nothing to remove: per-call series are built from the store at each collection, so a removed call is gone.
   };
 
   let stopped: Promise<void> | undefined;

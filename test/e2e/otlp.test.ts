@@ -72,7 +72,7 @@ function expose(store: SampleStore, config: OtlpConfig, onExportResult?: (ok: bo
     perCallSeries: true,
     activeCalls: () => [[ACCOUNT, store.size]],
     otlp: config,
-    maxCalls: 100,
+    accounts: 1,
     version: VERSION,
     env,
     ...(onExportResult && { onExportResult }),
@@ -187,6 +187,7 @@ describe('OTLP request decoded with the official .proto files', () => {
     const { request, headers } = await nextRequest(before);
 
     expect(headers['content-type']).toBe('application/x-protobuf');
+    expect(headers['content-encoding']).toBe('gzip');
     expect(headers['authorization']).toBe('Bearer e2e-token');
     expect(request.resourceMetrics).toHaveLength(1);
     expect(attributesOf(request.resourceMetrics![0]!.resource?.attributes)).toMatchObject({
@@ -245,6 +246,48 @@ describe('OTLP request decoded with the official .proto files', () => {
     before = capture.requests.length;
     await exposition.forceFlush();
     expect(sidsIn((await nextRequest(before)).request)).toEqual(new Set([OTHER_CALL]));
+  });
+});
+
+describe('OTLP export failures', () => {
+  it('a 503 is retried by the SDK with the same payload, and the export is counted once, as a success', async () => {
+    const capture = await startCaptureServer((n) => (n === 1 ? 503 : 200));
+    const outcomes: boolean[] = [];
+    const store = new SampleStore({ backfill: false });
+    const exposition = expose(store, otlp(capture.url), (ok) => outcomes.push(ok));
+    try {
+      addCall(store, CALL);
+      await exposition.forceFlush();
+      await eventually(() => (outcomes.length > 0 ? true : undefined), 10_000, 'an export outcome');
+      expect(capture.requests).toHaveLength(2);
+      expect(capture.requests[1]!.body.equals(capture.requests[0]!.body)).toBe(true);
+      expect(outcomes).toEqual([true]);
+    } finally {
+      // Stop pushing before the receiver goes, or the last export would retry into a closed port.
+      await exposition.shutdown(2000);
+      await capture.close();
+    }
+  });
+
+  it('a 400 is not retried and is counted as a failure; polling data keeps flowing into the next export', async () => {
+    const capture = await startCaptureServer((n) => (n === 1 ? 400 : 200));
+    const outcomes: boolean[] = [];
+    const store = new SampleStore({ backfill: false });
+    const exposition = expose(store, otlp(capture.url), (ok) => outcomes.push(ok));
+    try {
+      addCall(store, CALL);
+      await exposition.forceFlush();
+      await exposition.forceFlush();
+      await eventually(() => (outcomes.length === 2 ? true : undefined), 10_000, 'two export outcomes');
+      expect(outcomes).toEqual([false, true]);
+      expect(capture.requests).toHaveLength(2);
+      const second = metricsOf(await decodeExportRequest(capture.requests[1]!.body));
+      expect(second.get('twilio.call.mos')?.gauge?.dataPoints?.[0]?.asDouble).toBe(4.25);
+    } finally {
+      // Stop pushing before the receiver goes, or the last export would retry into a closed port.
+      await exposition.shutdown(2000);
+      await capture.close();
+    }
   });
 });
 

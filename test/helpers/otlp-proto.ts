@@ -115,7 +115,7 @@ export interface CapturedRequest {
   readonly body: Buffer;
 }
 
-/** A loopback HTTP server that answers every request 200 and keeps it, to check raw OTLP requests. */
+/** A loopback HTTP server that keeps every request and answers it with a chosen status, to check raw OTLP requests. */
 export interface CaptureServer {
   /** The OTLP metrics URL to push to. */
   readonly url: string;
@@ -123,8 +123,8 @@ export interface CaptureServer {
   close(): Promise<void>;
 }
 
-/** Starts a capture server on 127.0.0.1 and a free port. */
-export async function startCaptureServer(): Promise<CaptureServer> {
+/** Starts a capture server on 127.0.0.1 and a free port; `status` picks the answer to the n-th request (1-based) [200]. */
+export async function startCaptureServer(status: (n: number) => number = () => 200): Promise<CaptureServer> {
   const requests: CapturedRequest[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -134,7 +134,7 @@ export async function startCaptureServer(): Promise<CaptureServer> {
       const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
       requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
       // An empty ExportMetricsServiceResponse is an empty protobuf message.
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      res.writeHead(status(requests.length), { 'content-type': 'application/x-protobuf' }).end();
     });
   });
   server.listen(0, '127.0.0.1');

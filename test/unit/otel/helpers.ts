@@ -66,7 +66,7 @@ export interface Harness {
   readonly memory: InMemoryMetricExporter;
   /** Active calls the `activeCalls` callback reports. */
   readonly active: Map<string, number>;
-  /** Flushes once and returns the metrics of that export, by OTel name (the previous exports are dropped). */
+  /** Flushes once and returns its metrics by OTel name, requests of one flush joined (earlier exports are dropped). */
   collect(): Promise<Map<string, MetricData>>;
   /** The raw exports since the last `collect`. */
   exports(): ResourceMetrics[];
@@ -83,7 +83,7 @@ export function harness(options: Partial<OtelExpositionOptions> = {}): Harness {
     activeCalls: () => active.entries(),
     // Long enough that only `collect` exports.
     otlp: otlpConfig({ exportIntervalMs: 3_600_000 }),
-    maxCalls: 100,
+    accounts: 1,
     version: '9.9.9-test',
     env: {},
     exporter: memory,
@@ -101,19 +101,24 @@ export function harness(options: Partial<OtelExpositionOptions> = {}): Harness {
       memory.reset();
       await exposition.forceFlush();
       const all = memory.getMetrics();
-      if (all.length !== 1) throw new Error(`expected one export, got ${all.length}`);
-      return metricsByName(all[0]!);
+      if (all.length === 0) throw new Error('nothing exported');
+      return metricsByName(...all);
     },
   };
 }
 
-/** Metrics of one export by name; fails on a name that appears twice. */
-export function metricsByName(rm: ResourceMetrics): Map<string, MetricData> {
+/** Metrics by name, the data points of a metric split over several requests joined; fails on a name twice in one request. */
+export function metricsByName(...requests: ResourceMetrics[]): Map<string, MetricData> {
   const out = new Map<string, MetricData>();
-  for (const scope of rm.scopeMetrics) {
-    for (const m of scope.metrics) {
-      if (out.has(m.descriptor.name)) throw new Error(`duplicate metric ${m.descriptor.name}`);
-      out.set(m.descriptor.name, m);
+  for (const rm of requests) {
+    const seen = new Set<string>();
+    for (const scope of rm.scopeMetrics) {
+      for (const m of scope.metrics) {
+        if (seen.has(m.descriptor.name)) throw new Error(`duplicate metric ${m.descriptor.name}`);
+        seen.add(m.descriptor.name);
+        const prior = out.get(m.descriptor.name);
+        out.set(m.descriptor.name, prior ? ({ ...prior, dataPoints: [...prior.dataPoints, ...m.dataPoints] } as MetricData) : m);
+      }
     }
   }
   return out;

@@ -14,7 +14,8 @@ import {
 import type { MetricDefinition } from '../../../src/metrics/definitions.ts';
 import { createOtelExposition } from '../../../src/metrics/otel.ts';
 import type { OtelExposition } from '../../../src/metrics/otel.ts';
-import { callCardinalityLimit } from '../../../src/metrics/otel-observables.ts';
+import { MAX_POINTS_PER_REQUEST, fleetCardinalityLimit } from '../../../src/metrics/otel.ts';
+import { CALLS_PER_SLICE, createStoreProducer } from '../../../src/metrics/otel-store-producer.ts';
 import { Secret } from '../../../src/config/index.ts';
 import { SampleStore } from '../../../src/store/sample-store.ts';
 import { ACCOUNT, CALL_1, CALL_2, T0, allAttributeSets, callSid, harness, otlpConfig, sample } from './helpers.ts';
@@ -197,7 +198,7 @@ describe('OTel fleet histograms', () => {
 
 describe('ended calls leave the OTel export (opentelemetry-js #4096 workaround)', () => {
   it('pins the upstream bug: a plain SDK observable gauge keeps exporting an attribute set it stopped observing', async () => {
-    // If this starts failing, the installed sdk-metrics fixed #4096 and the per-collection provider can go.
+    // Why per-call series are not SDK observables. If this starts failing, the installed sdk-metrics fixed #4096.
     const memory = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
     const reader = new PeriodicExportingMetricReader({ exporter: memory, exportIntervalMillis: 3_600_000 });
     const provider = new MeterProvider({ readers: [reader] });
@@ -240,9 +241,9 @@ describe('ended calls leave the OTel export (opentelemetry-js #4096 workaround)'
     expect((await h.collect()).get('twilio.call.mos')).toBeUndefined();
   });
 
-  it('survives churn of many times the call cap without overflow or leftover series', async () => {
+  it('survives churn of many times the live calls without overflow or leftover series', async () => {
     const maxCalls = 5;
-    const h = track(harness({ maxCalls }));
+    const h = track(harness());
     for (let i = 0; i < 60; i++) {
       const sid = callSid(i);
       h.store.addCall(sid, ACCOUNT, T0);
@@ -257,14 +258,30 @@ describe('ended calls leave the OTel export (opentelemetry-js #4096 workaround)'
   });
 });
 
-describe('OTel cardinality limit from the call cap', () => {
-  it('sizes the limit for every stream of max_calls calls plus the overflow slot', () => {
-    expect(callCardinalityLimit(3000)).toBe(12_001);
-    expect(callCardinalityLimit(10, 100)).toBe(101);
+describe('OTel cardinality and size', () => {
+  it('sizes the fleet limit for every (edge, direction, account) plus the overflow slot, never below the SDK default', () => {
+    expect(fleetCardinalityLimit(1)).toBe(2000);
+    expect(fleetCardinalityLimit(150)).toBe(3001);
   });
 
-  it('exports 3000 calls of 2 streams each (6000 series per instrument) with no overflow set', async () => {
-    const h = track(harness({ maxCalls: 3000 }));
+  it('exports the fleet series of 150 accounts on every edge and direction (3000 sets) with no overflow set', async () => {
+    const edges = ['carrier_edge', 'sip_edge', 'sdk_edge', 'client_edge', 'unknown_edge'] as const;
+    const directions = ['inbound', 'outbound', 'both', 'unknown'] as const;
+    const h = track(harness({ accounts: 150 }));
+    for (let a = 0; a < 150; a++) {
+      const sid = callSid(a);
+      const account = `AC${a.toString(16).padStart(32, '0')}`;
+      h.store.addCall(sid, account, T0);
+      h.store.apply(edges.flatMap((edge) => directions.map((direction) => sample({ callSid: sid, accountSid: account, edge, direction, at: 10 }))));
+    }
+    const metrics = await h.collect();
+    expect(allAttributeSets(metrics).filter((a) => OVERFLOW in a)).toEqual([]);
+    expect(points(metrics.get('twilio.voice.samples'))).toHaveLength(3000);
+    expect(points(metrics.get('twilio.voice.mos'))).toHaveLength(3000);
+  });
+
+  it('exports 3000 calls of 2 streams each (6000 series per metric) with no overflow, split into bounded requests', async () => {
+    const h = track(harness());
     for (let i = 0; i < 3000; i++) {
       const sid = callSid(i);
       h.store.addCall(sid, ACCOUNT, T0);
@@ -279,7 +296,44 @@ describe('OTel cardinality limit from the call cap', () => {
     expect(points(metrics.get('twilio.call.jitter.avg'))).toHaveLength(6000);
     expect(points(metrics.get('twilio.call.packets.sent'))).toHaveLength(6000);
     expect(points(metrics.get('twilio.call.info'))).toHaveLength(3000);
+    // 6000 x 3 stream series + 3000 info + fleet: more than one request's worth.
+    const requests = h.exports();
+    expect(requests.length).toBeGreaterThan(1);
+    for (const rm of requests) {
+      const n = rm.scopeMetrics.flatMap((sc) => sc.metrics).reduce((sum, m) => sum + m.dataPoints.length, 0);
+      expect(n).toBeLessThanOrEqual(MAX_POINTS_PER_REQUEST);
+    }
   }, 30_000);
+
+  it('yields to the event loop between slices of calls while building a collection', async () => {
+    const store = new SampleStore({ backfill: false });
+    for (let i = 0; i < CALLS_PER_SLICE * 4; i++) {
+      store.addCall(callSid(i), ACCOUNT, T0);
+      store.apply([sample({ callSid: callSid(i), at: 10 })]);
+    }
+    const producer = createStoreProducer({
+      store,
+      perCallSeries: true,
+      activeCalls: () => [],
+      include: () => true,
+      scopeName: 's',
+      scopeVersion: '1',
+    });
+    // Without slicing the whole walk would finish before any other macrotask runs.
+    let turns = 0;
+    let spinning = true;
+    const spin = (): void => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const result = await producer.collect();
+    spinning = false;
+    expect(turns).toBeGreaterThanOrEqual(3);
+    expect(result.resourceMetrics.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'twilio.call.mos')?.dataPoints).toHaveLength(
+      CALLS_PER_SLICE * 4,
+    );
+  });
 });
 
 describe('OTel exposition options', () => {
@@ -298,7 +352,7 @@ describe('OTel exposition options', () => {
       store: new SampleStore({ backfill: false }),
       perCallSeries: true,
       activeCalls: () => [],
-      maxCalls: 10,
+      accounts: 1,
       version: '1',
       exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
     };
