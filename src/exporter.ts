@@ -135,8 +135,24 @@ export function createExporter(deps: ExporterDeps): Exporter {
     });
     const policy = createAccountPolicy({
       maxConcurrent: account.maxConcurrentRequests,
+      // A request we gave up on may still hold one of Twilio's concurrency slots for a while.
+      timeoutSlotHoldMs: config.requestTimeoutMs,
+      now,
       onRetry: (code) => self.apiRetries.inc({ account_sid: accountSid, endpoint: 'any', reason: code }),
+      onCircuit: (open) => {
+        self.circuitOpen.set({ account_sid: accountSid }, open ? 1 : 0);
+        if (open) logger.warn({ account_sid: accountSid }, 'Twilio keeps failing: circuit open, requests fail fast until a probe succeeds');
+        else logger.info({ account_sid: accountSid }, 'circuit closed: Twilio answers again');
+      },
+      onAuthFailure: (err) => {
+        self.up.set({ account_sid: accountSid }, 0);
+        logger.error(
+          { account_sid: accountSid, status: err.status, twilio_code: err.twilioCode },
+          'Twilio refused the credentials; retrying slowly until they work or the config is reloaded',
+        );
+      },
     });
+    self.circuitOpen.set({ account_sid: accountSid }, 0);
     accounts.set(accountSid, { accountSid, client, policy, config: account, answered: false });
   }
 
@@ -225,6 +241,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
     }
     const restart = restartNeeded(current, next);
     current = next;
+    // Rotated credentials get a chance at once instead of waiting out the 401 hold.
+    for (const a of accounts.values()) a.policy.resetAuth();
     for (const call of next.calls) registry.track(call.callSid, call.accountSid, 'config');
     logger.level = next.log.level;
     self.configReloadSuccess.set(1);

@@ -219,6 +219,8 @@ export const SELF_METRICS = {
     'Unix time of the last successful configuration load.'),
   webhookCallbacks: self('webhook_callbacks_total', 'counter', ['outcome'], '{request}',
     'Twilio status callbacks received, by outcome (accepted, forbidden, bad_request, ignored).'),
+  circuitOpen: self('circuit_open', 'gauge', ['account_sid'], '1',
+    '1 while the account\'s circuit breaker is open after sustained Twilio failures (requests fail fast), else 0.'),
   shardOrdinal: self('shard_ordinal', 'gauge', [], '1',
     'The shard this replica owns (calls whose CallSid hashes to it); 0 when unsharded.'),
   totalShards: self('total_shards', 'gauge', [], '1',

@@ -1,4 +1,4 @@
-import { bulkhead } from 'cockatiel';
+import { CircuitState, ConsecutiveBreaker, bulkhead, circuitBreaker, handleWhen } from 'cockatiel';
 import { TwilioError } from '../twilio/errors.ts';
 import type { TwilioErrorCode } from '../twilio/errors.ts';
 
@@ -18,6 +18,20 @@ export interface AccountPolicyOptions {
   readonly random?: () => number;
   /** Called before each retry with the failure code. */
   readonly onRetry?: (code: TwilioErrorCode) => void;
+  /** Consecutive upstream failures (5xx, 429, timeouts, network, bad bodies) that open the circuit [10]. */
+  readonly breakerThreshold?: number;
+  /** How long an open circuit fails fast before one probe request may go [15 s]. */
+  readonly halfOpenAfterMs?: number;
+  /** After a 401, how long requests fail fast without reaching Twilio; doubles while it persists, up to 10 min [30 s]. */
+  readonly authHoldMs?: number;
+  /** How long a timed-out request keeps its slot: Twilio may still be working on it [0]. */
+  readonly timeoutSlotHoldMs?: number;
+  /** Called when the circuit opens (true) or closes again (false). */
+  readonly onCircuit?: (open: boolean) => void;
+  /** Called once when Twilio starts refusing the credentials (not for each fast failure after it). */
+  readonly onAuthFailure?: (err: TwilioError) => void;
+  /** Clock, epoch ms. */
+  readonly now?: () => number;
 }
 
 /** Runs requests of one account within its concurrency limit, retrying retryable failures. */
@@ -26,6 +40,13 @@ export interface AccountPolicy {
   run<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Requests holding a slot now. */
   readonly inFlight: number;
+  /** Forgets a credentials failure (after a reload rotated them). */
+  resetAuth(): void;
+}
+
+// Failures that say Twilio (or the way to it) is unwell, as opposed to a problem with one call.
+function isUpstreamFailure(err: unknown): boolean {
+  return err instanceof TwilioError && ['upstream', 'rate_limited', 'timeout', 'network', 'bad_payload'].includes(err.code);
 }
 
 /**
@@ -40,6 +61,47 @@ export function createAccountPolicy(options: AccountPolicyOptions): AccountPolic
   const maxRetryAfter = options.maxRetryAfterMs ?? 60_000;
   const maxRetries = options.maxRetries ?? 3;
   const limiter = bulkhead(options.maxConcurrent, Number.POSITIVE_INFINITY);
+  const now = options.now ?? Date.now;
+  const breaker = circuitBreaker(handleWhen(isUpstreamFailure), {
+    halfOpenAfter: options.halfOpenAfterMs ?? 15_000,
+    breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 10),
+  });
+  breaker.onStateChange((state) => {
+    if (state === CircuitState.Open) options.onCircuit?.(true);
+    else if (state === CircuitState.Closed) options.onCircuit?.(false);
+  });
+  const authHold = options.authHoldMs ?? 30_000;
+  let authError: TwilioError | undefined;
+  let authBlockedUntil = 0;
+  let authStreak = 0;
+  const timeoutHold = options.timeoutSlotHoldMs ?? 0;
+  // One attempt: fails fast while the credentials are known bad or the circuit is open.
+  const attempt = <T>(fn: (signal: AbortSignal) => Promise<T>, s: AbortSignal): Promise<T> => {
+    if (authError && now() < authBlockedUntil) return Promise.reject(authError);
+    return breaker.execute(
+      () =>
+        limiter.execute(async () => {
+          try {
+            const result = await fn(s);
+            if (authError) {
+              authError = undefined;
+              authStreak = 0;
+            }
+            return result;
+          } catch (err) {
+            if (err instanceof TwilioError && err.code === 'auth' && err.status === 401) {
+              if (!authError) options.onAuthFailure?.(err);
+              authError = err;
+              authBlockedUntil = now() + Math.min(600_000, authHold * 2 ** authStreak++);
+            } else if (err instanceof TwilioError && err.code === 'timeout' && timeoutHold > 0) {
+              await sleep(timeoutHold, s);
+            }
+            throw err;
+          }
+        }, s),
+      s,
+    );
+  };
   const delayFor = (err: TwilioError, attempt: number): number => {
     if (err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, maxRetryAfter);
     // Full jitter (AWS architecture blog), as twilio-node's autoRetry does.
@@ -51,7 +113,7 @@ export function createAccountPolicy(options: AccountPolicyOptions): AccountPolic
       for (let retries = 0; ; retries++) {
         try {
           // The signal also drops a request still queued for a slot when the caller gives up.
-          return await limiter.execute(() => fn(s), s);
+          return await attempt(fn, s);
         } catch (err) {
           if (!(err instanceof TwilioError && err.retryable) || retries >= maxRetries || s.aborted) throw err;
           const delayMs = delayFor(err, retries + 1);
@@ -63,6 +125,11 @@ export function createAccountPolicy(options: AccountPolicyOptions): AccountPolic
     },
     get inFlight(): number {
       return options.maxConcurrent - limiter.executionSlots;
+    },
+    resetAuth(): void {
+      authError = undefined;
+      authBlockedUntil = 0;
+      authStreak = 0;
     },
   };
 }

@@ -79,8 +79,10 @@ interface PollState {
   running: Promise<void> | null;
 }
 
+// 404, or 403 for this call's data (another account's call, Advanced Features off when it ran).
 function isMetricsNotFound(err: unknown): boolean {
-  return err instanceof TwilioError && err.code === 'not_found' && err.endpoint === 'metrics';
+  if (!(err instanceof TwilioError) || err.endpoint !== 'metrics') return false;
+  return err.code === 'not_found' || (err.code === 'auth' && err.status === 403);
 }
 
 // FNV-1a: a stable spread of calls over the interval, so polls do not all fire together.
