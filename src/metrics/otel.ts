@@ -94,6 +94,7 @@ export function createOtelExposition(options: OtelExpositionOptions): OtelExposi
       headers: () => Promise.resolve(revealHeaders(settings)),
       timeoutMillis: settings.exportTimeoutMs,
       compression: settings.compression as Compression,
+      userAgent: `${OTEL_SCOPE_NAME}/${options.version}`,
     });
   const reader = new PeriodicExportingMetricReader({
     exporter: createReportingExporter(inner, options.onExportResult),

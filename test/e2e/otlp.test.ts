@@ -188,6 +188,7 @@ describe('OTLP request decoded with the official .proto files', () => {
 
     expect(headers['content-type']).toBe('application/x-protobuf');
     expect(headers['content-encoding']).toBe('gzip');
+    expect(headers['user-agent']).toMatch(new RegExp(`^twilio-insights-exporter/${VERSION} OTel-OTLP-Exporter-JavaScript/`));
     expect(headers['authorization']).toBe('Bearer e2e-token');
     expect(request.resourceMetrics).toHaveLength(1);
     expect(attributesOf(request.resourceMetrics![0]!.resource?.attributes)).toMatchObject({

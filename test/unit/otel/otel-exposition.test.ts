@@ -451,6 +451,21 @@ describe('OTel export outcomes and shutdown', () => {
     ]);
   });
 
+  it('counts an exporter that throws as a failed export instead of breaking the reader', async () => {
+    const outcomes: Array<[boolean, unknown]> = [];
+    const exporter: PushMetricExporter = {
+      export(): void {
+        throw new Error('serializer blew up');
+      },
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    const h = track(harness({ exporter, onExportResult: (ok, err) => outcomes.push([ok, err]) }));
+    clientCall(h);
+    await h.exposition.forceFlush();
+    expect(outcomes).toEqual([[false, new Error('serializer blew up')]]);
+  });
+
   it('sends nothing and counts nothing while there is nothing to export', async () => {
     const outcomes: boolean[] = [];
     const exporter = fakeExporter(() => ({ code: 0 }));

@@ -72,6 +72,19 @@ describe('OTLP timing', () => {
   });
 });
 
+describe('OTLP compression', () => {
+  it('is gzip unless OTEL_EXPORTER_OTLP_(METRICS_)COMPRESSION says none, the metrics variable first', () => {
+    expect(resolveOtelSettings(otlpConfig(), {})?.compression).toBe('gzip');
+    expect(resolveOtelSettings(otlpConfig(), { OTEL_EXPORTER_OTLP_COMPRESSION: 'none' })?.compression).toBe('none');
+    expect(
+      resolveOtelSettings(otlpConfig(), { OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'GZIP', OTEL_EXPORTER_OTLP_COMPRESSION: 'none' })?.compression,
+    ).toBe('gzip');
+    const bad = resolveOtelSettings(otlpConfig(), { OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' })!;
+    expect(bad.compression).toBe('gzip');
+    expect(bad.warnings).toEqual(['OTEL_EXPORTER_OTLP_COMPRESSION: ignored, expected gzip or none']);
+  });
+});
+
 describe('service name and resource attributes', () => {
   it('uses a configured service name over OTEL_SERVICE_NAME and service.name in OTEL_RESOURCE_ATTRIBUTES', () => {
     const env = { OTEL_SERVICE_NAME: 'env-name', OTEL_RESOURCE_ATTRIBUTES: 'service.name=attr-name' };
