@@ -132,7 +132,7 @@ export function intervalSignal(baseline: SignalBaseline, key: number, index: num
 
   const jitterExact = baseline.baseJitterMs * (0.5 + noise(1)) + jitterHit * (25 + 60 * noise(2));
   const jitterMs = Math.round(jitterExact);
-  const jitterPeakMs = Math.round(jitterExact * (1.2 + 0.6 * noise(3)) * 1000) / 1000;
+  const jitterPeakMs = Math.max(jitterMs, Math.round(jitterExact * (1.2 + 0.6 * noise(3)) * 1000) / 1000);
   const background = noise(4) < 0.1 ? baseline.baseLossPercent * noise(5) * 4 : 0;
   // Late packets past a jitter buffer count as lost, so jitter bursts also cost some loss.
   const lossTarget = lossHit * (1.5 + 13.5 * noise(6)) + background + Math.max(0, jitterExact - 45) * 0.08;
