@@ -115,6 +115,8 @@ export function createStoreProducer(options: StoreProducerOptions): MetricProduc
             endTime = hrTimeFromMs(nowMs);
           }
           const call = calls[i]!;
+          // Removed while this collection yielded: it is already gone from Prometheus, so from here too.
+          if (store.get(call.callSid) !== call) continue;
           // Twilio's counters run for the call's life: a start time fixed at tracking keeps them one
           // uninterrupted cumulative series for consumers that read start times (no false resets).
           const startTime = hrTimeFromMs(Math.min(call.trackedAtMs, nowMs));

@@ -232,6 +232,22 @@ describe('ended calls leave the OTel export (opentelemetry-js #4096 workaround)'
     expect((points(after.get('twilio.voice.mos'))[0]!.value as Histogram).count).toBe(2);
   });
 
+  it('leaves out a call removed while a collection is under way', async () => {
+    const store = new SampleStore({ backfill: false });
+    const n = CALLS_PER_SLICE * 2;
+    for (let i = 0; i < n; i++) {
+      store.addCall(callSid(i), ACCOUNT, T0);
+      store.apply([sample({ callSid: callSid(i), at: 10 })]);
+    }
+    const producer = createStoreProducer({ store, perCallSeries: true, activeCalls: () => [], include: () => true, scopeName: 's', scopeVersion: '1' });
+    const pending = producer.collect();
+    // The first slice is read; the call removed now sits in the second.
+    store.removeCall(callSid(n - 1));
+    const mos = (await pending).resourceMetrics.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'twilio.call.mos')!;
+    expect(mos.dataPoints).toHaveLength(n - 1);
+    expect(mos.dataPoints.some((p) => p.attributes[SID] === callSid(n - 1))).toBe(false);
+  });
+
   it('drops a stream series when its newest sample no longer carries the value', async () => {
     const h = track(harness());
     h.store.addCall(CALL_1, ACCOUNT, T0);
