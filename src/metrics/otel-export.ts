@@ -7,7 +7,7 @@ type ExportResult = Parameters<Parameters<PushMetricExporter['export']>[1]>[0];
 const EXPORT_SUCCESS: ExportResult['code'] = 0;
 const EXPORT_FAILED: ExportResult['code'] = 1;
 
-/** Called once per finished export (after the SDK's own retries), with the error when it failed. */
+/** Called once per finished OTLP request (after the SDK's own retries), with the error when it failed. */
 export type ExportResultListener = (ok: boolean, error?: unknown) => void;
 
 /**
