@@ -11,10 +11,10 @@ const EXPORT_FAILED: ExportResult['code'] = 1;
 export type ExportResultListener = (ok: boolean, error?: unknown) => void;
 
 /**
- * Wraps the OTLP exporter so that every export is reported to `onResult`, the fleet meter's and the
- * observables producer's scopes travel as one scope, and temporality is cumulative whatever
- * `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` says: Twilio's counters are cumulative by nature and
- * the per-call instruments are rebuilt on every collection, so a delta of them would be meaningless.
+ * Wraps the OTLP exporter so that every request is reported to `onResult`, the fleet meter's and the store
+ * producer's scopes travel as one scope, and temporality is cumulative whatever
+ * `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` says: the per-call series are Twilio's own cumulative
+ * totals, built afresh at each collection with no earlier point kept to take a delta from.
  */
 export function createReportingExporter(inner: PushMetricExporter, onResult: ExportResultListener = () => {}): PushMetricExporter {
   return {
