@@ -77,7 +77,8 @@ function self<T extends MetricType>(
   help: string,
   buckets?: readonly number[],
 ): MetricDefinition & { readonly type: T } {
-  const otelName = `twilio_insights_exporter.${key}`;
+  // OTel names carry no unit or `_total` suffix: the unit and the instrument kind say that.
+  const otelName = `twilio_insights_exporter.${key.replace(/_(total|seconds)$/, '').replace(/_seconds_total$/, '')}`;
   return {
     key,
     name: `twilio_insights_exporter_${key}`,

@@ -78,9 +78,9 @@ describe('account policy: timeouts', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(policy.inFlight).toBe(1);
     let started = false;
-    const next = policy.run(async () => {
+    const next = policy.run(() => {
       started = true;
-      return 'next';
+      return Promise.resolve('next');
     });
     await new Promise((r) => setTimeout(r, 10));
     expect(started).toBe(false);
