@@ -15,6 +15,8 @@ import { webhookRoutes } from './http/webhook-routes.ts';
 import { basicAuth } from './http/web-config.ts';
 import type { WebConfig } from './http/web-config.ts';
 import type { Readiness } from './http/app.ts';
+import { createOtelExposition } from './metrics/otel.ts';
+import type { OtelExposition } from './metrics/otel.ts';
 import { createPrometheusExposition } from './metrics/prometheus.ts';
 import type { PrometheusExposition } from './metrics/prometheus.ts';
 import { createAccountPolicy } from './poller/account-policy.ts';
@@ -57,6 +59,8 @@ export interface Exporter {
   readonly store: SampleStore;
   readonly poller: Poller;
   readonly prometheus: PrometheusExposition;
+  /** The OTLP push, when an endpoint is configured. */
+  readonly otel: OtelExposition | undefined;
   /** Starts polling, discovery and housekeeping, and tracks the configured calls. */
   start(): Promise<void>;
   /** Stops every loop, aborting requests in flight. */
@@ -105,6 +109,21 @@ export function createExporter(deps: ExporterDeps): Exporter {
   self.shardOrdinal.set(deps.shard?.ordinal ?? 0);
   self.totalShards.set(deps.shard?.total ?? 1);
   store.addListener(prometheus.listener);
+  const otel = createOtelExposition({
+    store,
+    perCallSeries: config.perCallSeries,
+    activeCalls: () => registry.activeByAccount(),
+    otlp: config.otlp,
+    accounts: config.accounts.length,
+    version: VERSION,
+    include: (def) => metricAllowed(def.name, config.metrics.include, config.metrics.exclude),
+    onExportResult: (ok, err) => {
+      self.otlpExports.inc({ outcome: ok ? 'success' : 'failure' });
+      if (!ok) logger.warn({ err: String(err) }, 'OTLP export failed');
+    },
+    onWarning: (message) => logger.warn(message),
+  });
+  if (otel) store.addListener(otel.listener);
   registry.addListener({
     onTracked: (call) => {
       store.addCall(call.callSid, call.accountSid, call.trackedAtMs);
@@ -299,6 +318,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     store,
     poller,
     prometheus,
+    otel,
     readiness,
     reload,
     async start(): Promise<void> {
@@ -331,6 +351,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
     async stop(): Promise<void> {
       if (housekeeping) clearInterval(housekeeping);
       await Promise.all([poller.stop(), discovery?.stop()]);
+      // One last push, bounded, so a shutdown never hangs on an unreachable collector.
+      await otel?.shutdown();
       await ownDispatcher?.close();
     },
   };

@@ -94,7 +94,7 @@ function self<T extends MetricType>(
 
 /** Per-stream series derived from samples, labelled call_sid, edge, direction. */
 export const CALL_METRICS: readonly MetricDefinition[] = [
-  call('mos', 'twilio_call_mos', 'twilio.call.mos', '1', 'gauge',
+  call('mos', 'twilio_call_mos', 'twilio.call.mos', '{score}', 'gauge',
     'Mean opinion score of the newest sample, 1 to 4.5 (Twilio interval.mos.value).', (v) => v.mos),
   call('rtt', 'twilio_call_rtt_seconds', 'twilio.call.rtt', 's', 'gauge',
     'Round-trip time of the newest sample in seconds (Twilio interval.rtt.value, ms / 1000).', (v) => v.rttSeconds),
@@ -106,9 +106,9 @@ export const CALL_METRICS: readonly MetricDefinition[] = [
     'Maximum jitter since the call started in seconds (Twilio cumulative.jitter.max, ms / 1000).', (v) => v.jitterMaxSeconds),
   call('packet_loss', 'twilio_call_packet_loss_ratio', 'twilio.call.packet_loss', '1', 'gauge',
     'Packet loss over the newest sample interval as a ratio 0..1 (Twilio interval.packets_loss_percentage / 100).', (v) => v.packetLossRatio),
-  call('audio_in_level', 'twilio_call_audio_in_level', 'twilio.call.audio.in_level', '1', 'gauge',
+  call('audio_in_level', 'twilio_call_audio_in_level', 'twilio.call.audio.in_level', '{level}', 'gauge',
     'Input audio level of the newest sample, 0 to 32767 (Twilio interval.audio_in.value).', (v) => v.audioInLevel),
-  call('audio_out_level', 'twilio_call_audio_out_level', 'twilio.call.audio.out_level', '1', 'gauge',
+  call('audio_out_level', 'twilio_call_audio_out_level', 'twilio.call.audio.out_level', '{level}', 'gauge',
     'Output audio level of the newest sample, 0 to 32767 (Twilio interval.audio_out.value).', (v) => v.audioOutLevel),
   call('packets_sent', 'twilio_call_packets_sent_total', 'twilio.call.packets.sent', '{packet}', 'counter',
     'Packets sent since the call started (Twilio cumulative.packets_sent).', (v) => v.packetsSent),
@@ -139,7 +139,8 @@ export const CALL_INFO: MetricDefinition = {
   key: 'call_info',
   name: 'twilio_call_info',
   otelName: 'twilio.call.info',
-  otelUnit: '1',
+  // A braced annotation, not "1": OTLP-to-Prometheus naming would append `_ratio` to a unit-"1" gauge.
+  otelUnit: '{info}',
   help: 'Descriptive labels of a tracked call; the value is always 1.',
   type: 'gauge',
   scope: 'call',
@@ -148,7 +149,7 @@ export const CALL_INFO: MetricDefinition = {
 
 /** Fleet histograms: every applied sample observed once, labelled by edge, direction and account. */
 export const FLEET_HISTOGRAMS: readonly MetricDefinition[] = [
-  fleet('voice_mos', 'twilio_voice_mos', 'twilio.voice.mos', '1',
+  fleet('voice_mos', 'twilio_voice_mos', 'twilio.voice.mos', '{score}',
     'Distribution of sample MOS across all calls (Twilio interval.mos.value).', MOS_BUCKETS, (v) => v.mos),
   fleet('voice_rtt', 'twilio_voice_rtt_seconds', 'twilio.voice.rtt', 's',
     'Distribution of sample round-trip time across all calls in seconds (Twilio interval.rtt.value, ms / 1000).', RTT_BUCKETS, (v) => v.rttSeconds),
@@ -220,6 +221,8 @@ export const SELF_METRICS = {
     'Unix time of the last successful configuration load.'),
   webhookCallbacks: self('webhook_callbacks_total', 'counter', ['outcome'], '{request}',
     'Twilio status callbacks received, by outcome (accepted, forbidden, bad_request, ignored).'),
+  otlpExports: self('otlp_exports_total', 'counter', ['outcome'], '{export}',
+    'OTLP metric exports by outcome (success, failure), counted once each after the SDK\'s retries.'),
   circuitOpen: self('circuit_open', 'gauge', ['account_sid'], '1',
     '1 while the account\'s circuit breaker is open after sustained Twilio failures (requests fail fast), else 0.'),
   shardOrdinal: self('shard_ordinal', 'gauge', [], '1',

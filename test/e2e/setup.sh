@@ -26,4 +26,5 @@ if [ ! -x "$VM" ]; then
   (cd "$A" && apt-get "${O[@]}" download victoria-metrics >/dev/null)
   dpkg-deb -x "$A"/victoria-metrics_*.deb "$PWD/.cache/vm"
 fi
+bash "$(dirname "$0")/setup-otel-proto.sh"
 echo "e2e setup: $(prometheus --version 2>&1 | head -1); victoria-metrics at $VM"
