@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { CALL_TYPES } from './samples/sample.ts';
+import { SimulatorControl } from './simulator/control-client.ts';
 import { startSimulator } from './simulator/server.ts';
 import type { RunningSimulator } from './simulator/server.ts';
 
@@ -8,16 +10,8 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-const TYPES = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_terminating'] as const;
+const TYPES = CALL_TYPES;
 
-async function createCall(url: string, body: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${url}/_simulator/calls`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`simulator refused a demo call: ${res.status} ${await res.text()}`);
-}
 
 /**
  * Starts the built-in simulator on loopback with two calls of each type already running (so values
@@ -26,15 +20,16 @@ async function createCall(url: string, body: Record<string, unknown>): Promise<v
  */
 export async function startDemo(logger: Logger, seed = 42): Promise<Demo> {
   const simulator = await startSimulator({ host: '127.0.0.1', port: 0, lagSeconds: 2, seed });
-  const url = simulator.url;
+  // Over HTTP, like any client of the simulator: the demo drives it as a test would.
+  const control = new SimulatorControl(simulator.url);
   for (const type of TYPES) {
-    await createCall(url, { type, age_seconds: 120, duration_seconds: 1800 });
-    await createCall(url, { type, age_seconds: 30, duration_seconds: 900, degraded: true });
+    await control.createCall({ type, age_seconds: 120, duration_seconds: 1800 });
+    await control.createCall({ type, age_seconds: 30, duration_seconds: 900, degraded: true });
   }
   let n = 0;
   const timer = setInterval(() => {
     const type = TYPES[n++ % TYPES.length]!;
-    createCall(url, { type, duration_seconds: 120 + (n % 4) * 60, degraded: n % 3 === 0 }).catch((err: unknown) =>
+    control.createCall({ type, duration_seconds: 120 + (n % 4) * 60, degraded: n % 3 === 0 }).catch((err: unknown) =>
       logger.warn({ err: String(err) }, 'demo could not start a call'),
     );
   }, 20_000);

@@ -1,7 +1,6 @@
 // OTLP push checked against what receivers got: VictoriaMetrics (a real OTLP/HTTP receiver, queried over its
 // Prometheus API) and a raw capture decoded with the official .proto files. Needs `bash test/e2e/setup.sh`
 // (VictoriaMetrics) and `bash test/e2e/setup-otel-proto.sh` (the .proto files).
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, Secret } from '../../src/config/index.ts';
 import type { OtlpConfig } from '../../src/config/index.ts';

@@ -48,7 +48,7 @@ describe('chaos', () => {
     sim = await startSimulator({ lagSeconds: 0, seed: 3, now: () => simNow });
     const control = simControl(sim.url);
     const sids: string[] = [];
-    for (let i = 0; i < 8; i++) sids.push((await control.createCall({ type: TYPES[i % TYPES.length], age_seconds: 300 })).sid);
+    for (let i = 0; i < 8; i++) sids.push((await control.createCall({ type: TYPES[i % TYPES.length]!, age_seconds: 300 })).sid);
 
     exp = await startTestExporter(sim.url, {
       accounts: [

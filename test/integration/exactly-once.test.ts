@@ -112,29 +112,29 @@ describe('values', () => {
     exp = await startTestExporter(sim.url, { calls: [client.sid, carrier.sid] });
 
     const samples = await control.samples(client.sid);
-    const sdk = samples.filter((s) => s['edge'] === 'sdk_edge').at(-1)!;
-    const interval = (sdk['sdk_edge'] as Record<string, Record<string, { value: number } | number>>)['interval']!;
+    const sdk = samples.filter((s) => s.edge === 'sdk_edge').at(-1)!;
+    const interval = sdk.sdk_edge!.interval;
     const text = await eventually(async () => {
       const t = await exp!.scrape();
       const ts = seriesOf(t, 'twilio_call_sample_timestamp_seconds').find((s) => s.labels['call_sid'] === client.sid && s.labels['edge'] === 'sdk_edge');
-      return ts && ts.value * 1000 === Date.parse(String(sdk['timestamp'])) ? t : undefined;
+      return ts && ts.value * 1000 === Date.parse(sdk.timestamp) ? t : undefined;
     });
     const one = (name: string) =>
       seriesOf(text, name).find((s) => s.labels['call_sid'] === client.sid && s.labels['edge'] === 'sdk_edge' && s.labels['direction'] === 'both')?.value;
-    expect(one('twilio_call_mos')).toBe((interval['mos'] as { value: number }).value);
-    expect(one('twilio_call_rtt_seconds')).toBeCloseTo((interval['rtt'] as { value: number }).value / 1000, 9);
-    expect(one('twilio_call_jitter_seconds')).toBeCloseTo((interval['jitter'] as { value: number }).value / 1000, 9);
-    expect(one('twilio_call_packet_loss_ratio')).toBeCloseTo((interval['packets_loss_percentage'] as number) / 100, 9);
+    expect(one('twilio_call_mos')).toBe(interval.mos.value);
+    expect(one('twilio_call_rtt_seconds')).toBeCloseTo(interval.rtt.value / 1000, 9);
+    expect(one('twilio_call_jitter_seconds')).toBeCloseTo(interval.jitter.value / 1000, 9);
+    expect(one('twilio_call_packet_loss_ratio')).toBeCloseTo(interval.packets_loss_percentage / 100, 9);
 
-    const carrierIn = (await control.samples(carrier.sid)).filter((s) => s['direction'] === 'inbound').at(-1)!;
-    const cum = (carrierIn['carrier_edge'] as Record<string, Record<string, unknown>>)['cumulative']!;
+    const carrierIn = (await control.samples(carrier.sid)).filter((s) => s.direction === 'inbound').at(-1)!;
+    const cum = carrierIn.carrier_edge!.cumulative;
     const gw = await eventually(async () => {
       const t = await exp!.scrape();
       const v = seriesOf(t, 'twilio_call_packets_received_total').find((s) => s.labels['call_sid'] === carrier.sid && s.labels['direction'] === 'inbound');
-      return v?.value === cum['packets_received'] ? t : undefined;
+      return v?.value === cum.packets_received ? t : undefined;
     });
     const avg = seriesOf(gw, 'twilio_call_jitter_avg_seconds').find((s) => s.labels['call_sid'] === carrier.sid && s.labels['direction'] === 'inbound');
-    expect(avg?.value).toBeCloseTo((cum['jitter'] as { avg: number }).avg / 1000, 9);
+    expect(avg?.value).toBeCloseTo(cum.jitter.avg / 1000, 9);
     const info = seriesOf(gw, 'twilio_call_info').find((s) => s.labels['call_sid'] === carrier.sid);
     expect(info?.labels['call_type']).toBe('carrier');
   });

@@ -29,7 +29,7 @@ describe('sharding', () => {
     sim = await startSimulator({ lagSeconds: 0, now: () => simNow });
     const control = simControl(sim.url);
     const sids: string[] = [];
-    for (let i = 0; i < 15; i++) sids.push((await control.createCall({ type: TYPES[i % TYPES.length], age_seconds: 300 })).sid);
+    for (let i = 0; i < 15; i++) sids.push((await control.createCall({ type: TYPES[i % TYPES.length]!, age_seconds: 300 })).sid);
     // The 15 calls must really be split, or the test proves nothing.
     expect(new Set(sids.map((s) => shardOf(s, 3))).size).toBe(3);
 
