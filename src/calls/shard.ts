@@ -6,14 +6,19 @@ export interface Shard {
   readonly total: number;
 }
 
-/** The shard of a CallSid (FNV-1a over its text), the same in every replica whatever source announced it. */
-export function shardOf(callSid: string, total: number): number {
+/** FNV-1a over a string's UTF-16 code units, as an unsigned 32-bit integer: stable across processes. */
+export function fnv1a32(text: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < callSid.length; i++) {
-    h ^= callSid.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % total;
+  return h >>> 0;
+}
+
+/** The shard of a CallSid, the same in every replica whatever source announced it. */
+export function shardOf(callSid: string, total: number): number {
+  return fnv1a32(callSid) % total;
 }
 
 /** Whether the shard owns the call. */

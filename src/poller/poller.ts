@@ -1,6 +1,7 @@
 import { EDGES } from '../samples/sample.ts';
 import type { Edge } from '../samples/sample.ts';
 import type { CallRegistry, TrackedCall } from '../calls/registry.ts';
+import { fnv1a32 } from '../calls/shard.ts';
 import type { ApplyResult, SampleStore } from '../store/sample-store.ts';
 import type { TwilioClient } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
@@ -85,14 +86,9 @@ function isMetricsNotFound(err: unknown): boolean {
   return err.code === 'not_found' || (err.code === 'auth' && err.status === 403);
 }
 
-// FNV-1a: a stable spread of calls over the interval, so polls do not all fire together.
+// A stable spread of calls over the interval, so polls do not all fire together.
 function phaseFraction(callSid: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < callSid.length; i++) {
-    h ^= callSid.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) / 0x1_0000_0000;
+  return fnv1a32(callSid) / 0x1_0000_0000;
 }
 
 /**
