@@ -1,0 +1,68 @@
+// Benchmark 3: /metrics render time at 1,000 and 10,000 tracked client calls (3 streams each), the
+// exporter's exposition against a plain prom-client Registry holding the same per-call series.
+import { buildBaseline, buildExporter, templateSamples } from './lib/series.ts';
+import { cpuMs, log, median } from './lib/stats.ts';
+import type { Row } from './lib/stats.ts';
+
+const SIZES = [1000, 10_000] as const;
+const REPS: Record<number, number> = { 1000: 9, 10_000: 3 };
+
+const perCallLines = (text: string): number => text.split('\n').filter((l) => l.startsWith('twilio_call_')).length;
+
+interface Measured {
+  cpu: number[];
+  wall: number[];
+}
+
+async function time(m: Measured, work: () => Promise<unknown>): Promise<void> {
+  const c0 = cpuMs();
+  const w0 = performance.now();
+  await work();
+  m.wall.push(performance.now() - w0);
+  m.cpu.push(cpuMs() - c0);
+}
+
+/** Runs the benchmark. */
+export async function run(): Promise<Row[]> {
+  const bench = 'render';
+  const template = await templateSamples();
+  const results = new Map<number, { exporter: number; baseline: number; om: number }>();
+  for (const n of SIZES) {
+    const exporter = buildExporter(n, template);
+    const baseline = buildBaseline(n, template);
+    const e = (await exporter.prometheus.render('text')).body;
+    const b = await baseline.metrics();
+    if (perCallLines(e) !== perCallLines(b)) throw new Error(`per-call series differ: exporter ${perCallLines(e)}, baseline ${perCallLines(b)}`);
+    log(`render: ${n} calls: ${perCallLines(e)} per-call series; exporter ${(e.length / 1e6).toFixed(1)} MB, baseline ${(b.length / 1e6).toFixed(1)} MB`);
+    const me: Measured = { cpu: [], wall: [] };
+    const mb: Measured = { cpu: [], wall: [] };
+    const mo: Measured = { cpu: [], wall: [] };
+    const reps = REPS[n] ?? 5;
+    for (let r = 0; r < reps; r++) {
+      const contenders = [
+        () => time(me, () => exporter.prometheus.render('text')),
+        () => time(mb, () => baseline.metrics()),
+        () => time(mo, () => exporter.prometheus.render('openmetrics')),
+      ];
+      for (let i = 0; i < contenders.length; i++) await contenders[(i + r) % contenders.length]!();
+    }
+    log(`render: ${n} calls: wall-clock medians exporter ${median(me.wall).toFixed(1)} ms, baseline ${median(mb.wall).toFixed(1)} ms`);
+    results.set(n, { exporter: median(me.cpu), baseline: median(mb.cpu), om: median(mo.cpu) });
+    await exporter.stop();
+  }
+  const rows: Row[] = [];
+  for (const n of SIZES) {
+    const r = results.get(n)!;
+    rows.push({ bench, name: `CPU ms per text render, ${n.toLocaleString('en-US')} calls vs prom-client`, exporter: r.exporter, baseline: r.baseline, unit: 'ms', ratio: r.exporter / r.baseline, goal: 'ratio <= 1.0', pass: r.exporter <= r.baseline });
+  }
+  for (const n of SIZES) {
+    const r = results.get(n)!;
+    rows.push({ bench, name: `CPU ms per OpenMetrics render, ${n.toLocaleString('en-US')} calls vs prom-client text`, exporter: r.om, baseline: r.baseline, unit: 'ms', ratio: r.om / r.baseline, goal: 'none (reported)' });
+  }
+  const small = results.get(SIZES[0])!;
+  const large = results.get(SIZES[1])!;
+  const scale = large.exporter / small.exporter;
+  rows.push({ bench, name: 'linearity: text render 10k / 1k', exporter: large.exporter, baseline: small.exporter, unit: 'ms', ratio: scale, goal: 'ratio near 10 (<= 12)', pass: scale <= 12 });
+  rows.push({ bench, name: 'linearity: prom-client baseline 10k / 1k', exporter: large.baseline, baseline: small.baseline, unit: 'ms', ratio: large.baseline / small.baseline, goal: 'none (reported)' });
+  return rows;
+}
