@@ -40,6 +40,13 @@ async function pollsDone(exporter: Exporter): Promise<number> {
   return m.values.filter((v) => v.metricName?.endsWith('_count')).reduce((n, v) => n + v.value, 0);
 }
 
+// Requests made and their summed duration (the exporter's own api_request_duration_seconds).
+async function requestTotals(exporter: Exporter): Promise<{ count: number; sum: number }> {
+  const values = (await exporter.prometheus.self.apiRequestDuration.get()).values;
+  const total = (suffix: string): number => values.filter((v) => v.metricName?.endsWith(suffix)).reduce((n, v) => n + v.value, 0);
+  return { count: total('_count'), sum: total('_sum') };
+}
+
 async function pollLag(exporter: Exporter): Promise<number> {
   return (await exporter.prometheus.self.pollLag.get()).values[0]?.value ?? Number.NaN;
 }
@@ -119,6 +126,8 @@ async function validate(sim: ChildSimulator, calls: number, pool: readonly strin
   try {
     await steady(exporter, n);
     const lags: number[] = [];
+    const inFlight: number[] = [];
+    const r0 = await requestTotals(exporter);
     const c0 = cpuMs();
     const s0 = sim.cpuMs();
     const p0 = await pollsDone(exporter);
@@ -126,7 +135,9 @@ async function validate(sim: ChildSimulator, calls: number, pool: readonly strin
     while (performance.now() - t0 < VALIDATE_MS) {
       await sleep(250);
       lags.push(await pollLag(exporter));
+      inFlight.push(exporter.poller.inFlight);
     }
+    const r1 = await requestTotals(exporter);
     const seconds = (performance.now() - t0) / 1000;
     const polls = (await pollsDone(exporter)) - p0;
     const third = Math.floor(lags.length / 3);
@@ -145,7 +156,7 @@ async function validate(sim: ChildSimulator, calls: number, pool: readonly strin
       simUtilisation: (sim.cpuMs() - s0) / 1000 / seconds,
       flat,
     };
-    log(`capacity: validation at ${calls} calls (${n} at 1 s): ${(rate * 100).toFixed(1)}% of polls on schedule; poll lag median ${lagFirst.toFixed(3)} s first third, ${lagLast.toFixed(3)} s last third; exporter CPU ${(v.utilisation * 100).toFixed(0)}% of a core, simulator ${(v.simUtilisation * 100).toFixed(0)}%; load average ${loadavg()[0]!.toFixed(2)}`);
+    log(`capacity: validation at ${calls} calls (${n} at 1 s): ${(rate * 100).toFixed(1)}% of polls on schedule; poll lag median ${lagFirst.toFixed(3)} s first third, ${lagLast.toFixed(3)} s last third; exporter CPU ${(v.utilisation * 100).toFixed(0)}% of a core, simulator ${(v.simUtilisation * 100).toFixed(0)}%; load average ${loadavg()[0]!.toFixed(2)}; ${((r1.count - r0.count) / seconds).toFixed(0)} requests/s taking ${((1000 * (r1.sum - r0.sum)) / (r1.count - r0.count)).toFixed(0)} ms on average; polls in flight median ${median(inFlight)}, max ${Math.max(...inFlight)}`);
     return v;
   } finally {
     await exporter.stop();

@@ -3,12 +3,12 @@
 import { Agent } from 'undici';
 import { CALL_TYPES, EDGES_BY_CALL_TYPE } from '../src/samples/sample.ts';
 import type { CallType, Edge } from '../src/samples/sample.ts';
+import { SimulatorControl } from '../src/simulator/control-client.ts';
 import { DEMO_ACCOUNT } from '../src/simulator/demo-account.ts';
 import { edgeDirections } from '../src/simulator/metric-stream.ts';
 import type { SortOrder } from '../src/simulator/page-selection.ts';
 import { createTwilioClient } from '../src/twilio/client.ts';
 import type { TwilioClient } from '../src/twilio/client.ts';
-import { simControl } from '../test/helpers/sim-control.ts';
 import { ACCOUNT_SID, benchConfig, benchExporter } from './lib/exporter.ts';
 import { startCountingSimulator } from './lib/simulator.ts';
 import type { CountingSimulator } from './lib/simulator.ts';
@@ -75,7 +75,7 @@ async function measure(order: SortOrder, withBaselines: boolean): Promise<{ h1: 
   const config = benchConfig(sim.url, { poll_interval: '10s' });
   const exporter = benchExporter(config, () => simNow);
   try {
-    const control = simControl(sim.url);
+    const control = new SimulatorControl(sim.url);
     const calls: Call[] = [];
     for (const type of CALL_TYPES) {
       const created = await control.createCall({ type, age_seconds: 3600 });

@@ -5,8 +5,8 @@ export type FileLabel = (url: string) => string | undefined;
 
 function shortFile(url: string): string {
   if (url === '') return '(native/vm)';
-  const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-  if (pkg) return `${pkg[1]} (package)`;
+  const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+\/.*)$/.exec(url);
+  if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return url.startsWith('node:internal/deps/undici') ? 'undici (bundled)' : 'node: core';
   const own = /\/((?:src|bench|test)\/.*)$/.exec(url);
   return own ? own[1]! : url;
