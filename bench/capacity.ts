@@ -1,7 +1,7 @@
 // Benchmark 5: how many calls one exporter process keeps polling at a 10 s interval on one core.
 // The simulator runs in a child process (it must not share the exporter's event loop). The exporter's
 // CPU per call-poll is measured at steady state, capacity = 10 s / (CPU per poll), and one bounded
-// run at that rate, scaled to N/10 calls at a 1 s interval, checks that the poll lag stays flat.
+// run at that rate, scaled to N/10 calls at a 1 s interval, checks that polls stay on schedule and the lag flat.
 import { loadavg } from 'node:os';
 import { createCalls, startChildSimulator } from './lib/child-simulator.ts';
 import type { ChildSimulator } from './lib/child-simulator.ts';
