@@ -10,6 +10,8 @@ import {
   SELF_METRICS,
 } from './definitions.ts';
 import type { MetricDefinition } from './definitions.ts';
+import { CallFamilies } from './call-families.ts';
+import { FleetHistograms } from './fleet-histograms.ts';
 import type { CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
 import type { Sample } from '../samples/sample.ts';
 
@@ -137,61 +139,25 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
     omRegistry.registerMetric(openMetricsView(metric) as never);
   };
 
-  if (options.perCallSeries) {
-    for (const def of CALL_METRICS) {
-      const extract = def.extract!;
-      register(
-        storeFamily(def, () => {
-          const values: MetricValue[] = [];
-          for (const call of store.calls()) {
-            for (const stream of call.streams.values()) {
-              const value = extract(stream.values);
-              if (value !== undefined) values.push({ labels: stream.labels, value });
-            }
-          }
-          return values;
-        }),
-        def,
-      );
-    }
-    register(
-      storeFamily(CALL_SAMPLE_TIMESTAMP, () => {
-        const values: MetricValue[] = [];
-        for (const call of store.calls()) {
-          for (const stream of call.streams.values()) {
-            values.push({ labels: stream.labels, value: stream.lastTimestampMs / 1000 });
-          }
-        }
-        return values;
-      }),
-      CALL_SAMPLE_TIMESTAMP,
-    );
-    register(
-      storeFamily(CALL_INFO, () => {
-        const values: MetricValue[] = [];
-        for (const call of store.calls()) {
-          values.push({ labels: infoLabels(call), value: 1 });
-        }
-        return values;
-      }),
-      CALL_INFO,
-    );
-  }
-
-  const histograms = FLEET_HISTOGRAMS.map((def) => {
-    const h = new Histogram({
-      name: def.name,
-      help: def.help,
-      labelNames: [...def.labels],
-      buckets: [...(def.buckets ?? [])],
-      registers: [],
-      enableExemplars: true,
-    });
-    register(h as unknown as RegistryMetric, def);
-    return { def, h, extract: def.extract! };
-  });
-  const samples = new Counter({ name: FLEET_SAMPLES.name, help: FLEET_SAMPLES.help, labelNames: [...FLEET_SAMPLES.labels], registers: [] });
-  register(samples as unknown as RegistryMetric, FLEET_SAMPLES);
+  // Per-call families and the fleet histograms are rendered as text by the exporter itself (hot paths);
+  // everything else goes through prom-client's registries.
+  const callFamilies = options.perCallSeries
+    ? new CallFamilies(
+        store,
+        CALL_METRICS.filter(include),
+        include(CALL_SAMPLE_TIMESTAMP) ? CALL_SAMPLE_TIMESTAMP : undefined,
+        include(CALL_INFO) ? CALL_INFO : undefined,
+      )
+    : undefined;
+  const fleet = new FleetHistograms(FLEET_HISTOGRAMS);
+  const fleetShown = FLEET_HISTOGRAMS.map((def, i) => [def, i] as const).filter(([def]) => include(def));
+  const samplesShown = include(FLEET_SAMPLES);
+  const renderOwn = (format: ExpositionFormat): string => {
+    let out = callFamilies?.render(format) ?? '';
+    for (const [, i] of fleetShown) out += fleet.renderHistogram(i, format);
+    if (samplesShown) out += fleet.renderSamples(FLEET_SAMPLES, format);
+    return out;
+  };
   register(
     storeFamily(FLEET_ACTIVE_CALLS, () => [...options.activeCalls()].map(([account_sid, n]) => ({ labels: { account_sid }, value: n }))),
     FLEET_ACTIVE_CALLS,
@@ -205,14 +171,7 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
 
   const listener: SampleListener = {
     onSample(sample: Sample, call: Readonly<CallState>, observe: boolean): void {
-      if (!observe) return;
-      const labels = { edge: sample.edge, direction: sample.direction, account_sid: call.accountSid };
-      const exemplarLabels = { call_sid: call.callSid };
-      for (const { h, extract } of histograms) {
-        const value = extract(sample.values);
-        if (value !== undefined) h.observe({ labels, value, exemplarLabels });
-      }
-      samples.inc(labels);
+      if (observe) fleet.observe(sample, call.accountSid);
     },
     onCallRemoved(call: Readonly<CallState>): void {
       self.callPollSuccess.remove({ call_sid: call.callSid });
@@ -226,19 +185,10 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
     async render(format: ExpositionFormat): Promise<RenderedExposition> {
       const end = self.renderDuration.startTimer({ format });
       const registry: Registry<OpenMetricsContentType> | Registry = format === 'openmetrics' ? omRegistry : textRegistry;
-      const body = await registry.metrics();
+      // The registry's text ends with OpenMetrics' `# EOF`, so the exporter's own families go first.
+      const body = renderOwn(format) + (await registry.metrics());
       end();
       return { contentType: registry.contentType, body };
     },
-  };
-}
-
-function infoLabels(call: Readonly<CallState>): Record<string, string> {
-  return {
-    call_sid: call.callSid,
-    account_sid: call.accountSid,
-    call_type: call.callType ?? '',
-    codec_name: call.codecName ?? '',
-    media_region: call.mediaRegion ?? '',
   };
 }
