@@ -72,7 +72,12 @@ export interface Sample {
   readonly values: Readonly<SampleValues>;
 }
 
+// Every key built once, so the per-sample lookup allocates no string.
+const STREAM_KEY_TABLE = Object.fromEntries(
+  EDGES.map((e) => [e, Object.fromEntries(DIRECTIONS.map((d) => [d, `${e}/${d}`]))]),
+) as Readonly<Record<Edge, Readonly<Record<Direction, string>>>>;
+
 /** The stream a sample belongs to, as one string: `edge/direction`. */
 export function streamKey(edge: Edge, direction: Direction): string {
-  return `${edge}/${direction}`;
+  return STREAM_KEY_TABLE[edge][direction];
 }
