@@ -8,7 +8,7 @@ export const DEFAULTS = {
   maxConcurrentRequests: 10,
   pollInterval: '10s',
   requestTimeout: '10s',
-  pageSize: 1000,
+  pageSize: 100,
   maxCalls: 10_000,
   callRetention: '5m',
   drainPeriod: '2m',

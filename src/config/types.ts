@@ -131,7 +131,7 @@ export interface Config {
   readonly pollIntervalMs: number;
   /** Timeout of one request to Twilio; default 10s. */
   readonly requestTimeoutMs: number;
-  /** `PageSize` of Insights requests, 1..1000; default 1000. */
+  /** `PageSize` of Insights requests, 1..1000; default 100 (a steady poll re-reads the last page). */
   readonly pageSize: number;
   /** Cap on tracked calls, 1..1000000; default 10000. */
   readonly maxCalls: number;

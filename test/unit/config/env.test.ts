@@ -57,7 +57,7 @@ describe('configuration from the environment alone', () => {
       },
     });
     expect(c.accounts[0]?.credentials.kind).toBe('auth_token');
-    expect(c.pageSize).toBe(1000);
+    expect(c.pageSize).toBe(100);
   });
 });
 

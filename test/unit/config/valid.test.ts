@@ -31,7 +31,7 @@ describe('valid config files', () => {
       calls: [],
       pollIntervalMs: 10_000,
       requestTimeoutMs: 10_000,
-      pageSize: 1000,
+      pageSize: 100,
       maxCalls: 10_000,
       callRetentionMs: 300_000,
       drainPeriodMs: 120_000,
@@ -169,7 +169,7 @@ describe('dumpConfig', () => {
         'calls: []',
         'poll_interval: 10s',
         'request_timeout: 10s',
-        'page_size: 1000',
+        'page_size: 100',
         'max_calls: 10000',
         'call_retention: 5m',
         'drain_period: 2m',
@@ -222,7 +222,7 @@ describe('shipped config files', () => {
     expect(account?.insightsBaseUrl).toBe('http://127.0.0.1:8089');
     expect(account?.apiBaseUrl).toBe('http://127.0.0.1:8089');
     expect(c.pollIntervalMs).toBe(2000);
-    expect(c.pageSize).toBe(1000);
+    expect(c.pageSize).toBe(100);
     expect(c.discovery).toMatchObject({ enabled: true, intervalMs: 5000 });
   });
 });
