@@ -97,7 +97,7 @@ async function estimate(sim: ChildSimulator, s: Scenario, sids: readonly string[
       simCpuPerPoll: (sim.cpuMs() - s0) / polls,
       rate: polls / seconds / (s.calls * (SCALE / INTERVAL_S)),
     };
-    log(`capacity: ${s.label}${s.pageSize ? '' : ' (page_size 1000)'}: ${s.calls} calls at 1 s, ${(polls / seconds).toFixed(0)} polls/s; exporter ${result.cpuPerPoll.toFixed(3)} ms CPU/poll, simulator ${result.simCpuPerPoll.toFixed(3)} ms CPU/poll`);
+    log(`capacity: ${s.label}${s.pageSize ? '' : ' (default page_size)'}: ${s.calls} calls at 1 s, ${(polls / seconds).toFixed(0)} polls/s; exporter ${result.cpuPerPoll.toFixed(3)} ms CPU/poll, simulator ${result.simCpuPerPoll.toFixed(3)} ms CPU/poll`);
     if (withProfile) {
       const lines = await profile(() => sleep(4000));
       for (const line of lines) log(`capacity profile (${s.label}): ${line}`);
