@@ -123,9 +123,9 @@ export function createStoreProducer(options: StoreProducerOptions): MetricProduc
           if (info) info.points.push({ attributes: callInfoAttributes(call), startTime, endTime, value: 1 });
           for (const stream of call.streams.values()) {
             const attributes: Attributes = {
-              [CALL_SID]: stream.labels.call_sid,
-              [EDGE]: stream.labels.edge,
-              [DIRECTION]: stream.labels.direction,
+              [CALL_SID]: call.callSid,
+              [EDGE]: stream.edge,
+              [DIRECTION]: stream.direction,
             };
             for (const { series, extract } of streamSeries) {
               const value = extract(stream.values);

@@ -9,8 +9,6 @@ export interface StreamState {
   lastTimestampMs: number;
   /** Values of the newest applied sample. */
   values: Readonly<SampleValues>;
-  /** Cached exposition labels, built once per stream so scrapes allocate nothing per label set. */
-  readonly labels: Readonly<{ call_sid: string; edge: Edge; direction: Direction }>;
 }
 
 /** What the store knows of one call. */
@@ -147,10 +145,10 @@ export class SampleStore {
           direction: sample.direction,
           lastTimestampMs: sample.timestampMs,
           values: sample.values,
-          labels: Object.freeze({ call_sid: call.callSid, edge: sample.edge, direction: sample.direction }),
         };
         call.streams.set(key, stream);
       } else {
+        // Updated in place: expositions cache per-stream label text by the stream object's identity.
         stream.lastTimestampMs = sample.timestampMs;
         stream.values = sample.values;
       }

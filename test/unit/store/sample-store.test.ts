@@ -101,17 +101,15 @@ describe('SampleStore gauges', () => {
     expect(streams.get('sdk_edge/both')).toMatchObject({ lastTimestampMs: T0 + 30_000, values: { mos: 2.2 } });
   });
 
-  it('builds each stream its exposition labels once', () => {
+  it('updates a stream in place, so expositions can cache per-stream text by its identity', () => {
     const { store } = setup();
     store.apply([sample({ edge: 'sip_edge', direction: 'outbound', at: 1 })]);
     const stream = store.get(CALL_1)!.streams.get('sip_edge/outbound')!;
-    const labels = stream.labels;
 
     store.apply([sample({ edge: 'sip_edge', direction: 'outbound', at: 2 })]);
 
-    expect(stream.labels).toBe(labels);
-    expect(labels).toEqual({ call_sid: CALL_1, edge: 'sip_edge', direction: 'outbound' });
-    expect(Object.isFrozen(labels)).toBe(true);
+    expect(store.get(CALL_1)!.streams.get('sip_edge/outbound')).toBe(stream);
+    expect(stream).toMatchObject({ edge: 'sip_edge', direction: 'outbound', lastTimestampMs: T0 + 2_000 });
   });
 
   it('keeps the codec and media region of the newest sample that named one', () => {
