@@ -12,6 +12,7 @@ import {
 import type { MetricDefinition } from './definitions.ts';
 import { CallFamilies } from './call-families.ts';
 import { FleetHistograms } from './fleet-histograms.ts';
+import { escapeLabelValue, familyHeader } from './text-format.ts';
 import type { CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
 import type { Sample } from '../samples/sample.ts';
 
@@ -58,39 +59,6 @@ export interface PrometheusExposition {
   readonly listener: SampleListener;
   /** Renders the whole exposition in a format. */
   render(format: ExpositionFormat): Promise<RenderedExposition>;
-}
-
-interface MetricValue {
-  labels: Readonly<Record<string, string | number>>;
-  value: number;
-}
-
-interface CollectedMetric {
-  name: string;
-  help: string;
-  type: string;
-  values: MetricValue[];
-  aggregator: 'sum';
-}
-
-// A family computed from the store at scrape time, in the shape prom-client's Registry renders.
-interface StoreFamily {
-  name: string;
-  readonly help: string;
-  readonly type: string;
-  readonly aggregator: 'sum';
-  get(): Promise<CollectedMetric>;
-}
-
-function storeFamily(def: MetricDefinition, collect: () => MetricValue[]): StoreFamily {
-  const family: StoreFamily = {
-    name: def.name,
-    help: def.help,
-    type: def.type,
-    aggregator: 'sum',
-    get: () => Promise.resolve({ name: family.name, help: def.help, type: def.type, values: collect(), aggregator: 'sum' }),
-  };
-  return family;
 }
 
 // prom-client strips `_total` off a counter's `name` in place when rendering OpenMetrics; a view per
@@ -152,16 +120,17 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
   const fleet = new FleetHistograms(FLEET_HISTOGRAMS);
   const fleetShown = FLEET_HISTOGRAMS.map((def, i) => [def, i] as const).filter(([def]) => include(def));
   const samplesShown = include(FLEET_SAMPLES);
+  const activeShown = include(FLEET_ACTIVE_CALLS);
   const renderOwn = (format: ExpositionFormat): string => {
     let out = callFamilies?.render(format) ?? '';
     for (const [, i] of fleetShown) out += fleet.renderHistogram(i, format);
     if (samplesShown) out += fleet.renderSamples(FLEET_SAMPLES, format);
+    if (activeShown) {
+      out += familyHeader(FLEET_ACTIVE_CALLS, format);
+      for (const [account, n] of options.activeCalls()) out += `${FLEET_ACTIVE_CALLS.name}{account_sid="${escapeLabelValue(account)}"} ${n}\n`;
+    }
     return out;
   };
-  register(
-    storeFamily(FLEET_ACTIVE_CALLS, () => [...options.activeCalls()].map(([account_sid, n]) => ({ labels: { account_sid }, value: n }))),
-    FLEET_ACTIVE_CALLS,
-  );
 
   const self = createSelfMetrics();
   for (const [key, def] of Object.entries(SELF_METRICS) as [SelfKey, MetricDefinition][]) {
