@@ -9,16 +9,22 @@ import { TwilioError } from '../twilio/errors.ts';
 export type SampleOrder = 'asc' | 'desc' | 'unknown';
 
 /**
+ * How far behind the newest sample of a query a descending read still looks, so that a stream made
+ * visible later than its sibling (the two directions of a gateway edge), or a new stream, is not cut off.
+ * Twilio publishes samples about 90 s late; 5 minutes is 30 samples per stream, well within one page of 100.
+ */
+export const DESC_LOOKBACK_MS = 5 * 60_000;
+
+/**
  * Where the next poll of one (call, edge query) starts. In ascending order it resumes at the last page
- * read, skipping the records already processed there; in descending order it reads from the first page
- * and stops at the first page holding a sample already seen. Either way a steady-state poll costs one
- * request.
+ * read (every record on it is parsed again; the store applies only what is new, so a record that appears
+ * in the middle of that page is not lost); in descending order it reads from the first page and stops once
+ * a page reaches back past the newest seen sample minus DESC_LOOKBACK_MS. Either way a steady-state poll
+ * costs one request.
  */
 export interface EdgeCursor {
   /** The URL (with its PageToken) of the last page read, when the order is ascending. */
   resumeUrl: string | null;
-  /** How many records of the resume page were already processed. */
-  resumeSeen: number;
   /** Learned sort order. */
   order: SampleOrder;
   /** Newest timestamp seen per stream (`edge/direction`) by this cursor. */
@@ -27,7 +33,7 @@ export interface EdgeCursor {
 
 /** A fresh cursor: the first poll reads the whole history. */
 export function newCursor(): EdgeCursor {
-  return { resumeUrl: null, resumeSeen: 0, order: 'unknown', highWater: new Map() };
+  return { resumeUrl: null, order: 'unknown', highWater: new Map() };
 }
 
 /** A record the parser rejected. */
@@ -58,8 +64,11 @@ export type PageFetcher = (req: MetricsQuery | { url: string }) => Promise<Metri
 export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPage: PageFetcher): Promise<QueryRead> {
   const resumable = cursor.order === 'asc' && cursor.resumeUrl !== null;
   let req: MetricsQuery | { url: string } = resumable ? { url: cursor.resumeUrl! } : query;
-  let skip = resumable ? cursor.resumeSeen : 0;
   let resuming = resumable;
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const hw of cursor.highWater.values()) newest = Math.max(newest, hw);
+  // Newest first: pages older than this hold nothing a later-visible stream could still be missing.
+  const stopAt = newest - DESC_LOOKBACK_MS;
   let reset = false;
   let requests = 0;
   let order = cursor.order;
@@ -74,7 +83,6 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
   const visited = new Set<string>();
   // Set by every page read; the loop below never ends before one.
   let lastUrl: string;
-  let lastCount: number;
 
   for (;;) {
     let page: MetricsPage;
@@ -86,21 +94,17 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
       if (resuming && err instanceof TwilioError && err.code === 'bad_request') {
         reset = true;
         resuming = false;
-        skip = 0;
         req = query;
         continue;
       }
       throw err;
     }
     const records = page.records;
-    // A resume page shorter than what was processed means it is not the page we think: process it all.
-    const from = skip <= records.length ? skip : 0;
-    skip = 0;
     resuming = false;
     let first: number | undefined;
     let last: number | undefined;
-    let sawSeen = false;
-    for (let i = from; i < records.length; i++, position++) {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < records.length; i++, position++) {
       const result = parseMetricRecord(records[i]);
       if (!result.ok) {
         rejectedAt.push({ at: position, rejection: { reason: result.reason, detail: result.detail } });
@@ -110,10 +114,10 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
       samples.push(s);
       first ??= s.timestampMs;
       last = s.timestampMs;
+      if (s.timestampMs < oldest) oldest = s.timestampMs;
       const key = streamKey(s.edge, s.direction);
       const seen = cursor.highWater.get(key);
       if (seen !== undefined && s.timestampMs <= seen) {
-        sawSeen = true;
         firstSeenAt = Math.min(firstSeenAt, position);
         lastSeenAt = position;
       }
@@ -124,11 +128,10 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
       order = last > first ? 'asc' : 'desc';
     }
     lastUrl = page.requestUrl;
-    lastCount = records.length;
     visited.add(normalizeUrl(page.requestUrl));
     if (page.nextPageUrl === null) break;
-    // Newest first: once a page holds a sample already seen, every later page is older still.
-    if (order === 'desc' && sawSeen) break;
+    // Newest first: every later page is older still than this one's oldest record.
+    if (order === 'desc' && oldest <= stopAt) break;
     if (visited.has(normalizeUrl(page.nextPageUrl))) {
       throw new TwilioError({
         code: 'bad_payload',
@@ -148,7 +151,6 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
 
   cursor.order = order;
   cursor.resumeUrl = order === 'asc' ? lastUrl : null;
-  cursor.resumeSeen = order === 'asc' ? lastCount : 0;
   cursor.highWater.clear();
   for (const [k, v] of highWater) cursor.highWater.set(k, v);
   return { samples, rejected, requests, reset };

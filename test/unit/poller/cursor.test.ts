@@ -1,31 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { newCursor, readQuery } from '../../../src/poller/cursor.ts';
-import type { EdgeCursor, PageFetcher, QueryRead } from '../../../src/poller/cursor.ts';
-import { SampleStore } from '../../../src/store/sample-store.ts';
-import type { ApplyResult } from '../../../src/store/sample-store.ts';
-import type { MetricsQuery } from '../../../src/twilio/client.ts';
+import { DESC_LOOKBACK_MS, newCursor } from '../../../src/poller/cursor.ts';
+import type { EdgeCursor, PageFetcher } from '../../../src/poller/cursor.ts';
 import { TwilioError } from '../../../src/twilio/errors.ts';
 import { ACCOUNT_A, CALL_1, T0 } from '../store/sample-builder.ts';
-import { FakeMetricsApi } from './fake-metrics-api.ts';
-import type { FakeMetricsApiOptions } from './fake-metrics-api.ts';
-
-const QUERY: MetricsQuery = { callSid: CALL_1, edge: 'sdk_edge', pageSize: 50 };
-
-// One (call, edge) as the poller drives it: a cursor, the fake API and a store that applies what is read.
-function harness(options: FakeMetricsApiOptions) {
-  const api = new FakeMetricsApi(options);
-  const cursor = newCursor();
-  const store = new SampleStore({ backfill: true });
-  store.addCall(CALL_1, ACCOUNT_A, T0);
-  const appliedTimestamps: number[] = [];
-  store.addListener({ onSample: (s) => appliedTimestamps.push(s.timestampMs) });
-  const query: MetricsQuery = { ...QUERY, ...(options.edge !== undefined && { edge: options.edge }), pageSize: options.pageSize };
-  async function poll(fetch: PageFetcher = api.fetch): Promise<{ read: QueryRead; applied: ApplyResult }> {
-    const read = await readQuery(cursor, query, fetch);
-    return { read, applied: store.apply(read.samples) };
-  }
-  return { api, cursor, store, poll, query, appliedTimestamps };
-}
+import { harness } from './cursor-harness.ts';
 
 function snapshot(cursor: EdgeCursor): unknown {
   return { ...cursor, highWater: [...cursor.highWater] };
@@ -58,15 +36,17 @@ describe('readQuery, ascending order', () => {
       const crossed = lastPage(before, 50, nextOnFullPage) !== lastPage(h.api.sampleCount, 50, nextOnFullPage);
       if (crossed) boundaries++;
       expect(read.requests, `poll ${poll}`).toBe(crossed ? 2 : 1);
-      // The part of the resume page already processed is skipped: only the new samples come back.
-      expect(read.samples).toHaveLength(3);
-      expect(applied).toEqual({ applied: 3, observed: 3, duplicates: 0 });
+      // The resume page is read whole again (a record that appeared mid-page is not lost); the store
+      // applies only the 3 new samples.
+      expect(read.samples.length).toBeGreaterThanOrEqual(3);
+      expect(read.samples.length).toBeLessThanOrEqual(50 + 3);
+      expect(applied).toEqual({ applied: 3, observed: 3, duplicates: read.samples.length - 3 });
     }
     expect(boundaries).toBeGreaterThanOrEqual(2);
 
     const quiet = await h.poll();
     expect(quiet.read.requests).toBe(1);
-    expect(quiet.read.samples).toHaveLength(0);
+    expect(quiet.applied.applied).toBe(0);
 
     // Every sample applied exactly once, in time order, none lost.
     expect(h.appliedTimestamps).toHaveLength(480);
@@ -126,7 +106,7 @@ describe('readQuery, descending order', () => {
     expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 479 * 10_000);
   });
 
-  it('reads back until a page holds a sample already seen after a burst', async () => {
+  it('reads back past the newest seen sample by the lookback after a burst', async () => {
     const h = harness({ order: 'desc', pageSize: 50 });
     h.api.add(360);
     await h.poll();
@@ -134,7 +114,10 @@ describe('readQuery, descending order', () => {
     h.api.add(120);
     const { read, applied } = await h.poll();
 
-    expect(read.requests).toBe(3);
+    // 120 new records, then DESC_LOOKBACK_MS (30 samples at 10 s) behind the newest seen: 150 records, and
+    // the third page ends exactly one sample short of it.
+    expect(DESC_LOOKBACK_MS).toBe(300_000);
+    expect(read.requests).toBe(4);
     expect(applied.applied).toBe(120);
     expect(h.appliedTimestamps).toHaveLength(480);
   });
@@ -250,7 +233,8 @@ describe('readQuery when a page fails', () => {
     expect(snapshot(h.cursor)).toEqual(before);
 
     const { read, applied } = await h.poll();
-    expect(read.requests).toBe(2);
+    // 80 new records plus the 30-sample lookback span three pages of 50.
+    expect(read.requests).toBe(3);
     expect(applied.applied).toBe(80);
     expect(new Set(h.appliedTimestamps).size).toBe(180);
   });
