@@ -157,7 +157,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       // A request we gave up on may still hold one of Twilio's concurrency slots for a while.
       timeoutSlotHoldMs: config.requestTimeoutMs,
       now,
-      onRetry: (code) => self.apiRetries.inc({ account_sid: accountSid, endpoint: 'any', reason: code }),
+      onRetry: (err) => self.apiRetries.inc({ account_sid: accountSid, endpoint: err.endpoint, reason: err.code }),
       onCircuit: (open) => {
         self.circuitOpen.set({ account_sid: accountSid }, open ? 1 : 0);
         if (open) logger.warn({ account_sid: accountSid }, 'Twilio keeps failing: circuit open, requests fail fast until a probe succeeds');

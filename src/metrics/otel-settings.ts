@@ -28,7 +28,8 @@ const DEFAULT_INTERVAL_MS = parseDuration(DEFAULTS.otlpExportInterval);
 const DEFAULT_TIMEOUT_MS = parseDuration(DEFAULTS.otlpExportTimeout);
 
 /**
- * Resolves the OTLP settings, or undefined when no endpoint is configured anywhere (OTel export off).
+ * Resolves the OTLP settings, or undefined when no endpoint is configured anywhere, or when the standard
+ * `OTEL_SDK_DISABLED=true` or `OTEL_METRICS_EXPORTER=none` turns metrics off (OTel export off).
  *
  * Precedence: a value set in the config (file or `TWILIO_INSIGHTS_EXPORTER_OTLP_*`) wins, the standard
  * `OTEL_*` variables fill in what it leaves unset, and built-in defaults come last, the same order the
@@ -36,6 +37,9 @@ const DEFAULT_TIMEOUT_MS = parseDuration(DEFAULTS.otlpExportTimeout);
  * from one set to its default, so a config value equal to the built-in default counts as unset.
  */
 export function resolveOtelSettings(otlp: OtlpConfig, env: OtelEnv): OtelSettings | undefined {
+  // The SDK-wide switches apply whatever the endpoint's source, as they do for every OpenTelemetry SDK.
+  if (env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') return undefined;
+  if (env['OTEL_METRICS_EXPORTER']?.split(',').some((e) => e.trim().toLowerCase() === 'none')) return undefined;
   const warnings: string[] = [];
   const endpoint = otlp.endpoint !== '' ? otlp.endpoint : endpointFromEnv(env, warnings);
   if (endpoint === undefined) return undefined;

@@ -1,6 +1,5 @@
 import { CircuitState, ConsecutiveBreaker, bulkhead, circuitBreaker, handleWhen } from 'cockatiel';
 import { TwilioError } from '../twilio/errors.ts';
-import type { TwilioErrorCode } from '../twilio/errors.ts';
 
 /** Options of one account's request policy. */
 export interface AccountPolicyOptions {
@@ -17,7 +16,7 @@ export interface AccountPolicyOptions {
   /** Random source in [0, 1) (tests pass a fixed one). */
   readonly random?: () => number;
   /** Called before each retry with the failure code. */
-  readonly onRetry?: (code: TwilioErrorCode) => void;
+  readonly onRetry?: (err: TwilioError) => void;
   /** Consecutive upstream failures (5xx, 429, timeouts, network, bad bodies) that open the circuit [10]. */
   readonly breakerThreshold?: number;
   /** How long an open circuit fails fast before one probe request may go [15 s]. */
@@ -117,7 +116,7 @@ export function createAccountPolicy(options: AccountPolicyOptions): AccountPolic
         } catch (err) {
           if (!(err instanceof TwilioError && err.retryable) || retries >= maxRetries || s.aborted) throw err;
           const delayMs = delayFor(err, retries + 1);
-          options.onRetry?.(err.code);
+          options.onRetry?.(err);
           await sleep(delayMs, s);
           if (s.aborted) throw err;
         }

@@ -12,6 +12,15 @@ describe('OTLP endpoint', () => {
     expect(resolveOtelSettings(otlpConfig({ endpoint: '' }), { OTEL_EXPORTER_OTLP_ENDPOINT: '  ' })).toBeUndefined();
   });
 
+  it('is off with OTEL_SDK_DISABLED=true or OTEL_METRICS_EXPORTER=none, even with a configured endpoint', () => {
+    const configured = otlpConfig({ endpoint: 'http://c:4318/v1/metrics' });
+    expect(resolveOtelSettings(configured, { OTEL_SDK_DISABLED: 'TRUE' })).toBeUndefined();
+    expect(resolveOtelSettings(configured, { OTEL_METRICS_EXPORTER: 'none' })).toBeUndefined();
+    expect(resolveOtelSettings(configured, { OTEL_SDK_DISABLED: 'false', OTEL_METRICS_EXPORTER: 'otlp' })?.endpoint).toBe(
+      'http://c:4318/v1/metrics',
+    );
+  });
+
   it('prefers the config, then the metrics-specific variable as is, then the general one plus v1/metrics', () => {
     const env = { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:4318/custom', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://g:4318' };
     expect(resolveOtelSettings(otlpConfig({ endpoint: 'http://c:4318/v1/metrics' }), env)?.endpoint).toBe('http://c:4318/v1/metrics');

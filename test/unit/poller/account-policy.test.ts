@@ -22,7 +22,7 @@ function failing(...errors: Error[]) {
 // Immediate retries: full jitter with random() = 0 waits 0 ms.
 function fastPolicy(extra: Partial<AccountPolicyOptions> = {}) {
   const retried: TwilioErrorCode[] = [];
-  const policy = createAccountPolicy({ maxConcurrent: 4, random: () => 0, onRetry: (c) => retried.push(c), ...extra });
+  const policy = createAccountPolicy({ maxConcurrent: 4, random: () => 0, onRetry: (e) => retried.push(e.code), ...extra });
   return { policy, retried };
 }
 
