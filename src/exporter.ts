@@ -3,7 +3,9 @@ import type { Dispatcher } from 'undici';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { CallRegistry } from './calls/registry.ts';
+import { CALL_SOURCES } from './calls/registry.ts';
 import type { CallSource } from './calls/registry.ts';
+import { REJECT_REASONS } from './samples/parse.ts';
 import { Discovery } from './calls/discovery.ts';
 import { owns } from './calls/shard.ts';
 import type { Shard } from './calls/shard.ts';
@@ -108,6 +110,10 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const self = prometheus.self;
   self.shardOrdinal.set(deps.shard?.ordinal ?? 0);
   self.totalShards.set(deps.shard?.total ?? 1);
+  // Counters over closed label sets start at 0, so rate() and increase() see their first event.
+  for (const source of CALL_SOURCES) self.callsRefused.inc({ source }, 0);
+  for (const reason of REJECT_REASONS) self.samplesRejected.inc({ reason }, 0);
+  for (const outcome of ['accepted', 'forbidden', 'bad_request', 'ignored']) self.webhookCallbacks.inc({ outcome }, 0);
   store.addListener(prometheus.listener);
   const otel = createOtelExposition({
     store,
@@ -123,7 +129,10 @@ export function createExporter(deps: ExporterDeps): Exporter {
     },
     onWarning: (message) => logger.warn(message),
   });
-  if (otel) store.addListener(otel.listener);
+  if (otel) {
+    store.addListener(otel.listener);
+    for (const outcome of ['success', 'failure']) self.otlpExports.inc({ outcome }, 0);
+  }
   registry.addListener({
     onTracked: (call) => {
       store.addCall(call.callSid, call.accountSid, call.trackedAtMs);
@@ -172,6 +181,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       },
     });
     self.circuitOpen.set({ account_sid: accountSid }, 0);
+    self.cursorResets.inc({ account_sid: accountSid }, 0);
     accounts.set(accountSid, { accountSid, client, policy, config: account, answered: false });
   }
 

@@ -138,7 +138,13 @@ describe('call cap', () => {
     for (let i = 0; i < 3; i++) sids.push((await control.createCall({ type: 'carrier', age_seconds: 30 })).sid);
     exp = await startTestExporter(sim.url, { calls: sids, max_calls: 2 });
     const refused = seriesOf(await exp.scrape(), 'twilio_insights_exporter_calls_refused_total');
-    expect(refused).toEqual([{ labels: { source: 'config' }, value: 1 }]);
+    // Every source's series exists from the start (at 0), so increase() sees the first refusal.
+    expect(refused.sort((a, b) => a.labels['source']!.localeCompare(b.labels['source']!))).toEqual([
+      { labels: { source: 'admin' }, value: 0 },
+      { labels: { source: 'config' }, value: 1 },
+      { labels: { source: 'discovery' }, value: 0 },
+      { labels: { source: 'webhook' }, value: 0 },
+    ]);
     expect(exp.exporter.registry.size).toBe(2);
   });
 });
