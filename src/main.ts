@@ -92,6 +92,10 @@ function hasEnvCredentials(env: NodeJS.ProcessEnv): boolean {
 function withOverrides(flags: Flags): NodeJS.ProcessEnv {
   const env = { ...process.env };
   if (flags.logLevel !== undefined) env['TWILIO_INSIGHTS_EXPORTER_LOG_LEVEL'] = flags.logLevel;
+  // Configured from the environment alone there is no call list: track the account's in-progress calls.
+  if (flags.configFile === undefined && !env['TWILIO_INSIGHTS_EXPORTER_DISCOVERY_ENABLED']) {
+    env['TWILIO_INSIGHTS_EXPORTER_DISCOVERY_ENABLED'] = 'true';
+  }
   return env;
 }
 

@@ -87,6 +87,25 @@ describe('the exporter process', () => {
     expect(await p.exited).toBe(0);
   });
 
+  it('configured from the environment alone, discovers the account\'s calls (npm start with credentials)', { timeout: 60_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const call = await simControl(sim.url).createCall({ type: 'carrier', age_seconds: 60 });
+    const p = run(['--demo', '--web.listen-address=127.0.0.1:0'], {
+      TWILIO_ACCOUNT_SID: DEMO_ACCOUNT.accountSid,
+      TWILIO_AUTH_TOKEN: DEMO_ACCOUNT.authToken,
+      TWILIO_INSIGHTS_BASE_URL: sim.url,
+      TWILIO_API_BASE_URL: sim.url,
+    });
+    const url = await eventually(() => urlFrom(p.output()), 20_000, 'the listening line');
+    expect(p.output()).not.toContain('DEMO MODE');
+    await eventually(async () => {
+      const t = await (await fetch(`${url}/metrics`)).text();
+      return seriesOf(t, 'twilio_call_packets_received_total').some((s) => s.labels['call_sid'] === call.sid) ? true : undefined;
+    }, 30_000, 'the call discovered and polled');
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+  });
+
   it('--config.check names the bad key and exits 1 without printing the secret', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
     const file = join(dir, 'bad.yaml');
