@@ -4,16 +4,10 @@ import { DEFAULTS } from '../../../src/config/index.ts';
 import type { OtlpConfig } from '../../../src/config/index.ts';
 import { createOtelExposition } from '../../../src/metrics/otel.ts';
 import type { OtelExposition, OtelExpositionOptions } from '../../../src/metrics/otel.ts';
-import type { Direction, Edge, Sample, SampleValues } from '../../../src/samples/sample.ts';
 import { SampleStore } from '../../../src/store/sample-store.ts';
 
-/** SIDs used across the OTel tests. */
-export const ACCOUNT = 'AC998c10b68cbfda9f67277f7d8f4439c9';
-export const CALL_1 = 'CA7569efe0253644fa4a88aa97beca3310';
-export const CALL_2 = 'CA0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7';
-
-/** 2024-01-01T00:00:00Z: calls are tracked from here, samples are seconds after it. */
-export const T0 = Date.UTC(2024, 0, 1);
+// The same SIDs, clock and sample builder as the store, poller and Prometheus tests.
+export { ACCOUNT_A as ACCOUNT, CALL_1, CALL_2, T0, sample } from '../store/sample-builder.ts';
 
 /** A call SID numbered `i` (unique, valid shape). */
 export function callSid(i: number): string {
@@ -32,32 +26,6 @@ export function otlpConfig(overrides: Partial<OtlpConfig> = {}): OtlpConfig {
   };
 }
 
-/** Options of {@link sample}. */
-export interface SampleSpec {
-  callSid?: string;
-  accountSid?: string;
-  edge?: Edge;
-  direction?: Direction;
-  /** Seconds after {@link T0}. */
-  at: number;
-  values?: SampleValues;
-  codecName?: string;
-  region?: string;
-}
-
-/** A domain sample as the parser would produce it; values default to a healthy sdk_edge interval. */
-export function sample(spec: SampleSpec): Sample {
-  return {
-    callSid: spec.callSid ?? CALL_1,
-    accountSid: spec.accountSid ?? ACCOUNT,
-    edge: spec.edge ?? 'sdk_edge',
-    direction: spec.direction ?? 'both',
-    timestampMs: T0 + spec.at * 1000,
-    ...(spec.codecName !== undefined && { codecName: spec.codecName }),
-    ...(spec.region !== undefined && { region: spec.region }),
-    values: spec.values ?? { mos: 4.3, rttSeconds: 0.08, jitterSeconds: 0.004, packetLossRatio: 0 },
-  };
-}
 
 /** An exposition over a fresh store, exporting into memory; collections happen only through `collect`. */
 export interface Harness {
