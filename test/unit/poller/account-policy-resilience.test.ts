@@ -14,7 +14,7 @@ describe('account policy: circuit breaker', () => {
       maxConcurrent: 2,
       maxRetries: 0,
       breakerThreshold: 3,
-      halfOpenAfterMs: 20,
+      halfOpenAfterMs: 500,
       random: () => 0,
       now: () => t,
       onCircuit: (open) => states.push(open),
@@ -30,8 +30,8 @@ describe('account policy: circuit breaker', () => {
     await expect(policy.run(failing)).rejects.toBeInstanceOf(BrokenCircuitError);
     expect(calls).toBe(before);
 
-    await new Promise((r) => setTimeout(r, 30));
-    t += 30;
+    await new Promise((r) => setTimeout(r, 600));
+    t += 600;
     await expect(policy.run(() => Promise.resolve('ok'))).resolves.toBe('ok');
     expect(states).toEqual([true, false]);
   });
@@ -73,7 +73,8 @@ describe('account policy: refused credentials', () => {
 
 describe('account policy: timeouts', () => {
   it('keeps a timed-out request slot for the hold, so Twilio never sees more than the limit', async () => {
-    const policy = createAccountPolicy({ maxConcurrent: 1, maxRetries: 0, timeoutSlotHoldMs: 50 });
+    // A hold far longer than the checks below, so a slow machine cannot end it early.
+    const policy = createAccountPolicy({ maxConcurrent: 1, maxRetries: 0, timeoutSlotHoldMs: 1_000 });
     const timedOut = policy.run(() => Promise.reject(new TwilioError({ code: 'timeout', endpoint: 'metrics' })));
     await new Promise((r) => setTimeout(r, 10));
     expect(policy.inFlight).toBe(1);
