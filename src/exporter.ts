@@ -13,10 +13,11 @@ import { metricAllowed } from './config/glob.ts';
 import type { AccountConfig, Config } from './config/types.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
-import { webhookRoutes } from './http/webhook-routes.ts';
+import { WEBHOOK_OUTCOMES, webhookRoutes } from './http/webhook-routes.ts';
 import { basicAuth } from './http/web-config.ts';
 import type { WebConfig } from './http/web-config.ts';
 import type { Readiness } from './http/app.ts';
+import type { MetricDefinition } from './metrics/definitions.ts';
 import { createOtelExposition } from './metrics/otel.ts';
 import type { OtelExposition } from './metrics/otel.ts';
 import { createPrometheusExposition } from './metrics/prometheus.ts';
@@ -74,7 +75,6 @@ export interface Exporter {
 }
 
 interface AccountRuntime extends PollerAccount {
-  readonly config: AccountConfig;
   answered: boolean;
 }
 
@@ -84,6 +84,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const config = deps.config;
   // Settings that can change on reload are read through `current`; the rest is fixed at start.
   let current = config;
+  // The running settings of an account (credentials rotate on reload), or undefined once it is gone.
+  const accountConfig = (accountSid: string): AccountConfig | undefined => current.accounts.find((a) => a.accountSid === accountSid);
   const now = deps.now ?? Date.now;
   const ownDispatcher = deps.dispatcher ? undefined : new Agent({ keepAliveTimeout: 30_000, connections: 128 });
   const dispatcher = deps.dispatcher ?? ownDispatcher!;
@@ -100,12 +102,15 @@ export function createExporter(deps: ExporterDeps): Exporter {
       logger.warn({ source, max_calls: config.maxCalls }, 'call refused: max_calls reached');
     },
   });
+  // Both expositions show the same metrics and the same active-call counts.
+  const include = (def: MetricDefinition): boolean => metricAllowed(def.name, config.metrics.include, config.metrics.exclude);
+  const activeCalls = (): Map<string, number> => registry.activeByAccount();
   const prometheus = createPrometheusExposition({
     store,
     perCallSeries: config.perCallSeries,
-    activeCalls: () => registry.activeByAccount(),
+    activeCalls,
     version: VERSION,
-    include: (def) => metricAllowed(def.name, config.metrics.include, config.metrics.exclude),
+    include,
   });
   const self = prometheus.self;
   self.shardOrdinal.set(deps.shard?.ordinal ?? 0);
@@ -113,16 +118,16 @@ export function createExporter(deps: ExporterDeps): Exporter {
   // Counters over closed label sets start at 0, so rate() and increase() see their first event.
   for (const source of CALL_SOURCES) self.callsRefused.inc({ source }, 0);
   for (const reason of REJECT_REASONS) self.samplesRejected.inc({ reason }, 0);
-  for (const outcome of ['accepted', 'forbidden', 'bad_request', 'ignored']) self.webhookCallbacks.inc({ outcome }, 0);
+  for (const outcome of WEBHOOK_OUTCOMES) self.webhookCallbacks.inc({ outcome }, 0);
   store.addListener(prometheus.listener);
   const otel = createOtelExposition({
     store,
     perCallSeries: config.perCallSeries,
-    activeCalls: () => registry.activeByAccount(),
+    activeCalls,
     otlp: config.otlp,
     accounts: config.accounts.length,
     version: VERSION,
-    include: (def) => metricAllowed(def.name, config.metrics.include, config.metrics.exclude),
+    include,
     onExportResult: (ok, err) => {
       self.otlpExports.inc({ outcome: ok ? 'success' : 'failure' });
       if (!ok) logger.warn({ err: String(err) }, 'OTLP export failed');
@@ -150,7 +155,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     const accountSid = account.accountSid;
     const client = createTwilioClient({
       accountSid,
-      credentials: () => (current.accounts.find((a) => a.accountSid === accountSid) ?? account).credentials,
+      credentials: () => (accountConfig(accountSid) ?? account).credentials,
       insightsBaseUrl: account.insightsBaseUrl,
       apiBaseUrl: account.apiBaseUrl,
       dispatcher,
@@ -182,7 +187,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
     });
     self.circuitOpen.set({ account_sid: accountSid }, 0);
     self.cursorResets.inc({ account_sid: accountSid }, 0);
-    accounts.set(accountSid, { accountSid, client, policy, config: account, answered: false });
+    // Four polls per request slot keep the slots busy without queueing unbounded work behind them.
+    accounts.set(accountSid, { accountSid, client, policy, maxPolls: account.maxConcurrentRequests * 4, answered: false });
   }
 
   const markAnswered = (accountSid: string, err?: unknown): void => {
@@ -236,7 +242,6 @@ export function createExporter(deps: ExporterDeps): Exporter {
     pollIntervalMs: config.pollIntervalMs,
     pageSize: config.pageSize,
     now,
-    maxPollsPerAccount: Math.max(...config.accounts.map((a) => a.maxConcurrentRequests)) * 4,
   });
 
   const discovery = config.discovery.enabled
@@ -295,7 +300,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
           webhookRoutes({
             registry,
             authToken: (accountSid) => {
-              const acc = current.accounts.find((x) => x.accountSid === accountSid);
+              const acc = accountConfig(accountSid);
               return acc?.credentials.kind === 'auth_token' ? acc.credentials.password.reveal() : undefined;
             },
             publicUrl: () => current.webhooks.publicUrl,

@@ -8,6 +8,11 @@ export const ENDING_STATUSES: ReadonlySet<string> = new Set(['completed', 'faile
 
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 
+/** What happened to a status callback: a closed set, used as a metric label value. */
+export const WEBHOOK_OUTCOMES = ['accepted', 'forbidden', 'bad_request', 'ignored'] as const;
+/** A status-callback outcome. */
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
 /** Options of the status-callback route. */
 export interface WebhookRoutesOptions {
   readonly registry: CallRegistry;
@@ -15,8 +20,8 @@ export interface WebhookRoutesOptions {
   readonly authToken: (accountSid: string) => string | undefined;
   /** Public base URL Twilio calls (behind a proxy); empty uses the request's own URL. */
   readonly publicUrl: () => string;
-  /** Called per callback with its outcome (`accepted`, `forbidden`, `bad_request`, `ignored`). */
-  readonly onCallback?: (outcome: string) => void;
+  /** Called per callback with its outcome. */
+  readonly onCallback?: (outcome: WebhookOutcome) => void;
 }
 
 /**

@@ -14,6 +14,8 @@ export interface PollerAccount {
   readonly accountSid: string;
   readonly client: TwilioClient;
   readonly policy: AccountPolicy;
+  /** Polls of this account in flight at most [`maxPollsPerAccount`]. */
+  readonly maxPolls?: number;
 }
 
 /** The outcome of one poll of one call. */
@@ -26,7 +28,7 @@ export interface PollEvent {
   readonly lagSeconds: number;
   /** Requests the poll made (pages, not retries). */
   readonly requests: number;
-  /** Streams the poll read. */
+  /** Streams the poll's successful edge queries cover. */
   readonly streams: number;
   /** The first failure, when not ok. */
   readonly error?: unknown;
@@ -174,10 +176,11 @@ export class Poller {
 
   #tick(): void {
     const now = this.#now();
-    const maxPolls = this.#o.maxPollsPerAccount ?? 40;
+    const fallback = this.#o.maxPollsPerAccount ?? 40;
     for (const state of this.#states.values()) {
       if (state.running || now < state.dueMs) continue;
       if (!this.#o.registry.isPollable(state.call, now)) continue;
+      const maxPolls = this.#o.accounts.get(state.call.accountSid)?.maxPolls ?? fallback;
       if ((this.#inFlightByAccount.get(state.call.accountSid) ?? 0) >= maxPolls) continue;
       // #poll reports every failure itself; nothing may escape as an unhandled rejection.
       this.#start(state, now).catch(() => undefined);
@@ -223,9 +226,11 @@ export class Poller {
           edges.map(async (edge) => {
             let cursor = state.cursors.get(edge);
             if (!cursor) state.cursors.set(edge, (cursor = newCursor()));
-            return readQuery(cursor, { callSid, edge, pageSize: this.#o.pageSize }, (req) =>
+            const read = await readQuery(cursor, { callSid, edge, pageSize: this.#o.pageSize }, (req) =>
               account.policy.run((s) => account.client.fetchMetricsPage(req, s), signal),
             );
+            // The cursor already tracks each stream of the query it has seen: no need to recount samples.
+            return { read, streams: cursor.highWater.size };
           }),
         );
         for (const r of reads) {
@@ -233,12 +238,12 @@ export class Poller {
             error ??= r.reason;
             continue;
           }
-          const read = r.value;
+          const { read } = r.value;
           requests += read.requests;
+          streams += r.value.streams;
           if (read.reset) this.#notify(() => this.#o.observer.cursorReset(accountSid, callSid));
           for (const rej of read.rejected) this.#notify(() => this.#o.observer.rejected(accountSid, callSid, rej));
           const result = this.#o.store.apply(read.samples);
-          streams += new Set(read.samples.map((s) => `${s.edge}/${s.direction}`)).size;
           this.#notify(() => this.#o.observer.applied(accountSid, result));
         }
         // Only a 404 on every edge ends the call: while the call type is unknown all four edges are
