@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { parseConfigYaml } from './config/yaml-source.ts';
 import { CALL_TYPES } from './samples/sample.ts';
 import { SimulatorControl } from './simulator/control-client.ts';
 import { startSimulator } from './simulator/server.ts';
@@ -12,6 +15,19 @@ export interface Demo {
 
 const TYPES = CALL_TYPES;
 
+/**
+ * The demo's settings: config/demo.yaml (readable by anyone wondering what the demo runs with) with its account
+ * pointed at the embedded simulator's URL.
+ */
+export function demoConfig(simulatorUrl: string): Record<string, unknown> {
+  const raw = parseConfigYaml(readFileSync(resolve(import.meta.dirname, '../config/demo.yaml'), 'utf8'));
+  const accounts = (raw['accounts'] as Array<Record<string, unknown>>).map((a) => ({
+    ...a,
+    insights_base_url: simulatorUrl,
+    api_base_url: simulatorUrl,
+  }));
+  return { ...raw, accounts };
+}
 
 /**
  * Starts the built-in simulator on loopback with two calls of each type already running (so values

@@ -1,14 +1,14 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { ConfigError } from './config/errors.ts';
 import { dumpConfig } from './config/dump.ts';
 import { loadConfig } from './config/load.ts';
+import type { LoadConfigOptions } from './config/load.ts';
 import { parseListenAddress } from './config/listen-address.ts';
 import type { Config } from './config/types.ts';
-import { startDemo } from './demo.ts';
+import { demoConfig, startDemo } from './demo.ts';
 import type { Demo } from './demo.ts';
 import { createExporter } from './exporter.ts';
 import { createLogger } from './logger.ts';
@@ -89,14 +89,14 @@ function hasEnvCredentials(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env['TWILIO_ACCOUNT_SID'] || env['TWILIO_API_KEY']);
 }
 
-function withOverrides(flags: Flags): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  if (flags.logLevel !== undefined) env['TWILIO_INSIGHTS_EXPORTER_LOG_LEVEL'] = flags.logLevel;
-  // Configured from the environment alone there is no call list: track the account's in-progress calls.
-  if (flags.configFile === undefined && !env['TWILIO_INSIGHTS_EXPORTER_DISCOVERY_ENABLED']) {
-    env['TWILIO_INSIGHTS_EXPORTER_DISCOVERY_ENABLED'] = 'true';
-  }
-  return env;
+// Settings decided by how the exporter was started, handed to the config loader as data (never as environment edits).
+function loadOptions(flags: Flags): LoadConfigOptions {
+  return {
+    ...(flags.configFile !== undefined && { file: flags.configFile }),
+    // Configured from the environment alone there is no call list: track the account's in-progress calls.
+    ...(flags.configFile === undefined && { defaults: { discovery: { enabled: true } } }),
+    ...(flags.logLevel !== undefined && { overrides: { log: { level: flags.logLevel } } }),
+  };
 }
 
 async function listen(server: Server, address: string, tls: boolean): Promise<string> {
@@ -155,19 +155,14 @@ async function main(argv: string[]): Promise<number> {
   let demo: Demo | undefined;
   let config: Config;
   let webConfig: WebConfig | undefined;
-  const env = withOverrides(flags);
+  let options = loadOptions(flags);
   try {
     if (demoMode) {
       const bootLogger = createLogger('info', 'json');
       demo = await startDemo(bootLogger);
-      // A stray credential variable must not clash with the demo account's.
-      for (const k of ['TWILIO_AUTH_TOKEN', 'TWILIO_API_SECRET']) delete env[k];
-      env['TWILIO_INSIGHTS_BASE_URL'] = demo.simulator.url;
-      env['TWILIO_API_BASE_URL'] = demo.simulator.url;
-      config = loadConfig({ file: resolve(import.meta.dirname, '../config/demo.yaml'), env });
-    } else {
-      config = loadConfig({ ...(flags.configFile !== undefined && { file: flags.configFile }), env });
+      options = { ...options, raw: demoConfig(demo.simulator.url), credentialsFromEnv: false };
     }
+    config = loadConfig(options);
     if (flags.webConfigFile !== undefined) webConfig = loadWebConfig(flags.webConfigFile);
   } catch (err) {
     await demo?.stop();
@@ -189,13 +184,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const logger: Logger = createLogger(config.log.level, config.log.format);
-  const reloadFile = demoMode ? resolve(import.meta.dirname, '../config/demo.yaml') : flags.configFile;
   const exporter = createExporter({
     config,
     logger,
     ...(webConfig && { webConfig }),
     shard,
-    ...(reloadFile !== undefined && { loadConfig: () => loadConfig({ file: reloadFile, env }) }),
+    ...((options.file !== undefined || options.raw !== undefined) && { loadConfig: () => loadConfig(options) }),
   });
   const server = createWebServer(exporter.app, webConfig);
   // The demo only listens on loopback: it is a local tool, not a service.

@@ -230,16 +230,18 @@ function applySettingsEnv(o: Overlay, leaves: readonly SchemaLeaf[], cwd: string
 /**
  * Lays the environment over the file's settings: `TWILIO_ACCOUNT_SID` with `TWILIO_AUTH_TOKEN` (or `TWILIO_API_KEY`
  * and `TWILIO_API_SECRET`) fill in the single account, `TWILIO_INSIGHTS_BASE_URL`/`TWILIO_API_BASE_URL` override its
- * base URLs, and `TWILIO_INSIGHTS_EXPORTER_<KEY_PATH>` overrides a setting. Empty variables count as unset.
+ * base URLs, and `TWILIO_INSIGHTS_EXPORTER_<KEY_PATH>` overrides a setting. Empty variables count as unset. With
+ * `credentials: false` the account variables (credentials and base URLs) are left out.
  */
 export function applyEnv(
   raw: Record<string, unknown>,
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
   leaves: readonly SchemaLeaf[],
+  opts: { readonly credentials: boolean } = { credentials: true },
 ): EnvOverlay {
   const o = new Overlay(structuredClone(raw), env);
-  applyAccountEnv(o);
+  if (opts.credentials) applyAccountEnv(o);
   applySettingsEnv(o, leaves, cwd);
   return { raw: o.raw, problems: o.problems, sources: o.sources, accountFromEnvFailed: o.accountFromEnvFailed };
 }

@@ -17,6 +17,28 @@ export interface LoadConfigOptions {
   env?: Record<string, string | undefined>;
   /** Directory that relative paths from the command line and the environment start from; default `process.cwd()`. */
   cwd?: string;
+  /** Settings given in memory instead of a file (the demo builds its own), in the file's snake_case form. */
+  raw?: Record<string, unknown>;
+  /** Settings laid under the file: what a key defaults to in this mode of running (e.g. discovery on without a file). */
+  defaults?: Record<string, unknown>;
+  /** Settings laid over the file and the environment: command-line flags. */
+  overrides?: Record<string, unknown>;
+  /** Whether `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN` and friends supply credentials [true]; the demo turns it off. */
+  credentialsFromEnv?: boolean;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Lays `top` over `base` key by key (objects merge, anything else replaces); neither input changes. */
+export function layer(base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(top)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? layer(b, v) : v;
+  }
+  return out;
 }
 
 /** Reads a `*_file` secret: the whole file, less one trailing newline. */
@@ -52,7 +74,7 @@ function renamer(sources: ReadonlyMap<string, string>): (keyPath: string) => str
 export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  let raw: Record<string, unknown> = {};
+  let raw: Record<string, unknown> = opts.raw ?? {};
   let baseDir = cwd;
   if (opts.file !== undefined) {
     const path = resolve(cwd, opts.file);
@@ -67,8 +89,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     raw = parseConfigYaml(text);
   }
   const schema = createConfigSchema({ readSecretFile: (p) => readSecretFile(resolve(baseDir, p)) });
-  const overlay = applyEnv(raw, env, cwd, schemaLeaves(schema));
-  const result = schema.safeParse(overlay.raw, { error: configErrorMap });
+  if (opts.defaults) raw = layer(opts.defaults, raw);
+  const overlay = applyEnv(raw, env, cwd, schemaLeaves(schema), { credentials: opts.credentialsFromEnv ?? true });
+  const merged = opts.overrides ? layer(overlay.raw, opts.overrides) : overlay.raw;
+  const result = schema.safeParse(merged, { error: configErrorMap });
   const problems = [...overlay.problems];
   if (!result.success) {
     // "no account" adds nothing when the environment's account variables already said why there is none.
