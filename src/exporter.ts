@@ -291,7 +291,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     telemetryPath: config.web.telemetryPath,
     readiness,
     version: VERSION,
-    onError: (err) => logger.error({ err: String(err) }, 'rendering metrics failed'),
+    onError: (err) => logger.error({ err: String(err) }, 'HTTP request failed'),
     reload: () => reload(),
     ...(deps.webConfig && deps.webConfig.users.size > 0 && { guard: basicAuth(deps.webConfig.users) }),
     mount: (a) => {

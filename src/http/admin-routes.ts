@@ -3,6 +3,7 @@ import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { CallRegistry } from '../calls/registry.ts';
 import type { SampleStore } from '../store/sample-store.ts';
+import { methodNotAllowed } from './error-responses.ts';
 
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
@@ -50,7 +51,7 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
   };
   router.use('/api/v1', auth, express.json({ limit: '16kb' }));
 
-  router.get('/api/v1/calls', (_req, res) => {
+  router.route('/api/v1/calls').get((_req, res) => {
     const calls = [...options.registry.calls()].map((c) => {
       let last = 0;
       for (const s of options.store.get(c.callSid)?.streams.values() ?? []) last = Math.max(last, s.lastTimestampMs);
@@ -65,9 +66,10 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
       };
     });
     res.json({ calls });
-  });
+  }).all(methodNotAllowed('GET'));
 
-  router.put('/api/v1/calls/:sid', (req, res) => {
+  const one = router.route('/api/v1/calls/:sid');
+  one.put((req, res) => {
     const sid = req.params['sid'] ?? '';
     if (!CALL_SID.test(sid)) return problem(res, 400, 'call_sid: must match ^CA[0-9a-fA-F]{32}$');
     const body: unknown = req.body;
@@ -90,11 +92,12 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
     res.status(result === 'tracked' ? 201 : 200).json({ call_sid: sid, account_sid: accountSid, result });
   });
 
-  router.delete('/api/v1/calls/:sid', (req, res) => {
+  one.delete((req, res) => {
     const sid = req.params['sid'] ?? '';
     if (!CALL_SID.test(sid)) return problem(res, 400, 'call_sid: must match ^CA[0-9a-fA-F]{32}$');
     if (!options.registry.remove(sid)) return problem(res, 404, `call ${sid} is not tracked`);
     res.status(204).end();
   });
+  one.all(methodNotAllowed('PUT', 'DELETE'));
   return router;
 }

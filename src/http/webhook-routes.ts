@@ -2,6 +2,7 @@ import express from 'express';
 import type { Router } from 'express';
 import type { CallRegistry } from '../calls/registry.ts';
 import { SIGNATURE_HEADER, verifySignature } from '../calls/twilio-signature.ts';
+import { methodNotAllowed } from './error-responses.ts';
 
 /** Statuses that end a call (Twilio call status callbacks). */
 export const ENDING_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'busy', 'no-answer', 'canceled']);
@@ -30,8 +31,7 @@ export interface WebhookRoutesOptions {
  */
 export function webhookRoutes(options: WebhookRoutesOptions): Router {
   const router = express.Router();
-  router.post(
-    '/webhooks/twilio/call-status',
+  router.route('/webhooks/twilio/call-status').post(
     express.text({ type: 'application/x-www-form-urlencoded', limit: '64kb' }),
     (req, res) => {
       const body = typeof req.body === 'string' ? req.body : '';
@@ -40,6 +40,12 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
       const token = options.authToken(accountSid);
       const base = options.publicUrl();
       const url = base !== '' ? `${base}${req.originalUrl}` : `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl}`;
+      // A Host header no URL can hold (`a b`, `[zz`) leaves nothing to check a signature against.
+      if (!URL.canParse(url)) {
+        options.onCallback?.('bad_request');
+        res.status(400).type('text/plain').send('malformed Host header or URL\n');
+        return;
+      }
       // The signature check comes first: nothing about an unsigned request is trusted, not even its account.
       if (token === undefined || !verifySignature(token, req.get(SIGNATURE_HEADER), url, params)) {
         options.onCallback?.('forbidden');
@@ -64,6 +70,6 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
       }
       res.status(204).end();
     },
-  );
+  ).all(methodNotAllowed('POST'));
   return router;
 }
