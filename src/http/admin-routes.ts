@@ -14,8 +14,10 @@ export interface AdminRoutesOptions {
   readonly store: SampleStore;
   /** The bearer token required, read per request so a reload can rotate it. */
   readonly token: () => string | undefined;
-  /** Configured Account SIDs; a call's account may be omitted when there is exactly one. */
+  /** Account SIDs being polled; a call's account may be omitted when there is exactly one. */
   readonly accountSids: () => readonly string[];
+  /** Account SIDs a reload added that are not polled until a restart [none]. */
+  readonly pendingAccountSids?: () => readonly string[];
 }
 
 function digest(s: string): Buffer {
@@ -81,6 +83,8 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
       accountSid = accounts[0]!;
     } else if (typeof given !== 'string' || !ACCOUNT_SID.test(given)) {
       return problem(res, 400, 'account_sid: must match ^AC[0-9a-fA-F]{32}$');
+    } else if (options.pendingAccountSids?.().includes(given)) {
+      return problem(res, 409, `account_sid: ${given} was added by a reload and is not polled until a restart`);
     } else if (!accounts.includes(given)) {
       return problem(res, 400, `account_sid: ${given} is not a configured account`);
     } else {

@@ -59,6 +59,13 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
         res.status(400).type('text/plain').send('CallSid must match ^CA[0-9a-fA-F]{32}$\n');
         return;
       }
+      // The signature proves the account, not the call: a call tracked for another account is not this signer's.
+      const known = options.registry.get(callSid);
+      if (known !== undefined && known.accountSid !== accountSid) {
+        options.onCallback?.('forbidden');
+        res.status(403).type('text/plain').send('CallSid belongs to another account\n');
+        return;
+      }
       if (status === 'in-progress') {
         options.registry.track(callSid, accountSid, 'webhook');
         options.onCallback?.('accepted');
