@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -8,6 +7,7 @@ import bcrypt from 'bcryptjs';
 import type { NextFunction, Request, Response } from 'express';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { MAX_CONFIG_FILE_BYTES, readFileBounded } from '../config/bounded-read.ts';
 import { ConfigError } from '../config/errors.ts';
 import { configErrorMap, formatIssues } from '../config/issues.ts';
 
@@ -37,7 +37,7 @@ export interface WebConfig {
 export function loadWebConfig(file: string): WebConfig {
   let doc: unknown;
   try {
-    doc = parse(readFileSync(file, 'utf8')) ?? {};
+    doc = parse(readFileBounded(file, MAX_CONFIG_FILE_BYTES)) ?? {};
   } catch (err) {
     throw new ConfigError([`web config ${file}: ${(err as Error).message.split('\n')[0] ?? 'unreadable'}`]);
   }
@@ -50,7 +50,7 @@ export function loadWebConfig(file: string): WebConfig {
     const read = (key: 'cert_file' | 'key_file'): Buffer => {
       const path = resolve(base, c.tls_server_config![key]);
       try {
-        return readFileSync(path);
+        return Buffer.from(readFileBounded(path, MAX_CONFIG_FILE_BYTES));
       } catch {
         throw new ConfigError([`web config: tls_server_config.${key}: cannot read ${path}`]);
       }
