@@ -15,7 +15,7 @@ import type { AccountConfig, Config } from './config/types.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
 import { WEBHOOK_OUTCOMES, webhookRoutes } from './http/webhook-routes.ts';
-import { basicAuth } from './http/web-config.ts';
+import { basicAuth } from './http/basic-auth.ts';
 import type { WebConfig } from './http/web-config.ts';
 import type { Readiness } from './http/app.ts';
 import type { MetricDefinition } from './metrics/definitions.ts';
@@ -289,6 +289,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     return { ok: true, message };
   };
 
+  const guard = deps.webConfig && deps.webConfig.users.size > 0 ? basicAuth(deps.webConfig.users) : undefined;
   const app = createApp({
     render: (format) => prometheus.render(format),
     telemetryPath: config.web.telemetryPath,
@@ -296,7 +297,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     version: VERSION,
     onError: (err) => logger.error({ err: String(err) }, 'HTTP request failed'),
     reload: () => reload(),
-    ...(deps.webConfig && deps.webConfig.users.size > 0 && { guard: basicAuth(deps.webConfig.users) }),
+    ...(guard && { guard }),
     mount: (a) => {
       if (config.webhooks.enabled) {
         a.use(
@@ -374,6 +375,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       await Promise.all([poller.stop(), discovery?.stop()]);
       // One last push, bounded, so a shutdown never hangs on an unreachable collector.
       await otel?.shutdown();
+      await guard?.close();
       await ownDispatcher?.close();
     },
   };
