@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Router } from 'express';
+import type { ErrorRequestHandler, Router } from 'express';
 import type { CallRegistry } from '../calls/registry.ts';
 import { SIGNATURE_HEADER, verifySignature } from '../calls/twilio-signature.ts';
 import { methodNotAllowed } from './error-responses.ts';
@@ -78,5 +78,10 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
       res.status(204).end();
     },
   ).all(methodNotAllowed('POST'));
+  // A body the parser refused (too large, bad charset) is a callback too: counted, then answered by the app's error responder.
+  router.use('/webhooks/twilio/call-status', ((err, _req, _res, next) => {
+    options.onCallback?.('bad_request');
+    next(err);
+  }) as ErrorRequestHandler);
   return router;
 }

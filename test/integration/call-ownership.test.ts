@@ -94,6 +94,16 @@ describe('reload', () => {
     expect(res.status).toBe(409);
     expect(((await res.json()) as { error: string }).error).toContain('restart');
     expect(exp.exporter.registry.get(CALL)).toBeUndefined();
+    // Nor may a status callback signed with the new account's token track one.
+    const hook = `${exp.url}/webhooks/twilio/call-status`;
+    const params = { CallSid: CALL, AccountSid: TWO.accountSid, CallStatus: 'in-progress' };
+    const signed = await fetch(hook, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(TWO.authToken, hook, params) },
+      body: new URLSearchParams(params).toString(),
+    });
+    expect(signed.status).toBe(403);
+    expect(exp.exporter.registry.get(CALL)).toBeUndefined();
     expect((await admin(exp.url, 'PUT', `/calls/${CALL}`, { account_sid: ONE.accountSid })).status).toBe(201);
   });
 

@@ -86,6 +86,22 @@ describe('error bodies', () => {
   });
 });
 
+describe('webhook outcomes', () => {
+  it('an oversized or undecodable status-callback body is answered in short text and counted as bad_request', async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    exp = await startTestExporter(sim.url);
+    const url = `${exp.url}/webhooks/twilio/call-status`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const big = await fetch(url, { method: 'POST', headers: form, body: `a=${'b'.repeat(70_000)}` });
+    expect(big.status).toBe(413);
+    const badCharset = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=klingon' }, body: 'a=b' });
+    expect(badCharset.status).toBe(415);
+    expectSafeErrorBody(badCharset.headers.get('content-type'), await badCharset.text());
+    const counts = seriesOf(await exp.scrape(), 'twilio_insights_exporter_webhook_callbacks_total');
+    expect(counts.find((s) => s.labels['outcome'] === 'bad_request')?.value).toBe(2);
+  });
+});
+
 describe('unsupported methods', () => {
   it('answer 405 with an Allow header on known paths, and 404 elsewhere', async () => {
     sim = await startSimulator({ lagSeconds: 0 });
