@@ -10,11 +10,12 @@ import { Discovery } from './calls/discovery.ts';
 import { owns } from './calls/shard.ts';
 import type { Shard } from './calls/shard.ts';
 import { metricAllowed } from './config/glob.ts';
+import { pendingRestart } from './config/reloadability.ts';
 import type { AccountConfig, Config } from './config/types.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
 import { WEBHOOK_OUTCOMES, webhookRoutes } from './http/webhook-routes.ts';
-import { basicAuth } from './http/web-config.ts';
+import { basicAuth } from './http/basic-auth.ts';
 import type { WebConfig } from './http/web-config.ts';
 import type { Readiness } from './http/app.ts';
 import type { MetricDefinition } from './metrics/definitions.ts';
@@ -273,11 +274,13 @@ export function createExporter(deps: ExporterDeps): Exporter {
       logger.error({ err: message }, 'configuration reload failed; keeping the running configuration');
       return { ok: false, message };
     }
-    const restart = restartNeeded(current, next);
+    // Against the config the process started with: that is what runs until a restart, however many reloads.
+    const restart = pendingRestart(config, next);
     current = next;
     // Rotated credentials get a chance at once instead of waiting out the 401 hold.
     for (const a of accounts.values()) a.policy.resetAuth();
-    for (const call of next.calls) registry.track(call.callSid, call.accountSid, 'config');
+    // A call of an account added by this reload would count as active but never be polled.
+    for (const call of next.calls) if (accounts.has(call.accountSid)) registry.track(call.callSid, call.accountSid, 'config');
     logger.level = next.log.level;
     self.configReloadSuccess.set(1);
     self.configReloadTime.set(now() / 1000);
@@ -286,21 +289,23 @@ export function createExporter(deps: ExporterDeps): Exporter {
     return { ok: true, message };
   };
 
+  const guard = deps.webConfig && deps.webConfig.users.size > 0 ? basicAuth(deps.webConfig.users) : undefined;
   const app = createApp({
     render: (format) => prometheus.render(format),
     telemetryPath: config.web.telemetryPath,
     readiness,
     version: VERSION,
-    onError: (err) => logger.error({ err: String(err) }, 'rendering metrics failed'),
+    onError: (err) => logger.error({ err: String(err) }, 'HTTP request failed'),
     reload: () => reload(),
-    ...(deps.webConfig && deps.webConfig.users.size > 0 && { guard: basicAuth(deps.webConfig.users) }),
+    ...(guard && { guard }),
     mount: (a) => {
       if (config.webhooks.enabled) {
         a.use(
           webhookRoutes({
             registry,
             authToken: (accountSid) => {
-              const acc = accountConfig(accountSid);
+              // Only running accounts: a callback must not track a call no poller will ever poll.
+              const acc = accounts.has(accountSid) ? accountConfig(accountSid) : undefined;
               return acc?.credentials.kind === 'auth_token' ? acc.credentials.password.reveal() : undefined;
             },
             publicUrl: () => current.webhooks.publicUrl,
@@ -313,7 +318,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
           registry,
           store,
           token: () => current.admin.bearerToken?.reveal(),
-          accountSids: () => current.accounts.map((x) => x.accountSid),
+          // The running accounts, not the reloaded file's: a call of an account added by a reload is never polled.
+          accountSids: () => [...accounts.keys()],
+          pendingAccountSids: () => current.accounts.map((x) => x.accountSid).filter((sid) => !accounts.has(sid)),
         }),
       );
     },
@@ -368,32 +375,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
       await Promise.all([poller.stop(), discovery?.stop()]);
       // One last push, bounded, so a shutdown never hangs on an unreachable collector.
       await otel?.shutdown();
+      await guard?.close();
       await ownDispatcher?.close();
     },
   };
-}
-
-// Settings wired into long-lived objects at start; a reload that changes them says a restart is needed.
-function restartNeeded(a: Config, b: Config): string[] {
-  const out: string[] = [];
-  const accounts = (c: Config): string =>
-    JSON.stringify(c.accounts.map((x) => [x.accountSid, x.insightsBaseUrl, x.apiBaseUrl, x.maxConcurrentRequests, x.credentials.kind]));
-  if (accounts(a) !== accounts(b)) out.push('accounts');
-  const fixed: Array<[string, (c: Config) => unknown]> = [
-    ['poll_interval', (c) => c.pollIntervalMs],
-    ['request_timeout', (c) => c.requestTimeoutMs],
-    ['page_size', (c) => c.pageSize],
-    ['max_calls', (c) => c.maxCalls],
-    ['call_retention', (c) => c.callRetentionMs],
-    ['drain_period', (c) => c.drainPeriodMs],
-    ['backfill', (c) => c.backfill],
-    ['per_call_series', (c) => c.perCallSeries],
-    ['metrics', (c) => JSON.stringify(c.metrics)],
-    ['discovery', (c) => JSON.stringify(c.discovery)],
-    ['webhooks.enabled', (c) => c.webhooks.enabled],
-    ['otlp', (c) => JSON.stringify({ ...c.otlp, headers: Object.keys(c.otlp.headers) })],
-    ['web', (c) => JSON.stringify(c.web)],
-  ];
-  for (const [key, get] of fixed) if (get(a) !== get(b)) out.push(key);
-  return out;
 }

@@ -40,8 +40,10 @@ export interface CallRegistryOptions {
   readonly owns?: (callSid: string) => boolean;
   /** Clock, epoch ms. */
   readonly now?: () => number;
-  /** Called when a call is refused because the cap is reached. */
+  /** Called once per call refused because the cap is reached (not per re-announcement of that call). */
   readonly onRefused?: (source: CallSource) => void;
+  /** How many refused Call SIDs are remembered so re-announcements are not counted again [10000]. */
+  readonly refusedMemory?: number;
 }
 
 /** The outcome of announcing a call. */
@@ -56,6 +58,8 @@ export class CallRegistry {
   readonly #listeners: RegistryListener[] = [];
   readonly #options: CallRegistryOptions;
   readonly #now: () => number;
+  // Insertion-ordered, so the oldest refusal is forgotten first when the memory is full.
+  readonly #refused = new Set<string>();
 
   /** Creates an empty registry. */
   constructor(options: CallRegistryOptions) {
@@ -77,13 +81,25 @@ export class CallRegistry {
       return known.endedAtMs === undefined ? 'known' : 'ended';
     }
     if (this.#calls.size >= this.#options.maxCalls) {
-      this.#options.onRefused?.(source);
+      this.#refuse(callSid, source);
       return 'refused';
     }
+    this.#refused.delete(callSid);
     const call: TrackedCall = { callSid, accountSid, sources: new Set([source]), trackedAtMs: this.#now(), endedAtMs: undefined };
     this.#calls.set(callSid, call);
     for (const l of this.#listeners) l.onTracked?.(call);
     return 'tracked';
+  }
+
+  // Discovery and callbacks announce a refused call again every run; the refusal counts calls, not announcements.
+  #refuse(callSid: string, source: CallSource): void {
+    if (this.#refused.has(callSid)) return;
+    this.#refused.add(callSid);
+    if (this.#refused.size > (this.#options.refusedMemory ?? 10_000)) {
+      const oldest = this.#refused.values().next();
+      if (oldest.done !== true) this.#refused.delete(oldest.value);
+    }
+    this.#options.onRefused?.(source);
   }
 
   /** Reports a call ended; it is drained, then removed after the retention period. */

@@ -16,8 +16,9 @@ export function computeSignature(authToken: string, url: string, params: URLSear
 
 // Twilio may sign the URL with or without an explicit default port, as its SDKs' validators allow for.
 function urlVariants(url: string): string[] {
-  const u = new URL(url);
+  const u = URL.parse(url);
   const variants = [url];
+  if (u === null) return variants;
   const defaultPort = u.protocol === 'https:' ? '443' : '80';
   if (u.port === '') {
     // URL normalises a default port away, so it is spliced in by hand.

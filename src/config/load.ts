@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
+import { FileTooLargeError, MAX_CONFIG_FILE_BYTES, MAX_SECRET_FILE_BYTES, readFileBounded } from './bounded-read.ts';
 import { applyEnv } from './env.ts';
 import { ConfigError } from './errors.ts';
 import { configErrorMap, formatIssues } from './issues.ts';
@@ -41,9 +41,9 @@ export function layer(base: Record<string, unknown>, top: Record<string, unknown
   return out;
 }
 
-/** Reads a `*_file` secret: the whole file, less one trailing newline. */
+/** Reads a `*_file` secret: the whole file (at most 64 KiB), less one trailing newline. */
 export function readSecretFile(path: string): string {
-  return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  return readFileBounded(path, MAX_SECRET_FILE_BYTES).replace(/\r?\n$/, '');
 }
 
 function deepFreeze<T>(value: T): T {
@@ -81,8 +81,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     baseDir = dirname(path);
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      text = readFileBounded(path, MAX_CONFIG_FILE_BYTES);
     } catch (err) {
+      if (err instanceof FileTooLargeError) throw new ConfigError([`${opts.file}: ${err.message}`]);
       const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new ConfigError([`${opts.file}: cannot read (${code})`]);
     }

@@ -29,7 +29,7 @@ const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** What the schema needs from outside: reading a `*_file` secret (path as written in the file). */
 export interface SchemaDeps {
-  /** Returns the file's content with one trailing newline removed; throws a Node fs error when unreadable. */
+  /** Returns the file's content with one trailing newline removed; throws a Node fs error when unreadable, `ERR_FILE_TOO_LARGE` past the cap. */
   readSecretFile(path: string): string;
 }
 
@@ -162,7 +162,8 @@ export function createConfigSchema(deps: SchemaDeps) {
       value = deps.readSecretFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      addProblem(ctx, [fileKey], `cannot read ${JSON.stringify(file)} (${code})`);
+      if (code === 'ERR_FILE_TOO_LARGE') addProblem(ctx, [fileKey], `file ${JSON.stringify(file)} is ${(err as Error).message}`);
+      else addProblem(ctx, [fileKey], `cannot read ${JSON.stringify(file)} (${code})`);
       return undefined;
     }
     if (value === '') {

@@ -3,6 +3,7 @@ import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { CallRegistry } from '../calls/registry.ts';
 import type { SampleStore } from '../store/sample-store.ts';
+import { methodNotAllowed } from './error-responses.ts';
 
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
@@ -13,8 +14,10 @@ export interface AdminRoutesOptions {
   readonly store: SampleStore;
   /** The bearer token required, read per request so a reload can rotate it. */
   readonly token: () => string | undefined;
-  /** Configured Account SIDs; a call's account may be omitted when there is exactly one. */
+  /** Account SIDs being polled; a call's account may be omitted when there is exactly one. */
   readonly accountSids: () => readonly string[];
+  /** Account SIDs a reload added that are not polled until a restart [none]. */
+  readonly pendingAccountSids?: () => readonly string[];
 }
 
 function digest(s: string): Buffer {
@@ -50,7 +53,7 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
   };
   router.use('/api/v1', auth, express.json({ limit: '16kb' }));
 
-  router.get('/api/v1/calls', (_req, res) => {
+  router.route('/api/v1/calls').get((_req, res) => {
     const calls = [...options.registry.calls()].map((c) => {
       let last = 0;
       for (const s of options.store.get(c.callSid)?.streams.values() ?? []) last = Math.max(last, s.lastTimestampMs);
@@ -65,9 +68,10 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
       };
     });
     res.json({ calls });
-  });
+  }).all(methodNotAllowed('GET'));
 
-  router.put('/api/v1/calls/:sid', (req, res) => {
+  const one = router.route('/api/v1/calls/:sid');
+  one.put((req, res) => {
     const sid = req.params['sid'] ?? '';
     if (!CALL_SID.test(sid)) return problem(res, 400, 'call_sid: must match ^CA[0-9a-fA-F]{32}$');
     const body: unknown = req.body;
@@ -79,6 +83,8 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
       accountSid = accounts[0]!;
     } else if (typeof given !== 'string' || !ACCOUNT_SID.test(given)) {
       return problem(res, 400, 'account_sid: must match ^AC[0-9a-fA-F]{32}$');
+    } else if (options.pendingAccountSids?.().includes(given)) {
+      return problem(res, 409, `account_sid: ${given} was added by a reload and is not polled until a restart`);
     } else if (!accounts.includes(given)) {
       return problem(res, 400, `account_sid: ${given} is not a configured account`);
     } else {
@@ -90,11 +96,12 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
     res.status(result === 'tracked' ? 201 : 200).json({ call_sid: sid, account_sid: accountSid, result });
   });
 
-  router.delete('/api/v1/calls/:sid', (req, res) => {
+  one.delete((req, res) => {
     const sid = req.params['sid'] ?? '';
     if (!CALL_SID.test(sid)) return problem(res, 400, 'call_sid: must match ^CA[0-9a-fA-F]{32}$');
     if (!options.registry.remove(sid)) return problem(res, 404, `call ${sid} is not tracked`);
     res.status(204).end();
   });
+  one.all(methodNotAllowed('PUT', 'DELETE'));
   return router;
 }

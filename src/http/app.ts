@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { ExpositionFormat, RenderedExposition } from '../metrics/prometheus.ts';
+import { errorResponder, methodNotAllowed, notFound } from './error-responses.ts';
 
 /** What the readiness probe reports. */
 export interface Readiness {
@@ -21,7 +22,7 @@ export interface AppOptions {
   readonly version: string;
   /** Mounts further routers (admin API, webhooks) before the fallbacks. */
   readonly mount?: (app: Express) => void;
-  /** Called when a route handler fails unexpectedly. */
+  /** Called when a route handler fails unexpectedly (the client gets a short 500, never the error). */
   readonly onError?: (err: unknown) => void;
   /** Runs before every route (basic auth from the web configuration). */
   readonly guard?: RequestHandler;
@@ -61,9 +62,11 @@ export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Should an error ever slip past errorResponder, express's own handler must not print a stack trace either.
+  app.set('env', 'production');
   if (options.guard) app.use(options.guard);
 
-  app.get(options.telemetryPath, (req: Request, res: Response) => {
+  app.route(options.telemetryPath).get((req: Request, res: Response) => {
     const format = negotiateFormat(req.get('accept'));
     options.render(format).then(
       (out) => {
@@ -74,29 +77,28 @@ export function createApp(options: AppOptions): Express {
         res.status(500).type('text/plain').send('error rendering metrics\n');
       },
     );
-  });
-  app.get('/-/healthy', (_req, res) => {
+  }).all(methodNotAllowed('GET'));
+  app.route('/-/healthy').get((_req, res) => {
     res.type('text/plain').send('Healthy\n');
-  });
-  app.get('/-/ready', (_req, res) => {
+  }).all(methodNotAllowed('GET'));
+  app.route('/-/ready').get((_req, res) => {
     const r = options.readiness();
     if (r.ready) res.type('text/plain').send('Ready\n');
     else res.status(503).type('text/plain').send(`Not ready: ${r.reason ?? 'starting'}\n`);
-  });
-  app.post('/-/reload', (_req, res) => {
+  }).all(methodNotAllowed('GET'));
+  app.route('/-/reload').post((_req, res) => {
     if (!options.reload) {
       res.status(404).type('text/plain').send('reload not available\n');
       return;
     }
     const r = options.reload();
     res.status(r.ok ? 200 : 500).type('text/plain').send(`${r.message}\n`);
-  });
-  app.get('/', (_req, res) => {
+  }).all(methodNotAllowed('POST'));
+  app.route('/').get((_req, res) => {
     res.type('html').send(landingPage(options.version, options.telemetryPath));
-  });
+  }).all(methodNotAllowed('GET'));
   options.mount?.(app);
-  app.use((_req, res) => {
-    res.status(404).type('text/plain').send('Not found\n');
-  });
+  app.use(notFound);
+  app.use(errorResponder(options.onError));
   return app;
 }

@@ -1,13 +1,10 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { dirname, resolve } from 'node:path';
-import bcrypt from 'bcryptjs';
-import type { NextFunction, Request, Response } from 'express';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { MAX_CONFIG_FILE_BYTES, readFileBounded } from '../config/bounded-read.ts';
 import { ConfigError } from '../config/errors.ts';
 import { configErrorMap, formatIssues } from '../config/issues.ts';
 
@@ -37,7 +34,7 @@ export interface WebConfig {
 export function loadWebConfig(file: string): WebConfig {
   let doc: unknown;
   try {
-    doc = parse(readFileSync(file, 'utf8')) ?? {};
+    doc = parse(readFileBounded(file, MAX_CONFIG_FILE_BYTES)) ?? {};
   } catch (err) {
     throw new ConfigError([`web config ${file}: ${(err as Error).message.split('\n')[0] ?? 'unreadable'}`]);
   }
@@ -50,7 +47,7 @@ export function loadWebConfig(file: string): WebConfig {
     const read = (key: 'cert_file' | 'key_file'): Buffer => {
       const path = resolve(base, c.tls_server_config![key]);
       try {
-        return readFileSync(path);
+        return Buffer.from(readFileBounded(path, MAX_CONFIG_FILE_BYTES));
       } catch {
         throw new ConfigError([`web config: tls_server_config.${key}: cannot read ${path}`]);
       }
@@ -58,29 +55,6 @@ export function loadWebConfig(file: string): WebConfig {
     tls = { cert: read('cert_file'), key: read('key_file'), minVersion: c.tls_server_config.min_version === 'TLS13' ? 'TLSv1.3' : 'TLSv1.2' };
   }
   return { ...(tls && { tls }), users: new Map(Object.entries(c.basic_auth_users ?? {})) };
-}
-
-/**
- * Requires HTTP Basic credentials matching a bcrypt hash. bcrypt is slow on purpose, so a successful
- * (user, password) pair is remembered by its SHA-256 for the process lifetime, as the exporter-toolkit does.
- */
-export function basicAuth(users: ReadonlyMap<string, string>): (req: Request, res: Response, next: NextFunction) => void {
-  const good = new Set<string>();
-  return (req, res, next) => {
-    const header = req.get('authorization') ?? '';
-    const decoded = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : '';
-    const colon = decoded.indexOf(':');
-    const user = colon === -1 ? '' : decoded.slice(0, colon);
-    const password = colon === -1 ? '' : decoded.slice(colon + 1);
-    const hash = users.get(user);
-    const key = createHash('sha256').update(`${user}\0${password}`).digest('hex');
-    if (hash !== undefined && (good.has(key) || bcrypt.compareSync(password, hash))) {
-      good.add(key);
-      next();
-      return;
-    }
-    res.set('WWW-Authenticate', 'Basic realm="twilio-insights-exporter"').status(401).type('text/plain').send('Unauthorized\n');
-  };
 }
 
 /** Creates the HTTP or HTTPS server for the app, as the web configuration says. */

@@ -1,7 +1,8 @@
 import express from 'express';
-import type { Router } from 'express';
+import type { ErrorRequestHandler, Router } from 'express';
 import type { CallRegistry } from '../calls/registry.ts';
 import { SIGNATURE_HEADER, verifySignature } from '../calls/twilio-signature.ts';
+import { methodNotAllowed } from './error-responses.ts';
 
 /** Statuses that end a call (Twilio call status callbacks). */
 export const ENDING_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'busy', 'no-answer', 'canceled']);
@@ -30,8 +31,7 @@ export interface WebhookRoutesOptions {
  */
 export function webhookRoutes(options: WebhookRoutesOptions): Router {
   const router = express.Router();
-  router.post(
-    '/webhooks/twilio/call-status',
+  router.route('/webhooks/twilio/call-status').post(
     express.text({ type: 'application/x-www-form-urlencoded', limit: '64kb' }),
     (req, res) => {
       const body = typeof req.body === 'string' ? req.body : '';
@@ -40,6 +40,12 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
       const token = options.authToken(accountSid);
       const base = options.publicUrl();
       const url = base !== '' ? `${base}${req.originalUrl}` : `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl}`;
+      // A Host header no URL can hold (`a b`, `[zz`) leaves nothing to check a signature against.
+      if (!URL.canParse(url)) {
+        options.onCallback?.('bad_request');
+        res.status(400).type('text/plain').send('malformed Host header or URL\n');
+        return;
+      }
       // The signature check comes first: nothing about an unsigned request is trusted, not even its account.
       if (token === undefined || !verifySignature(token, req.get(SIGNATURE_HEADER), url, params)) {
         options.onCallback?.('forbidden');
@@ -53,6 +59,13 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
         res.status(400).type('text/plain').send('CallSid must match ^CA[0-9a-fA-F]{32}$\n');
         return;
       }
+      // The signature proves the account, not the call: a call tracked for another account is not this signer's.
+      const known = options.registry.get(callSid);
+      if (known !== undefined && known.accountSid !== accountSid) {
+        options.onCallback?.('forbidden');
+        res.status(403).type('text/plain').send('CallSid belongs to another account\n');
+        return;
+      }
       if (status === 'in-progress') {
         options.registry.track(callSid, accountSid, 'webhook');
         options.onCallback?.('accepted');
@@ -64,6 +77,11 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
       }
       res.status(204).end();
     },
-  );
+  ).all(methodNotAllowed('POST'));
+  // A body the parser refused (too large, bad charset) is a callback too: counted, then answered by the app's error responder.
+  router.use('/webhooks/twilio/call-status', ((err, _req, _res, next) => {
+    options.onCallback?.('bad_request');
+    next(err);
+  }) as ErrorRequestHandler);
   return router;
 }

@@ -61,6 +61,19 @@ describe('CallRegistry.track', () => {
     expect(registry.track(CALL_3, ACCOUNT_A, 'discovery')).toBe('tracked');
   });
 
+  it('counts a refused call once across re-announcements, forgetting the oldest refusals past refusedMemory', () => {
+    const { registry, refused } = setup({ maxCalls: 1, refusedMemory: 2 });
+    registry.track(CALL_1, ACCOUNT_A, 'config');
+    for (let i = 0; i < 3; i++) expect(registry.track(CALL_2, ACCOUNT_A, 'discovery')).toBe('refused');
+    expect(refused).toEqual(['discovery']);
+    registry.track(CALL_3, ACCOUNT_A, 'webhook');
+    registry.track(CALL_4, ACCOUNT_A, 'webhook');
+    // CALL_2 was the oldest of three refusals with room for two: announcing it again counts again.
+    registry.track(CALL_2, ACCOUNT_A, 'discovery');
+    registry.track(CALL_4, ACCOUNT_A, 'webhook');
+    expect(refused).toEqual(['discovery', 'webhook', 'webhook', 'discovery']);
+  });
+
   it('counts ended calls against the cap until they are swept, so memory stays bounded', () => {
     const { registry, clock, refused } = setup({ maxCalls: 1 });
     registry.track(CALL_1, ACCOUNT_A, 'config');

@@ -1,0 +1,127 @@
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
+import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
+import { seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import type { TestExporter } from '../helpers/exporter.ts';
+
+let sim: RunningSimulator | undefined;
+let exp: TestExporter | undefined;
+const savedEnv = process.env['NODE_ENV'];
+afterEach(async () => {
+  if (savedEnv === undefined) delete process.env['NODE_ENV'];
+  else process.env['NODE_ENV'] = savedEnv;
+  await exp?.close();
+  await sim?.close();
+  exp = sim = undefined;
+});
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: string;
+  readonly body: string;
+}
+
+// fetch refuses to send a malformed Host header, so the request is written on a plain socket.
+function rawRequest(baseUrl: string, head: string, body = ''): Promise<RawResponse> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(`${head}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`));
+    let out = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (out += d));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const split = out.indexOf('\r\n\r\n');
+      const headers = out.slice(0, split);
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? 0), headers, body: out.slice(split + 4) });
+    });
+  });
+}
+
+// A short body of JSON or plain text that says nothing about the code that produced it.
+function expectSafeErrorBody(contentType: string | null, body: string): void {
+  expect(contentType ?? '').toMatch(/^(application\/json|text\/plain)/);
+  expect(body.length).toBeLessThan(200);
+  expect(body).not.toMatch(/node_modules|\bat \w|<html|<pre|\/src\//i);
+}
+
+describe('error bodies', () => {
+  it('a malformed Host header on the webhook route gets a short 400, never a stack trace, and is counted as bad_request', async () => {
+    process.env['NODE_ENV'] = 'development';
+    sim = await startSimulator({ lagSeconds: 0 });
+    exp = await startTestExporter(sim.url);
+    const body = new URLSearchParams({ CallSid: `CA${'a'.repeat(32)}`, AccountSid: DEMO_ACCOUNT.accountSid, CallStatus: 'in-progress' }).toString();
+    for (const host of ['a b', '[zz']) {
+      const r = await rawRequest(
+        exp.url,
+        `POST /webhooks/twilio/call-status HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: c2ln`,
+        body,
+      );
+      expect(r.status).toBe(400);
+      expectSafeErrorBody(/content-type: ([^\r\n]+)/i.exec(r.headers)?.[1] ?? null, r.body);
+    }
+    const counts = seriesOf(await exp.scrape(), 'twilio_insights_exporter_webhook_callbacks_total');
+    expect(counts.find((s) => s.labels['outcome'] === 'bad_request')?.value).toBe(2);
+  });
+
+  it.each(['development', 'production'])('400, 404 and 413 bodies are short JSON or plain text without stack traces (NODE_ENV=%s)', async (env) => {
+    process.env['NODE_ENV'] = env;
+    sim = await startSimulator({ lagSeconds: 0 });
+    exp = await startTestExporter(sim.url, { admin: { bearer_token: 'adm1n-t0ken' } });
+    const auth = { authorization: 'Bearer adm1n-t0ken' };
+    const cases: Array<[number, Promise<Response>]> = [
+      [400, fetch(`${exp.url}/api/v1/calls/CA${'a'.repeat(32)}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: '{"account_sid": ' })],
+      [400, fetch(`${exp.url}/api/v1/calls/%E0%A4%A`, { method: 'PUT', headers: auth })],
+      [413, fetch(`${exp.url}/api/v1/calls/CA${'a'.repeat(32)}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(20_000) }) })],
+      [413, fetch(`${exp.url}/webhooks/twilio/call-status`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `a=${'b'.repeat(70_000)}` })],
+      [404, fetch(`${exp.url}/no/such/path`)],
+    ];
+    for (const [status, pending] of cases) {
+      const res = await pending;
+      expect(res.status).toBe(status);
+      expectSafeErrorBody(res.headers.get('content-type'), await res.text());
+    }
+  });
+});
+
+describe('webhook outcomes', () => {
+  it('an oversized or undecodable status-callback body is answered in short text and counted as bad_request', async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    exp = await startTestExporter(sim.url);
+    const url = `${exp.url}/webhooks/twilio/call-status`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const big = await fetch(url, { method: 'POST', headers: form, body: `a=${'b'.repeat(70_000)}` });
+    expect(big.status).toBe(413);
+    const badCharset = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=klingon' }, body: 'a=b' });
+    expect(badCharset.status).toBe(415);
+    expectSafeErrorBody(badCharset.headers.get('content-type'), await badCharset.text());
+    const counts = seriesOf(await exp.scrape(), 'twilio_insights_exporter_webhook_callbacks_total');
+    expect(counts.find((s) => s.labels['outcome'] === 'bad_request')?.value).toBe(2);
+  });
+});
+
+describe('unsupported methods', () => {
+  it('answer 405 with an Allow header on known paths, and 404 elsewhere', async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    exp = await startTestExporter(sim.url, { admin: { bearer_token: 'adm1n-t0ken' } });
+    const auth = { authorization: 'Bearer adm1n-t0ken' };
+    const cases: Array<[string, string, string, Record<string, string>?]> = [
+      ['DELETE', '/metrics', 'GET, HEAD'],
+      ['POST', '/-/healthy', 'GET, HEAD'],
+      ['PUT', '/-/ready', 'GET, HEAD'],
+      ['GET', '/-/reload', 'POST'],
+      ['POST', '/', 'GET, HEAD'],
+      ['GET', '/webhooks/twilio/call-status', 'POST'],
+      ['POST', '/api/v1/calls', 'GET, HEAD', auth],
+      ['GET', `/api/v1/calls/CA${'a'.repeat(32)}`, 'PUT, DELETE', auth],
+    ];
+    for (const [method, path, allow, headers] of cases) {
+      const res = await fetch(`${exp.url}${path}`, { method, ...(headers && { headers }) });
+      expect({ method, path, status: res.status, allow: res.headers.get('allow') }).toEqual({ method, path, status: 405, allow });
+      expectSafeErrorBody(res.headers.get('content-type'), await res.text());
+    }
+    expect((await fetch(`${exp.url}/metricz`, { method: 'DELETE' })).status).toBe(404);
+  });
+});
