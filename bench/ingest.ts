@@ -78,7 +78,7 @@ function ingest(text: string, store: SampleStore): void {
 async function ingestViaCursor(page: Page, store: SampleStore): Promise<void> {
   const url = new URL(page.url);
   const read = await readQuery(newCursor(), { callSid: page.callSid, pageSize: 1000 }, () =>
-    Promise.resolve({ requestUrl: url.href, ...parseMetricsEnvelope(decodeJson(page.text), url), nextPageUrl: null }),
+    Promise.resolve({ requestUrl: url.href, ...parseMetricsEnvelope(decodeJson(page.text), url), nextPageUrl: null, bodyBytes: page.text.length }),
   );
   sink += store.apply(read.samples).applied;
 }

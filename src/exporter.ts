@@ -24,6 +24,7 @@ import type { OtelExposition } from './metrics/otel.ts';
 import { createPrometheusExposition } from './metrics/prometheus.ts';
 import type { PrometheusExposition } from './metrics/prometheus.ts';
 import { createAccountPolicy } from './poller/account-policy.ts';
+import { PAGING_STOP_REASONS } from './poller/cursor.ts';
 import { Poller } from './poller/poller.ts';
 import type { PollerAccount, PollObserver } from './poller/poller.ts';
 import { SampleStore } from './store/sample-store.ts';
@@ -188,6 +189,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     });
     self.circuitOpen.set({ account_sid: accountSid }, 0);
     self.cursorResets.inc({ account_sid: accountSid }, 0);
+    for (const reason of PAGING_STOP_REASONS) self.pagingStopped.inc({ account_sid: accountSid, reason }, 0);
     // Four polls per request slot keep the slots busy without queueing unbounded work behind them.
     accounts.set(accountSid, { accountSid, client, policy, maxPolls: account.maxConcurrentRequests * 4, answered: false });
   }
@@ -222,6 +224,10 @@ export function createExporter(deps: ExporterDeps): Exporter {
     applied: (_accountSid, result) => {
       if (result.duplicates > 0) self.samplesDuplicate.inc(result.duplicates);
     },
+    pagingStopped: (accountSid, callSid, stop) => {
+      self.pagingStopped.inc({ account_sid: accountSid, reason: stop.reason });
+      logger.debug({ call_sid: callSid, reason: stop.reason }, 'metrics read stopped before the last page; the next poll goes on');
+    },
     cursorReset: (accountSid, callSid) => {
       self.cursorResets.inc({ account_sid: accountSid });
       logger.info({ call_sid: callSid }, 'paging cursor refused by Twilio; re-reading the call with de-duplication');
@@ -242,6 +248,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     observer,
     pollIntervalMs: config.pollIntervalMs,
     pageSize: config.pageSize,
+    maxClockSkewMs: config.maxClockSkewMs,
     now,
   });
 

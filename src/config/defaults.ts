@@ -10,6 +10,7 @@ export const DEFAULTS = {
   requestTimeout: '10s',
   pageSize: 100,
   maxCalls: 10_000,
+  maxClockSkew: '5m',
   callRetention: '5m',
   drainPeriod: '2m',
   backfill: false,

@@ -59,6 +59,7 @@ export const RELOADABILITY: Readonly<Record<string, ReloadMark>> = {
   request_timeout: restart((c) => c.requestTimeoutMs),
   page_size: restart((c) => c.pageSize),
   max_calls: restart((c) => c.maxCalls),
+  max_clock_skew: restart((c) => c.maxClockSkewMs),
   call_retention: restart((c) => c.callRetentionMs),
   drain_period: restart((c) => c.drainPeriodMs),
   backfill: restart((c) => c.backfill),

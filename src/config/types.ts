@@ -135,6 +135,8 @@ export interface Config {
   readonly pageSize: number;
   /** Cap on tracked calls, 1..1000000; default 10000. */
   readonly maxCalls: number;
+  /** How far ahead of the clock a sample may be dated before it is rejected as `future_timestamp`; default 5m. */
+  readonly maxClockSkewMs: number;
   /** How long an ended call's series stay exported before removal; default 5m. */
   readonly callRetentionMs: number;
   /** How long an ended call keeps being polled for late samples; default 2m. */

@@ -73,6 +73,9 @@ export function createAccountPolicy(options: AccountPolicyOptions): AccountPolic
   let authError: TwilioError | undefined;
   let authBlockedUntil = 0;
   let authStreak = 0;
+  // Bumped each time a 401 sets the hold: requests that were already in flight when it was set carry an
+  // older value, and their own 401s belong to the same episode, so they must not double the hold again.
+  let authEpoch = 0;
   const timeoutHold = options.timeoutSlotHoldMs ?? 0;
   // One attempt: fails fast while the credentials are known bad or the circuit is open.
   const attempt = <T>(fn: (signal: AbortSignal) => Promise<T>, s: AbortSignal): Promise<T> => {
@@ -80,6 +83,7 @@ export function createAccountPolicy(options: AccountPolicyOptions): AccountPolic
     return breaker.execute(
       () =>
         limiter.execute(async () => {
+          const epoch = authEpoch;
           try {
             const result = await fn(s);
             if (authError) {
@@ -91,7 +95,10 @@ export function createAccountPolicy(options: AccountPolicyOptions): AccountPolic
             if (err instanceof TwilioError && err.code === 'auth' && err.status === 401) {
               if (!authError) options.onAuthFailure?.(err);
               authError = err;
-              authBlockedUntil = now() + Math.min(600_000, authHold * 2 ** authStreak++);
+              if (epoch === authEpoch) {
+                authEpoch++;
+                authBlockedUntil = now() + Math.min(600_000, authHold * 2 ** authStreak++);
+              }
             } else if (err instanceof TwilioError && err.code === 'timeout' && timeoutHold > 0) {
               await sleep(timeoutHold, s);
             }
@@ -126,6 +133,7 @@ export function createAccountPolicy(options: AccountPolicyOptions): AccountPolic
       return options.maxConcurrent - limiter.executionSlots;
     },
     resetAuth(): void {
+      authEpoch++;
       authError = undefined;
       authBlockedUntil = 0;
       authStreak = 0;

@@ -1,9 +1,11 @@
-import { parseMetricRecord } from '../samples/parse.ts';
+import { checkScope, parseMetricRecord } from '../samples/parse.ts';
 import { streamKey } from '../samples/sample.ts';
-import type { RejectReason } from '../samples/parse.ts';
+import type { ParseResult, RecordScope, RejectReason } from '../samples/parse.ts';
 import type { Sample } from '../samples/sample.ts';
-import type { MetricsPage, MetricsQuery } from '../twilio/client.ts';
+import type { MetricsPage, MetricsQuery, PageLimits } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
+import { readBudget } from './read-budget.ts';
+import type { ReadBudget } from './read-budget.ts';
 
 /** Sort order of a query's records, learned from the data (the real API's order is not documented). */
 export type SampleOrder = 'asc' | 'desc' | 'unknown';
@@ -42,6 +44,18 @@ export interface Rejection {
   readonly detail: string;
 }
 
+/** Why a read stopped before the last page: a closed set, used as a metric label value. */
+export const PAGING_STOP_REASONS = ['page_cap', 'byte_cap', 'foreign_origin', 'page_failed'] as const;
+/** A reason a read stopped early. */
+export type PagingStopReason = (typeof PAGING_STOP_REASONS)[number];
+
+/** A read that stopped before the last page; what was read before it is kept. */
+export interface PagingStop {
+  readonly reason: PagingStopReason;
+  /** The failure, for `foreign_origin` and `page_failed`. */
+  readonly error?: unknown;
+}
+
 /** What one read of a query produced. */
 export interface QueryRead {
   /** Every parsed sample read (already-applied ones included; the store de-duplicates). */
@@ -52,16 +66,61 @@ export interface QueryRead {
   readonly requests: number;
   /** Whether the saved cursor was refused and the history re-read from the first page. */
   readonly reset: boolean;
+  /** Set when the read stopped before the last page; the next read goes on from where this one stopped. */
+  readonly stopped?: PagingStop;
 }
 
 /** Fetches one page: a query for the first page, or an absolute URL from a previous page. */
-export type PageFetcher = (req: MetricsQuery | { url: string }) => Promise<MetricsPage>;
+export type PageFetcher = (req: MetricsQuery | { url: string }, limits?: PageLimits) => Promise<MetricsPage>;
+
+/** What a read checks records against and how much it may read. */
+export interface ReadOptions {
+  /** The account the call is polled with; a record naming another is rejected [not checked]. */
+  readonly accountSid?: string;
+  /** Latest plausible sample time, epoch ms (the clock plus the allowed skew); a later record is rejected [not checked]. */
+  readonly notAfterMs?: number;
+  /** Pages and bytes one read may take [readBudget(page size, DESC_LOOKBACK_MS)]. */
+  readonly budget?: ReadBudget;
+}
+
+// Parses one record and checks it belongs to the query; whatever the record holds, it costs only itself.
+function parseInScope(raw: unknown, scope: RecordScope | undefined): ParseResult {
+  try {
+    const result = parseMetricRecord(raw);
+    return result.ok && scope !== undefined ? checkScope(result.sample, scope) : result;
+  } catch {
+    return { ok: false, reason: 'bad_value', detail: 'record could not be parsed' };
+  }
+}
+
+// Whether a failed page ends the read with what it has: not when nothing is read yet, nor on shutdown.
+function keepsPartial(err: unknown, pagesRead: number): PagingStop | undefined {
+  if (pagesRead === 0 || (err instanceof TwilioError && err.code === 'aborted')) return undefined;
+  return { reason: err instanceof TwilioError && err.code === 'foreign_origin' ? 'foreign_origin' : 'page_failed', error: err };
+}
 
 /**
- * Reads what is new for one (call, edge) query and advances the cursor; the cursor moves only when the
- * whole read succeeded, so a failed read is simply repeated by the next poll.
+ * Reads what is new for one (call, edge) query and advances the cursor. A read stops at its budget of
+ * pages and bytes, and when a later page is refused (another origin) or fails for good: the records already
+ * read are kept and the next read goes on from the last page read. When the first page fails the read
+ * throws and the cursor is unchanged, so the next poll simply repeats it.
  */
-export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPage: PageFetcher): Promise<QueryRead> {
+export async function readQuery(
+  cursor: EdgeCursor,
+  query: MetricsQuery,
+  fetchPage: PageFetcher,
+  options: ReadOptions = {},
+): Promise<QueryRead> {
+  const budget = options.budget ?? readBudget(query.pageSize ?? 50, DESC_LOOKBACK_MS);
+  const scope: RecordScope | undefined =
+    options.accountSid === undefined
+      ? undefined
+      : {
+          callSid: query.callSid,
+          accountSid: options.accountSid,
+          notAfterMs: options.notAfterMs ?? Number.POSITIVE_INFINITY,
+          ...(query.edge !== undefined && { edge: query.edge }),
+        };
   const resumable = cursor.order === 'asc' && cursor.resumeUrl !== null;
   let req: MetricsQuery | { url: string } = resumable ? { url: cursor.resumeUrl! } : query;
   let resuming = resumable;
@@ -69,16 +128,12 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
   for (const hw of cursor.highWater.values()) newest = Math.max(newest, hw);
   // Newest first: pages older than this hold nothing a later-visible stream could still be missing.
   const stopAt = newest - DESC_LOOKBACK_MS;
+  const state = newReadState(cursor);
   let reset = false;
   let requests = 0;
-  let order = cursor.order;
-  const highWater = new Map(cursor.highWater);
-  const samples: Sample[] = [];
-  // Rejections with their position in the read, so the ones a previous read already reported can be dropped.
-  const rejectedAt: { at: number; rejection: Rejection }[] = [];
-  let position = 0;
-  let firstSeenAt = Number.POSITIVE_INFINITY;
-  let lastSeenAt = Number.NEGATIVE_INFINITY;
+  let pagesRead = 0;
+  let bytesRead = 0;
+  let stopped: PagingStop | undefined;
   // Every page URL read so far: a next_page_url pointing back at one would loop forever.
   const visited = new Set<string>();
   // Set by every page read; the loop below never ends before one.
@@ -88,7 +143,7 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
     let page: MetricsPage;
     try {
       requests++;
-      page = await fetchPage(req);
+      page = await fetchPage(req, { maxBodyBytes: budget.maxPageBytes });
     } catch (err) {
       // Twilio refusing a saved PageToken (expired, invalid) is answered 400: re-read from the start.
       if (resuming && err instanceof TwilioError && err.code === 'bad_request') {
@@ -97,41 +152,21 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
         req = query;
         continue;
       }
-      throw err;
+      stopped = keepsPartial(err, pagesRead);
+      if (stopped === undefined) throw err;
+      // A refused origin was never sent a request.
+      if (stopped.reason === 'foreign_origin') requests--;
+      break;
     }
-    const records = page.records;
     resuming = false;
-    let first: number | undefined;
-    let last: number | undefined;
-    let oldest = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < records.length; i++, position++) {
-      const result = parseMetricRecord(records[i]);
-      if (!result.ok) {
-        rejectedAt.push({ at: position, rejection: { reason: result.reason, detail: result.detail } });
-        continue;
-      }
-      const s = result.sample;
-      samples.push(s);
-      first ??= s.timestampMs;
-      last = s.timestampMs;
-      if (s.timestampMs < oldest) oldest = s.timestampMs;
-      const key = streamKey(s.edge, s.direction);
-      const seen = cursor.highWater.get(key);
-      if (seen !== undefined && s.timestampMs <= seen) {
-        firstSeenAt = Math.min(firstSeenAt, position);
-        lastSeenAt = position;
-      }
-      const hw = highWater.get(key);
-      if (hw === undefined || s.timestampMs > hw) highWater.set(key, s.timestampMs);
-    }
-    if (order === 'unknown' && first !== undefined && last !== undefined && first !== last) {
-      order = last > first ? 'asc' : 'desc';
-    }
+    pagesRead++;
+    bytesRead += page.bodyBytes;
+    const oldest = readPage(state, page.records, scope);
     lastUrl = page.requestUrl;
     visited.add(normalizeUrl(page.requestUrl));
     if (page.nextPageUrl === null) break;
     // Newest first: every later page is older still than this one's oldest record.
-    if (order === 'desc' && oldest <= stopAt) break;
+    if (state.order === 'desc' && oldest <= stopAt) break;
     if (visited.has(normalizeUrl(page.nextPageUrl))) {
       throw new TwilioError({
         code: 'bad_payload',
@@ -140,20 +175,88 @@ export async function readQuery(cursor: EdgeCursor, query: MetricsQuery, fetchPa
         url: page.requestUrl,
       });
     }
+    if (pagesRead >= budget.maxPages || bytesRead >= budget.maxBytes) {
+      stopped = { reason: pagesRead >= budget.maxPages ? 'page_cap' : 'byte_cap' };
+      break;
+    }
     req = { url: page.nextPageUrl };
   }
 
+  const order = state.order;
+  // Newest first, a read cut short by a failure has missed older samples, which a store that keeps only the
+  // newest per stream would then take for duplicates: the cursor stays put and the next read, which goes
+  // back as far again, applies them all. (A refused origin is never read past, so its pages are kept now.)
+  if (order === 'desc' && stopped?.reason === 'page_failed') {
+    return { samples: [], rejected: [], requests, reset, stopped };
+  }
   // A page read again (newest first, or a full re-read after a reset) holds the malformed records an
   // earlier read already reported: only those on the new side of every seen sample are new.
-  const rejected = rejectedAt
-    .filter(({ at }) => (order === 'desc' ? at < firstSeenAt : at > lastSeenAt))
+  const rejected = state.rejectedAt
+    .filter(({ at }) => (order === 'desc' ? at < state.firstSeenAt : at > state.lastSeenAt))
     .map(({ rejection }) => rejection);
 
   cursor.order = order;
-  cursor.resumeUrl = order === 'asc' ? lastUrl : null;
+  cursor.resumeUrl = order === 'asc' ? lastUrl! : null;
   cursor.highWater.clear();
-  for (const [k, v] of highWater) cursor.highWater.set(k, v);
-  return { samples, rejected, requests, reset };
+  for (const [k, v] of state.highWater) cursor.highWater.set(k, v);
+  return { samples: state.samples, rejected, requests, reset, ...(stopped !== undefined && { stopped }) };
+}
+
+// What a read has gathered so far, page by page.
+interface ReadState {
+  readonly seen: ReadonlyMap<string, number>;
+  readonly highWater: Map<string, number>;
+  readonly samples: Sample[];
+  // Rejections with their position in the read, so the ones a previous read already reported can be dropped.
+  readonly rejectedAt: { at: number; rejection: Rejection }[];
+  order: SampleOrder;
+  position: number;
+  firstSeenAt: number;
+  lastSeenAt: number;
+}
+
+function newReadState(cursor: EdgeCursor): ReadState {
+  return {
+    seen: cursor.highWater,
+    highWater: new Map(cursor.highWater),
+    samples: [],
+    rejectedAt: [],
+    order: cursor.order,
+    position: 0,
+    firstSeenAt: Number.POSITIVE_INFINITY,
+    lastSeenAt: Number.NEGATIVE_INFINITY,
+  };
+}
+
+// Parses one page into the read state and returns the oldest sample time on it.
+function readPage(state: ReadState, records: readonly unknown[], scope: RecordScope | undefined): number {
+  let first: number | undefined;
+  let last: number | undefined;
+  let oldest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < records.length; i++, state.position++) {
+    const result = parseInScope(records[i], scope);
+    if (!result.ok) {
+      state.rejectedAt.push({ at: state.position, rejection: { reason: result.reason, detail: result.detail } });
+      continue;
+    }
+    const s = result.sample;
+    state.samples.push(s);
+    first ??= s.timestampMs;
+    last = s.timestampMs;
+    if (s.timestampMs < oldest) oldest = s.timestampMs;
+    const key = streamKey(s.edge, s.direction);
+    const seen = state.seen.get(key);
+    if (seen !== undefined && s.timestampMs <= seen) {
+      state.firstSeenAt = Math.min(state.firstSeenAt, state.position);
+      state.lastSeenAt = state.position;
+    }
+    const hw = state.highWater.get(key);
+    if (hw === undefined || s.timestampMs > hw) state.highWater.set(key, s.timestampMs);
+  }
+  if (state.order === 'unknown' && first !== undefined && last !== undefined && first !== last) {
+    state.order = last > first ? 'asc' : 'desc';
+  }
+  return oldest;
 }
 
 function normalizeUrl(url: string): string {

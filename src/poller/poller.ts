@@ -6,8 +6,9 @@ import type { ApplyResult, SampleStore } from '../store/sample-store.ts';
 import type { TwilioClient } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
 import type { AccountPolicy } from './account-policy.ts';
-import { newCursor, readQuery } from './cursor.ts';
-import type { EdgeCursor, Rejection } from './cursor.ts';
+import { DESC_LOOKBACK_MS, newCursor, readQuery } from './cursor.ts';
+import type { EdgeCursor, PagingStop, Rejection } from './cursor.ts';
+import { readBudget } from './read-budget.ts';
 
 /** One account as the poller sees it. */
 export interface PollerAccount {
@@ -42,6 +43,8 @@ export interface PollObserver {
   rejected(accountSid: string, callSid: string, r: Rejection): void;
   /** Twilio answered 404 for a call: it is ended rather than retried forever. */
   callNotFound(accountSid: string, callSid: string): void;
+  /** A read of one edge query stopped before its last page (budget, refused origin, failed page); what it read is kept. */
+  pagingStopped?(accountSid: string, callSid: string, stop: PagingStop): void;
 }
 
 /** Options of the poller. */
@@ -60,6 +63,8 @@ export interface PollerOptions {
   readonly now?: () => number;
   /** How long to wait before asking again for a call type Twilio did not give [60 s]. */
   readonly summaryRetryMs?: number;
+  /** How far ahead of the clock a sample may be dated before it is rejected as `future_timestamp` [5 min]. */
+  readonly maxClockSkewMs?: number;
 }
 
 // Edges with data per Summary `call_type` (reference §2); `trunking` does not say which way, so both.
@@ -80,6 +85,8 @@ interface PollState {
   firstPoll: boolean;
   readonly phaseMs: number;
   running: Promise<void> | null;
+  /** Twilio answered 404 on every edge: the call is ended and never asked again. */
+  gone: boolean;
 }
 
 // 404, or 403 for this call's data (another account's call, Advanced Features off when it ran).
@@ -105,11 +112,14 @@ export class Poller {
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  // Enough pages per poll for every record the cursor reads back plus one interval's worth, and no more.
+  readonly #budget: ReturnType<typeof readBudget>;
 
   /** Creates a poller and subscribes it to the registry. */
   constructor(options: PollerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#budget = readBudget(options.pageSize, DESC_LOOKBACK_MS + options.pollIntervalMs);
     options.registry.addListener({
       onTracked: (call) => this.#add(call),
       onRemoved: (call) => {
@@ -134,6 +144,7 @@ export class Poller {
       firstPoll: true,
       phaseMs: frac * this.#o.pollIntervalMs,
       running: null,
+      gone: false,
     });
   }
 
@@ -163,7 +174,7 @@ export class Poller {
     if (!state) return;
     // A loop, not an if: several waiters wake together and only the first may start the next poll.
     while (state.running) await state.running;
-    if (this.#states.get(callSid) !== state) return;
+    if (this.#states.get(callSid) !== state || state.gone) return;
     await this.#start(state, this.#now());
   }
 
@@ -178,7 +189,7 @@ export class Poller {
     const now = this.#now();
     const fallback = this.#o.maxPollsPerAccount ?? 40;
     for (const state of this.#states.values()) {
-      if (state.running || now < state.dueMs) continue;
+      if (state.running || state.gone || now < state.dueMs) continue;
       if (!this.#o.registry.isPollable(state.call, now)) continue;
       const maxPolls = this.#o.accounts.get(state.call.accountSid)?.maxPolls ?? fallback;
       if ((this.#inFlightByAccount.get(state.call.accountSid) ?? 0) >= maxPolls) continue;
@@ -226,8 +237,11 @@ export class Poller {
           edges.map(async (edge) => {
             let cursor = state.cursors.get(edge);
             if (!cursor) state.cursors.set(edge, (cursor = newCursor()));
-            const read = await readQuery(cursor, { callSid, edge, pageSize: this.#o.pageSize }, (req) =>
-              account.policy.run((s) => account.client.fetchMetricsPage(req, s), signal),
+            const read = await readQuery(
+              cursor,
+              { callSid, edge, pageSize: this.#o.pageSize },
+              (req, limits) => account.policy.run((s) => account.client.fetchMetricsPage(req, s, limits), signal),
+              { accountSid, notAfterMs: this.#now() + (this.#o.maxClockSkewMs ?? 300_000), budget: this.#budget },
             );
             // The cursor already tracks each stream of the query it has seen: no need to recount samples.
             return { read, streams: cursor.highWater.size };
@@ -242,6 +256,12 @@ export class Poller {
           requests += read.requests;
           streams += r.value.streams;
           if (read.reset) this.#notify(() => this.#o.observer.cursorReset(accountSid, callSid));
+          const stop = read.stopped;
+          if (stop) {
+            this.#notify(() => this.#o.observer.pagingStopped?.(accountSid, callSid, stop));
+            // The budget is a normal stop; a refused or failed page leaves the poll incomplete.
+            if (stop.error !== undefined) error ??= stop.error;
+          }
           for (const rej of read.rejected) this.#notify(() => this.#o.observer.rejected(accountSid, callSid, rej));
           const result = this.#o.store.apply(read.samples);
           this.#notify(() => this.#o.observer.applied(accountSid, result));
@@ -254,6 +274,7 @@ export class Poller {
       }
     }
     if (callGone) {
+      state.gone = true;
       this.#notify(() => this.#o.observer.callNotFound(accountSid, callSid));
       this.#o.registry.end(callSid);
     }

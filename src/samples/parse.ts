@@ -11,6 +11,10 @@ export const REJECT_REASONS = [
   'bad_timestamp',
   'missing_edge_data',
   'bad_value',
+  'future_timestamp',
+  'wrong_call',
+  'wrong_account',
+  'wrong_edge',
 ] as const;
 /** A reason a record was rejected. */
 export type RejectReason = (typeof REJECT_REASONS)[number];
@@ -169,6 +173,54 @@ function extractValues(data: Obj): SampleValues {
 let lastCallSid = '';
 let lastAccountSid = '';
 
+/** Longest piece of an untrusted string quoted in a reject detail. */
+const MAX_QUOTED_CHARS = 40;
+
+/**
+ * Describes an untrusted value for a reject detail in bounded time and size: a short string is quoted, a
+ * container is named, never walked (a value nested 200 000 deep must not cost a stack overflow).
+ */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') {
+    const quoted = JSON.stringify(v.slice(0, MAX_QUOTED_CHARS));
+    return v.length > MAX_QUOTED_CHARS ? `${quoted}… (${v.length} characters)` : quoted;
+  }
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v === undefined) return 'missing';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+/** What the query that returned a record asked for; a record that names anything else is not the query's. */
+export interface RecordScope {
+  /** The call of the query. */
+  readonly callSid: string;
+  /** The account the call is polled with. */
+  readonly accountSid: string;
+  /** The `Edge` of the query, when one was sent. */
+  readonly edge?: Edge;
+  /** Latest plausible sample time, epoch ms: the clock plus the allowed skew. */
+  readonly notAfterMs: number;
+}
+
+/** Checks a parsed sample against the query that returned it: the same call, account and edge, and not dated ahead of the clock. */
+export function checkScope(sample: Sample, scope: RecordScope): ParseResult {
+  if (sample.callSid !== scope.callSid) {
+    return { ok: false, reason: 'wrong_call', detail: `record names call ${sample.callSid}, the query asked for ${scope.callSid}` };
+  }
+  if (sample.accountSid !== scope.accountSid) {
+    return { ok: false, reason: 'wrong_account', detail: `record names account ${sample.accountSid}, the call is polled with ${scope.accountSid}` };
+  }
+  if (scope.edge !== undefined && sample.edge !== scope.edge) {
+    return { ok: false, reason: 'wrong_edge', detail: `record is on ${sample.edge}, the query asked for ${scope.edge}` };
+  }
+  if (sample.timestampMs > scope.notAfterMs) {
+    const ahead = Math.round((sample.timestampMs - scope.notAfterMs) / 1000);
+    return { ok: false, reason: 'future_timestamp', detail: `record is dated ${ahead}s past the allowed clock skew` };
+  }
+  return { ok: true, sample };
+}
+
 /** Parses one Call Metrics wire record into a sample in base units; pure, never throws. */
 export function parseMetricRecord(raw: unknown): ParseResult {
   if (!isObj(raw)) return { ok: false, reason: 'not_object', detail: 'record is not a JSON object' };
@@ -184,15 +236,15 @@ export function parseMetricRecord(raw: unknown): ParseResult {
   lastAccountSid = accountSid;
   const edge = raw['edge'];
   if (typeof edge !== 'string' || !EDGE_SET.has(edge) || edge === 'unknown_edge') {
-    return { ok: false, reason: 'bad_edge', detail: `edge ${JSON.stringify(edge)} is not a known media edge` };
+    return { ok: false, reason: 'bad_edge', detail: `edge ${describeValue(edge)} is not a known media edge` };
   }
   const direction = raw['direction'];
   if (typeof direction !== 'string' || !DIRECTION_SET.has(direction)) {
-    return { ok: false, reason: 'bad_direction', detail: `direction ${JSON.stringify(direction)} is not a known direction` };
+    return { ok: false, reason: 'bad_direction', detail: `direction ${describeValue(direction)} is not a known direction` };
   }
   const timestampMs = parseTimestamp(raw['timestamp']);
   if (Number.isNaN(timestampMs)) {
-    return { ok: false, reason: 'bad_timestamp', detail: `timestamp ${JSON.stringify(raw['timestamp'])} is not ISO 8601 UTC` };
+    return { ok: false, reason: 'bad_timestamp', detail: `timestamp ${describeValue(raw['timestamp'])} is not ISO 8601 UTC` };
   }
   const data = raw[edge];
   if (!isObj(data)) {

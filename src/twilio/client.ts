@@ -76,6 +76,14 @@ export interface MetricsPage {
   page: number;
   /** `meta.page_size`. */
   pageSize: number;
+  /** Size of the response body in bytes, for per-poll byte budgets. */
+  bodyBytes: number;
+}
+
+/** Limits of one page request. */
+export interface PageLimits {
+  /** Largest body read, in bytes; a longer one fails as `bad_payload` [32 MiB]. */
+  maxBodyBytes?: number;
 }
 
 /** The first page of the account's 2010 Calls list. */
@@ -101,7 +109,7 @@ export interface CallsPage {
 /** A client for the few Twilio resources the exporter reads; one HTTP request per call, no retries (the poller owns retry policy). */
 export interface TwilioClient {
   /** Fetches one Call Metrics page, by query or by a `next_page_url` that must have the configured Insights origin. */
-  fetchMetricsPage(req: MetricsQuery | { url: string }, signal?: AbortSignal): Promise<MetricsPage>;
+  fetchMetricsPage(req: MetricsQuery | { url: string }, signal?: AbortSignal, limits?: PageLimits): Promise<MetricsPage>;
   /** Reads every Call Metrics page of a query by following `next_page_url` (a full re-read, like twilio-node's list()). */
   listMetrics(query: MetricsQuery, signal?: AbortSignal): AsyncIterable<MetricsPage>;
   /** Fetches one page of the account's 2010 Calls list, by query or by a next-page URL that must have the configured API origin. */
@@ -143,9 +151,10 @@ export function createTwilioClient(o: TwilioClientOptions): TwilioClient {
     return url;
   }
 
-  async function fetchMetricsPage(req: MetricsQuery | { url: string }, signal?: AbortSignal): Promise<MetricsPage> {
+  async function fetchMetricsPage(req: MetricsQuery | { url: string }, signal?: AbortSignal, limits?: PageLimits): Promise<MetricsPage> {
     const url = 'url' in req ? checkSameOrigin('metrics', insightsBase, req.url) : metricsUrl(req);
-    const envelope = await getJson('metrics', url, (body) => parseMetricsEnvelope(body, url), signal);
+    const parse = (body: unknown, bodyBytes: number) => ({ ...parseMetricsEnvelope(body, url), bodyBytes });
+    const envelope = await getJson('metrics', url, parse, signal, limits?.maxBodyBytes);
     return { requestUrl: url.href, ...envelope };
   }
 

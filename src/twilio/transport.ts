@@ -50,8 +50,14 @@ export interface TransportOptions {
   onRequest?: (e: RequestEvent) => void;
 }
 
-/** Sends one authenticated GET and hands the decoded JSON body of a 2xx response to `parse`. */
-export type GetJson = <T>(endpoint: Endpoint, url: URL, parse: (body: unknown) => T, signal?: AbortSignal) => Promise<T>;
+/** Sends one authenticated GET and hands the decoded JSON body of a 2xx response, and its size in bytes, to `parse`; a body over `maxBodyBytes` [MAX_BODY_BYTES] is `bad_payload`. */
+export type GetJson = <T>(
+  endpoint: Endpoint,
+  url: URL,
+  parse: (body: unknown, bytes: number) => T,
+  signal?: AbortSignal,
+  maxBodyBytes?: number,
+) => Promise<T>;
 
 // The codes that describe a failed attempt better than its HTTP status does (or that have none).
 const NON_HTTP_OUTCOMES: ReadonlySet<TwilioErrorCode> = new Set(['timeout', 'network', 'aborted', 'bad_payload']);
@@ -71,8 +77,9 @@ export function createTransport(options: TransportOptions): GetJson {
   return async function getJson<T>(
     endpoint: Endpoint,
     url: URL,
-    parse: (body: unknown) => T,
+    parse: (body: unknown, bytes: number) => T,
     signal?: AbortSignal,
+    maxBodyBytes = MAX_BODY_BYTES,
   ): Promise<T> {
     if (isAborted(signal)) {
       throw new TwilioError({ code: 'aborted', endpoint, detail: 'aborted before sending', url: url.href });
@@ -117,7 +124,7 @@ export function createTransport(options: TransportOptions): GetJson {
       if (statusCode < 200 || statusCode > 299) {
         let text = '';
         try {
-          text = await readText(body, MAX_ERROR_BODY_BYTES);
+          [text] = await readText(body, MAX_ERROR_BODY_BYTES);
         } catch (err) {
           // A caller's abort wins; otherwise the status alone classifies the failure.
           if (isAborted(signal)) throw fail(err);
@@ -134,13 +141,21 @@ export function createTransport(options: TransportOptions): GetJson {
       }
 
       let text: string;
+      let bytes: number;
+      const limit = Math.min(maxBodyBytes, MAX_BODY_BYTES);
       try {
-        text = await readText(body, MAX_BODY_BYTES);
+        // A declared length over the limit is refused before a byte of it is read.
+        const declared = headerNumber(headers['content-length']);
+        if (declared !== undefined && declared > limit) {
+          body.destroy();
+          throw new PayloadError(`body of ${declared} bytes exceeds ${limit} bytes`);
+        }
+        [text, bytes] = await readText(body, limit);
       } catch (err) {
         throw err instanceof PayloadError ? payloadError(endpoint, statusCode, url, err) : fail(err);
       }
       try {
-        return parse(decodeJson(text));
+        return parse(decodeJson(text), bytes);
       } catch (err) {
         if (err instanceof PayloadError) throw payloadError(endpoint, statusCode, url, err);
         throw err;
@@ -192,7 +207,7 @@ function payloadError(endpoint: Endpoint, status: number, url: URL, err: Payload
   return new TwilioError({ code: 'bad_payload', endpoint, status, detail: err.message, url: url.href });
 }
 
-async function readText(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+async function readText(body: Dispatcher.ResponseData['body'], limit: number): Promise<[string, number]> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -203,7 +218,7 @@ async function readText(body: Dispatcher.ResponseData['body'], limit: number): P
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return [Buffer.concat(chunks).toString('utf8'), size];
 }
 
 interface ErrorDetails {

@@ -174,18 +174,20 @@ describe('readQuery when the saved PageToken is refused', () => {
     expect(h.api.requests).toHaveLength(1);
   });
 
-  it('fails the read when a next-page token of a fresh read is refused, and the next read starts over', async () => {
+  it('keeps the pages before a refused next-page token of a fresh read, and the next read goes on from the last good page', async () => {
     const h = harness({ order: 'asc', pageSize: 50 });
     h.api.add(200);
     const refused = new TwilioError({ code: 'bad_request', endpoint: 'metrics', status: 400 });
     h.api.failRequest(3, refused);
 
-    await expect(h.poll()).rejects.toBe(refused);
-    expect(snapshot(h.cursor)).toEqual(snapshot(newCursor()));
+    const first = await h.poll();
+    expect(first.read.stopped).toEqual({ reason: 'page_failed', error: refused });
+    expect(first.applied.applied).toBe(100);
 
     const { read, applied } = await h.poll();
-    expect(read.requests).toBe(4);
-    expect(applied.applied).toBe(200);
+    expect(h.api.requests.at(-3)).toBe(h.api.requests[1]);
+    expect(read.requests).toBe(3);
+    expect(applied.applied).toBe(100);
   });
 });
 
@@ -207,21 +209,25 @@ describe('readQuery when a page fails', () => {
     expect(applied.applied).toBe(3);
   });
 
-  it('leaves a fresh cursor fresh when a page of the first read fails', async () => {
+  it('keeps the pages read before a later page fails for good, and the next read goes on from the last good page', async () => {
     const h = harness({ order: 'asc', pageSize: 50 });
     h.api.add(360);
-    h.api.failRequest(4, upstream503());
+    const failure = upstream503();
+    h.api.failRequest(4, failure);
 
-    await expect(h.poll()).rejects.toBeInstanceOf(TwilioError);
-    expect(snapshot(h.cursor)).toEqual(snapshot(newCursor()));
-    expect(h.appliedTimestamps).toHaveLength(0);
+    const first = await h.poll();
+    expect(first.read.stopped).toEqual({ reason: 'page_failed', error: failure });
+    expect(first.applied.applied).toBe(150);
+    expect(h.appliedTimestamps).toEqual([...h.appliedTimestamps].sort((a, b) => a - b));
 
     const { read, applied } = await h.poll();
-    expect(read.requests).toBe(8);
-    expect(applied.applied).toBe(360);
+    // Page 3 again, then pages 4 to 8.
+    expect(read.requests).toBe(6);
+    expect(read.stopped).toBeUndefined();
+    expect(applied.applied).toBe(210);
   });
 
-  it('loses nothing when the second page of a descending burst fails', async () => {
+  it('loses nothing when the second page of a descending burst fails: the cursor stays put and the next read applies it all', async () => {
     const h = harness({ order: 'desc', pageSize: 50 });
     h.api.add(100);
     await h.poll();
@@ -229,7 +235,9 @@ describe('readQuery when a page fails', () => {
     const before = snapshot(h.cursor);
     h.api.failRequest(h.api.requests.length + 2, upstream503());
 
-    await expect(h.poll()).rejects.toBeInstanceOf(TwilioError);
+    const first = await h.poll();
+    expect(first.read.stopped?.reason).toBe('page_failed');
+    expect(first.applied.applied).toBe(0);
     expect(snapshot(h.cursor)).toEqual(before);
 
     const { read, applied } = await h.poll();

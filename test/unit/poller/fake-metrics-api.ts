@@ -135,7 +135,7 @@ export class FakeMetricsApi {
       next = start > 0 ? start : null;
     }
     const nextPageUrl = next === null ? null : `${path}&Page=${page + 1}&PageToken=E${this.#epoch}P${next}`;
-    return { requestUrl, records: structuredClone(records), nextPageUrl, page, pageSize };
+    return { requestUrl, records: structuredClone(records), nextPageUrl, page, pageSize, bodyBytes: JSON.stringify(records).length };
   }
 
   #record(direction: Direction, timestamp: string, round: number): unknown {

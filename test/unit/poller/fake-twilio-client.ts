@@ -74,7 +74,7 @@ export class FakeTwilioClient implements TwilioClient {
     const api = edge === undefined ? undefined : this.#apis.get(`${callSid}/${edge}`);
     if (!api) {
       const requestUrl = `https://insights.twilio.com/v1/Voice/${callSid}/Metrics?Edge=${edge}`;
-      return { requestUrl, records: [], nextPageUrl: null, page: 0, pageSize: 50 };
+      return { requestUrl, records: [], nextPageUrl: null, page: 0, pageSize: 50, bodyBytes: 120 };
     }
     return api.fetch(req);
   }

@@ -54,6 +54,8 @@ function setup(options: { summaryRetryMs?: number; accounts?: string[] } = {}) {
     pollIntervalMs: 10_000,
     pageSize: 50,
     now,
+    // The fake histories run ahead of this clock; dating is checked in hostile-records.test.ts.
+    maxClockSkewMs: 86_400_000,
     ...(options.summaryRetryMs !== undefined && { summaryRetryMs: options.summaryRetryMs }),
   });
   return { clock, client, registry, store, rec, poller };
@@ -311,7 +313,7 @@ describe('Poller failures', () => {
     const h = setup({ accounts: [ACCOUNT_A, ACCOUNT_B] });
     for (const sid of [CALL_1, CALL_2, CALL_3]) {
       h.client.setSummary(sid, summary('sip'));
-      h.client.api(sid, 'sip_edge').add(6);
+      h.client.api(sid, 'sip_edge', { accountSid: sid === CALL_3 ? ACCOUNT_B : ACCOUNT_A }).add(6);
     }
     h.client.failMetrics(CALL_1, 'sip_edge', new TwilioError({ code: 'bad_payload', endpoint: 'metrics', detail: 'body is not JSON' }));
     h.registry.track(CALL_1, ACCOUNT_A, 'config');

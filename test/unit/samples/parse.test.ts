@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REJECT_REASONS, parseMetricRecord, parseTimestamp } from '../../../src/samples/parse.ts';
+import { REJECT_REASONS, checkScope, describeValue, parseMetricRecord, parseTimestamp } from '../../../src/samples/parse.ts';
 import type { RejectReason } from '../../../src/samples/parse.ts';
 import type { Sample } from '../../../src/samples/sample.ts';
 
@@ -186,8 +186,25 @@ describe('parseMetricRecord rejects', () => {
   it('covers every reject reason with the cases below', () => {
     // If a reason is added, this list and the cases must grow with it.
     expect([...REJECT_REASONS].sort()).toEqual(
-      ['bad_account_sid', 'bad_call_sid', 'bad_direction', 'bad_edge', 'bad_timestamp', 'bad_value', 'missing_edge_data', 'not_object'],
+      [
+        'bad_account_sid', 'bad_call_sid', 'bad_direction', 'bad_edge', 'bad_timestamp', 'bad_value', 'future_timestamp',
+        'missing_edge_data', 'not_object', 'wrong_account', 'wrong_call', 'wrong_edge',
+      ],
     );
+  });
+
+  it('bad_timestamp: an array nested 200000 deep is described without walking it', () => {
+    let deep: unknown = [];
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const result = sdk((r) => (r['timestamp'] = deep));
+    const parsed = parseMetricRecord(result);
+    expect(parsed).toMatchObject({ ok: false, reason: 'bad_timestamp', detail: 'timestamp an array is not ISO 8601 UTC' });
+  });
+
+  it('describes a long string by its first 40 characters and its length', () => {
+    expect(describeValue('x'.repeat(10_000))).toBe(`"${'x'.repeat(40)}"… (10000 characters)`);
+    expect(describeValue({ a: 1 })).toBe('a object');
+    expect(describeValue(undefined)).toBe('missing');
   });
 
   it.each([
@@ -499,5 +516,28 @@ describe('parseMetricRecord properties', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('checkScope', () => {
+  const sample = (): Sample => accepted(SPEC_SDK[0]);
+  const scope = () => ({ callSid: sample().callSid, accountSid: sample().accountSid, edge: sample().edge, notAfterMs: sample().timestampMs });
+
+  it('accepts a record of the query dated up to the limit', () => {
+    expect(checkScope(sample(), scope())).toEqual({ ok: true, sample: sample() });
+  });
+
+  it.each([
+    ['wrong_call', { callSid: 'CA00000000000000000000000000000000' }],
+    ['wrong_account', { accountSid: 'AC00000000000000000000000000000000' }],
+    ['wrong_edge', { edge: 'carrier_edge' as const }],
+    ['future_timestamp', { notAfterMs: sample().timestampMs - 1 }],
+  ])('%s', (reason, change) => {
+    expect(checkScope(sample(), { ...scope(), ...change })).toMatchObject({ ok: false, reason });
+  });
+
+  it('does not check the edge of a query that sent none', () => {
+    const { edge: _edge, ...noEdge } = scope();
+    expect(checkScope({ ...sample(), edge: 'client_edge' }, noEdge).ok).toBe(true);
   });
 });
