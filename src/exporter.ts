@@ -25,7 +25,7 @@ import type { PrometheusExposition } from './metrics/prometheus.ts';
 import { createAccountPolicy } from './poller/account-policy.ts';
 import { Poller } from './poller/poller.ts';
 import type { PollerAccount, PollObserver } from './poller/poller.ts';
-import { SampleStore } from './store/sample-store.ts';
+import { SampleStore, STORE_REJECT_REASONS } from './store/sample-store.ts';
 import { createTwilioClient } from './twilio/client.ts';
 import { TwilioError } from './twilio/errors.ts';
 import { userAgent } from './twilio/user-agent.ts';
@@ -90,7 +90,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const ownDispatcher = deps.dispatcher ? undefined : new Agent({ keepAliveTimeout: 30_000, connections: 128 });
   const dispatcher = deps.dispatcher ?? ownDispatcher!;
 
-  const store = new SampleStore({ backfill: config.backfill });
+  // A removed call's exactly-once state outlives its series long enough for discovery to bring it back.
+  const store = new SampleStore({ backfill: config.backfill, maxSampleLatenessMs: config.maxSampleLatenessMs, maxParked: config.maxCalls, now });
   const registry = new CallRegistry({
     maxCalls: config.maxCalls,
     drainPeriodMs: config.drainPeriodMs,
@@ -117,7 +118,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   self.totalShards.set(deps.shard?.total ?? 1);
   // Counters over closed label sets start at 0, so rate() and increase() see their first event.
   for (const source of CALL_SOURCES) self.callsRefused.inc({ source }, 0);
-  for (const reason of REJECT_REASONS) self.samplesRejected.inc({ reason }, 0);
+  for (const reason of [...REJECT_REASONS, ...STORE_REJECT_REASONS]) self.samplesRejected.inc({ reason }, 0);
   for (const outcome of WEBHOOK_OUTCOMES) self.webhookCallbacks.inc({ outcome }, 0);
   store.addListener(prometheus.listener);
   const otel = createOtelExposition({
@@ -220,6 +221,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     },
     applied: (_accountSid, result) => {
       if (result.duplicates > 0) self.samplesDuplicate.inc(result.duplicates);
+      if (result.tooLate > 0) self.samplesRejected.inc({ reason: 'too_late' }, result.tooLate);
     },
     cursorReset: (accountSid, callSid) => {
       self.cursorResets.inc({ account_sid: accountSid });

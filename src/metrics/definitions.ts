@@ -210,7 +210,7 @@ export const SELF_METRICS = {
   cursorResets: self('cursor_resets_total', 'counter', ['account_sid'], '{reset}',
     'Paging cursors that Twilio no longer accepted, replaced by a full re-read with de-duplication.'),
   samplesRejected: self('samples_rejected_total', 'counter', ['reason'], '{sample}',
-    'Metric records skipped because they were malformed, by reason.'),
+    'Metric records skipped, by reason: malformed, or too_late (never seen and older than max_sample_lateness behind their stream).'),
   samplesDuplicate: self('samples_duplicate_total', 'counter', [], '{sample}',
     'Metric records read again (overlapping pages, cursor resets) and not applied a second time.'),
   renderDuration: self('metrics_render_duration_seconds', 'histogram', ['format'], 's',
