@@ -26,6 +26,7 @@ import { createAccountPolicy } from './poller/account-policy.ts';
 import { Poller } from './poller/poller.ts';
 import type { PollerAccount, PollObserver } from './poller/poller.ts';
 import { SampleStore, STORE_REJECT_REASONS } from './store/sample-store.ts';
+import { StateSaver } from './store/state-saver.ts';
 import { createTwilioClient } from './twilio/client.ts';
 import { TwilioError } from './twilio/errors.ts';
 import { userAgent } from './twilio/user-agent.ts';
@@ -92,6 +93,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
 
   // A removed call's exactly-once state outlives its series long enough for discovery to bring it back.
   const store = new SampleStore({ backfill: config.backfill, maxSampleLatenessMs: config.maxSampleLatenessMs, maxParked: config.maxCalls, now });
+  const stateSaver = config.state.path === ''
+    ? undefined
+    : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, logger, now });
   const registry = new CallRegistry({
     maxCalls: config.maxCalls,
     drainPeriodMs: config.drainPeriodMs,
@@ -341,6 +345,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
     async start(): Promise<void> {
       self.configReloadSuccess.set(1);
       self.configReloadTime.set(now() / 1000);
+      // Before any call is tracked, so each saved call resumes when its source announces it again.
+      stateSaver?.load();
+      stateSaver?.start();
       for (const call of config.calls) registry.track(call.callSid, call.accountSid, 'config');
       // Settings answer fast and prove the credentials: an account is ready once Twilio answered it.
       await Promise.all(
@@ -368,6 +375,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
     async stop(): Promise<void> {
       if (housekeeping) clearInterval(housekeeping);
       await Promise.all([poller.stop(), discovery?.stop()]);
+      // After the poller: nothing is applied once the last save is taken.
+      await stateSaver?.stop();
       // One last push, bounded, so a shutdown never hangs on an unreachable collector.
       await otel?.shutdown();
       await ownDispatcher?.close();
@@ -389,6 +398,8 @@ function restartNeeded(a: Config, b: Config): string[] {
     ['call_retention', (c) => c.callRetentionMs],
     ['drain_period', (c) => c.drainPeriodMs],
     ['backfill', (c) => c.backfill],
+    ['max_sample_lateness', (c) => c.maxSampleLatenessMs],
+    ['state', (c) => JSON.stringify(c.state)],
     ['per_call_series', (c) => c.perCallSeries],
     ['metrics', (c) => JSON.stringify(c.metrics)],
     ['discovery', (c) => JSON.stringify(c.discovery)],
