@@ -32,6 +32,11 @@ COPY package.json package-lock.json ./
 COPY src ./src
 COPY config ./config
 COPY config/example.yaml /etc/twilio-insights-exporter/config.yaml
+# The state file (state.path) carries what was already counted over a restart; keep the directory on a volume.
+# Set TWILIO_INSIGHTS_EXPORTER_STATE_PATH="" to run without one.
+RUN mkdir -p /var/lib/twilio-insights-exporter && chown node:node /var/lib/twilio-insights-exporter
+ENV TWILIO_INSIGHTS_EXPORTER_STATE_PATH=/var/lib/twilio-insights-exporter/state.json
+VOLUME ["/var/lib/twilio-insights-exporter"]
 # The official image's unprivileged user (uid 1000); nothing in /app is writable by it.
 USER node
 EXPOSE 9487

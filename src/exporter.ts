@@ -27,7 +27,8 @@ import { createAccountPolicy } from './poller/account-policy.ts';
 import { PAGING_STOP_REASONS } from './poller/cursor.ts';
 import { Poller } from './poller/poller.ts';
 import type { PollerAccount, PollObserver } from './poller/poller.ts';
-import { SampleStore } from './store/sample-store.ts';
+import { SampleStore, STORE_REJECT_REASONS } from './store/sample-store.ts';
+import { StateSaver } from './store/state-saver.ts';
 import { createTwilioClient } from './twilio/client.ts';
 import { TwilioError } from './twilio/errors.ts';
 import { userAgent } from './twilio/user-agent.ts';
@@ -92,7 +93,11 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const ownDispatcher = deps.dispatcher ? undefined : new Agent({ keepAliveTimeout: 30_000, connections: 128 });
   const dispatcher = deps.dispatcher ?? ownDispatcher!;
 
-  const store = new SampleStore({ backfill: config.backfill });
+  // A removed call's exactly-once state outlives its series long enough for discovery to bring it back.
+  const store = new SampleStore({ backfill: config.backfill, maxSampleLatenessMs: config.maxSampleLatenessMs, maxParked: config.maxCalls, now });
+  const stateSaver = config.state.path === ''
+    ? undefined
+    : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, logger, now });
   const registry = new CallRegistry({
     maxCalls: config.maxCalls,
     drainPeriodMs: config.drainPeriodMs,
@@ -119,7 +124,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   self.totalShards.set(deps.shard?.total ?? 1);
   // Counters over closed label sets start at 0, so rate() and increase() see their first event.
   for (const source of CALL_SOURCES) self.callsRefused.inc({ source }, 0);
-  for (const reason of REJECT_REASONS) self.samplesRejected.inc({ reason }, 0);
+  for (const reason of [...REJECT_REASONS, ...STORE_REJECT_REASONS]) self.samplesRejected.inc({ reason }, 0);
   for (const outcome of WEBHOOK_OUTCOMES) self.webhookCallbacks.inc({ outcome }, 0);
   store.addListener(prometheus.listener);
   const otel = createOtelExposition({
@@ -223,6 +228,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     },
     applied: (_accountSid, result) => {
       if (result.duplicates > 0) self.samplesDuplicate.inc(result.duplicates);
+      if (result.tooLate > 0) self.samplesRejected.inc({ reason: 'too_late' }, result.tooLate);
     },
     pagingStopped: (accountSid, callSid, stop) => {
       self.pagingStopped.inc({ account_sid: accountSid, reason: stop.reason });
@@ -353,6 +359,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
     async start(): Promise<void> {
       self.configReloadSuccess.set(1);
       self.configReloadTime.set(now() / 1000);
+      // Before any call is tracked, so each saved call resumes when its source announces it again.
+      stateSaver?.load();
+      stateSaver?.start();
       for (const call of config.calls) registry.track(call.callSid, call.accountSid, 'config');
       // Settings answer fast and prove the credentials: an account is ready once Twilio answered it.
       await Promise.all(
@@ -380,6 +389,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
     async stop(): Promise<void> {
       if (housekeeping) clearInterval(housekeeping);
       await Promise.all([poller.stop(), discovery?.stop()]);
+      // After the poller: nothing is applied once the last save is taken.
+      await stateSaver?.stop();
       // One last push, bounded, so a shutdown never hangs on an unreachable collector.
       await otel?.shutdown();
       await guard?.close();

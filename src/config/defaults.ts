@@ -14,6 +14,8 @@ export const DEFAULTS = {
   callRetention: '5m',
   drainPeriod: '2m',
   backfill: false,
+  maxSampleLateness: '10m',
+  stateFlushInterval: '5s',
   perCallSeries: true,
   discoveryEnabled: false,
   discoveryInterval: '30s',

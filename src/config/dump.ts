@@ -34,6 +34,7 @@ export function dumpConfig(c: Config): string {
     call_retention: formatDuration(c.callRetentionMs),
     drain_period: formatDuration(c.drainPeriodMs),
     backfill: c.backfill,
+    max_sample_lateness: formatDuration(c.maxSampleLatenessMs),
     per_call_series: c.perCallSeries,
     metrics: { include: [...c.metrics.include], exclude: [...c.metrics.exclude] },
     discovery: {
@@ -54,6 +55,7 @@ export function dumpConfig(c: Config): string {
     },
     web: { listen_address: c.web.listenAddress, telemetry_path: c.web.telemetryPath },
     log: { level: c.log.level, format: c.log.format },
+    state: { path: c.state.path, flush_interval: formatDuration(c.state.flushIntervalMs) },
   };
   return stringify(doc);
 }

@@ -7,7 +7,7 @@ import { DURATION_RULE, formatDuration, parseDuration } from './duration.ts';
 import { LISTEN_ADDRESS_RULE, parseListenAddress } from './listen-address.ts';
 import { Secret } from './secret.ts';
 import { DISCOVERY_DIRECTIONS, LOG_FORMATS, LOG_LEVELS } from './types.ts';
-import type { AccountConfig, AdminConfig, Config, Credentials, OtlpConfig, StaticCall } from './types.ts';
+import type { AccountConfig, AdminConfig, Config, Credentials, OtlpConfig, StateConfig, StaticCall } from './types.ts';
 
 /** Account SID: `AC` + 32 hex. */
 export const ACCOUNT_SID_RE = /^AC[0-9a-fA-F]{32}$/;
@@ -317,6 +317,13 @@ export function createConfigSchema(deps: SchemaDeps) {
     })
     .transform((m) => ({ include: m.include, exclude: m.exclude }));
 
+  const state = z
+    .strictObject({
+      path: z.string().default(''),
+      flush_interval: duration(100).prefault(DEFAULTS.stateFlushInterval),
+    })
+    .transform((s): StateConfig => ({ path: s.path, flushIntervalMs: s.flush_interval }));
+
   const log = z.strictObject({
     level: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
     format: z.enum(LOG_FORMATS).default(DEFAULTS.logFormat),
@@ -336,6 +343,8 @@ export function createConfigSchema(deps: SchemaDeps) {
       call_retention: duration(0).prefault(DEFAULTS.callRetention),
       drain_period: duration(0).prefault(DEFAULTS.drainPeriod),
       backfill: z.boolean().default(DEFAULTS.backfill),
+      /** A never-seen sample this much older than its stream's newest is refused and counted as too late [10m]. */
+      max_sample_lateness: duration(1000).prefault(DEFAULTS.maxSampleLateness),
       per_call_series: z.boolean().default(DEFAULTS.perCallSeries),
       metrics: metrics.prefault({}),
       discovery: discovery.prefault({}),
@@ -344,6 +353,7 @@ export function createConfigSchema(deps: SchemaDeps) {
       otlp: otlp.prefault({}),
       web: web.prefault({}),
       log: log.prefault({}),
+      state: state.prefault({}),
     })
     .transform((c, ctx): Config => {
       const accountIndex = new Map<string, number>();
@@ -391,6 +401,7 @@ export function createConfigSchema(deps: SchemaDeps) {
         callRetentionMs: c.call_retention,
         drainPeriodMs: c.drain_period,
         backfill: c.backfill,
+        maxSampleLatenessMs: c.max_sample_lateness,
         perCallSeries: c.per_call_series,
         metrics: c.metrics,
         discovery: c.discovery,
@@ -399,6 +410,7 @@ export function createConfigSchema(deps: SchemaDeps) {
         otlp: c.otlp,
         web: c.web,
         log: c.log,
+        state: c.state,
       };
     });
 }

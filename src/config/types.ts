@@ -121,6 +121,14 @@ export interface LogConfig {
   readonly format: LogFormat;
 }
 
+/** The state file: what was applied, per stream, so a restart neither loses nor repeats a sample. */
+export interface StateConfig {
+  /** File to load at start and save to (temp file and rename); default "" keeps no state. */
+  readonly path: string;
+  /** Time between saves when something changed, at least 100ms; default 5s (and once at shutdown). */
+  readonly flushIntervalMs: number;
+}
+
 /** The validated, deeply frozen configuration of the exporter. */
 export interface Config {
   /** Twilio accounts to poll, at least one, Account SIDs unique. */
@@ -143,6 +151,8 @@ export interface Config {
   readonly drainPeriodMs: number;
   /** Replay the history of a call first seen mid-call into the fleet histograms; default false. */
   readonly backfill: boolean;
+  /** A never-seen sample this much older than its stream's newest is refused as too late, at least 1s; default 10m. */
+  readonly maxSampleLatenessMs: number;
   /** Export per-call series (fleet histograms are always exported); default true. */
   readonly perCallSeries: boolean;
   /** Which metrics are exposed (Prometheus and OTel). */
@@ -159,4 +169,6 @@ export interface Config {
   readonly web: WebConfig;
   /** Logging. */
   readonly log: LogConfig;
+  /** The state file that carries exactly-once state over a restart. */
+  readonly state: StateConfig;
 }

@@ -210,7 +210,7 @@ export const SELF_METRICS = {
   cursorResets: self('cursor_resets_total', 'counter', ['account_sid'], '{reset}',
     'Paging cursors that Twilio no longer accepted, replaced by a full re-read with de-duplication.'),
   samplesRejected: self('samples_rejected_total', 'counter', ['reason'], '{sample}',
-    'Metric records skipped because they were malformed, dated too far ahead of the clock, or named another call, account or edge than the query, by reason.'),
+    'Metric records skipped, by reason: malformed, dated too far ahead of the clock, naming another call, account or edge than the query, or too_late (never seen and older than max_sample_lateness behind their stream).'),
   pagingStopped: self('paging_stopped_total', 'counter', ['account_sid', 'reason'], '{read}',
     'Reads of a call\'s metrics that stopped before the last page, by reason: page_cap or byte_cap (the poll budget; the next poll goes on), foreign_origin (a next page on another origin, never requested), page_failed (a later page failed for good); what was read before is kept.'),
   samplesDuplicate: self('samples_duplicate_total', 'counter', [], '{sample}',

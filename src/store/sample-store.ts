@@ -1,14 +1,17 @@
 import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample, SampleValues } from '../samples/sample.ts';
+import { SeenIntervals } from './seen-intervals.ts';
 
 /** The newest state of one stream (call, edge, direction). */
 export interface StreamState {
   readonly edge: Edge;
   readonly direction: Direction;
-  /** Timestamp of the newest applied sample, epoch ms: the exactly-once high-water mark. */
+  /** Timestamp of the newest applied sample, epoch ms. */
   lastTimestampMs: number;
   /** Values of the newest applied sample. */
   values: Readonly<SampleValues>;
+  /** Every timestamp applied to the stream: the exactly-once memory (writers ignore it). */
+  readonly seen: SeenIntervals;
 }
 
 /** What the store knows of one call. */
@@ -29,8 +32,12 @@ export interface CallState {
 
 /** Receives every sample the store applies, exactly once; `observe` is false for history not replayed. */
 export interface SampleListener {
-  /** Called once per new sample, in timestamp order within a stream. */
-  onSample(sample: Sample, call: Readonly<CallState>, observe: boolean): void;
+  /**
+   * Called once per new sample, in timestamp order within a batch. `newest` is false for a late sample,
+   * older than one applied before: it moved no gauge (the stream still shows its newest), and `observe`
+   * still says whether it belongs in the fleet aggregates. Listeners that only aggregate can ignore it.
+   */
+  onSample(sample: Sample, call: Readonly<CallState>, observe: boolean, newest?: boolean): void;
   /** Called when a call and all its series are removed. */
   onCallRemoved?(call: Readonly<CallState>): void;
 }
@@ -41,6 +48,14 @@ export interface SampleStoreOptions {
   readonly backfill: boolean;
   /** Samples this much older than the tracking time count as history [120 s: Twilio's ~90 s lag plus margin]. */
   readonly historyWindowMs?: number;
+  /** A never-seen sample this much older than its stream's newest is refused as too late [10 min]. */
+  readonly maxSampleLatenessMs?: number;
+  /** How long a removed call's exactly-once state is kept for its return [lateness + history window]. */
+  readonly parkedRetentionMs?: number;
+  /** Cap on removed calls whose state is kept; the oldest go first [10000]. */
+  readonly maxParked?: number;
+  /** Clock, epoch ms [Date.now]. */
+  readonly now?: () => number;
 }
 
 /** The outcome of applying a batch. */
@@ -51,6 +66,16 @@ export interface ApplyResult {
   observed: number;
   /** Samples already applied before, skipped. */
   duplicates: number;
+  /** Never-seen samples older than `maxSampleLatenessMs` behind their stream's newest, refused. */
+  tooLate: number;
+}
+
+/** Why the store refuses a sample that is not a duplicate: a closed set, used as a metric label value. */
+export const STORE_REJECT_REASONS = ['too_late'] as const;
+
+interface Parked {
+  readonly call: CallState;
+  readonly parkedAtMs: number;
 }
 
 function byTimestamp(a: Sample, b: Sample): number {
@@ -58,19 +83,31 @@ function byTimestamp(a: Sample, b: Sample): number {
 }
 
 /**
- * Latest values per stream, with the exactly-once rule: a sample is applied only when it is newer than
- * the newest applied sample of its stream, so re-reads from paging, retries or cursor resets apply nothing.
+ * Latest values per stream, with the exactly-once rule: a sample is identified by (call, edge, direction,
+ * timestamp) and applied the first time it arrives, in any order; re-reads from paging, retries, cursor
+ * resets and a call re-announced after removal apply nothing. Gauges show each stream's newest sample.
  */
 export class SampleStore {
   readonly #calls = new Map<string, CallState>();
+  // Removed calls' exactly-once state, oldest first, so a call that comes back resumes instead of repeating.
+  readonly #parked = new Map<string, Parked>();
   readonly #listeners: SampleListener[] = [];
   readonly #backfill: boolean;
   readonly #historyWindowMs: number;
+  readonly #latenessMs: number;
+  readonly #parkedRetentionMs: number;
+  readonly #maxParked: number;
+  readonly #now: () => number;
+  #changes = 0;
 
   /** Creates an empty store. */
   constructor(options: SampleStoreOptions) {
     this.#backfill = options.backfill;
     this.#historyWindowMs = options.historyWindowMs ?? 120_000;
+    this.#latenessMs = options.maxSampleLatenessMs ?? 600_000;
+    this.#parkedRetentionMs = options.parkedRetentionMs ?? this.#latenessMs + this.#historyWindowMs;
+    this.#maxParked = options.maxParked ?? 10_000;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Adds a listener that sees each applied sample once. */
@@ -78,10 +115,19 @@ export class SampleStore {
     this.#listeners.push(listener);
   }
 
-  /** Starts holding a call (idempotent); `trackedAtMs` of the first call wins. */
+  /**
+   * Starts holding a call (idempotent); `trackedAtMs` of the first call wins, and a call removed a short
+   * while ago (or restored from the state file) resumes its state, tracking time included.
+   */
   addCall(callSid: string, accountSid: string, trackedAtMs: number): CallState {
     let call = this.#calls.get(callSid);
-    if (!call) {
+    if (call) return call;
+    this.#expireParked();
+    const parked = this.#parked.get(callSid);
+    if (parked && parked.call.accountSid === accountSid) {
+      this.#parked.delete(callSid);
+      call = parked.call;
+    } else {
       call = {
         callSid,
         accountSid,
@@ -91,8 +137,9 @@ export class SampleStore {
         mediaRegion: undefined,
         streams: new Map(),
       };
-      this.#calls.set(callSid, call);
     }
+    this.#calls.set(callSid, call);
+    this.#changes++;
     return call;
   }
 
@@ -111,23 +158,33 @@ export class SampleStore {
     return this.#calls.size;
   }
 
+  /** Number of removed calls whose exactly-once state is still kept. */
+  get parkedSize(): number {
+    return this.#parked.size;
+  }
+
+  /** Grows with every change worth saving; the state file writer compares it with the last one it wrote. */
+  get changes(): number {
+    return this.#changes;
+  }
+
   /** Records the call type once learned. */
   setCallType(callSid: string, callType: string): void {
     const call = this.#calls.get(callSid);
     if (call) call.callType = callType;
   }
 
-  /** The high-water mark of a stream, or undefined when nothing was applied yet. */
+  /** The newest applied timestamp of a stream, or undefined when nothing was applied yet. */
   lastTimestamp(callSid: string, edge: Edge, direction: Direction): number | undefined {
     return this.#calls.get(callSid)?.streams.get(streamKey(edge, direction))?.lastTimestampMs;
   }
 
   /**
-   * Applies a batch of samples of one call, each at most once, oldest first; samples of calls not held
-   * are ignored (the call was removed while its poll was in flight).
+   * Applies a batch of samples, each at most once, oldest first; samples of calls not held are ignored
+   * (the call was removed while its poll was in flight).
    */
   apply(samples: readonly Sample[]): ApplyResult {
-    const result: ApplyResult = { applied: 0, observed: 0, duplicates: 0 };
+    const result: ApplyResult = { applied: 0, observed: 0, duplicates: 0, tooLate: 0 };
     if (samples.length === 0) return result;
     const sorted = isSorted(samples) ? samples : [...samples].sort(byTimestamp);
     for (const sample of sorted) {
@@ -135,40 +192,87 @@ export class SampleStore {
       if (!call) continue;
       const key = streamKey(sample.edge, sample.direction);
       let stream = call.streams.get(key);
-      if (stream && sample.timestampMs <= stream.lastTimestampMs) {
+      const t = sample.timestampMs;
+      if (!stream) {
+        stream = { edge: sample.edge, direction: sample.direction, lastTimestampMs: t, values: sample.values, seen: new SeenIntervals() };
+        call.streams.set(key, stream);
+      }
+      const outcome = stream.seen.add(t, this.#latenessMs);
+      if (outcome === 'duplicate') {
         result.duplicates++;
         continue;
       }
-      if (!stream) {
-        stream = {
-          edge: sample.edge,
-          direction: sample.direction,
-          lastTimestampMs: sample.timestampMs,
-          values: sample.values,
-        };
-        call.streams.set(key, stream);
-      } else {
-        // Updated in place: expositions cache per-stream label text by the stream object's identity.
-        stream.lastTimestampMs = sample.timestampMs;
-        stream.values = sample.values;
+      if (outcome === 'too_late') {
+        result.tooLate++;
+        continue;
       }
-      if (sample.codecName !== undefined) call.codecName = sample.codecName;
-      if (sample.region !== undefined) call.mediaRegion = sample.region;
-      const observe = this.#backfill || sample.timestampMs >= call.trackedAtMs - this.#historyWindowMs;
+      // A late sample counts once in the aggregates but never takes the gauges back in time.
+      const newest = t >= stream.lastTimestampMs;
+      if (newest) {
+        // Updated in place: expositions cache per-stream label text by the stream object's identity.
+        stream.lastTimestampMs = t;
+        stream.values = sample.values;
+        if (sample.codecName !== undefined) call.codecName = sample.codecName;
+        if (sample.region !== undefined) call.mediaRegion = sample.region;
+      }
+      const observe = this.#backfill || t >= call.trackedAtMs - this.#historyWindowMs;
       result.applied++;
       if (observe) result.observed++;
-      for (const listener of this.#listeners) listener.onSample(sample, call, observe);
+      for (const listener of this.#listeners) listener.onSample(sample, call, observe, newest);
     }
+    this.#changes += result.applied;
     return result;
   }
 
-  /** Removes a call and its series from every exposition. */
+  /** Removes a call and its series from every exposition; its exactly-once state is kept for a while. */
   removeCall(callSid: string): boolean {
     const call = this.#calls.get(callSid);
     if (!call) return false;
     this.#calls.delete(callSid);
+    this.#park(call, this.#now());
     for (const listener of this.#listeners) listener.onCallRemoved?.(call);
     return true;
+  }
+
+  /** Held calls, then removed calls whose state is still kept (with when they were removed), for the state file. */
+  *entries(): IterableIterator<{ readonly call: Readonly<CallState>; readonly parkedAtMs: number | null }> {
+    this.#expireParked();
+    for (const call of this.#calls.values()) yield { call, parkedAtMs: null };
+    for (const p of this.#parked.values()) yield p;
+  }
+
+  /**
+   * Keeps saved calls (from the state file) as removed ones, so each resumes its state when it is
+   * announced again; calls already held are left alone. `parkedAtMs` null means the call was live: its
+   * wait starts now.
+   */
+  restore(entries: Iterable<{ readonly call: CallState; readonly parkedAtMs: number | null }>): number {
+    const now = this.#now();
+    let n = 0;
+    const byAge = [...entries].sort((a, b) => (a.parkedAtMs ?? now) - (b.parkedAtMs ?? now));
+    for (const { call, parkedAtMs } of byAge) {
+      if (this.#calls.has(call.callSid)) continue;
+      this.#parked.delete(call.callSid);
+      this.#park(call, Math.min(parkedAtMs ?? now, now));
+      n++;
+    }
+    this.#expireParked();
+    return n;
+  }
+
+  #park(call: CallState, atMs: number): void {
+    this.#parked.set(call.callSid, { call, parkedAtMs: atMs });
+    this.#changes++;
+    this.#expireParked();
+  }
+
+  // Oldest first: insertion order is removal order, except for restored calls, which the age test still catches.
+  #expireParked(): void {
+    const oldest = this.#now() - this.#parkedRetentionMs;
+    for (const [sid, p] of this.#parked) {
+      if (this.#parked.size <= this.#maxParked && p.parkedAtMs >= oldest) break;
+      this.#parked.delete(sid);
+    }
   }
 }
 

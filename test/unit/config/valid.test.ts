@@ -37,6 +37,7 @@ describe('valid config files', () => {
       callRetentionMs: 300_000,
       drainPeriodMs: 120_000,
       backfill: false,
+      maxSampleLatenessMs: 600_000,
       perCallSeries: true,
       metrics: { include: [], exclude: [] },
       discovery: { enabled: false, intervalMs: 30_000, directions: [], fromPrefix: '', toPrefix: '' },
@@ -51,6 +52,7 @@ describe('valid config files', () => {
       },
       web: { listenAddress: ':9487', telemetryPath: '/metrics' },
       log: { level: 'info', format: 'json' },
+      state: { path: '', flushIntervalMs: 5000 },
     } satisfies Config);
   });
 
@@ -91,6 +93,7 @@ describe('valid config files', () => {
       callRetentionMs: 3_600_000,
       drainPeriodMs: 0,
       backfill: true,
+      maxSampleLatenessMs: 4 * 3_600_000,
       perCallSeries: false,
       metrics: { include: ['twilio_call_*', 'twilio_voice_*'], exclude: ['twilio_call_audio_*'] },
       discovery: {
@@ -111,6 +114,7 @@ describe('valid config files', () => {
       },
       web: { listenAddress: '[::1]:9999', telemetryPath: '/prom/metrics' },
       log: { level: 'debug', format: 'logfmt' },
+      state: { path: '/var/lib/twilio-insights-exporter/state.json', flushIntervalMs: 2000 },
     } satisfies Config);
     expect(c.accounts[1]?.credentials.password.reveal()).toBe('fixture-api-secret');
     expect(c.admin.bearerToken?.reveal()).toBe('fixture-admin-token');
@@ -176,6 +180,7 @@ describe('dumpConfig', () => {
         'call_retention: 5m',
         'drain_period: 2m',
         'backfill: false',
+        'max_sample_lateness: 10m',
         'per_call_series: true',
         'metrics:',
         '  include: []',
@@ -202,6 +207,9 @@ describe('dumpConfig', () => {
         'log:',
         '  level: info',
         '  format: json',
+        'state:',
+        '  path: ""',
+        '  flush_interval: 5s',
         '',
       ].join('\n'),
     );

@@ -145,8 +145,9 @@ describe('kubernetes', () => {
 
   it('mounts the ConfigMap where the args read the config, and the referenced Secret where the config reads the token', () => {
     const volumes = new Map(list(pod, 'spec', 'volumes').map((v) => [text(v, 'name'), v]));
+    const claims = new Set(list(sts, 'spec', 'volumeClaimTemplates').map((c) => text(c, 'metadata', 'name')));
     const mounts = list(container, 'volumeMounts');
-    for (const m of mounts) expect(volumes.has(text(m, 'name')), text(m, 'name')).toBe(true);
+    for (const m of mounts) expect(volumes.has(text(m, 'name')) || claims.has(text(m, 'name')), text(m, 'name')).toBe(true);
     const configMount = mounts.find((m) => maybe(volumes.get(text(m, 'name')), 'configMap') !== undefined)!;
     expect(text(volumes.get(text(configMount, 'name')), 'configMap', 'name')).toBe(text(configMap, 'metadata', 'name'));
     expect(strings(container, 'args')).toContain(`--config.file=${text(configMount, 'mountPath')}/config.yaml`);
@@ -155,6 +156,13 @@ describe('kubernetes', () => {
     expect(secretName).toBe('twilio-insights-exporter');
     expect(readFileSync(join(K8S, 'kustomization.yaml'), 'utf8')).toContain(`kubectl create secret generic ${secretName}`);
     for (const a of list(config, 'accounts')) expect(dirname(text(a, 'auth_token_file'))).toBe(text(secretMount, 'mountPath'));
+  });
+
+  it('keeps the state file on a per-shard volume claim, where the state path points', () => {
+    const env = list(container, 'env').find((e) => text(e, 'name') === 'TWILIO_INSIGHTS_EXPORTER_STATE_PATH')!;
+    const mount = list(container, 'volumeMounts').find((m) => text(m, 'name') === 'state')!;
+    expect(dirname(text(env, 'value'))).toBe(text(mount, 'mountPath'));
+    expect(list(sts, 'spec', 'volumeClaimTemplates').map((c) => text(c, 'metadata', 'name'))).toEqual(['state']);
   });
 
   it('the ConfigMap holds a configuration the exporter accepts (with the Secret\u2019s file present)', () => {

@@ -24,7 +24,7 @@ describe('readQuery, ascending order', () => {
 
     const first = await h.poll();
     expect(first.read.requests).toBe(8);
-    expect(first.applied).toEqual({ applied: 360, observed: 360, duplicates: 0 });
+    expect(first.applied).toEqual({ applied: 360, observed: 360, duplicates: 0, tooLate: 0 });
     expect(first.read.reset).toBe(false);
     expect(h.cursor.order).toBe('asc');
 
@@ -40,7 +40,7 @@ describe('readQuery, ascending order', () => {
       // applies only the 3 new samples.
       expect(read.samples.length).toBeGreaterThanOrEqual(3);
       expect(read.samples.length).toBeLessThanOrEqual(50 + 3);
-      expect(applied).toEqual({ applied: 3, observed: 3, duplicates: read.samples.length - 3 });
+      expect(applied).toEqual({ applied: 3, observed: 3, duplicates: read.samples.length - 3, tooLate: 0 });
     }
     expect(boundaries).toBeGreaterThanOrEqual(2);
 
@@ -98,7 +98,7 @@ describe('readQuery, descending order', () => {
       const { read, applied } = await h.poll();
       expect(read.requests, `poll ${poll}`).toBe(1);
       // Newest first: the first page is re-read, the store drops what was seen.
-      expect(applied).toEqual({ applied: 3, observed: 3, duplicates: 47 });
+      expect(applied).toEqual({ applied: 3, observed: 3, duplicates: 47, tooLate: 0 });
     }
 
     expect(h.appliedTimestamps).toHaveLength(480);
@@ -152,7 +152,7 @@ describe('readQuery when the saved PageToken is refused', () => {
     expect(read.requests).toBe(1 + 8);
     expect(h.api.requests[h.api.requests.length - 9]).toBe(resumeUrl);
     expect(h.api.requests[h.api.requests.length - 8]).not.toContain('PageToken=');
-    expect(applied).toEqual({ applied: 3, observed: 3, duplicates: 360 });
+    expect(applied).toEqual({ applied: 3, observed: 3, duplicates: 360, tooLate: 0 });
     expect(h.appliedTimestamps).toHaveLength(363);
     expect(new Set(h.appliedTimestamps).size).toBe(363);
 

@@ -193,7 +193,7 @@ describe('Poller requests', () => {
 
     expect(h.rec.resets).toEqual([CALL_1]);
     expect(lastEvent(h.rec, CALL_1)).toMatchObject({ ok: true, requests: 1 + 3 });
-    expect(h.rec.applied.at(-1)!.result).toEqual({ applied: 4, observed: 4, duplicates: 120 });
+    expect(h.rec.applied.at(-1)!.result).toEqual({ applied: 4, observed: 4, duplicates: 120, tooLate: 0 });
   });
 
   it('reports each malformed record to the observer and keeps the rest of the page', async () => {

@@ -29,9 +29,9 @@ describe('SampleStore exactly once', () => {
     const { store, seen } = setup();
     const s = sample({ at: 10 });
 
-    expect(store.apply([s])).toEqual({ applied: 1, observed: 1, duplicates: 0 });
-    expect(store.apply([s])).toEqual({ applied: 0, observed: 0, duplicates: 1 });
-    expect(store.apply([s, s])).toEqual({ applied: 0, observed: 0, duplicates: 2 });
+    expect(store.apply([s])).toEqual({ applied: 1, observed: 1, duplicates: 0, tooLate: 0 });
+    expect(store.apply([s])).toEqual({ applied: 0, observed: 0, duplicates: 1, tooLate: 0 });
+    expect(store.apply([s, s])).toEqual({ applied: 0, observed: 0, duplicates: 2, tooLate: 0 });
     expect(seen).toHaveLength(1);
   });
 
@@ -39,7 +39,7 @@ describe('SampleStore exactly once', () => {
     const { store, seen } = setup();
     const batch = [sample({ at: 30 }), sample({ at: 10 }), sample({ at: 20 }), sample({ at: 10 })];
 
-    expect(store.apply(batch)).toEqual({ applied: 3, observed: 3, duplicates: 1 });
+    expect(store.apply(batch)).toEqual({ applied: 3, observed: 3, duplicates: 1, tooLate: 0 });
     expect(seen.map((e) => e.sample.timestampMs - T0)).toEqual([10_000, 20_000, 30_000]);
     expect(store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 30_000);
   });
@@ -48,22 +48,22 @@ describe('SampleStore exactly once', () => {
     const { store, seen } = setup();
     store.apply([10, 20, 30].map((at) => sample({ at })));
 
-    expect(store.apply([20, 30, 40, 50].map((at) => sample({ at })))).toEqual({ applied: 2, observed: 2, duplicates: 2 });
-    expect(store.apply([10, 20, 30, 40, 50].map((at) => sample({ at })))).toEqual({ applied: 0, observed: 0, duplicates: 5 });
+    expect(store.apply([20, 30, 40, 50].map((at) => sample({ at })))).toEqual({ applied: 2, observed: 2, duplicates: 2, tooLate: 0 });
+    expect(store.apply([10, 20, 30, 40, 50].map((at) => sample({ at })))).toEqual({ applied: 0, observed: 0, duplicates: 5, tooLate: 0 });
     expect(seen.map((e) => (e.sample.timestampMs - T0) / 1000)).toEqual([10, 20, 30, 40, 50]);
   });
 
-  it('keeps a high-water mark per stream, so directions and edges do not shadow each other', () => {
+  it('keeps exactly-once state per stream, so directions and edges do not shadow each other', () => {
     const { store, seen } = setup();
     store.apply([sample({ edge: 'carrier_edge', direction: 'inbound', at: 50 })]);
 
     const r = store.apply([
       sample({ edge: 'carrier_edge', direction: 'outbound', at: 41 }),
       sample({ edge: 'sip_edge', direction: 'inbound', at: 30 }),
-      sample({ edge: 'carrier_edge', direction: 'inbound', at: 40 }),
+      sample({ edge: 'carrier_edge', direction: 'inbound', at: 50 }),
     ]);
 
-    expect(r).toEqual({ applied: 2, observed: 2, duplicates: 1 });
+    expect(r).toEqual({ applied: 2, observed: 2, duplicates: 1, tooLate: 0 });
     expect(seen.map((e) => `${e.sample.edge}/${e.sample.direction}`)).toEqual([
       'carrier_edge/inbound',
       'sip_edge/inbound',
@@ -71,17 +71,29 @@ describe('SampleStore exactly once', () => {
     ]);
   });
 
-  it('skips a sample older than the newest applied, even when it was never seen', () => {
-    const { store } = setup();
-    store.apply([sample({ at: 20 })]);
+  it('observes a late sample older than the newest once, without taking the gauges back in time', () => {
+    const { store, seen } = setup();
+    store.apply([sample({ at: 20, values: { mos: 4.1 } })]);
 
-    expect(store.apply([sample({ at: 10 })])).toEqual({ applied: 0, observed: 0, duplicates: 1 });
+    expect(store.apply([sample({ at: 10, values: { mos: 2.0 } })])).toEqual({ applied: 1, observed: 1, duplicates: 0, tooLate: 0 });
+    expect(store.apply([sample({ at: 10 })])).toEqual({ applied: 0, observed: 0, duplicates: 1, tooLate: 0 });
+    expect(seen.map((e) => (e.sample.timestampMs - T0) / 1000)).toEqual([20, 10]);
+    expect(store.get(CALL_1)!.streams.get('sdk_edge/both')).toMatchObject({ lastTimestampMs: T0 + 20_000, values: { mos: 4.1 } });
+  });
+
+  it('refuses and counts a never-seen sample older than max_sample_lateness behind its stream, and keeps refusing it', () => {
+    const { store, seen } = setup({ backfill: false, maxSampleLatenessMs: 50_000 });
+    store.apply([0, 10, 30, 40, 50, 60, 70, 80].map((at) => sample({ at })));
+
+    expect(store.apply([sample({ at: 20 })])).toEqual({ applied: 0, observed: 0, duplicates: 0, tooLate: 1 });
+    expect(store.apply([sample({ at: 20 }), sample({ at: 10 })])).toEqual({ applied: 0, observed: 0, duplicates: 1, tooLate: 1 });
+    expect(seen).toHaveLength(8);
   });
 
   it('ignores samples of calls it does not hold, without counting them as duplicates', () => {
     const { store, seen } = setup();
 
-    expect(store.apply([sample({ callSid: CALL_2, at: 10 }), sample({ at: 10 })])).toEqual({ applied: 1, observed: 1, duplicates: 0 });
+    expect(store.apply([sample({ callSid: CALL_2, at: 10 }), sample({ at: 10 })])).toEqual({ applied: 1, observed: 1, duplicates: 0, tooLate: 0 });
     expect(seen.map((e) => e.callSid)).toEqual([CALL_1]);
     expect(store.get(CALL_2)).toBeUndefined();
   });
@@ -140,7 +152,7 @@ describe('SampleStore history and backfill', () => {
     const edge = sample({ at: 3600 - 120 });
     const fresh = sample({ at: 3600 + 10 });
 
-    expect(store.apply([old, edge, fresh])).toEqual({ applied: 3, observed: 2, duplicates: 0 });
+    expect(store.apply([old, edge, fresh])).toEqual({ applied: 3, observed: 2, duplicates: 0, tooLate: 0 });
     expect(seen.map((e) => e.observe)).toEqual([false, true, true]);
     // History still moves the gauges: the newest sample is what the per-call series show.
     expect(store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(fresh.timestampMs);
@@ -149,7 +161,7 @@ describe('SampleStore history and backfill', () => {
   it('observes history too when backfill is on', () => {
     const { store, seen } = setup({ backfill: true, historyWindowMs: 120_000 }, tracked);
 
-    expect(store.apply([sample({ at: 0 }), sample({ at: 3600 })])).toEqual({ applied: 2, observed: 2, duplicates: 0 });
+    expect(store.apply([sample({ at: 0 }), sample({ at: 3600 })])).toEqual({ applied: 2, observed: 2, duplicates: 0, tooLate: 0 });
     expect(seen.map((e) => e.observe)).toEqual([true, true]);
   });
 
@@ -198,16 +210,71 @@ describe('SampleStore listeners and removal', () => {
     expect(store.size).toBe(1);
 
     // A poll that was in flight when the call went away applies nothing.
-    expect(store.apply([sample({ at: 2 })])).toEqual({ applied: 0, observed: 0, duplicates: 0 });
+    expect(store.apply([sample({ at: 2 })])).toEqual({ applied: 0, observed: 0, duplicates: 0, tooLate: 0 });
     expect(seen).toHaveLength(2);
   });
 
-  it('starts a re-added call from scratch after removal', () => {
-    const { store } = setup();
-    store.apply([sample({ at: 10 })]);
+  it('resumes a removed call announced again: nothing applied twice, tracking time kept', () => {
+    let now = T0;
+    const { store, seen } = setup({ backfill: false, now: () => now });
+    store.apply([sample({ at: 10 }), sample({ at: 20 })]);
     store.removeCall(CALL_1);
-    store.addCall(CALL_1, ACCOUNT_A, T0);
+    expect(store.parkedSize).toBe(1);
 
-    expect(store.apply([sample({ at: 10 })])).toEqual({ applied: 1, observed: 1, duplicates: 0 });
+    now += 60_000;
+    const back = store.addCall(CALL_1, ACCOUNT_A, now);
+    expect(back.trackedAtMs).toBe(T0);
+    expect(store.parkedSize).toBe(0);
+    expect(store.apply([10, 20, 30].map((at) => sample({ at })))).toEqual({ applied: 1, observed: 1, duplicates: 2, tooLate: 0 });
+    expect(seen.map((e) => (e.sample.timestampMs - T0) / 1000)).toEqual([10, 20, 30]);
+  });
+
+  it('forgets a removed call after the parked retention and past the parked cap', () => {
+    let now = T0;
+    const { store } = setup({ backfill: true, now: () => now, parkedRetentionMs: 60_000, maxParked: 1 });
+    store.addCall(CALL_2, ACCOUNT_B, T0);
+    store.apply([sample({ at: 10 }), sample({ callSid: CALL_2, accountSid: ACCOUNT_B, at: 10 })]);
+    store.removeCall(CALL_1);
+    store.removeCall(CALL_2);
+    expect(store.parkedSize).toBe(1);
+
+    // CALL_1 went first (cap): it starts again from scratch.
+    store.addCall(CALL_1, ACCOUNT_A, now);
+    expect(store.apply([sample({ at: 10 })]).applied).toBe(1);
+    now += 60_001;
+    store.addCall(CALL_2, ACCOUNT_B, now);
+    expect(store.get(CALL_2)!.trackedAtMs).toBe(now);
+    expect(store.parkedSize).toBe(0);
+  });
+
+  it('tells listeners whether a sample is the newest of its stream', () => {
+    const { store } = setup();
+    const flags: Array<[number, boolean | undefined]> = [];
+    store.addListener({ onSample: (s, _call, _observe, newest) => flags.push([(s.timestampMs - T0) / 1000, newest]) });
+
+    store.apply([sample({ at: 20 }), sample({ at: 30 })]);
+    store.apply([sample({ at: 25 }), sample({ at: 40 })]);
+
+    expect(flags).toEqual([[20, true], [30, true], [25, false], [40, true]]);
+  });
+});
+
+describe('SampleStore saved state', () => {
+  it('a store restored from another store\'s entries resumes each call when it is announced again', () => {
+    let now = T0 + 3_600_000;
+    const { store } = setup({ backfill: false, now: () => now }, T0);
+    store.apply([sample({ at: 10, codecName: 'opus' }), sample({ at: 30 })]);
+    store.setCallType(CALL_1, 'client');
+    const saved = JSON.parse(JSON.stringify([...store.entries()].map((e) => ({ sid: e.call.callSid, parkedAtMs: e.parkedAtMs })))) as unknown[];
+    expect(saved).toEqual([{ sid: CALL_1, parkedAtMs: null }]);
+
+    const next = new SampleStore({ backfill: false, now: () => now });
+    expect(next.restore(store.entries())).toBe(1);
+    expect(next.size).toBe(0);
+    now += 60_000;
+    const call = next.addCall(CALL_1, ACCOUNT_A, now);
+
+    expect(call).toMatchObject({ trackedAtMs: T0, callType: 'client', codecName: 'opus' });
+    expect(next.apply([10, 20, 30, 40].map((at) => sample({ at })))).toEqual({ applied: 2, observed: 2, duplicates: 2, tooLate: 0 });
   });
 });

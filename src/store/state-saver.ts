@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import type { SampleStore } from './sample-store.ts';
+import { readStateFile, serializeState, writeStateFile } from './state-file.ts';
+
+/** Options of the state saver. */
+export interface StateSaverOptions {
+  /** The state file. */
+  readonly path: string;
+  /** Time between saves when the store changed. */
+  readonly flushIntervalMs: number;
+  readonly store: SampleStore;
+  readonly logger: Logger;
+  /** Clock, epoch ms [Date.now]. */
+  readonly now?: () => number;
+}
+
+/**
+ * Carries the store's exactly-once state over a restart: loads the state file once at start, saves it
+ * every `flushIntervalMs` when something changed and once at stop. A bad or unwritable file is logged and
+ * the exporter carries on with what it has: the state file may cost a repeat, never a crash.
+ */
+export class StateSaver {
+  readonly #o: StateSaverOptions;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #writing: Promise<void> | undefined;
+  #savedChanges = -1;
+  #failures = 0;
+
+  /** Creates a saver; nothing is read or written before load() and start(). */
+  constructor(options: StateSaverOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Reads the file into the store (each call resumes when announced again); returns the calls restored. */
+  load(): number {
+    const { path, store, logger } = this.#o;
+    const r = readStateFile(path);
+    if (!r.ok) {
+      if (r.reason === 'missing') logger.info({ path }, 'no state file yet; starting fresh');
+      else logger.warn({ path, reason: r.reason, detail: r.detail }, 'state file not usable; starting fresh (samples since the last run may be counted again)');
+      return 0;
+    }
+    const n = store.restore(r.entries);
+    logger.info({ path, calls: n, saved_at: r.savedAt }, 'state file loaded: calls resume where they stopped');
+    return n;
+  }
+
+  /** Starts the periodic save. */
+  start(): void {
+    this.#timer = setInterval(() => void this.flush(), this.#o.flushIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** Saves now if the store changed since the last save; never rejects, never overlaps itself. */
+  async flush(): Promise<void> {
+    if (this.#writing) return this.#writing;
+    const changes = this.#o.store.changes;
+    if (changes === this.#savedChanges) return;
+    this.#writing = this.#write(changes).finally(() => {
+      this.#writing = undefined;
+    });
+    return this.#writing;
+  }
+
+  /** Stops the periodic save and saves one last time (call after the poller stopped). */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#writing;
+    await this.flush();
+  }
+
+  async #write(changes: number): Promise<void> {
+    const { path, store, logger } = this.#o;
+    try {
+      await writeStateFile(path, serializeState(store.entries(), this.#now()));
+      this.#savedChanges = changes;
+      if (this.#failures > 0) logger.info({ path, failures: this.#failures }, 'state file written again');
+      this.#failures = 0;
+    } catch (err) {
+      // Once per episode: a full disk would otherwise log every few seconds.
+      if (this.#failures === 0) {
+        const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        logger.error({ path, code }, 'cannot write the state file; still running, but a restart may count samples again');
+      }
+      this.#failures++;
+    }
+  }
+}
