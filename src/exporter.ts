@@ -130,6 +130,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     include,
     // One aggregator, fed by the Prometheus listener: the OTLP push reads it and adds no listener of its own.
     fleet: prometheus.fleet,
+    selfRegistry: prometheus.registry,
     onExportResult: (ok, err) => {
       self.otlpExports.inc({ outcome: ok ? 'success' : 'failure' });
       if (!ok) logger.warn({ err: String(err) }, 'OTLP export failed');

@@ -3,6 +3,7 @@ import { defaultResource, resourceFromAttributes } from '@opentelemetry/resource
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { MetricProducer, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { Registry } from 'prom-client';
 import type { OtlpConfig } from '../config/index.ts';
 import type { Sample } from '../samples/sample.ts';
 import type { CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
@@ -11,6 +12,7 @@ import type { MetricDefinition } from './definitions.ts';
 import { FleetHistograms } from './fleet-histograms.ts';
 import { createReportingExporter } from './otel-export.ts';
 import type { ExportResultListener } from './otel-export.ts';
+import { createSelfProducer } from './otel-self-producer.ts';
 import { resolveOtelSettings } from './otel-settings.ts';
 import type { OtelEnv, OtelSettings } from './otel-settings.ts';
 import { createStoreProducer } from './otel-store-producer.ts';
@@ -37,6 +39,8 @@ export interface OtelExpositionOptions {
   readonly accounts: number;
   /** The fleet aggregator to send (the Prometheus exposition's); without it the exposition keeps its own, fed by `listener`. */
   readonly fleet?: FleetHistograms;
+  /** The registry of the exporter's own metrics, sent too when given. */
+  readonly selfRegistry?: Registry;
   /** Exporter version: the `service.version` resource attribute and the scope version. */
   readonly version: string;
   /** Where the standard `OTEL_*` variables are read [process.env]. */
@@ -92,6 +96,7 @@ export function createOtelExposition(options: OtelExpositionOptions): OtelExposi
   const producers: MetricProducer[] = [
     createStoreProducer({ store: options.store, fleet, perCallSeries: options.perCallSeries, activeCalls: options.activeCalls, include, ...scope }),
   ];
+  if (options.selfRegistry) producers.push(createSelfProducer({ registry: options.selfRegistry, include, ...scope }));
   const reader = new PeriodicExportingMetricReader({
     exporter: createReportingExporter(inner, options.onExportResult),
     exportIntervalMillis: settings.exportIntervalMs,

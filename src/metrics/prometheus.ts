@@ -3,6 +3,7 @@ import type { OpenMetricsContentType } from 'prom-client';
 import { FLEET_HISTOGRAMS, SELF_METRICS, STORE_FAMILIES } from './definitions.ts';
 import type { MetricDefinition } from './definitions.ts';
 import { FleetHistograms } from './fleet-histograms.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
 import { LabelTextCache, PrometheusTextWriter } from './prometheus-writer.ts';
 import { planWalk, walkStore } from './store-walk.ts';
 import type { ExpositionFormat } from './text-format.ts';
@@ -39,6 +40,8 @@ export interface PrometheusExpositionOptions {
   readonly include?: (def: MetricDefinition) => boolean;
   /** Exporter version for build_info. */
   readonly version: string;
+  /** Add prom-client's process and Node.js runtime metrics, event-loop lag included, to the registry [true]. */
+  readonly processMetrics?: boolean;
   /** The families read from the store [STORE_FAMILIES]; tests pass a table with an extra label. */
   readonly families?: readonly MetricDefinition[];
 }
@@ -123,6 +126,12 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
     register(self[key] as unknown as RegistryMetric, def);
   }
   self.buildInfo.set({ version: options.version, nodejs_version: process.version }, 1);
+  if (options.processMetrics ?? true) {
+    for (const metric of registerProcessMetrics()) {
+      textRegistry.registerMetric(metric);
+      omRegistry.registerMetric(openMetricsView(metric as unknown as RegistryMetric) as never);
+    }
+  }
 
   const listener: SampleListener = {
     onSample(sample: Sample, call: Readonly<CallState>, observe: boolean): void {
