@@ -9,6 +9,7 @@ const loaders: Record<string, () => Promise<{ run(): Promise<Row[]> }>> = {
   heap: () => import('./heap.ts'),
   capacity: () => import('./capacity.ts'),
   'auth-flood': () => import('./auth-flood.ts'),
+  otlp: () => import('./otlp.ts'),
 };
 
 const name = process.argv[2] ?? '';

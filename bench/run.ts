@@ -18,6 +18,7 @@ const BENCHMARKS: ReadonlyArray<{ name: string; what: string; limitMs: number; f
   { name: 'heap', what: 'heap per tracked call, and after 100,000 calls of churn', limitMs: 120_000, flags: ['--no-flush-bytecode'] },
   { name: 'capacity', what: 'calls one process keeps polling at 10 s on one core', limitMs: 180_000 },
   { name: 'auth-flood', what: 'authenticated /metrics p99 under a wrong-password basic-auth flood vs idle', limitMs: 180_000 },
+  { name: 'otlp', what: 'one OTLP export of 10,000 calls (collect, encode, send)', limitMs: 120_000 },
 ];
 
 const args = process.argv.slice(2);

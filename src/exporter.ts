@@ -135,6 +135,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
     accounts: config.accounts.length,
     version: VERSION,
     include,
+    // One aggregator, fed by the Prometheus listener: the OTLP push reads it and adds no listener of its own.
+    fleet: prometheus.fleet,
+    selfRegistry: prometheus.registry,
     onExportResult: (ok, err) => {
       self.otlpExports.inc({ outcome: ok ? 'success' : 'failure' });
       if (!ok) logger.warn({ err: String(err) }, 'OTLP export failed');
@@ -142,7 +145,6 @@ export function createExporter(deps: ExporterDeps): Exporter {
     onWarning: (message) => logger.warn(message),
   });
   if (otel) {
-    store.addListener(otel.listener);
     for (const outcome of ['success', 'failure']) self.otlpExports.inc({ outcome }, 0);
   }
   registry.addListener({

@@ -1,9 +1,24 @@
+/**
+ * The metrics table: one row per family, and the only place a family is declared.
+ *
+ * Adding a family read from the store: add a row with `source` ('stream', 'call', 'fleet', 'account'), its `labels`
+ * (names from `LABEL_VALUES` in subject.ts) and a `value` (`streamMetric` builds a per-stream row from an `extract`),
+ * then list it in `STORE_FAMILIES` below; the Prometheus and OTLP writers, the README table (`npm run docs:metrics`)
+ * and the checks pick it up. A label is one more name in the row's `labels`. A fleet histogram also needs `buckets`
+ * and `extract`, and goes in `FLEET_HISTOGRAMS` (the aggregator observes those). The exporter's own metrics are
+ * prom-client instruments: add a `self(...)` entry to `SELF_METRICS`.
+ */
 import type { SampleValues } from '../samples/sample.ts';
+import { labelValues } from './subject.ts';
+import type { LabelValue, Subject } from './subject.ts';
 
 /** Whether a metric is per call, a fleet aggregate, or about the exporter itself. */
 export type MetricScope = 'call' | 'fleet' | 'self';
 /** The metric kinds this exporter exposes. */
 export type MetricType = 'gauge' | 'counter' | 'histogram';
+
+/** Which loop of the store walk emits a family's series: per stream, per call, per fleet cell or per account. */
+export type SeriesSource = 'stream' | 'call' | 'fleet' | 'account';
 
 /** One row of the metrics table: everything the Prometheus and OTel expositions, docs and checks need. */
 export interface MetricDefinition {
@@ -27,6 +42,39 @@ export interface MetricDefinition {
   readonly extract?: (v: Readonly<SampleValues>) => number | undefined;
   /** Histogram bucket upper bounds, shared by Prometheus and OTel. */
   readonly buckets?: readonly number[];
+  /** For families read from the store: which loop of the walk emits them (self metrics have none). */
+  readonly source?: SeriesSource;
+  /** Readers of the label values, one per `labels` entry, built from `labels` so the names drive the output. */
+  readonly labelValues?: readonly LabelValue[];
+  /** The value of one series of a store-read gauge or counter, or undefined for no series. */
+  readonly value?: (s: Readonly<Subject>) => number | undefined;
+}
+
+/** What `streamMetric` needs: a per-stream gauge or counter read from the newest sample. */
+export interface StreamMetricSpec {
+  readonly key: string;
+  readonly name: string;
+  readonly otelName: string;
+  readonly otelUnit: string;
+  readonly type: 'gauge' | 'counter';
+  readonly help: string;
+  readonly extract: (v: Readonly<SampleValues>) => number | undefined;
+  /** Label names [CALL_LABELS]; each must be in `LABEL_VALUES`. */
+  readonly labels?: readonly string[];
+}
+
+/** Builds a per-stream row: its series are the streams whose newest sample carries the value. */
+export function streamMetric(spec: StreamMetricSpec): MetricDefinition {
+  const { extract } = spec;
+  const labels = spec.labels ?? CALL_LABELS;
+  return {
+    ...spec,
+    scope: 'call',
+    labels,
+    source: 'stream',
+    labelValues: labelValues(labels),
+    value: (s) => extract(s.stream.values),
+  };
 }
 
 /** Labels of every per-call stream series. */
@@ -54,7 +102,7 @@ function call(
   help: string,
   extract: (v: Readonly<SampleValues>) => number | undefined,
 ): MetricDefinition {
-  return { key, name, otelName, otelUnit, help, type, scope: 'call', labels: CALL_LABELS, extract };
+  return streamMetric({ key, name, otelName, otelUnit, type, help, extract });
 }
 
 function fleet(
@@ -66,7 +114,10 @@ function fleet(
   buckets: readonly number[],
   extract: (v: Readonly<SampleValues>) => number | undefined,
 ): MetricDefinition {
-  return { key, name, otelName, otelUnit, help, type: 'histogram', scope: 'fleet', labels: FLEET_LABELS, extract, buckets };
+  return {
+    key, name, otelName, otelUnit, help, type: 'histogram', scope: 'fleet', labels: FLEET_LABELS, extract, buckets,
+    source: 'fleet', labelValues: labelValues(FLEET_LABELS),
+  };
 }
 
 function self<T extends MetricType>(
@@ -132,6 +183,9 @@ export const CALL_SAMPLE_TIMESTAMP: MetricDefinition = {
   type: 'gauge',
   scope: 'call',
   labels: CALL_LABELS,
+  source: 'stream',
+  labelValues: labelValues(CALL_LABELS),
+  value: (s) => s.stream.lastTimestampMs / 1000,
 };
 
 /** The info metric carrying a call's descriptive labels. */
@@ -145,6 +199,9 @@ export const CALL_INFO: MetricDefinition = {
   type: 'gauge',
   scope: 'call',
   labels: CALL_INFO_LABELS,
+  source: 'call',
+  labelValues: labelValues(CALL_INFO_LABELS),
+  value: () => 1,
 };
 
 /** Fleet histograms: every applied sample observed once, labelled by edge, direction and account. */
@@ -169,6 +226,9 @@ export const FLEET_SAMPLES: MetricDefinition = {
   type: 'counter',
   scope: 'fleet',
   labels: FLEET_LABELS,
+  source: 'fleet',
+  labelValues: labelValues(FLEET_LABELS),
+  value: (s) => s.cell.samples,
 };
 
 /** Calls currently tracked and not ended, per account. */
@@ -181,6 +241,9 @@ export const FLEET_ACTIVE_CALLS: MetricDefinition = {
   type: 'gauge',
   scope: 'fleet',
   labels: ['account_sid'],
+  source: 'account',
+  labelValues: labelValues(['account_sid']),
+  value: (s) => s.count,
 };
 
 const DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
@@ -235,16 +298,18 @@ export const SELF_METRICS = {
     'Build information; the value is always 1.'),
 } as const satisfies Record<string, MetricDefinition>;
 
-/** Every metric the exporter can expose, for docs, dashboards and lint checks. */
-export const ALL_METRICS: readonly MetricDefinition[] = [
+/** The families read from the store and the fleet aggregates, in output order: what the store walk emits. */
+export const STORE_FAMILIES: readonly MetricDefinition[] = [
   ...CALL_METRICS,
   CALL_SAMPLE_TIMESTAMP,
   CALL_INFO,
   ...FLEET_HISTOGRAMS,
   FLEET_SAMPLES,
   FLEET_ACTIVE_CALLS,
-  ...Object.values(SELF_METRICS),
 ];
+
+/** Every metric the exporter can expose, for docs, dashboards and lint checks. */
+export const ALL_METRICS: readonly MetricDefinition[] = [...STORE_FAMILIES, ...Object.values(SELF_METRICS)];
 
 const OTEL_ATTRIBUTE: Readonly<Record<string, string>> = {
   call_sid: 'twilio.call.sid',

@@ -1,17 +1,18 @@
-import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { MetricProducer, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { Registry } from 'prom-client';
 import type { OtlpConfig } from '../config/index.ts';
-import { DIRECTIONS, EDGES } from '../samples/sample.ts';
 import type { Sample } from '../samples/sample.ts';
 import type { CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
-import { FLEET_HISTOGRAMS, FLEET_SAMPLES, otelAttributeName } from './definitions.ts';
+import { FLEET_HISTOGRAMS } from './definitions.ts';
 import type { MetricDefinition } from './definitions.ts';
+import { FleetHistograms } from './fleet-histograms.ts';
 import { createReportingExporter } from './otel-export.ts';
 import type { ExportResultListener } from './otel-export.ts';
+import { createSelfProducer } from './otel-self-producer.ts';
 import { resolveOtelSettings } from './otel-settings.ts';
 import type { OtelEnv, OtelSettings } from './otel-settings.ts';
 import { createStoreProducer } from './otel-store-producer.ts';
@@ -21,17 +22,6 @@ export const OTEL_SCOPE_NAME = 'twilio-insights-exporter';
 
 /** Data points per OTLP request: about 3 MB of protobuf, under common receiver body limits (the Collector's is 20 MiB). */
 export const MAX_POINTS_PER_REQUEST = 20_000;
-
-/** The SDK's default cardinality limit per instrument, kept as the floor. */
-const SDK_DEFAULT_CARDINALITY_LIMIT = 2000;
-
-/**
- * The cardinality limit of the fleet instruments: one attribute set per (edge, direction, account) can
- * exist, plus the SDK's overflow slot, and never below the SDK default.
- */
-export function fleetCardinalityLimit(accounts: number): number {
-  return Math.max(SDK_DEFAULT_CARDINALITY_LIMIT, EDGES.length * DIRECTIONS.length * accounts + 1);
-}
 
 type Compression = NonNullable<NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>['compression']>;
 
@@ -45,8 +35,12 @@ export interface OtelExpositionOptions {
   readonly activeCalls: () => Iterable<readonly [string, number]>;
   /** The `otlp` section of the config. */
   readonly otlp: OtlpConfig;
-  /** Number of configured accounts, which bounds the fleet attribute sets and so sizes their cardinality limit. */
+  /** Number of configured accounts (kept for callers; the fleet series come from the aggregator, with no SDK cardinality limit). */
   readonly accounts: number;
+  /** The fleet aggregator to send (the Prometheus exposition's); without it the exposition keeps its own, fed by `listener`. */
+  readonly fleet?: FleetHistograms;
+  /** The registry of the exporter's own metrics, sent too when given. */
+  readonly selfRegistry?: Registry;
   /** Exporter version: the `service.version` resource attribute and the scope version. */
   readonly version: string;
   /** Where the standard `OTEL_*` variables are read [process.env]. */
@@ -63,7 +57,7 @@ export interface OtelExpositionOptions {
 
 /** A running OTLP push of the store and the fleet aggregates. */
 export interface OtelExposition {
-  /** Feeds the fleet histograms and the sample counter: add it to the store. */
+  /** Feeds the exposition's own fleet aggregator: add it to the store; it does nothing when `fleet` was given (its owner feeds it). */
   readonly listener: SampleListener;
   /** The resolved push settings (headers stay secret). */
   readonly settings: OtelSettings;
@@ -76,9 +70,10 @@ export interface OtelExposition {
 /**
  * Builds the OpenTelemetry exposition from the same metrics table as Prometheus, or undefined when no endpoint is
  * configured (config `otlp.endpoint`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`).
- * Fleet histograms and the sample counter are SDK instruments fed once per observed sample; the series read from
- * the store come from `createStoreProducer`; a periodic reader pushes both over OTLP http/protobuf in the
- * background (no global MeterProvider), so polling and scraping never wait for it.
+ * Every store-read family, fleet histograms included, comes from one store walk (`createStoreProducer`) over the
+ * same aggregator Prometheus renders, and the self metrics from their registry; a periodic reader pushes them over
+ * OTLP http/protobuf in the background (no global MeterProvider, no SDK instruments), so polling and scraping never
+ * wait for it.
  */
 export function createOtelExposition(options: OtelExpositionOptions): OtelExposition | undefined {
   const settings = resolveOtelSettings(options.otlp, options.env ?? process.env);
@@ -96,58 +91,31 @@ export function createOtelExposition(options: OtelExpositionOptions): OtelExposi
       compression: settings.compression as Compression,
       userAgent: `${OTEL_SCOPE_NAME}/${options.version}`,
     });
+  const fleet = options.fleet ?? new FleetHistograms(FLEET_HISTOGRAMS);
+  const scope = { scopeName: OTEL_SCOPE_NAME, scopeVersion: options.version };
+  const producers: MetricProducer[] = [
+    createStoreProducer({ store: options.store, fleet, perCallSeries: options.perCallSeries, activeCalls: options.activeCalls, include, ...scope }),
+  ];
+  if (options.selfRegistry) producers.push(createSelfProducer({ registry: options.selfRegistry, include, ...scope }));
   const reader = new PeriodicExportingMetricReader({
     exporter: createReportingExporter(inner, options.onExportResult),
     exportIntervalMillis: settings.exportIntervalMs,
     exportTimeoutMillis: settings.exportTimeoutMs,
     maxExportBatchSize: MAX_POINTS_PER_REQUEST,
-    metricProducers: [
-      createStoreProducer({
-        store: options.store,
-        perCallSeries: options.perCallSeries,
-        activeCalls: options.activeCalls,
-        include,
-        scopeName: OTEL_SCOPE_NAME,
-        scopeVersion: options.version,
-      }),
-    ],
-    cardinalityLimits: { default: fleetCardinalityLimit(options.accounts) },
+    metricProducers: producers,
   });
   const resource = defaultResource()
     .merge(resourceFromAttributes(settings.resourceAttributes))
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName, [ATTR_SERVICE_VERSION]: options.version }));
+  // No instruments: the provider only binds the reader and gives the export its resource.
   const provider = new MeterProvider({ resource, readers: [reader] });
-  const meter = provider.getMeter(OTEL_SCOPE_NAME, options.version);
-
-  const histograms: Array<{ readonly h: Histogram; readonly extract: NonNullable<MetricDefinition['extract']> }> = [];
-  for (const def of FLEET_HISTOGRAMS) {
-    if (!include(def)) continue;
-    const h = meter.createHistogram(def.otelName, {
-      description: def.help,
-      unit: def.otelUnit,
-      advice: { explicitBucketBoundaries: [...(def.buckets ?? [])] },
-    });
-    histograms.push({ h, extract: def.extract! });
-  }
-  const samples: Counter | undefined = include(FLEET_SAMPLES)
-    ? meter.createCounter(FLEET_SAMPLES.otelName, { description: FLEET_SAMPLES.help, unit: FLEET_SAMPLES.otelUnit })
-    : undefined;
-
-  const EDGE = otelAttributeName('edge');
-  const DIRECTION = otelAttributeName('direction');
-  const ACCOUNT = otelAttributeName('account_sid');
-  const listener: SampleListener = {
-    onSample(sample: Sample, call: Readonly<CallState>, observe: boolean): void {
-      if (!observe) return;
-      const attributes: Attributes = { [EDGE]: sample.edge, [DIRECTION]: sample.direction, [ACCOUNT]: call.accountSid };
-      for (const { h, extract } of histograms) {
-        const value = extract(sample.values);
-        if (value !== undefined) h.record(value, attributes);
-      }
-      samples?.add(1, attributes);
-    },
-    // Nothing to remove: per-call series are built from the store at each collection, so a removed call is gone.
-  };
+  const listener: SampleListener = options.fleet
+    ? { onSample: () => {} }
+    : {
+        onSample(sample: Sample, call: Readonly<CallState>, observe: boolean): void {
+          if (observe) fleet.observe(sample, call.accountSid);
+        },
+      };
 
   let stopped: Promise<void> | undefined;
   return {

@@ -1,23 +1,16 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { OpenMetricsContentType } from 'prom-client';
-import {
-  CALL_INFO,
-  CALL_METRICS,
-  CALL_SAMPLE_TIMESTAMP,
-  FLEET_ACTIVE_CALLS,
-  FLEET_HISTOGRAMS,
-  FLEET_SAMPLES,
-  SELF_METRICS,
-} from './definitions.ts';
+import { FLEET_HISTOGRAMS, SELF_METRICS, STORE_FAMILIES } from './definitions.ts';
 import type { MetricDefinition } from './definitions.ts';
-import { CallFamilies } from './call-families.ts';
 import { FleetHistograms } from './fleet-histograms.ts';
-import { escapeLabelValue, familyHeader } from './text-format.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
+import { LabelTextCache, PrometheusTextWriter } from './prometheus-writer.ts';
+import { planWalk, walkStore } from './store-walk.ts';
+import type { ExpositionFormat } from './text-format.ts';
 import type { CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
 import type { Sample } from '../samples/sample.ts';
 
-/** The exposition formats `/metrics` negotiates. */
-export type ExpositionFormat = 'text' | 'openmetrics';
+export type { ExpositionFormat } from './text-format.ts';
 
 /** A rendered exposition with its content type. */
 export interface RenderedExposition {
@@ -47,6 +40,10 @@ export interface PrometheusExpositionOptions {
   readonly include?: (def: MetricDefinition) => boolean;
   /** Exporter version for build_info. */
   readonly version: string;
+  /** Add prom-client's process and Node.js runtime metrics, event-loop lag included, to the registry [true]. */
+  readonly processMetrics?: boolean;
+  /** The families read from the store [STORE_FAMILIES]; tests pass a table with an extra label. */
+  readonly families?: readonly MetricDefinition[];
 }
 
 /** Prometheus exposition of the store and the exporter's own metrics, over dedicated registries. */
@@ -57,6 +54,8 @@ export interface PrometheusExposition {
   readonly self: SelfMetrics;
   /** Feeds the fleet aggregates: add it to the store. */
   readonly listener: SampleListener;
+  /** The fleet aggregator the listener feeds; the OTLP exposition sends the same one. */
+  readonly fleet: FleetHistograms;
   /** Renders the whole exposition in a format. */
   render(format: ExpositionFormat): Promise<RenderedExposition>;
 }
@@ -107,29 +106,19 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
     omRegistry.registerMetric(openMetricsView(metric) as never);
   };
 
-  // Per-call families and the fleet histograms are rendered as text by the exporter itself (hot paths);
-  // everything else goes through prom-client's registries.
-  const callFamilies = options.perCallSeries
-    ? new CallFamilies(
-        store,
-        CALL_METRICS.filter(include),
-        include(CALL_SAMPLE_TIMESTAMP) ? CALL_SAMPLE_TIMESTAMP : undefined,
-        include(CALL_INFO) ? CALL_INFO : undefined,
-      )
-    : undefined;
+  // The store-read families are written as text by the exporter itself (hot paths), from one walk of the store;
+  // the exporter's own metrics go through prom-client's registries.
   const fleet = new FleetHistograms(FLEET_HISTOGRAMS);
-  const fleetShown = FLEET_HISTOGRAMS.map((def, i) => [def, i] as const).filter(([def]) => include(def));
-  const samplesShown = include(FLEET_SAMPLES);
-  const activeShown = include(FLEET_ACTIVE_CALLS);
-  const renderOwn = (format: ExpositionFormat): string => {
-    let out = callFamilies?.render(format) ?? '';
-    for (const [, i] of fleetShown) out += fleet.renderHistogram(i, format);
-    if (samplesShown) out += fleet.renderSamples(FLEET_SAMPLES, format);
-    if (activeShown) {
-      out += familyHeader(FLEET_ACTIVE_CALLS, format);
-      for (const [account, n] of options.activeCalls()) out += `${FLEET_ACTIVE_CALLS.name}{account_sid="${escapeLabelValue(account)}"} ${n}\n`;
-    }
-    return out;
+  const families = (options.families ?? STORE_FAMILIES).filter(
+    (d) => include(d) && (options.perCallSeries || (d.source !== 'stream' && d.source !== 'call')),
+  );
+  const plan = planWalk(families, fleet);
+  const inputs = { store, fleet, activeCalls: options.activeCalls };
+  const labelCache = new LabelTextCache();
+  const renderOwn = async (format: ExpositionFormat): Promise<string> => {
+    const writer = new PrometheusTextWriter(families, format, labelCache);
+    await walkStore(plan, inputs, writer);
+    return writer.text();
   };
 
   const self = createSelfMetrics();
@@ -137,6 +126,12 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
     register(self[key] as unknown as RegistryMetric, def);
   }
   self.buildInfo.set({ version: options.version, nodejs_version: process.version }, 1);
+  if (options.processMetrics ?? true) {
+    for (const metric of registerProcessMetrics()) {
+      textRegistry.registerMetric(metric);
+      omRegistry.registerMetric(openMetricsView(metric as unknown as RegistryMetric) as never);
+    }
+  }
 
   const listener: SampleListener = {
     onSample(sample: Sample, call: Readonly<CallState>, observe: boolean): void {
@@ -151,11 +146,12 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
     registry: textRegistry,
     self,
     listener,
+    fleet,
     async render(format: ExpositionFormat): Promise<RenderedExposition> {
       const end = self.renderDuration.startTimer({ format });
       const registry: Registry<OpenMetricsContentType> | Registry = format === 'openmetrics' ? omRegistry : textRegistry;
       // The registry's text ends with OpenMetrics' `# EOF`, so the exporter's own families go first.
-      const body = renderOwn(format) + (await registry.metrics());
+      const body = (await renderOwn(format)) + (await registry.metrics());
       end();
       return { contentType: registry.contentType, body };
     },

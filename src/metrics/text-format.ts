@@ -1,5 +1,7 @@
 import type { MetricDefinition } from './definitions.ts';
-import type { ExpositionFormat } from './prometheus.ts';
+
+/** The exposition formats `/metrics` negotiates; declared here, the leaf every text writer imports, so no module cycle. */
+export type ExpositionFormat = 'text' | 'openmetrics';
 
 /** Escapes a label value for both exposition formats (backslash, double quote, newline). */
 export function escapeLabelValue(v: string): string {

@@ -27,7 +27,8 @@ function parseValue(text: string): number {
   if (text === '+Inf') return Number.POSITIVE_INFINITY;
   if (text === '-Inf') return Number.NEGATIVE_INFINITY;
   const v = Number(text);
-  if (Number.isNaN(v) && text !== 'NaN') throw new Error(`bad value ${text}`);
+  // prom-client writes NaN as "Nan" (the event-loop lag mean before its first sample); Prometheus reads either.
+  if (Number.isNaN(v) && text.toLowerCase() !== 'nan') throw new Error(`bad value ${text}`);
   return v;
 }
 

@@ -304,11 +304,13 @@ describe('Prometheus exposition: OpenMetrics and counter names', () => {
 
 const GOLDEN = fileURLToPath(new URL('../../fixtures/golden/exposition.prom', import.meta.url));
 
-// Lines that differ between machines or runs: the Node version in build_info and render timings.
+// Lines that differ between machines or runs: the Node version in build_info, render timings, and the process and
+// runtime families (their values, and which of them exist, depend on the platform and the Node version; checked apart).
 function stable(body: string): string[] {
   return body
     .split('\n')
     .filter((l) => l !== '')
+    .filter((l) => !/^(# (HELP|TYPE) )?(process|nodejs)_/.test(l))
     .filter((l) => !/^twilio_insights_exporter_build_info\{/.test(l))
     .filter((l) => !/^twilio_insights_exporter_metrics_render_duration_seconds_(bucket|sum|count)\{/.test(l))
     .sort();
@@ -333,5 +335,32 @@ describe('Prometheus exposition golden file', () => {
     const golden = readFileSync(GOLDEN, 'utf8');
     expect(stable(body)).toEqual(stable(golden));
     expect(body).toMatch(/^twilio_insights_exporter_build_info\{version="1\.2\.3",nodejs_version="v\d+\.\d+\.\d+"\} 1$/m);
+  });
+});
+
+describe('Prometheus exposition: process and runtime metrics', () => {
+  const families = ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds'];
+
+  it('adds prom-client default metrics with event-loop lag to the registry, in text and OpenMetrics', async () => {
+    const { expo } = setup();
+    const text = await expo.render('text');
+    for (const name of families) expect(text.body, name).toMatch(new RegExp(`^# TYPE ${name} (gauge|counter)$`, 'm'));
+    expect(valueOf(parseExposition(text.body), 'process_cpu_seconds_total', {})).toBeGreaterThan(0);
+    expect(valueOf(parseExposition(text.body), 'nodejs_eventloop_lag_seconds', {})).toBeGreaterThanOrEqual(0);
+
+    const om = (await expo.render('openmetrics')).body;
+    expect(om).toMatch(/^# TYPE process_cpu_seconds counter$/m);
+    expect(om).toMatch(/^process_cpu_seconds_total \S+$/m);
+    expect(om.match(/^# EOF$/gm)).toHaveLength(1);
+    // OpenMetrics renders must not rename the text registry's counters.
+    expect((await expo.render('text')).body).toMatch(/^# TYPE process_cpu_seconds_total counter$/m);
+  });
+
+  it('leaves them out with processMetrics: false', async () => {
+    const store = new SampleStore({ backfill: false });
+    const expo = createPrometheusExposition({ store, perCallSeries: true, activeCalls: () => [], version: 'x', processMetrics: false });
+    const { body } = await expo.render('text');
+    expect(body).not.toMatch(/^# TYPE (process|nodejs)_/m);
+    expect(body).toMatch(/^# TYPE twilio_insights_exporter_build_info gauge$/m);
   });
 });

@@ -14,7 +14,8 @@ import {
 import type { MetricDefinition } from '../../../src/metrics/definitions.ts';
 import { createOtelExposition } from '../../../src/metrics/otel.ts';
 import type { OtelExposition } from '../../../src/metrics/otel.ts';
-import { MAX_POINTS_PER_REQUEST, fleetCardinalityLimit } from '../../../src/metrics/otel.ts';
+import { MAX_POINTS_PER_REQUEST } from '../../../src/metrics/otel.ts';
+import { FleetHistograms } from '../../../src/metrics/fleet-histograms.ts';
 import { CALLS_PER_SLICE, createStoreProducer } from '../../../src/metrics/otel-store-producer.ts';
 import { Secret } from '../../../src/config/index.ts';
 import { SampleStore } from '../../../src/store/sample-store.ts';
@@ -239,7 +240,7 @@ describe('ended calls leave the OTel export (opentelemetry-js #4096 workaround)'
       store.addCall(callSid(i), ACCOUNT, T0);
       store.apply([sample({ callSid: callSid(i), at: 10 })]);
     }
-    const producer = createStoreProducer({ store, perCallSeries: true, activeCalls: () => [], include: () => true, scopeName: 's', scopeVersion: '1' });
+    const producer = createStoreProducer({ store, fleet: new FleetHistograms(FLEET_HISTOGRAMS), perCallSeries: true, activeCalls: () => [], include: () => true, scopeName: 's', scopeVersion: '1' });
     const pending = producer.collect();
     // The first slice is read; the call removed now sits in the second.
     store.removeCall(callSid(n - 1));
@@ -275,11 +276,6 @@ describe('ended calls leave the OTel export (opentelemetry-js #4096 workaround)'
 });
 
 describe('OTel cardinality and size', () => {
-  it('sizes the fleet limit for every (edge, direction, account) plus the overflow slot, never below the SDK default', () => {
-    expect(fleetCardinalityLimit(1)).toBe(2000);
-    expect(fleetCardinalityLimit(150)).toBe(3001);
-  });
-
   it('exports the fleet series of 150 accounts on every edge and direction (3000 sets) with no overflow set', async () => {
     const edges = ['carrier_edge', 'sip_edge', 'sdk_edge', 'client_edge', 'unknown_edge'] as const;
     const directions = ['inbound', 'outbound', 'both', 'unknown'] as const;
@@ -331,6 +327,7 @@ describe('OTel cardinality and size', () => {
       store,
       perCallSeries: true,
       activeCalls: () => [],
+      fleet: new FleetHistograms(FLEET_HISTOGRAMS),
       include: () => true,
       scopeName: 's',
       scopeVersion: '1',
