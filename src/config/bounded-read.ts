@@ -7,6 +7,7 @@ export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
 
 /** Thrown when a file holds more than the cap; `code` is stable for callers to branch on. */
 export class FileTooLargeError extends Error {
+  /** Stable code to branch on (never on the message). */
   readonly code = 'ERR_FILE_TOO_LARGE';
   /** The cap that was exceeded, in bytes. */
   readonly maxBytes: number;

@@ -6,6 +6,7 @@ export type Reloadability = 'live' | 'restart';
 
 /** The reload mark of one schema key. */
 export interface ReloadMark {
+  /** Whether a reload applies the key (`live`) or only a restart does (`restart`). */
   readonly reload: Reloadability;
   /** For `restart` keys: whether the running and the loaded config differ in this key. */
   readonly differs?: (running: Config, loaded: Config) => boolean;

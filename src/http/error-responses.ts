@@ -41,7 +41,7 @@ export function errorResponder(onServerError?: (err: unknown) => void): ErrorReq
 
 /** Answers what no route matched: 404 in plain text. */
 export const notFound: RequestHandler = (_req, res) => {
-  res.status(404).type('text/plain').send('not found\n');
+  res.status(404).type('text/plain').send('Not found\n');
 };
 
 /**
