@@ -2,37 +2,37 @@ import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
-import { CallRegistry } from './calls/registry.ts';
-import { CALL_SOURCES } from './calls/registry.ts';
-import type { CallSource } from './calls/registry.ts';
-import { REJECT_REASONS } from './samples/parse.ts';
 import { Discovery } from './calls/discovery.ts';
+import { CallRegistry } from './calls/registry.ts';
 import { owns } from './calls/shard.ts';
 import type { Shard } from './calls/shard.ts';
+import { startSources, stopSources } from './calls/source.ts';
+import type { CallSourceUnit } from './calls/source.ts';
+import { staticCallsSource } from './calls/static-source.ts';
 import { metricAllowed } from './config/glob.ts';
-import { pendingRestart } from './config/reloadability.ts';
 import type { AccountConfig, Config } from './config/types.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
-import { WEBHOOK_OUTCOMES, webhookRoutes } from './http/webhook-routes.ts';
+import type { Readiness } from './http/app.ts';
 import { basicAuth } from './http/basic-auth.ts';
 import type { WebConfig } from './http/web-config.ts';
-import type { Readiness } from './http/app.ts';
+import { webhookRoutes } from './http/webhook-routes.ts';
 import type { MetricDefinition } from './metrics/definitions.ts';
 import { createOtelExposition } from './metrics/otel.ts';
 import type { OtelExposition } from './metrics/otel.ts';
 import { createPrometheusExposition } from './metrics/prometheus.ts';
 import type { PrometheusExposition } from './metrics/prometheus.ts';
-import { createAccountPolicy } from './poller/account-policy.ts';
-import { PAGING_STOP_REASONS } from './poller/cursor.ts';
 import { Poller } from './poller/poller.ts';
-import type { PollerAccount, PollObserver } from './poller/poller.ts';
-import { SampleStore, STORE_REJECT_REASONS } from './store/sample-store.ts';
+import type { PollerAccount } from './poller/poller.ts';
+import { SampleStore } from './store/sample-store.ts';
 import { StateSaver } from './store/state-saver.ts';
-import { createTwilioClient } from './twilio/client.ts';
-import { TwilioError } from './twilio/errors.ts';
-import { userAgent } from './twilio/user-agent.ts';
 import { VERSION } from './version.ts';
+import { createAccounts } from './wiring/accounts.ts';
+import { createReloader } from './wiring/reload.ts';
+import type { ReloadResult } from './wiring/reload.ts';
+import { SelfTelemetry } from './wiring/self-telemetry.ts';
+
+export type { ReloadResult } from './wiring/reload.ts';
 
 /** What the composition needs from outside: the config and, for tests, a clock and a connection pool. */
 export interface ExporterDeps {
@@ -50,13 +50,6 @@ export interface ExporterDeps {
   readonly loadConfig?: () => Config;
 }
 
-/** What a reload did. */
-export interface ReloadResult {
-  readonly ok: boolean;
-  /** Why it failed, or which changed settings need a restart to take effect. */
-  readonly message: string;
-}
-
 /** A wired exporter: the HTTP app plus the loops behind it. */
 export interface Exporter {
   /** The HTTP app (not listening). */
@@ -67,7 +60,7 @@ export interface Exporter {
   readonly prometheus: PrometheusExposition;
   /** The OTLP push, when an endpoint is configured. */
   readonly otel: OtelExposition | undefined;
-  /** Starts polling, discovery and housekeeping, and tracks the configured calls. */
+  /** Starts polling, the call sources and housekeeping. */
   start(): Promise<void>;
   /** Stops every loop, aborting requests in flight. */
   stop(): Promise<void>;
@@ -77,56 +70,51 @@ export interface Exporter {
   reload(): ReloadResult;
 }
 
-interface AccountRuntime extends PollerAccount {
-  answered: boolean;
-}
-
-/** Wires sources, registry, poller, client, store and expositions from a validated config. */
+/**
+ * The composition root: wires the stages of the pipeline (sources ─► registry ─► poller ─► Twilio client ─► parse
+ * ─► store ─► writers) from a validated config, top to bottom. Settings a reload can change are read through
+ * `running`; everything else is fixed at start (`src/config/reloadability.ts` says which is which).
+ */
 export function createExporter(deps: ExporterDeps): Exporter {
-  const { logger } = deps;
-  const config = deps.config;
-  // Settings that can change on reload are read through `current`; the rest is fixed at start.
-  let current = config;
-  // The running settings of an account (credentials rotate on reload), or undefined once it is gone.
-  const accountConfig = (accountSid: string): AccountConfig | undefined => current.accounts.find((a) => a.accountSid === accountSid);
+  const { config, logger } = deps;
   const now = deps.now ?? Date.now;
+  let running = config;
+  const runningAccount = (sid: string): AccountConfig | undefined => running.accounts.find((a) => a.accountSid === sid);
   const ownDispatcher = deps.dispatcher ? undefined : new Agent({ keepAliveTimeout: 30_000, connections: 128 });
   const dispatcher = deps.dispatcher ?? ownDispatcher!;
 
-  // A removed call's exactly-once state outlives its series long enough for discovery to bring it back.
+  // Store and registry: what is tracked, and every sample applied exactly once.
+  // A removed call's exactly-once state outlives its series long enough for a source to bring it back.
   const store = new SampleStore({ backfill: config.backfill, maxSampleLatenessMs: config.maxSampleLatenessMs, maxParked: config.maxCalls, now });
-  const stateSaver = config.state.path === ''
-    ? undefined
-    : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, logger, now });
+  const stateSaver = config.state.path === '' ? undefined : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, logger, now });
   const registry = new CallRegistry({
     maxCalls: config.maxCalls,
     drainPeriodMs: config.drainPeriodMs,
     retentionMs: config.callRetentionMs,
     now,
     ...(deps.shard && deps.shard.total > 1 && { owns: (callSid: string) => owns(deps.shard!, callSid) }),
-    onRefused: (source: CallSource) => {
-      prometheus.self.callsRefused.inc({ source });
-      logger.warn({ source, max_calls: config.maxCalls }, 'call refused: max_calls reached');
-    },
+    onRefused: (source) => telemetry.callRefused(source),
   });
-  // Both expositions show the same metrics and the same active-call counts.
+  registry.addListener({
+    onTracked: (call) => store.addCall(call.callSid, call.accountSid, call.trackedAtMs),
+    onRemoved: (call) => store.removeCall(call.callSid),
+  });
+
+  // Outputs: Prometheus text and the OTLP push show the same metrics from one fleet aggregator.
   const include = (def: MetricDefinition): boolean => metricAllowed(def.name, config.metrics.include, config.metrics.exclude);
   const activeCalls = (): Map<string, number> => registry.activeByAccount();
-  const prometheus = createPrometheusExposition({
-    store,
-    perCallSeries: config.perCallSeries,
-    activeCalls,
-    version: VERSION,
-    include,
-  });
-  const self = prometheus.self;
-  self.shardOrdinal.set(deps.shard?.ordinal ?? 0);
-  self.totalShards.set(deps.shard?.total ?? 1);
-  // Counters over closed label sets start at 0, so rate() and increase() see their first event.
-  for (const source of CALL_SOURCES) self.callsRefused.inc({ source }, 0);
-  for (const reason of [...REJECT_REASONS, ...STORE_REJECT_REASONS]) self.samplesRejected.inc({ reason }, 0);
-  for (const outcome of WEBHOOK_OUTCOMES) self.webhookCallbacks.inc({ outcome }, 0);
+  const prometheus = createPrometheusExposition({ store, perCallSeries: config.perCallSeries, activeCalls, version: VERSION, include });
   store.addListener(prometheus.listener);
+  const telemetry = new SelfTelemetry({
+    self: prometheus.self,
+    logger,
+    now,
+    registry,
+    perCallSeries: config.perCallSeries,
+    maxCalls: config.maxCalls,
+    shard: { ordinal: deps.shard?.ordinal ?? 0, total: deps.shard?.total ?? 1 },
+  });
+  registry.addListener(telemetry.registryListener());
   const otel = createOtelExposition({
     store,
     perCallSeries: config.perCallSeries,
@@ -135,220 +123,53 @@ export function createExporter(deps: ExporterDeps): Exporter {
     accounts: config.accounts.length,
     version: VERSION,
     include,
-    // One aggregator, fed by the Prometheus listener: the OTLP push reads it and adds no listener of its own.
     fleet: prometheus.fleet,
     selfRegistry: prometheus.registry,
-    onExportResult: (ok, err) => {
-      self.otlpExports.inc({ outcome: ok ? 'success' : 'failure' });
-      if (!ok) logger.warn({ err: String(err) }, 'OTLP export failed');
-    },
+    onExportResult: (ok, err) => telemetry.otlpExported(ok, err),
     onWarning: (message) => logger.warn(message),
   });
-  if (otel) {
-    for (const outcome of ['success', 'failure']) self.otlpExports.inc({ outcome }, 0);
-  }
-  registry.addListener({
-    onTracked: (call) => {
-      store.addCall(call.callSid, call.accountSid, call.trackedAtMs);
-      logger.debug({ call_sid: call.callSid, sources: [...call.sources] }, 'tracking call');
-    },
-    onEnded: (call) => logger.debug({ call_sid: call.callSid }, 'call ended, draining'),
-    onRemoved: (call) => {
-      store.removeCall(call.callSid);
-      logger.debug({ call_sid: call.callSid }, 'call removed');
-    },
-  });
+  if (otel) telemetry.otlpEnabled();
 
-  const accounts = new Map<string, AccountRuntime>();
-  for (const account of config.accounts) {
-    const accountSid = account.accountSid;
-    const client = createTwilioClient({
-      accountSid,
-      credentials: () => (accountConfig(accountSid) ?? account).credentials,
-      insightsBaseUrl: account.insightsBaseUrl,
-      apiBaseUrl: account.apiBaseUrl,
-      dispatcher,
-      userAgent: userAgent(VERSION),
-      requestTimeoutMs: config.requestTimeoutMs,
-      onRequest: (e) => {
-        self.apiRequests.inc({ account_sid: accountSid, endpoint: e.endpoint, outcome: e.outcome });
-        self.apiRequestDuration.observe({ account_sid: accountSid, endpoint: e.endpoint }, e.durationSeconds);
-      },
-    });
-    const policy = createAccountPolicy({
-      maxConcurrent: account.maxConcurrentRequests,
-      // A request we gave up on may still hold one of Twilio's concurrency slots for a while.
-      timeoutSlotHoldMs: config.requestTimeoutMs,
-      now,
-      onRetry: (err) => self.apiRetries.inc({ account_sid: accountSid, endpoint: err.endpoint, reason: err.code }),
-      onCircuit: (open) => {
-        self.circuitOpen.set({ account_sid: accountSid }, open ? 1 : 0);
-        if (open) logger.warn({ account_sid: accountSid }, 'Twilio keeps failing: circuit open, requests fail fast until a probe succeeds');
-        else logger.info({ account_sid: accountSid }, 'circuit closed: Twilio answers again');
-      },
-      onAuthFailure: (err) => {
-        self.up.set({ account_sid: accountSid }, 0);
-        logger.error(
-          { account_sid: accountSid, status: err.status, twilio_code: err.twilioCode },
-          'Twilio refused the credentials; retrying slowly until they work or the config is reloaded',
-        );
-      },
-    });
-    self.circuitOpen.set({ account_sid: accountSid }, 0);
-    self.cursorResets.inc({ account_sid: accountSid }, 0);
-    for (const reason of PAGING_STOP_REASONS) self.pagingStopped.inc({ account_sid: accountSid, reason }, 0);
-    // Four polls per request slot keep the slots busy without queueing unbounded work behind them.
-    accounts.set(accountSid, { accountSid, client, policy, maxPolls: account.maxConcurrentRequests * 4, answered: false });
-  }
-
-  const markAnswered = (accountSid: string, err?: unknown): void => {
-    const a = accounts.get(accountSid);
-    if (!a) return;
-    if (err === undefined) {
-      a.answered = true;
-      self.up.set({ account_sid: accountSid }, 1);
-    } else if (err instanceof TwilioError && (err.code === 'auth' || err.code === 'upstream')) {
-      self.up.set({ account_sid: accountSid }, 0);
-    }
-  };
-
-  const observer: PollObserver = {
-    pollFinished: (e) => {
-      self.pollDuration.observe({ account_sid: e.accountSid }, e.durationSeconds);
-      self.pollLag.set({ account_sid: e.accountSid }, e.lagSeconds);
-      if (config.perCallSeries && registry.get(e.callSid)) {
-        self.callPollSuccess.set({ call_sid: e.callSid }, e.ok ? 1 : 0);
-      }
-      if (e.ok) {
-        self.lastSuccessfulPoll.set({ account_sid: e.accountSid }, now() / 1000);
-        markAnswered(e.accountSid);
-      } else {
-        markAnswered(e.accountSid, e.error);
-        const code = e.error instanceof TwilioError ? e.error.code : 'internal';
-        logger.debug({ call_sid: e.callSid, code, err: String(e.error) }, 'poll failed');
-      }
-    },
-    applied: (_accountSid, result) => {
-      if (result.duplicates > 0) self.samplesDuplicate.inc(result.duplicates);
-      if (result.tooLate > 0) self.samplesRejected.inc({ reason: 'too_late' }, result.tooLate);
-    },
-    pagingStopped: (accountSid, callSid, stop) => {
-      self.pagingStopped.inc({ account_sid: accountSid, reason: stop.reason });
-      logger.debug({ call_sid: callSid, reason: stop.reason }, 'metrics read stopped before the last page; the next poll goes on');
-    },
-    cursorReset: (accountSid, callSid) => {
-      self.cursorResets.inc({ account_sid: accountSid });
-      logger.info({ call_sid: callSid }, 'paging cursor refused by Twilio; re-reading the call with de-duplication');
-    },
-    rejected: (_accountSid, callSid, r) => {
-      self.samplesRejected.inc({ reason: r.reason });
-      logger.debug({ call_sid: callSid, reason: r.reason, detail: r.detail }, 'metric record skipped');
-    },
-    callNotFound: (_accountSid, callSid) => {
-      logger.info({ call_sid: callSid }, 'Twilio has no metrics for this call (404); ending it');
-    },
-  };
-
+  // Twilio: one client and request policy per account, and the poller over them.
+  const accounts = createAccounts({ config, running: runningAccount, dispatcher, telemetry, now });
   const poller = new Poller({
     accounts,
     registry,
     store,
-    observer,
+    observer: telemetry.pollObserver(),
     pollIntervalMs: config.pollIntervalMs,
     pageSize: config.pageSize,
     maxClockSkewMs: config.maxClockSkewMs,
     now,
   });
 
-  const discovery = config.discovery.enabled
-    ? new Discovery({
-        accounts: [...accounts.values()],
-        registry,
-        intervalMs: config.discovery.intervalMs,
-        filter: config.discovery,
-        onListed: (accountSid, r) => {
-          markAnswered(accountSid, r.error);
-          if (!r.ok) logger.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed');
-        },
-      })
-    : undefined;
+  // Call sources, in the order they start.
+  const sources = callSources({ deps, accounts, registry, store, telemetry, running: () => running, runningAccount });
 
-  const readiness = (): Readiness => {
-    const waiting = [...accounts.values()].filter((a) => !a.answered).map((a) => a.accountSid);
-    return waiting.length === 0 ? { ready: true } : { ready: false, reason: `no successful request yet for ${waiting.join(', ')}` };
-  };
-
-  const reload = (): ReloadResult => {
-    if (!deps.loadConfig) return { ok: false, message: 'no configuration file to reload' };
-    let next: Config;
-    try {
-      next = deps.loadConfig();
-    } catch (err) {
-      self.configReloadSuccess.set(0);
-      const message = err instanceof Error ? err.message : String(err);
-      logger.error({ err: message }, 'configuration reload failed; keeping the running configuration');
-      return { ok: false, message };
-    }
-    // Against the config the process started with: that is what runs until a restart, however many reloads.
-    const restart = pendingRestart(config, next);
-    current = next;
-    // Rotated credentials get a chance at once instead of waiting out the 401 hold.
-    for (const a of accounts.values()) a.policy.resetAuth();
-    // A call of an account added by this reload would count as active but never be polled.
-    for (const call of next.calls) if (accounts.has(call.accountSid)) registry.track(call.callSid, call.accountSid, 'config');
-    logger.level = next.log.level;
-    self.configReloadSuccess.set(1);
-    self.configReloadTime.set(now() / 1000);
-    const message = restart.length === 0 ? 'reloaded' : `reloaded; restart to apply: ${restart.join(', ')}`;
-    logger.info({ restart_needed: restart }, 'configuration reloaded');
-    return { ok: true, message };
-  };
-
+  const reload = createReloader({
+    started: config,
+    load: deps.loadConfig,
+    apply: (next) => (running = next),
+    accounts,
+    sources,
+    telemetry,
+    logger,
+  });
   const guard = deps.webConfig && deps.webConfig.users.size > 0 ? basicAuth(deps.webConfig.users) : undefined;
   const app = createApp({
     render: (format) => prometheus.render(format),
     telemetryPath: config.web.telemetryPath,
-    readiness,
+    readiness: () => telemetry.readiness(),
     version: VERSION,
     onError: (err) => logger.error({ err: String(err) }, 'HTTP request failed'),
-    reload: () => reload(),
+    reload,
     ...(guard && { guard }),
     mount: (a) => {
-      if (config.webhooks.enabled) {
-        a.use(
-          webhookRoutes({
-            registry,
-            authToken: (accountSid) => {
-              // Only running accounts: a callback must not track a call no poller will ever poll.
-              const acc = accounts.has(accountSid) ? accountConfig(accountSid) : undefined;
-              return acc?.credentials.kind === 'auth_token' ? acc.credentials.password.reveal() : undefined;
-            },
-            publicUrl: () => current.webhooks.publicUrl,
-            onCallback: (outcome) => self.webhookCallbacks.inc({ outcome }),
-          }),
-        );
-      }
-      a.use(
-        adminRoutes({
-          registry,
-          store,
-          token: () => current.admin.bearerToken?.reveal(),
-          // The running accounts, not the reloaded file's: a call of an account added by a reload is never polled.
-          accountSids: () => [...accounts.keys()],
-          pendingAccountSids: () => current.accounts.map((x) => x.accountSid).filter((sid) => !accounts.has(sid)),
-        }),
-      );
+      for (const s of sources) if (s.routes) a.use(s.routes);
     },
   });
 
   let housekeeping: NodeJS.Timeout | undefined;
-  const updateTracked = (): void => {
-    self.trackedCalls.reset();
-    for (const [accountSid, states] of registry.countByState()) {
-      for (const [state, n] of states) self.trackedCalls.set({ account_sid: accountSid, state }, n);
-    }
-  };
-
   return {
     app,
     registry,
@@ -356,41 +177,25 @@ export function createExporter(deps: ExporterDeps): Exporter {
     poller,
     prometheus,
     otel,
-    readiness,
+    readiness: () => telemetry.readiness(),
     reload,
     async start(): Promise<void> {
-      self.configReloadSuccess.set(1);
-      self.configReloadTime.set(now() / 1000);
+      telemetry.configLoaded(true);
       // Before any call is tracked, so each saved call resumes when its source announces it again.
       stateSaver?.load();
       stateSaver?.start();
-      for (const call of config.calls) registry.track(call.callSid, call.accountSid, 'config');
-      // Settings answer fast and prove the credentials: an account is ready once Twilio answered it.
-      await Promise.all(
-        [...accounts.values()].map(async (a) => {
-          try {
-            const s = await a.policy.run((signal) => a.client.fetchSettings(signal));
-            markAnswered(a.accountSid);
-            if (s.advancedFeatures === false) {
-              logger.warn({ account_sid: a.accountSid }, 'Voice Insights Advanced Features are off: Twilio serves no call metrics');
-            }
-          } catch (err) {
-            markAnswered(a.accountSid, err);
-            logger.error({ account_sid: a.accountSid, err: String(err) }, 'Twilio account check failed; will keep trying while polling');
-          }
-        }),
-      );
+      await startSources(sources);
+      await checkAccounts(accounts, telemetry, logger);
       poller.start();
-      discovery?.start();
-      updateTracked();
+      telemetry.updateTracked();
       housekeeping = setInterval(() => {
         registry.sweep();
-        updateTracked();
+        telemetry.updateTracked();
       }, 1000);
     },
     async stop(): Promise<void> {
       if (housekeeping) clearInterval(housekeeping);
-      await Promise.all([poller.stop(), discovery?.stop()]);
+      await Promise.all([poller.stop(), stopSources(sources)]);
       // After the poller: nothing is applied once the last save is taken.
       await stateSaver?.stop();
       // One last push, bounded, so a shutdown never hangs on an unreachable collector.
@@ -399,4 +204,72 @@ export function createExporter(deps: ExporterDeps): Exporter {
       await ownDispatcher?.close();
     },
   };
+}
+
+interface SourceWiring {
+  readonly deps: ExporterDeps;
+  readonly accounts: ReadonlyMap<string, PollerAccount>;
+  readonly registry: CallRegistry;
+  readonly store: SampleStore;
+  readonly telemetry: SelfTelemetry;
+  readonly running: () => Config;
+  readonly runningAccount: (accountSid: string) => AccountConfig | undefined;
+}
+
+// The call sources this configuration asks for: the static list, discovery, status callbacks and the admin API.
+// Callbacks and the admin API see only the running accounts: a call of an account added by a reload is never polled.
+function callSources(w: SourceWiring): CallSourceUnit[] {
+  const { config } = w.deps;
+  const isRunning = (accountSid: string): boolean => w.accounts.has(accountSid);
+  const sources: CallSourceUnit[] = [staticCallsSource({ announcer: w.registry, calls: config.calls, isRunning })];
+  if (config.discovery.enabled) {
+    sources.push(
+      new Discovery({
+        accounts: [...w.accounts.values()],
+        registry: w.registry,
+        intervalMs: config.discovery.intervalMs,
+        filter: config.discovery,
+        onListed: (accountSid, r) => w.telemetry.discoveryListed(accountSid, r),
+      }),
+    );
+  }
+  if (config.webhooks.enabled) {
+    const routes = webhookRoutes({
+      registry: w.registry,
+      authToken: (accountSid) => {
+        const acc = isRunning(accountSid) ? w.runningAccount(accountSid) : undefined;
+        return acc?.credentials.kind === 'auth_token' ? acc.credentials.password.reveal() : undefined;
+      },
+      publicUrl: () => w.running().webhooks.publicUrl,
+      onCallback: (outcome) => w.telemetry.webhookCallback(outcome),
+    });
+    sources.push({ name: 'webhook', routes });
+  }
+  const admin = adminRoutes({
+    registry: w.registry,
+    store: w.store,
+    token: () => w.running().admin.bearerToken?.reveal(),
+    accountSids: () => [...w.accounts.keys()],
+    pendingAccountSids: () => w.running().accounts.map((x) => x.accountSid).filter((sid) => !isRunning(sid)),
+  });
+  sources.push({ name: 'admin', routes: admin });
+  return sources;
+}
+
+// Settings answer fast and prove the credentials: an account is ready once Twilio answered it.
+async function checkAccounts(accounts: ReadonlyMap<string, PollerAccount>, telemetry: SelfTelemetry, logger: Logger): Promise<void> {
+  await Promise.all(
+    [...accounts.values()].map(async (a) => {
+      try {
+        const s = await a.policy.run((signal) => a.client.fetchSettings(signal));
+        telemetry.answered(a.accountSid);
+        if (s.advancedFeatures === false) {
+          logger.warn({ account_sid: a.accountSid }, 'Voice Insights Advanced Features are off: Twilio serves no call metrics');
+        }
+      } catch (err) {
+        telemetry.answered(a.accountSid, err);
+        logger.error({ account_sid: a.accountSid, err: String(err) }, 'Twilio account check failed; will keep trying while polling');
+      }
+    }),
+  );
 }

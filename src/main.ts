@@ -12,6 +12,7 @@ import { demoConfig, startDemo } from './demo.ts';
 import type { Demo } from './demo.ts';
 import { createExporter } from './exporter.ts';
 import { createLogger } from './logger.ts';
+import { ALL_METRICS } from './metrics/definitions.ts';
 import { resolveShard } from './calls/shard.ts';
 import type { Shard } from './calls/shard.ts';
 import { createWebServer, loadWebConfig } from './http/web-config.ts';
@@ -92,6 +93,7 @@ function hasEnvCredentials(env: NodeJS.ProcessEnv): boolean {
 // Settings decided by how the exporter was started, handed to the config loader as data (never as environment edits).
 function loadOptions(flags: Flags): LoadConfigOptions {
   return {
+    metricNames: ALL_METRICS.map((d) => d.name),
     ...(flags.configFile !== undefined && { file: flags.configFile }),
     // Configured from the environment alone there is no call list: track the account's in-progress calls.
     ...(flags.configFile === undefined && { defaults: { discovery: { enabled: true } } }),

@@ -1,6 +1,10 @@
 import type { CallRecord, TwilioClient } from '../twilio/client.ts';
-import type { AccountPolicy } from '../poller/account-policy.ts';
-import type { CallRegistry } from './registry.ts';
+import type { CallAnnouncer, CallSourceUnit } from './source.ts';
+
+/** Runs one Twilio request within the account's limits (the poller's account policy is one). */
+export interface RequestRunner {
+  run<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
+}
 
 /** Which in-progress calls discovery tracks. */
 export interface DiscoveryFilter {
@@ -16,13 +20,13 @@ export interface DiscoveryFilter {
 export interface DiscoveryAccount {
   readonly accountSid: string;
   readonly client: TwilioClient;
-  readonly policy: AccountPolicy;
+  readonly policy: RequestRunner;
 }
 
 /** Options of discovery. */
 export interface DiscoveryOptions {
   readonly accounts: readonly DiscoveryAccount[];
-  readonly registry: CallRegistry;
+  readonly registry: CallAnnouncer;
   /** Time between two listings. */
   readonly intervalMs: number;
   readonly filter: DiscoveryFilter;
@@ -42,7 +46,9 @@ export function matchesFilter(call: CallRecord, filter: DiscoveryFilter): boolea
  * Lists each account's in-progress calls (all pages) every interval: new calls are tracked, calls it
  * found before that are no longer in progress are ended. A listing that failed half-way ends nothing.
  */
-export class Discovery {
+export class Discovery implements CallSourceUnit {
+  /** Its calls' source label. */
+  readonly name = 'discovery' as const;
   readonly #o: DiscoveryOptions;
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;

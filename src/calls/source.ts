@@ -1,6 +1,13 @@
 import type { RequestHandler } from 'express';
+import type { Config } from '../config/types.ts';
 import type { Sample } from '../samples/sample.ts';
-import type { CallSource, TrackResult } from './registry.ts';
+import type { CallRegistry, CallSource } from './registry.ts';
+
+/**
+ * What a source may do to the set of tracked calls: announce (`track`), end, drop (`remove`), and read what is
+ * tracked. Sources get this slice of the registry, never the registry's listeners or housekeeping.
+ */
+export type CallAnnouncer = Pick<CallRegistry, 'track' | 'end' | 'remove' | 'get' | 'calls' | 'lifecycle'>;
 
 /** What a push source's samples did once delivered: the store's exactly-once verdict. */
 export interface DeliveryResult {
@@ -10,28 +17,39 @@ export interface DeliveryResult {
   readonly duplicates: number;
 }
 
-/** What the composition root gives every source: the only ways a source changes what the exporter tracks. */
-export interface SourceContext {
-  /** Announces an in-progress call of an account; idempotent across sources. */
-  announce(callSid: string, accountSid: string): TrackResult;
-  /** Reports a call ended: it drains, then its series leave every output after the retention. */
-  end(callSid: string): void;
-  /** Delivers samples a source received itself (push); each is applied exactly once, whoever else delivers it. */
+/** Where a push source delivers samples: the same exactly-once store the poller applies to. */
+export interface SampleSink {
+  /** Applies each sample at most once, whoever else delivers it. */
   deliver(samples: readonly Sample[]): DeliveryResult;
 }
 
 /**
  * One source of calls (and, for push, of samples): the static list, discovery, status callbacks, the admin API,
- * Event Streams. The root starts every source of a list with the same context and stops them in reverse order.
- * Express routes are mounted by the root from `routes`, so a source stays testable without a listener.
+ * Event Streams. A source announces and ends calls through a {@link CallAnnouncer} (and delivers samples through
+ * a {@link SampleSink}) given when it is built; the composition root mounts its routes, starts every source of
+ * its list in order, passes each reload on, and stops them together.
  */
 export interface CallSourceUnit {
   /** The label value of `twilio_insights_exporter_calls_refused_total{source}` and of a call's `sources`. */
   readonly name: CallSource;
-  /** Begins announcing; may run an initial listing. */
-  start(ctx: SourceContext): void | Promise<void>;
-  /** Stops announcing and waits for work in flight. */
-  stop(): Promise<void>;
   /** HTTP routes the source serves (callbacks, admin, push), mounted on the exporter's app. */
   readonly routes?: RequestHandler;
+  /** Begins announcing; may run a first listing. */
+  start?(): void | Promise<void>;
+  /** Stops announcing and waits for work in flight. */
+  stop?(): Promise<void>;
+  /** Takes a reloaded configuration (live settings only: `src/config/reloadability.ts` says which). */
+  reconfigure?(config: Config): void;
+}
+
+/** Starts sources in list order. */
+export async function startSources(sources: readonly CallSourceUnit[]): Promise<void> {
+  for (const s of sources) await s.start?.();
+}
+
+/** Stops every source at once, all of them even when one fails; rethrows the first failure. */
+export async function stopSources(sources: readonly CallSourceUnit[]): Promise<void> {
+  const results = await Promise.allSettled(sources.map(async (s) => s.stop?.()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

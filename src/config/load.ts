@@ -23,6 +23,8 @@ export interface LoadConfigOptions {
   defaults?: Record<string, unknown>;
   /** Settings laid over the file and the environment: command-line flags. */
   overrides?: Record<string, unknown>;
+  /** Every metric name (the metrics table), so that a `metrics.include`/`exclude` pattern matching none is an error. */
+  metricNames?: readonly string[];
   /** Whether `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN` and friends supply credentials [true]; the demo turns it off. */
   credentialsFromEnv?: boolean;
 }
@@ -89,7 +91,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     }
     raw = parseConfigYaml(text);
   }
-  const schema = createConfigSchema({ readSecretFile: (p) => readSecretFile(resolve(baseDir, p)) });
+  const schema = createConfigSchema({
+    readSecretFile: (p) => readSecretFile(resolve(baseDir, p)),
+    ...(opts.metricNames && { metricNames: opts.metricNames }),
+  });
   if (opts.defaults) raw = layer(opts.defaults, raw);
   const overlay = applyEnv(raw, env, cwd, schemaLeaves(schema), { credentials: opts.credentialsFromEnv ?? true });
   const merged = opts.overrides ? layer(overlay.raw, opts.overrides) : overlay.raw;

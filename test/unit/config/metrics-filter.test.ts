@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { globMatch, metricAllowed } from '../../../src/config/glob.ts';
 import { ConfigError } from '../../../src/config/errors.ts';
 import { loadConfig } from '../../../src/config/load.ts';
+import { ALL_METRICS } from '../../../src/metrics/definitions.ts';
+
+const metricNames = ALL_METRICS.map((d) => d.name);
 
 const env = { TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token' };
 
@@ -17,11 +20,11 @@ describe('metrics allow/deny lists', () => {
   });
 
   it('load from the environment, and a pattern matching no metric names its index', () => {
-    const c = loadConfig({ env: { ...env, TWILIO_INSIGHTS_EXPORTER_METRICS_EXCLUDE: 'twilio_call_audio_*' } });
+    const c = loadConfig({ env: { ...env, TWILIO_INSIGHTS_EXPORTER_METRICS_EXCLUDE: 'twilio_call_audio_*' }, metricNames });
     expect(c.metrics).toEqual({ include: [], exclude: ['twilio_call_audio_*'] });
     let err: unknown;
     try {
-      loadConfig({ env: { ...env, TWILIO_INSIGHTS_EXPORTER_METRICS_INCLUDE: 'twilio_call_mos,twilio_call_moss' } });
+      loadConfig({ env: { ...env, TWILIO_INSIGHTS_EXPORTER_METRICS_INCLUDE: 'twilio_call_mos,twilio_call_moss' }, metricNames });
     } catch (e) {
       err = e;
     }

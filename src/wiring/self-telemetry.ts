@@ -1,0 +1,202 @@
+import type { Logger } from 'pino';
+import { CALL_SOURCES } from '../calls/registry.ts';
+import type { CallRegistry, CallSource, RegistryListener } from '../calls/registry.ts';
+import type { Readiness } from '../http/app.ts';
+import { WEBHOOK_OUTCOMES } from '../http/webhook-routes.ts';
+import type { WebhookOutcome } from '../http/webhook-routes.ts';
+import type { SelfMetrics } from '../metrics/prometheus.ts';
+import type { AccountPolicyOptions } from '../poller/account-policy.ts';
+import { PAGING_STOP_REASONS } from '../poller/cursor.ts';
+import type { PollObserver } from '../poller/poller.ts';
+import { REJECT_REASONS } from '../samples/parse.ts';
+import { STORE_REJECT_REASONS } from '../store/sample-store.ts';
+import type { TwilioClientOptions } from '../twilio/client.ts';
+import { TwilioError } from '../twilio/errors.ts';
+
+/** What the self telemetry needs: the exporter's own metrics, a logger, a clock and the registry it reports on. */
+export interface SelfTelemetryOptions {
+  readonly self: SelfMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly registry: CallRegistry;
+  /** Whether per-call series (`call_poll_success`) are on. */
+  readonly perCallSeries: boolean;
+  /** `max_calls`, named in the refusal log line. */
+  readonly maxCalls: number;
+  readonly shard: { readonly ordinal: number; readonly total: number };
+}
+
+/** The hooks of one account's Twilio client and request policy. */
+export interface AccountHooks {
+  readonly onRequest: NonNullable<TwilioClientOptions['onRequest']>;
+  readonly onRetry: NonNullable<AccountPolicyOptions['onRetry']>;
+  readonly onCircuit: NonNullable<AccountPolicyOptions['onCircuit']>;
+  readonly onAuthFailure: NonNullable<AccountPolicyOptions['onAuthFailure']>;
+}
+
+/**
+ * Every place the exporter reports on itself (metrics and log lines), in one object: the root hands its hooks
+ * to the parts it wires, and no other module touches the self metrics. Counters over closed label sets start at
+ * 0 here, so rate() and increase() see their first event.
+ */
+export class SelfTelemetry {
+  readonly #o: SelfTelemetryOptions;
+  readonly #self: SelfMetrics;
+  readonly #log: Logger;
+  // Accounts that answered a request at least once: readiness.
+  readonly #answered = new Set<string>();
+  readonly #accounts: string[] = [];
+
+  /** Sets the gauges known at start and the closed counters to 0. */
+  constructor(options: SelfTelemetryOptions) {
+    this.#o = options;
+    this.#self = options.self;
+    this.#log = options.logger;
+    const self = this.#self;
+    self.shardOrdinal.set(options.shard.ordinal);
+    self.totalShards.set(options.shard.total);
+    for (const source of CALL_SOURCES) self.callsRefused.inc({ source }, 0);
+    for (const reason of [...REJECT_REASONS, ...STORE_REJECT_REASONS]) self.samplesRejected.inc({ reason }, 0);
+    for (const outcome of WEBHOOK_OUTCOMES) self.webhookCallbacks.inc({ outcome }, 0);
+  }
+
+  /** Registers an account: its per-account series start at 0, and it counts against readiness. */
+  addAccount(accountSid: string): AccountHooks {
+    const self = this.#self;
+    const log = this.#log;
+    this.#accounts.push(accountSid);
+    self.circuitOpen.set({ account_sid: accountSid }, 0);
+    self.cursorResets.inc({ account_sid: accountSid }, 0);
+    for (const reason of PAGING_STOP_REASONS) self.pagingStopped.inc({ account_sid: accountSid, reason }, 0);
+    return {
+      onRequest: (e) => {
+        self.apiRequests.inc({ account_sid: accountSid, endpoint: e.endpoint, outcome: e.outcome });
+        self.apiRequestDuration.observe({ account_sid: accountSid, endpoint: e.endpoint }, e.durationSeconds);
+      },
+      onRetry: (err) => self.apiRetries.inc({ account_sid: accountSid, endpoint: err.endpoint, reason: err.code }),
+      onCircuit: (open) => {
+        self.circuitOpen.set({ account_sid: accountSid }, open ? 1 : 0);
+        if (open) log.warn({ account_sid: accountSid }, 'Twilio keeps failing: circuit open, requests fail fast until a probe succeeds');
+        else log.info({ account_sid: accountSid }, 'circuit closed: Twilio answers again');
+      },
+      onAuthFailure: (err) => {
+        self.up.set({ account_sid: accountSid }, 0);
+        log.error(
+          { account_sid: accountSid, status: err.status, twilio_code: err.twilioCode },
+          'Twilio refused the credentials; retrying slowly until they work or the config is reloaded',
+        );
+      },
+    };
+  }
+
+  /** Records that an account answered (no error) or failed a request: `up` and readiness follow. */
+  answered(accountSid: string, err?: unknown): void {
+    if (!this.#accounts.includes(accountSid)) return;
+    if (err === undefined) {
+      this.#answered.add(accountSid);
+      this.#self.up.set({ account_sid: accountSid }, 1);
+    } else if (err instanceof TwilioError && (err.code === 'auth' || err.code === 'upstream')) {
+      this.#self.up.set({ account_sid: accountSid }, 0);
+    }
+  }
+
+  /** Ready once every account has answered a request. */
+  readiness(): Readiness {
+    const waiting = this.#accounts.filter((a) => !this.#answered.has(a));
+    return waiting.length === 0 ? { ready: true } : { ready: false, reason: `no successful request yet for ${waiting.join(', ')}` };
+  }
+
+  /** What the poller reports: poll outcomes, samples applied, rejected and duplicated, cursor resets, 404s. */
+  pollObserver(): PollObserver {
+    const self = this.#self;
+    const log = this.#log;
+    const o = this.#o;
+    return {
+      pollFinished: (e) => {
+        self.pollDuration.observe({ account_sid: e.accountSid }, e.durationSeconds);
+        self.pollLag.set({ account_sid: e.accountSid }, e.lagSeconds);
+        if (o.perCallSeries && o.registry.get(e.callSid)) self.callPollSuccess.set({ call_sid: e.callSid }, e.ok ? 1 : 0);
+        if (e.ok) {
+          self.lastSuccessfulPoll.set({ account_sid: e.accountSid }, o.now() / 1000);
+          this.answered(e.accountSid);
+        } else {
+          this.answered(e.accountSid, e.error);
+          const code = e.error instanceof TwilioError ? e.error.code : 'internal';
+          log.debug({ call_sid: e.callSid, code, err: String(e.error) }, 'poll failed');
+        }
+      },
+      applied: (_accountSid, result) => {
+        if (result.duplicates > 0) self.samplesDuplicate.inc(result.duplicates);
+        if (result.tooLate > 0) self.samplesRejected.inc({ reason: 'too_late' }, result.tooLate);
+      },
+      pagingStopped: (accountSid, callSid, stop) => {
+        self.pagingStopped.inc({ account_sid: accountSid, reason: stop.reason });
+        log.debug({ call_sid: callSid, reason: stop.reason }, 'metrics read stopped before the last page; the next poll goes on');
+      },
+      cursorReset: (accountSid, callSid) => {
+        self.cursorResets.inc({ account_sid: accountSid });
+        log.info({ call_sid: callSid }, 'paging cursor refused by Twilio; re-reading the call with de-duplication');
+      },
+      rejected: (_accountSid, callSid, r) => {
+        self.samplesRejected.inc({ reason: r.reason });
+        log.debug({ call_sid: callSid, reason: r.reason, detail: r.detail }, 'metric record skipped');
+      },
+      callNotFound: (_accountSid, callSid) => {
+        log.info({ call_sid: callSid }, 'Twilio has no metrics for this call (404); ending it');
+      },
+    };
+  }
+
+  /** Log lines of the call lifecycle. */
+  registryListener(): RegistryListener {
+    const log = this.#log;
+    return {
+      onTracked: (call) => log.debug({ call_sid: call.callSid, sources: [...call.sources] }, 'tracking call'),
+      onEnded: (call) => log.debug({ call_sid: call.callSid }, 'call ended, draining'),
+      onRemoved: (call) => log.debug({ call_sid: call.callSid }, 'call removed'),
+    };
+  }
+
+  /** A call refused because `max_calls` is reached. */
+  callRefused(source: CallSource): void {
+    this.#self.callsRefused.inc({ source });
+    this.#log.warn({ source, max_calls: this.#o.maxCalls }, 'call refused: max_calls reached');
+  }
+
+  /** The outcome of one discovery listing of an account. */
+  discoveryListed(accountSid: string, r: { readonly ok: boolean; readonly error?: unknown }): void {
+    this.answered(accountSid, r.error);
+    if (!r.ok) this.#log.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed');
+  }
+
+  /** The outcome of one status callback. */
+  webhookCallback(outcome: WebhookOutcome): void {
+    this.#self.webhookCallbacks.inc({ outcome });
+  }
+
+  /** Turns the OTLP outcome counter on (both outcomes at 0) when the push is configured. */
+  otlpEnabled(): void {
+    for (const outcome of ['success', 'failure']) this.#self.otlpExports.inc({ outcome }, 0);
+  }
+
+  /** The outcome of one OTLP export. */
+  otlpExported(ok: boolean, err?: unknown): void {
+    this.#self.otlpExports.inc({ outcome: ok ? 'success' : 'failure' });
+    if (!ok) this.#log.warn({ err: String(err) }, 'OTLP export failed');
+  }
+
+  /** A configuration (re)load: successful or not, at the clock's time. */
+  configLoaded(ok: boolean): void {
+    this.#self.configReloadSuccess.set(ok ? 1 : 0);
+    if (ok) this.#self.configReloadTime.set(this.#o.now() / 1000);
+  }
+
+  /** Refreshes the tracked-calls gauge from the registry (housekeeping, every second). */
+  updateTracked(): void {
+    const self = this.#self;
+    self.trackedCalls.reset();
+    for (const [accountSid, states] of this.#o.registry.countByState()) {
+      for (const [state, n] of states) self.trackedCalls.set({ account_sid: accountSid, state }, n);
+    }
+  }
+}
