@@ -22,7 +22,8 @@ import { createOtelExposition } from './metrics/otel.ts';
 import type { OtelExposition } from './metrics/otel.ts';
 import { createPrometheusExposition } from './metrics/prometheus.ts';
 import type { PrometheusExposition } from './metrics/prometheus.ts';
-import { createAccountPolicy } from './poller/account-policy.ts';
+import { createAccountPolicy, isUnreachable, isUnreachableOutcome } from './poller/account-policy.ts';
+import { FailureEpisodes } from './poller/failure-episodes.ts';
 import { PAGING_STOP_REASONS } from './poller/cursor.ts';
 import { Poller } from './poller/poller.ts';
 import type { PollerAccount, PollObserver } from './poller/poller.ts';
@@ -77,6 +78,8 @@ export interface Exporter {
 
 interface AccountRuntime extends PollerAccount {
   answered: boolean;
+  /** When the account last gave an HTTP answer that was not a 5xx, epoch ms. */
+  lastOkMs: number;
 }
 
 /** Wires sources, registry, poller, client, store and expositions from a validated config. */
@@ -147,11 +150,24 @@ export function createExporter(deps: ExporterDeps): Exporter {
     onEnded: (call) => logger.debug({ call_sid: call.callSid }, 'call ended, draining'),
     onRemoved: (call) => {
       store.removeCall(call.callSid);
+      pollFailures.forget(call.callSid);
       logger.debug({ call_sid: call.callSid }, 'call removed');
     },
   });
 
   const accounts = new Map<string, AccountRuntime>();
+  // `up` is 0 once an account has given no usable answer for a poll interval plus a request timeout: one
+  // hanging call among answering ones does not flip it, refused connections and hangs of them all do.
+  const unreachableAfterMs = config.pollIntervalMs + config.requestTimeoutMs;
+  const requestSeen = (accountSid: string, outcome: string): void => {
+    const a = accounts.get(accountSid);
+    if (!a) return;
+    if (!isUnreachableOutcome(outcome)) {
+      if (/^\d{3}$/.test(outcome)) a.lastOkMs = now();
+    } else if (now() - a.lastOkMs >= unreachableAfterMs) {
+      self.up.set({ account_sid: accountSid }, 0);
+    }
+  };
   for (const account of config.accounts) {
     const accountSid = account.accountSid;
     const client = createTwilioClient({
@@ -163,6 +179,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       userAgent: userAgent(VERSION),
       requestTimeoutMs: config.requestTimeoutMs,
       onRequest: (e) => {
+        requestSeen(accountSid, e.outcome);
         self.apiRequests.inc({ account_sid: accountSid, endpoint: e.endpoint, outcome: e.outcome });
         self.apiRequestDuration.observe({ account_sid: accountSid, endpoint: e.endpoint }, e.durationSeconds);
       },
@@ -175,6 +192,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       onRetry: (err) => self.apiRetries.inc({ account_sid: accountSid, endpoint: err.endpoint, reason: err.code }),
       onCircuit: (open) => {
         self.circuitOpen.set({ account_sid: accountSid }, open ? 1 : 0);
+        if (open) self.up.set({ account_sid: accountSid }, 0);
         if (open) logger.warn({ account_sid: accountSid }, 'Twilio keeps failing: circuit open, requests fail fast until a probe succeeds');
         else logger.info({ account_sid: accountSid }, 'circuit closed: Twilio answers again');
       },
@@ -190,7 +208,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     self.cursorResets.inc({ account_sid: accountSid }, 0);
     for (const reason of PAGING_STOP_REASONS) self.pagingStopped.inc({ account_sid: accountSid, reason }, 0);
     // Four polls per request slot keep the slots busy without queueing unbounded work behind them.
-    accounts.set(accountSid, { accountSid, client, policy, maxPolls: account.maxConcurrentRequests * 4, answered: false });
+    accounts.set(accountSid, { accountSid, client, policy, maxPolls: account.maxConcurrentRequests * 4, answered: false, lastOkMs: 0 });
   }
 
   const markAnswered = (accountSid: string, err?: unknown): void => {
@@ -198,11 +216,17 @@ export function createExporter(deps: ExporterDeps): Exporter {
     if (!a) return;
     if (err === undefined) {
       a.answered = true;
+      a.lastOkMs = now();
       self.up.set({ account_sid: accountSid }, 1);
-    } else if (err instanceof TwilioError && (err.code === 'auth' || err.code === 'upstream')) {
+    } else if (err instanceof TwilioError && err.code === 'auth') {
+      self.up.set({ account_sid: accountSid }, 0);
+    } else if (isUnreachable(err) && now() - a.lastOkMs >= unreachableAfterMs) {
       self.up.set({ account_sid: accountSid }, 0);
     }
   };
+  // Failures repeat on every poll and listing while they last: logged when they start and when they end.
+  const pollFailures = new FailureEpisodes(now);
+  const listingFailures = new FailureEpisodes(now);
 
   const observer: PollObserver = {
     pollFinished: (e) => {
@@ -214,10 +238,15 @@ export function createExporter(deps: ExporterDeps): Exporter {
       if (e.ok) {
         self.lastSuccessfulPoll.set({ account_sid: e.accountSid }, now() / 1000);
         markAnswered(e.accountSid);
+        const ended = pollFailures.succeeded(e.callSid);
+        if (ended) logger.info({ call_sid: e.callSid, failures: ended.failures }, 'polling the call works again');
       } else {
         markAnswered(e.accountSid, e.error);
         const code = e.error instanceof TwilioError ? e.error.code : 'internal';
-        logger.debug({ call_sid: e.callSid, code, err: String(e.error) }, 'poll failed');
+        const fields = { call_sid: e.callSid, account_sid: e.accountSid, code, err: String(e.error) };
+        if (code === 'aborted') logger.debug(fields, 'poll aborted');
+        else if (pollFailures.failed(e.callSid)) logger.warn(fields, 'polling the call failed; retrying every interval, a line follows when it works again');
+        else logger.debug(fields, 'poll failed again');
       }
     },
     applied: (_accountSid, result) => {
@@ -259,7 +288,14 @@ export function createExporter(deps: ExporterDeps): Exporter {
         filter: config.discovery,
         onListed: (accountSid, r) => {
           markAnswered(accountSid, r.error);
-          if (!r.ok) logger.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed');
+          if (!r.ok) {
+            if (listingFailures.failed(accountSid)) {
+              logger.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed; retrying every interval, a line follows when it works again');
+            }
+          } else {
+            const ended = listingFailures.succeeded(accountSid);
+            if (ended) logger.info({ account_sid: accountSid, failures: ended.failures }, 'call discovery works again');
+          }
         },
       })
     : undefined;
