@@ -142,6 +142,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
     store.addListener(otel.listener);
     for (const outcome of ['success', 'failure']) self.otlpExports.inc({ outcome }, 0);
   }
+  // Failures repeat on every poll and listing while they last: logged when they start and when they end.
+  const pollFailures = new FailureEpisodes(now);
+  const listingFailures = new FailureEpisodes(now);
   registry.addListener({
     onTracked: (call) => {
       store.addCall(call.callSid, call.accountSid, call.trackedAtMs);
@@ -224,9 +227,6 @@ export function createExporter(deps: ExporterDeps): Exporter {
       self.up.set({ account_sid: accountSid }, 0);
     }
   };
-  // Failures repeat on every poll and listing while they last: logged when they start and when they end.
-  const pollFailures = new FailureEpisodes(now);
-  const listingFailures = new FailureEpisodes(now);
 
   const observer: PollObserver = {
     pollFinished: (e) => {
