@@ -4,7 +4,7 @@ import { createPrometheusExposition } from '../src/metrics/prometheus.ts';
 import type { PrometheusExposition } from '../src/metrics/prometheus.ts';
 import { newCursor, readQuery } from '../src/poller/cursor.ts';
 import { parseMetricRecord } from '../src/samples/parse.ts';
-import type { Sample } from '../src/samples/sample.ts';
+import type { Edge, Sample } from '../src/samples/sample.ts';
 import { startSimulator } from '../src/simulator/server.ts';
 import { DEMO_ACCOUNT } from '../src/simulator/demo-account.ts';
 import { SampleStore } from '../src/store/sample-store.ts';
@@ -21,7 +21,7 @@ const WARMUP_BATCHES = 5;
 const GOAL = 1.5;
 
 interface Page {
-  readonly label: string;
+  readonly label: Edge;
   readonly callSid: string;
   readonly url: string;
   readonly text: string;
@@ -77,8 +77,12 @@ function ingest(text: string, store: SampleStore): void {
 // The same, the way the poller really does it: envelope checks and the cursor's bookkeeping included.
 async function ingestViaCursor(page: Page, store: SampleStore): Promise<void> {
   const url = new URL(page.url);
-  const read = await readQuery(newCursor(), { callSid: page.callSid, pageSize: 1000 }, () =>
-    Promise.resolve({ requestUrl: url.href, ...parseMetricsEnvelope(decodeJson(page.text), url), nextPageUrl: null, bodyBytes: page.text.length }),
+  // As the poller reads: the edge asked for, and every record checked against the call, account and clock.
+  const read = await readQuery(
+    newCursor(),
+    { callSid: page.callSid, edge: page.label, pageSize: 1000 },
+    () => Promise.resolve({ requestUrl: url.href, ...parseMetricsEnvelope(decodeJson(page.text), url), nextPageUrl: null, bodyBytes: page.text.length }),
+    { accountSid: DEMO_ACCOUNT.accountSid, notAfterMs: Date.now() + 300_000 },
   );
   sink += store.apply(read.samples).applied;
 }

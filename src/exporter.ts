@@ -113,6 +113,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     perCallSeries: config.perCallSeries,
     maxCalls: config.maxCalls,
     shard: { ordinal: deps.shard?.ordinal ?? 0, total: deps.shard?.total ?? 1 },
+    unreachableAfterMs: config.pollIntervalMs + config.requestTimeoutMs,
   });
   registry.addListener(telemetry.registryListener());
   const otel = createOtelExposition({

@@ -1,4 +1,4 @@
-import { CircuitState, ConsecutiveBreaker, bulkhead, circuitBreaker, handleWhen } from 'cockatiel';
+import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, bulkhead, circuitBreaker, handleWhen } from 'cockatiel';
 import { TwilioError } from '../twilio/errors.ts';
 
 /** Options of one account's request policy. */
@@ -41,6 +41,18 @@ export interface AccountPolicy {
   readonly inFlight: number;
   /** Forgets a credentials failure (after a reload rotated them). */
   resetAuth(): void;
+}
+
+/** Whether a failure says the account cannot be reached at all: no connection, no answer in time, a server error, or an open circuit. */
+export function isUnreachable(err: unknown): boolean {
+  if (err instanceof BrokenCircuitError) return true;
+  if (!(err instanceof TwilioError)) return false;
+  return err.code === 'timeout' || err.code === 'network' || (err.code === 'upstream' && (err.status === undefined || err.status >= 500));
+}
+
+/** Whether a request outcome (an HTTP status or an error code, as `RequestEvent.outcome` gives it) says the account cannot be reached. */
+export function isUnreachableOutcome(outcome: string): boolean {
+  return outcome === 'timeout' || outcome === 'network' || /^5\d\d$/.test(outcome);
 }
 
 // Failures that say Twilio (or the way to it) is unwell, as opposed to a problem with one call.

@@ -182,24 +182,26 @@ export async function readQuery(
     req = { url: page.nextPageUrl };
   }
 
+  return finishRead(cursor, state, lastUrl!, { requests, reset, ...(stopped !== undefined && { stopped }) });
+}
+
+// Moves the cursor past what a read took and reports the rejections no earlier read reported.
+function finishRead(cursor: EdgeCursor, state: ReadState, lastUrl: string, outcome: Pick<QueryRead, 'requests' | 'reset' | 'stopped'>): QueryRead {
   const order = state.order;
   // Newest first, a read cut short by a failure has missed older samples, which a store that keeps only the
   // newest per stream would then take for duplicates: the cursor stays put and the next read, which goes
   // back as far again, applies them all. (A refused origin is never read past, so its pages are kept now.)
-  if (order === 'desc' && stopped?.reason === 'page_failed') {
-    return { samples: [], rejected: [], requests, reset, stopped };
-  }
+  if (order === 'desc' && outcome.stopped?.reason === 'page_failed') return { samples: [], rejected: [], ...outcome };
   // A page read again (newest first, or a full re-read after a reset) holds the malformed records an
   // earlier read already reported: only those on the new side of every seen sample are new.
   const rejected = state.rejectedAt
     .filter(({ at }) => (order === 'desc' ? at < state.firstSeenAt : at > state.lastSeenAt))
     .map(({ rejection }) => rejection);
-
   cursor.order = order;
-  cursor.resumeUrl = order === 'asc' ? lastUrl! : null;
+  cursor.resumeUrl = order === 'asc' ? lastUrl : null;
   cursor.highWater.clear();
   for (const [k, v] of state.highWater) cursor.highWater.set(k, v);
-  return { samples: state.samples, rejected, requests, reset, ...(stopped !== undefined && { stopped }) };
+  return { samples: state.samples, rejected, ...outcome };
 }
 
 // What a read has gathered so far, page by page.

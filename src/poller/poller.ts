@@ -9,6 +9,7 @@ import type { AccountPolicy } from './account-policy.ts';
 import { DESC_LOOKBACK_MS, newCursor, readQuery } from './cursor.ts';
 import type { EdgeCursor, PagingStop, Rejection } from './cursor.ts';
 import { readBudget } from './read-budget.ts';
+import type { ReadBudget } from './read-budget.ts';
 
 /** One account as the poller sees it. */
 export interface PollerAccount {
@@ -113,7 +114,7 @@ export class Poller {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   // Enough pages per poll for every record the cursor reads back plus one interval's worth, and no more.
-  readonly #budget: ReturnType<typeof readBudget>;
+  readonly #budget: ReadBudget;
 
   /** Creates a poller and subscribes it to the registry. */
   constructor(options: PollerOptions) {

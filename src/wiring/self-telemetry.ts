@@ -6,7 +6,9 @@ import { WEBHOOK_OUTCOMES } from '../http/webhook-routes.ts';
 import type { WebhookOutcome } from '../http/webhook-routes.ts';
 import type { SelfMetrics } from '../metrics/prometheus.ts';
 import type { AccountPolicyOptions } from '../poller/account-policy.ts';
+import { isUnreachable, isUnreachableOutcome } from '../poller/account-policy.ts';
 import { PAGING_STOP_REASONS } from '../poller/cursor.ts';
+import { FailureEpisodes } from '../poller/failure-episodes.ts';
 import type { PollObserver } from '../poller/poller.ts';
 import { REJECT_REASONS } from '../samples/parse.ts';
 import { STORE_REJECT_REASONS } from '../store/sample-store.ts';
@@ -24,6 +26,11 @@ export interface SelfTelemetryOptions {
   /** `max_calls`, named in the refusal log line. */
   readonly maxCalls: number;
   readonly shard: { readonly ordinal: number; readonly total: number };
+  /**
+   * How long an account may give no usable answer before `up` turns 0 (a poll interval plus a request timeout):
+   * one hanging call among answering ones does not flip it, refused connections and hangs of them all do.
+   */
+  readonly unreachableAfterMs: number;
 }
 
 /** The hooks of one account's Twilio client and request policy. */
@@ -46,12 +53,19 @@ export class SelfTelemetry {
   // Accounts that answered a request at least once: readiness.
   readonly #answered = new Set<string>();
   readonly #accounts: string[] = [];
+  // When each account last gave an HTTP answer that was not a 5xx, epoch ms.
+  readonly #lastOkMs = new Map<string, number>();
+  // Failures repeat on every poll and listing while they last: logged when they start and when they end.
+  readonly #pollFailures: FailureEpisodes;
+  readonly #listingFailures: FailureEpisodes;
 
   /** Sets the gauges known at start and the closed counters to 0. */
   constructor(options: SelfTelemetryOptions) {
     this.#o = options;
     this.#self = options.self;
     this.#log = options.logger;
+    this.#pollFailures = new FailureEpisodes(options.now);
+    this.#listingFailures = new FailureEpisodes(options.now);
     const self = this.#self;
     self.shardOrdinal.set(options.shard.ordinal);
     self.totalShards.set(options.shard.total);
@@ -65,17 +79,20 @@ export class SelfTelemetry {
     const self = this.#self;
     const log = this.#log;
     this.#accounts.push(accountSid);
+    this.#lastOkMs.set(accountSid, 0);
     self.circuitOpen.set({ account_sid: accountSid }, 0);
     self.cursorResets.inc({ account_sid: accountSid }, 0);
     for (const reason of PAGING_STOP_REASONS) self.pagingStopped.inc({ account_sid: accountSid, reason }, 0);
     return {
       onRequest: (e) => {
+        this.#requestSeen(accountSid, e.outcome);
         self.apiRequests.inc({ account_sid: accountSid, endpoint: e.endpoint, outcome: e.outcome });
         self.apiRequestDuration.observe({ account_sid: accountSid, endpoint: e.endpoint }, e.durationSeconds);
       },
       onRetry: (err) => self.apiRetries.inc({ account_sid: accountSid, endpoint: err.endpoint, reason: err.code }),
       onCircuit: (open) => {
         self.circuitOpen.set({ account_sid: accountSid }, open ? 1 : 0);
+        if (open) self.up.set({ account_sid: accountSid }, 0);
         if (open) log.warn({ account_sid: accountSid }, 'Twilio keeps failing: circuit open, requests fail fast until a probe succeeds');
         else log.info({ account_sid: accountSid }, 'circuit closed: Twilio answers again');
       },
@@ -94,8 +111,25 @@ export class SelfTelemetry {
     if (!this.#accounts.includes(accountSid)) return;
     if (err === undefined) {
       this.#answered.add(accountSid);
+      this.#lastOkMs.set(accountSid, this.#o.now());
       this.#self.up.set({ account_sid: accountSid }, 1);
-    } else if (err instanceof TwilioError && (err.code === 'auth' || err.code === 'upstream')) {
+    } else if (err instanceof TwilioError && err.code === 'auth') {
+      this.#self.up.set({ account_sid: accountSid }, 0);
+    } else if (isUnreachable(err) && this.#stale(accountSid)) {
+      this.#self.up.set({ account_sid: accountSid }, 0);
+    }
+  }
+
+  #stale(accountSid: string): boolean {
+    return this.#o.now() - (this.#lastOkMs.get(accountSid) ?? 0) >= this.#o.unreachableAfterMs;
+  }
+
+  // Every request's outcome: an HTTP answer below 500 proves the account reachable; a run of unreachable outcomes
+  // longer than `unreachableAfterMs` turns `up` to 0.
+  #requestSeen(accountSid: string, outcome: string): void {
+    if (!isUnreachableOutcome(outcome)) {
+      if (/^\d{3}$/.test(outcome)) this.#lastOkMs.set(accountSid, this.#o.now());
+    } else if (this.#stale(accountSid)) {
       this.#self.up.set({ account_sid: accountSid }, 0);
     }
   }
@@ -119,10 +153,15 @@ export class SelfTelemetry {
         if (e.ok) {
           self.lastSuccessfulPoll.set({ account_sid: e.accountSid }, o.now() / 1000);
           this.answered(e.accountSid);
+          const ended = this.#pollFailures.succeeded(e.callSid);
+          if (ended) log.info({ call_sid: e.callSid, failures: ended.failures }, 'polling the call works again');
         } else {
           this.answered(e.accountSid, e.error);
           const code = e.error instanceof TwilioError ? e.error.code : 'internal';
-          log.debug({ call_sid: e.callSid, code, err: String(e.error) }, 'poll failed');
+          const fields = { call_sid: e.callSid, account_sid: e.accountSid, code, err: String(e.error) };
+          if (code === 'aborted') log.debug(fields, 'poll aborted');
+          else if (this.#pollFailures.failed(e.callSid)) log.warn(fields, 'polling the call failed; retrying every interval, a line follows when it works again');
+          else log.debug(fields, 'poll failed again');
         }
       },
       applied: (_accountSid, result) => {
@@ -153,7 +192,10 @@ export class SelfTelemetry {
     return {
       onTracked: (call) => log.debug({ call_sid: call.callSid, sources: [...call.sources] }, 'tracking call'),
       onEnded: (call) => log.debug({ call_sid: call.callSid }, 'call ended, draining'),
-      onRemoved: (call) => log.debug({ call_sid: call.callSid }, 'call removed'),
+      onRemoved: (call) => {
+        this.#pollFailures.forget(call.callSid);
+        log.debug({ call_sid: call.callSid }, 'call removed');
+      },
     };
   }
 
@@ -166,7 +208,14 @@ export class SelfTelemetry {
   /** The outcome of one discovery listing of an account. */
   discoveryListed(accountSid: string, r: { readonly ok: boolean; readonly error?: unknown }): void {
     this.answered(accountSid, r.error);
-    if (!r.ok) this.#log.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed');
+    if (!r.ok) {
+      if (this.#listingFailures.failed(accountSid)) {
+        this.#log.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed; retrying every interval, a line follows when it works again');
+      }
+    } else {
+      const ended = this.#listingFailures.succeeded(accountSid);
+      if (ended) this.#log.info({ account_sid: accountSid, failures: ended.failures }, 'call discovery works again');
+    }
   }
 
   /** The outcome of one status callback. */

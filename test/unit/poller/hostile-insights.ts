@@ -126,9 +126,9 @@ export async function hostileInsights(options: HostileOptions): Promise<HostileI
     const m = /^\/v1\/Voice\/(CA\w{32})\/(Metrics|Summary)$/.exec(url.pathname);
     const call = m ? calls.get(m[1]!) : undefined;
     if (!m || !call) return json(res, 404, { code: 20404, message: 'not found', status: 404 });
+    if (m[2] === 'Metrics') metricsRequests.set(call.callSid, (metricsRequests.get(call.callSid) ?? 0) + 1);
     if (call.behaviour === 'not_found') return json(res, 404, { code: 20404, message: 'not found', status: 404 });
     if (m[2] === 'Summary') return json(res, 200, { call_sid: call.callSid, call_type: 'carrier', call_state: 'answered', processing_state: 'partial' });
-    metricsRequests.set(call.callSid, (metricsRequests.get(call.callSid) ?? 0) + 1);
     serveMetrics(call, url, res);
   };
 
