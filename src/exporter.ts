@@ -369,6 +369,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       updateTracked();
       housekeeping = setInterval(() => {
         registry.sweep();
+        store.sweep();
         updateTracked();
       }, 1000);
     },

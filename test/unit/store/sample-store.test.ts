@@ -243,6 +243,7 @@ describe('SampleStore listeners and removal', () => {
     store.addCall(CALL_1, ACCOUNT_A, now);
     expect(store.apply([sample({ at: 10 })]).applied).toBe(1);
     now += 60_001;
+    expect(store.sweep()).toBe(1);
     store.addCall(CALL_2, ACCOUNT_B, now);
     expect(store.get(CALL_2)!.trackedAtMs).toBe(now);
     expect(store.parkedSize).toBe(0);
