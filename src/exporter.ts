@@ -191,6 +191,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       telemetry.updateTracked();
       housekeeping = setInterval(() => {
         registry.sweep();
+        store.sweep();
         telemetry.updateTracked();
       }, 1000);
     },

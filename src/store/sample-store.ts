@@ -260,6 +260,13 @@ export class SampleStore {
     return n;
   }
 
+  /** Forgets removed calls whose wait is over, so memory returns to its baseline after churn; returns how many. */
+  sweep(): number {
+    const before = this.#parked.size;
+    this.#expireParked();
+    return before - this.#parked.size;
+  }
+
   #park(call: CallState, atMs: number): void {
     this.#parked.set(call.callSid, { call, parkedAtMs: atMs });
     this.#changes++;

@@ -25,9 +25,9 @@ export const DEFAULT_MAX_RUNS = 512;
  * once the gap between them is the stream's smallest observed step. Nothing is ever assumed seen that was not.
  */
 export class SeenIntervals {
-  #starts: number[] = [];
-  #ends: number[] = [];
-  #steps: number[] = [];
+  // Runs flattened as [start, end, step, start, end, step, …]: one small array of doubles per stream, since
+  // every tracked stream holds one, and created from a literal so it has no spare capacity.
+  #r: number[] = EMPTY;
   // The smallest positive gap between neighbouring timestamps so far: two single timestamps this far apart
   // have nothing of the stream between them. Only ever shrinks, so a gap seen early never hides a late sample.
   #step = 0;
@@ -41,19 +41,19 @@ export class SeenIntervals {
 
   /** The newest timestamp seen, or -Infinity when none. */
   get newest(): number {
-    const n = this.#ends.length;
-    return n === 0 ? Number.NEGATIVE_INFINITY : this.#ends[n - 1]!;
+    const n = this.#r.length;
+    return n === 0 ? Number.NEGATIVE_INFINITY : this.#r[n - 2]!;
   }
 
   /** Number of runs held: the memory this stream costs. */
   get runs(): number {
-    return this.#starts.length;
+    return this.#r.length / 3;
   }
 
   /** Whether `t` was seen. */
   has(t: number): boolean {
     const i = this.#runAtOrBefore(t);
-    return i >= 0 && t <= this.#ends[i]! && this.#onGrid(i, t);
+    return i >= 0 && t <= this.#r[i + 1]! && this.#onGrid(i, t);
   }
 
   /**
@@ -61,24 +61,25 @@ export class SeenIntervals {
    * timestamp (`too_late`: the set cannot tell it from a sample it forgot, and the caller counts it).
    */
   add(t: number, latenessMs: number): SeenOutcome {
-    const n = this.#starts.length;
-    if (n > 0 && t > this.#ends[n - 1]!) {
+    const r = this.#r;
+    const n = r.length;
+    if (n > 0 && t > r[n - 2]!) {
       this.#append(t);
       return 'new';
     }
     if (n === 0) {
       if (t <= this.#floor) return 'too_late';
-      this.#insert(0, t);
+      this.#r = [t, t, 0];
       return 'new';
     }
     const i = this.#runAtOrBefore(t);
-    const inside = i >= 0 && t <= this.#ends[i]!;
+    const inside = i >= 0 && t <= r[i + 1]!;
     if (inside && this.#onGrid(i, t)) return 'duplicate';
-    if (t <= this.#floor || t < this.#ends[n - 1]! - latenessMs) return 'too_late';
+    if (t <= this.#floor || t < r[n - 2]! - latenessMs) return 'too_late';
     if (inside) {
       this.#split(i, t);
     } else {
-      this.#insert(i + 1, t);
+      this.#insert(i + 3, t);
     }
     return 'new';
   }
@@ -86,26 +87,27 @@ export class SeenIntervals {
   /** A copy for the state file. */
   snapshot(): SeenIntervalsSnapshot {
     const runs: SeenRun[] = [];
-    for (let i = 0; i < this.#starts.length; i++) runs.push([this.#starts[i]!, this.#ends[i]!, this.#steps[i]!]);
+    const r = this.#r;
+    for (let i = 0; i < r.length; i += 3) runs.push([r[i]!, r[i + 1]!, r[i + 2]!]);
     return { runs, step: this.#step, floor: Number.isFinite(this.#floor) ? this.#floor : null };
   }
 
   /** Rebuilds a set from a snapshot; throws a TypeError naming the first rule the snapshot breaks. */
   static restore(s: SeenIntervalsSnapshot, maxRuns = DEFAULT_MAX_RUNS): SeenIntervals {
     const out = new SeenIntervals(maxRuns);
+    const flat: number[] = [];
     let prevEnd = Number.NEGATIVE_INFINITY;
     for (const [start, end, step] of s.runs) {
       const ok =
         Number.isSafeInteger(start) && Number.isSafeInteger(end) && Number.isSafeInteger(step) &&
         start > prevEnd && end >= start && step >= 0 && (step === 0 ? start === end : end > start && (end - start) % step === 0);
       if (!ok) throw new TypeError(`invalid run [${start}, ${end}, ${step}]: runs must be ascending, disjoint and on their step`);
-      out.#starts.push(start);
-      out.#ends.push(end);
-      out.#steps.push(step);
+      flat.push(start, end, step);
       prevEnd = end;
     }
-    if (out.#starts.length > out.#maxRuns) throw new TypeError(`${out.#starts.length} runs exceed the cap of ${out.#maxRuns}`);
+    if (s.runs.length > out.#maxRuns) throw new TypeError(`${s.runs.length} runs exceed the cap of ${out.#maxRuns}`);
     if (!Number.isSafeInteger(s.step) || s.step < 0) throw new TypeError(`invalid step ${s.step}`);
+    out.#r = flat.length === 0 ? EMPTY : flat;
     out.#step = s.step;
     if (s.floor !== null) {
       if (!Number.isSafeInteger(s.floor)) throw new TypeError(`invalid floor ${s.floor}`);
@@ -114,37 +116,38 @@ export class SeenIntervals {
     return out;
   }
 
+  // Indexes below are of a run's first slot (a multiple of 3).
   #onGrid(i: number, t: number): boolean {
-    const step = this.#steps[i]!;
-    return step === 0 ? t === this.#starts[i] : (t - this.#starts[i]!) % step === 0;
+    const step = this.#r[i + 2]!;
+    return step === 0 ? t === this.#r[i] : (t - this.#r[i]!) % step === 0;
   }
 
-  // Index of the last run starting at or before t, or -1.
+  // Slot of the last run starting at or before t, or -3.
   #runAtOrBefore(t: number): number {
+    const r = this.#r;
     let lo = 0;
-    let hi = this.#starts.length - 1;
+    let hi = r.length / 3 - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#starts[mid]! <= t) lo = mid + 1;
+      if (r[mid * 3]! <= t) lo = mid + 1;
       else hi = mid - 1;
     }
-    return hi;
+    return hi * 3;
   }
 
   // The common case, a sample newer than all: extend the last run or start one, without searching.
   #append(t: number): void {
-    const last = this.#starts.length - 1;
-    const gap = t - this.#ends[last]!;
-    const step = this.#steps[last]!;
+    const r = this.#r;
+    const last = r.length - 3;
+    const gap = t - r[last + 1]!;
+    const step = r[last + 2]!;
     if (step === 0) this.#learn(gap);
     if (step === 0 ? gap === this.#step : gap === step) {
-      this.#steps[last] = gap;
-      this.#ends[last] = t;
+      r[last + 2] = gap;
+      r[last + 1] = t;
       return;
     }
-    this.#starts.push(t);
-    this.#ends.push(t);
-    this.#steps.push(0);
+    r.push(t, t, 0);
     this.#cap();
   }
 
@@ -154,62 +157,61 @@ export class SeenIntervals {
 
   // Puts t, off the grid of run i but within its span, between the two halves of that run.
   #split(i: number, t: number): void {
-    const start = this.#starts[i]!;
-    const end = this.#ends[i]!;
-    const step = this.#steps[i]!;
+    const r = this.#r;
+    const start = r[i]!;
+    const end = r[i + 1]!;
+    const step = r[i + 2]!;
     const leftEnd = start + Math.floor((t - start) / step) * step;
     const rightStart = leftEnd + step;
-    this.#ends[i] = leftEnd;
-    if (leftEnd === start) this.#steps[i] = 0;
-    this.#starts.splice(i + 1, 0, t, rightStart);
-    this.#ends.splice(i + 1, 0, t, end);
-    this.#steps.splice(i + 1, 0, 0, rightStart === end ? 0 : step);
-    this.#mergeAround(i + 1);
+    r[i + 1] = leftEnd;
+    if (leftEnd === start) r[i + 2] = 0;
+    r.splice(i + 3, 0, t, t, 0, rightStart, end, rightStart === end ? 0 : step);
+    this.#mergeAround(i + 3);
   }
 
-  // Inserts t as its own run at index j (between runs j-1 and j), then merges it with its neighbours.
+  // Inserts t as its own run at slot j (between the runs before and after it), then merges it with its neighbours.
   #insert(j: number, t: number): void {
-    this.#starts.splice(j, 0, t);
-    this.#ends.splice(j, 0, t);
-    this.#steps.splice(j, 0, 0);
+    this.#r.splice(j, 0, t, t, 0);
     this.#mergeAround(j);
   }
 
   #mergeAround(j: number): void {
-    const t = this.#starts[j]!;
-    if (j > 0) this.#learn(t - this.#ends[j - 1]!);
-    if (j + 1 < this.#starts.length) this.#learn(this.#starts[j + 1]! - t);
+    const r = this.#r;
+    const t = r[j]!;
+    if (j > 0) this.#learn(t - r[j - 2]!);
+    if (j + 3 < r.length) this.#learn(r[j + 3]! - t);
     // A merge changes a run's step, which may let it join the next neighbour too.
     let k = j;
     for (;;) {
-      if (k > 0 && this.#merge(k - 1)) k--;
-      else if (k + 1 < this.#starts.length && this.#merge(k)) continue;
+      if (k > 0 && this.#merge(k - 3)) k -= 3;
+      else if (k + 3 < r.length && this.#merge(k)) continue;
       else break;
     }
     this.#cap();
   }
 
-  // Merges runs i and i+1 when they form one arithmetic run.
+  // Merges the runs at slots i and i+3 when they form one arithmetic run.
   #merge(i: number): boolean {
-    const gap = this.#starts[i + 1]! - this.#ends[i]!;
-    const a = this.#steps[i]!;
-    const b = this.#steps[i + 1]!;
+    const r = this.#r;
+    const gap = r[i + 3]! - r[i + 1]!;
+    const a = r[i + 2]!;
+    const b = r[i + 5]!;
     const step = a !== 0 ? a : b !== 0 ? b : this.#step;
     if (gap !== step || (a !== 0 && a !== step) || (b !== 0 && b !== step)) return false;
-    this.#ends[i] = this.#ends[i + 1]!;
-    this.#steps[i] = step;
-    this.#starts.splice(i + 1, 1);
-    this.#ends.splice(i + 1, 1);
-    this.#steps.splice(i + 1, 1);
+    r[i + 1] = r[i + 4]!;
+    r[i + 2] = step;
+    r.splice(i + 3, 3);
     return true;
   }
 
   // Past the cap the oldest run is forgotten: its timestamps, and any older, are refused from then on.
   #cap(): void {
-    if (this.#starts.length <= this.#maxRuns) return;
-    this.#floor = Math.max(this.#floor, this.#ends[0]!);
-    this.#starts.shift();
-    this.#ends.shift();
-    this.#steps.shift();
+    const r = this.#r;
+    if (r.length / 3 <= this.#maxRuns) return;
+    this.#floor = Math.max(this.#floor, r[1]!);
+    r.splice(0, 3);
   }
 }
+
+// Shared by every empty set; never written to, since the first add replaces it.
+const EMPTY: number[] = [];

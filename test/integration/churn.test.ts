@@ -52,5 +52,10 @@ describe('call churn', () => {
     expect(seriesOf(text, 'twilio_voice_mos_count')[0]?.value).toBe(10_000);
     // Only the fleet series (one label set) were added to the baseline exposition.
     expect(parseExposition(text).size - baseline).toBeLessThan(60);
+    // Removed calls' exactly-once state is kept for their return, then forgotten.
+    expect(store.parkedSize).toBeGreaterThan(0);
+    now += config.maxSampleLatenessMs + 120_000 + 1;
+    store.sweep();
+    expect(store.parkedSize).toBe(0);
   });
 });

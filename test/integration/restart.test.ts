@@ -104,9 +104,9 @@ describe('restarts with a state file', () => {
     // Samples published while the exporter is down are observed after the restart, and nothing twice.
     s.advance(60_000);
     const second = await start(s.file);
-    expect(second.output()).toContain('state file loaded');
     const total = await s.visible();
     await settlesAt(second, total - before);
+    expect(second.output()).toContain('state file loaded');
     expect(await s.served()).toBe(total);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);

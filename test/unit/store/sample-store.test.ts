@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SampleStore } from '../../../src/store/sample-store.ts';
 import type { CallState, SampleListener, SampleStoreOptions } from '../../../src/store/sample-store.ts';
@@ -242,6 +243,7 @@ describe('SampleStore listeners and removal', () => {
     store.addCall(CALL_1, ACCOUNT_A, now);
     expect(store.apply([sample({ at: 10 })]).applied).toBe(1);
     now += 60_001;
+    expect(store.sweep()).toBe(1);
     store.addCall(CALL_2, ACCOUNT_B, now);
     expect(store.get(CALL_2)!.trackedAtMs).toBe(now);
     expect(store.parkedSize).toBe(0);
@@ -276,5 +278,40 @@ describe('SampleStore saved state', () => {
 
     expect(call).toMatchObject({ trackedAtMs: T0, callType: 'client', codecName: 'opus' });
     expect(next.apply([10, 20, 30, 40].map((at) => sample({ at })))).toEqual({ applied: 2, observed: 2, duplicates: 2, tooLate: 0 });
+  });
+});
+
+describe('SampleStore exactly once, any arrival order (property)', () => {
+  const streams = [
+    ['carrier_edge', 'inbound', 10],
+    ['carrier_edge', 'outbound', 10],
+    ['sdk_edge', 'both', 1],
+  ] as const;
+
+  it('observes every sample of every stream once, whatever the batches, order and repeats; gauges end on the newest', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 120 })), { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 1, max: 40 }),
+        (deliveries, batchSize) => {
+          // Lateness is its own rule (tested above): here every delivery is within it.
+          const { store, seen } = setup({ backfill: true, maxSampleLatenessMs: 24 * 3_600_000 });
+          const batch = deliveries.map(([s, k]) => {
+            const [edge, direction, step] = streams[s]!;
+            return sample({ edge, direction, at: k * step });
+          });
+          for (let i = 0; i < batch.length; i += batchSize) store.apply(batch.slice(i, i + batchSize));
+
+          const id = (x: Sample): string => `${x.edge}/${x.direction}@${x.timestampMs}`;
+          const distinct = new Set(batch.map(id));
+          expect(seen.map((e) => id(e.sample)).sort()).toEqual([...distinct].sort());
+          for (const [key, state] of store.get(CALL_1)!.streams) {
+            const newest = Math.max(...batch.filter((x) => `${x.edge}/${x.direction}` === key).map((x) => x.timestampMs));
+            expect(state.lastTimestampMs).toBe(newest);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
