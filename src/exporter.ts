@@ -30,6 +30,13 @@ import { createTwilioClient } from './twilio/client.ts';
 import { TwilioError } from './twilio/errors.ts';
 import { userAgent } from './twilio/user-agent.ts';
 import { VERSION } from './version.ts';
+import { CallQualityTracker } from './quality/call-quality.ts';
+import { compileRules } from './quality/verdicts.ts';
+import { AccountActivity } from './status/account-activity.ts';
+import { PollLog } from './status/poll-log.ts';
+import { SampleHistory } from './status/sample-history.ts';
+import { TrackingLog } from './status/tracking-log.ts';
+import { statusRoutes } from './http/status-page/routes.ts';
 
 /** What the composition needs from outside: the config and, for tests, a clock and a connection pool. */
 export interface ExporterDeps {
@@ -138,6 +145,15 @@ export function createExporter(deps: ExporterDeps): Exporter {
     store.addListener(otel.listener);
     for (const outcome of ['success', 'failure']) self.otlpExports.inc({ outcome }, 0);
   }
+  // What the status page shows beyond the store: verdicts, recent samples and polls, refusals. All are fed by
+  // listeners and observers, so the store, registry and poller stay as they are.
+  const quality = new CallQualityTracker(compileRules(config.quality.rules, config.quality.window));
+  const history = new SampleHistory();
+  const polls = new PollLog(now);
+  const tracking = new TrackingLog(now);
+  const activity = new AccountActivity(config.accounts.map((a) => a.accountSid), now);
+  for (const listener of [quality, history, polls]) store.addListener(listener);
+  registry.addListener(tracking);
   registry.addListener({
     onTracked: (call) => {
       store.addCall(call.callSid, call.accountSid, call.trackedAtMs);
@@ -162,6 +178,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       userAgent: userAgent(VERSION),
       requestTimeoutMs: config.requestTimeoutMs,
       onRequest: (e) => {
+        activity.request(accountSid, e);
         self.apiRequests.inc({ account_sid: accountSid, endpoint: e.endpoint, outcome: e.outcome });
         self.apiRequestDuration.observe({ account_sid: accountSid, endpoint: e.endpoint }, e.durationSeconds);
       },
@@ -173,11 +190,13 @@ export function createExporter(deps: ExporterDeps): Exporter {
       now,
       onRetry: (err) => self.apiRetries.inc({ account_sid: accountSid, endpoint: err.endpoint, reason: err.code }),
       onCircuit: (open) => {
+        activity.circuit(accountSid, open);
         self.circuitOpen.set({ account_sid: accountSid }, open ? 1 : 0);
         if (open) logger.warn({ account_sid: accountSid }, 'Twilio keeps failing: circuit open, requests fail fast until a probe succeeds');
         else logger.info({ account_sid: accountSid }, 'circuit closed: Twilio answers again');
       },
       onAuthFailure: (err) => {
+        activity.answered(accountSid, err, true);
         self.up.set({ account_sid: accountSid }, 0);
         logger.error(
           { account_sid: accountSid, status: err.status, twilio_code: err.twilioCode },
@@ -194,6 +213,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const markAnswered = (accountSid: string, err?: unknown): void => {
     const a = accounts.get(accountSid);
     if (!a) return;
+    activity.answered(accountSid, err, err instanceof TwilioError && (err.code === 'auth' || err.code === 'upstream'));
     if (err === undefined) {
       a.answered = true;
       self.up.set({ account_sid: accountSid }, 1);
@@ -206,6 +226,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     pollFinished: (e) => {
       self.pollDuration.observe({ account_sid: e.accountSid }, e.durationSeconds);
       self.pollLag.set({ account_sid: e.accountSid }, e.lagSeconds);
+      if (registry.get(e.callSid)) polls.finished(e);
       if (config.perCallSeries && registry.get(e.callSid)) {
         self.callPollSuccess.set({ call_sid: e.callSid }, e.ok ? 1 : 0);
       }
@@ -227,6 +248,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     },
     rejected: (_accountSid, callSid, r) => {
       self.samplesRejected.inc({ reason: r.reason });
+      polls.rejected(callSid, r.reason);
       logger.debug({ call_sid: callSid, reason: r.reason, detail: r.detail }, 'metric record skipped');
     },
     callNotFound: (_accountSid, callSid) => {
@@ -294,6 +316,27 @@ export function createExporter(deps: ExporterDeps): Exporter {
     onError: (err) => logger.error({ err: String(err) }, 'rendering metrics failed'),
     reload: () => reload(),
     ...(deps.webConfig && deps.webConfig.users.size > 0 && { guard: basicAuth(deps.webConfig.users) }),
+    status: statusRoutes({
+      version: VERSION,
+      telemetryPath: config.web.telemetryPath,
+      now,
+      registry,
+      store,
+      quality,
+      history,
+      polls,
+      tracking,
+      poller,
+      accounts: () =>
+        activity.views().map((v) => {
+          const acc = config.accounts.find((x) => x.accountSid === v.accountSid)!;
+          return { ...v, name: acc.name, maxConcurrent: acc.maxConcurrentRequests, inFlight: accounts.get(v.accountSid)?.policy.inFlight ?? 0 };
+        }),
+      maxCalls: config.maxCalls,
+      shard: { ordinal: deps.shard?.ordinal ?? 0, total: deps.shard?.total ?? 1 },
+      grafanaUrl: config.grafana.url,
+      rules: config.quality.rules,
+    }),
     mount: (a) => {
       if (config.webhooks.enabled) {
         a.use(
@@ -393,6 +436,8 @@ function restartNeeded(a: Config, b: Config): string[] {
     ['webhooks.enabled', (c) => c.webhooks.enabled],
     ['otlp', (c) => JSON.stringify({ ...c.otlp, headers: Object.keys(c.otlp.headers) })],
     ['web', (c) => JSON.stringify(c.web)],
+    ['quality', (c) => JSON.stringify(c.quality)],
+    ['grafana', (c) => c.grafana.url],
   ];
   for (const [key, get] of fixed) if (get(a) !== get(b)) out.push(key);
   return out;

@@ -26,6 +26,8 @@ export interface RegistryListener {
   onEnded?(call: Readonly<TrackedCall>): void;
   /** A call was dropped: its series must disappear. */
   onRemoved?(call: Readonly<TrackedCall>): void;
+  /** A call was announced but not tracked: the cap was reached, or another shard owns it. */
+  onRefused?(callSid: string, source: CallSource, reason: 'max_calls' | 'not_owned'): void;
 }
 
 /** Options of the registry. */
@@ -70,7 +72,10 @@ export class CallRegistry {
 
   /** Announces an in-progress call; idempotent across sources. */
   track(callSid: string, accountSid: string, source: CallSource): TrackResult {
-    if (this.#options.owns && !this.#options.owns(callSid)) return 'not_owned';
+    if (this.#options.owns && !this.#options.owns(callSid)) {
+      for (const l of this.#listeners) l.onRefused?.(callSid, source, 'not_owned');
+      return 'not_owned';
+    }
     const known = this.#calls.get(callSid);
     if (known) {
       known.sources.add(source);
@@ -78,6 +83,7 @@ export class CallRegistry {
     }
     if (this.#calls.size >= this.#options.maxCalls) {
       this.#options.onRefused?.(source);
+      for (const l of this.#listeners) l.onRefused?.(callSid, source, 'max_calls');
       return 'refused';
     }
     const call: TrackedCall = { callSid, accountSid, sources: new Set([source]), trackedAtMs: this.#now(), endedAtMs: undefined };

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEFAULTS } from './defaults.ts';
 import { DURATION_RULE, formatDuration, parseDuration } from './duration.ts';
 import { LISTEN_ADDRESS_RULE, parseListenAddress } from './listen-address.ts';
+import { grafanaSchema, qualitySchema } from './quality-schema.ts';
 import { Secret } from './secret.ts';
 import { DISCOVERY_DIRECTIONS, LOG_FORMATS, LOG_LEVELS } from './types.ts';
 import type { AccountConfig, AdminConfig, Config, Credentials, OtlpConfig, StaticCall } from './types.ts';
@@ -342,6 +343,8 @@ export function createConfigSchema(deps: SchemaDeps) {
       otlp: otlp.prefault({}),
       web: web.prefault({}),
       log: log.prefault({}),
+      quality: qualitySchema.prefault({}),
+      grafana: grafanaSchema.prefault({}),
     })
     .transform((c, ctx): Config => {
       const accountIndex = new Map<string, number>();
@@ -396,6 +399,8 @@ export function createConfigSchema(deps: SchemaDeps) {
         otlp: c.otlp,
         web: c.web,
         log: c.log,
+        quality: c.quality,
+        grafana: c.grafana,
       };
     });
 }

@@ -1,3 +1,4 @@
+import type { GrafanaConfig, QualityConfig } from './quality-schema.ts';
 import type { Secret } from './secret.ts';
 
 /** Call directions the discovery filter accepts (Twilio `Calls.json` `direction`). */
@@ -157,4 +158,8 @@ export interface Config {
   readonly web: WebConfig;
   /** Logging. */
   readonly log: LogConfig;
+  /** Live quality verdicts (thresholds and window). */
+  readonly quality: QualityConfig;
+  /** Links to Grafana from the status page. */
+  readonly grafana: GrafanaConfig;
 }

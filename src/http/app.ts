@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Express, Request, RequestHandler, Response } from 'express';
+import type { Express, Request, RequestHandler, Response, Router } from 'express';
 import type { ExpositionFormat, RenderedExposition } from '../metrics/prometheus.ts';
 
 /** What the readiness probe reports. */
@@ -25,6 +25,8 @@ export interface AppOptions {
   readonly onError?: (err: unknown) => void;
   /** Runs before every route (basic auth from the web configuration). */
   readonly guard?: RequestHandler;
+  /** The status page (`/` and `/calls/{CallSid}`); without it `/` is a plain landing page. */
+  readonly status?: Router;
   /** `POST /-/reload`: re-reads the configuration. */
   readonly reload?: () => { ok: boolean; message: string };
 }
@@ -91,9 +93,12 @@ export function createApp(options: AppOptions): Express {
     const r = options.reload();
     res.status(r.ok ? 200 : 500).type('text/plain').send(`${r.message}\n`);
   });
-  app.get('/', (_req, res) => {
-    res.type('html').send(landingPage(options.version, options.telemetryPath));
-  });
+  if (options.status) app.use(options.status);
+  else {
+    app.get('/', (_req, res) => {
+      res.type('html').send(landingPage(options.version, options.telemetryPath));
+    });
+  }
   options.mount?.(app);
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found\n');
