@@ -37,6 +37,7 @@ import { PollLog } from './status/poll-log.ts';
 import { SampleHistory } from './status/sample-history.ts';
 import { TrackingLog } from './status/tracking-log.ts';
 import { statusRoutes } from './http/status-page/routes.ts';
+import type { StatusSources } from './http/status-page/status-model.ts';
 
 /** What the composition needs from outside: the config and, for tests, a clock and a connection pool. */
 export interface ExporterDeps {
@@ -71,6 +72,8 @@ export interface Exporter {
   readonly prometheus: PrometheusExposition;
   /** The OTLP push, when an endpoint is configured. */
   readonly otel: OtelExposition | undefined;
+  /** What the status page reads (benchmarks render it directly). */
+  readonly status: StatusSources;
   /** Starts polling, discovery and housekeeping, and tracks the configured calls. */
   start(): Promise<void>;
   /** Stops every loop, aborting requests in flight. */
@@ -308,6 +311,27 @@ export function createExporter(deps: ExporterDeps): Exporter {
     return { ok: true, message };
   };
 
+  const status: StatusSources = {
+    version: VERSION,
+    telemetryPath: config.web.telemetryPath,
+    now,
+    registry,
+    store,
+    quality,
+    history,
+    polls,
+    tracking,
+    poller,
+    accounts: () =>
+      activity.views().map((v) => {
+        const acc = config.accounts.find((x) => x.accountSid === v.accountSid)!;
+        return { ...v, name: acc.name, maxConcurrent: acc.maxConcurrentRequests, inFlight: accounts.get(v.accountSid)?.policy.inFlight ?? 0 };
+      }),
+    maxCalls: config.maxCalls,
+    shard: { ordinal: deps.shard?.ordinal ?? 0, total: deps.shard?.total ?? 1 },
+    grafanaUrl: config.grafana.url,
+    rules: config.quality.rules,
+  };
   const app = createApp({
     render: (format) => prometheus.render(format),
     telemetryPath: config.web.telemetryPath,
@@ -316,28 +340,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
     onError: (err) => logger.error({ err: String(err) }, 'rendering metrics failed'),
     reload: () => reload(),
     ...(deps.webConfig && deps.webConfig.users.size > 0 && { guard: basicAuth(deps.webConfig.users) }),
-    status: statusRoutes({
-      version: VERSION,
-      telemetryPath: config.web.telemetryPath,
-      now,
-      registry,
-      store,
-      quality,
-      history,
-      polls,
-      tracking,
-      poller,
-      accounts: () =>
-        activity.views().map((v) => {
-          const acc = config.accounts.find((x) => x.accountSid === v.accountSid)!;
-          return { ...v, name: acc.name, maxConcurrent: acc.maxConcurrentRequests, inFlight: accounts.get(v.accountSid)?.policy.inFlight ?? 0 };
-        }),
-      maxCalls: config.maxCalls,
-      shard: { ordinal: deps.shard?.ordinal ?? 0, total: deps.shard?.total ?? 1 },
-      grafanaUrl: config.grafana.url,
-      rules: config.quality.rules,
-    }),
+    status: statusRoutes(status),
     mount: (a) => {
+
       if (config.webhooks.enabled) {
         a.use(
           webhookRoutes({
@@ -372,6 +377,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
 
   return {
     app,
+    status,
     registry,
     store,
     poller,
