@@ -7,8 +7,9 @@
 #   docker run -p 9487:9487 -e TWILIO_AUTH_TOKEN=... \
 #     -v $PWD/config.yaml:/etc/twilio-insights-exporter/config.yaml:ro twilio-insights-exporter
 #
-# The baked-in configuration is config/example.yaml (every key at its default); mount your own over it, or
-# pass other flags (they replace the default command): docker run twilio-insights-exporter --demo
+# The baked-in configuration is config/example.yaml (every key at its default); mount your own over it. The
+# web config/web.yaml (TLS, basic auth) is baked in empty at /etc/twilio-insights-exporter/web.yaml. Pass other
+# flags (they replace the default command): docker run twilio-insights-exporter --demo
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Production dependencies only. No package the exporter needs at run time has an install script (checked
@@ -37,12 +38,15 @@ COPY config/example.yaml /etc/twilio-insights-exporter/config.yaml
 RUN mkdir -p /var/lib/twilio-insights-exporter && chown node:node /var/lib/twilio-insights-exporter
 ENV TWILIO_INSIGHTS_EXPORTER_STATE_PATH=/var/lib/twilio-insights-exporter/state.json
 VOLUME ["/var/lib/twilio-insights-exporter"]
+COPY config/web.yaml /etc/twilio-insights-exporter/web.yaml
 # The official image's unprivileged user (uid 1000); nothing in /app is writable by it.
 USER node
 EXPOSE 9487
-# No curl in the slim image: Node's own fetch asks the liveness endpoint. It assumes the default listen
-# port without TLS (--web.config.file); override HEALTHCHECK if you change either.
+# The exporter asks itself, with the same config and web config as the default command: it finds the listen
+# address, trusts the configured TLS certificate and, with basic auth on, authenticates with the password
+# mounted at healthcheck-password. Exit 0 healthy, 1 unhealthy (Docker counts any non-zero as a failure).
+# Override HEALTHCHECK when you pass other --config.file / --web.* flags.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9487/-/healthy').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "src/main.ts", "--healthcheck", "--config.file=/etc/twilio-insights-exporter/config.yaml", "--web.config.file=/etc/twilio-insights-exporter/web.yaml", "--healthcheck.password-file=/etc/twilio-insights-exporter/healthcheck-password"]
 ENTRYPOINT ["node", "src/main.ts"]
-CMD ["--config.file=/etc/twilio-insights-exporter/config.yaml"]
+CMD ["--config.file=/etc/twilio-insights-exporter/config.yaml", "--web.config.file=/etc/twilio-insights-exporter/web.yaml"]

@@ -10,6 +10,7 @@ const loaders: Record<string, () => Promise<{ run(): Promise<Row[]> }>> = {
   capacity: () => import('./capacity.ts'),
   'auth-flood': () => import('./auth-flood.ts'),
   otlp: () => import('./otlp.ts'),
+  'status-page': () => import('./status-page.ts'),
 };
 
 const name = process.argv[2] ?? '';

@@ -8,6 +8,10 @@ import type { Edge, Sample } from '../src/samples/sample.ts';
 import { startSimulator } from '../src/simulator/server.ts';
 import { DEMO_ACCOUNT } from '../src/simulator/demo-account.ts';
 import { SampleStore } from '../src/store/sample-store.ts';
+import { CallQualityTracker } from '../src/quality/call-quality.ts';
+import { DEFAULT_RULES, DEFAULT_WINDOW } from '../src/quality/thresholds.ts';
+import { compileRules } from '../src/quality/verdicts.ts';
+import { SampleHistory } from '../src/status/sample-history.ts';
 import { decodeJson, parseMetricsEnvelope } from '../src/twilio/envelope.ts';
 import { basicAuth } from '../test/helpers/simulator.ts';
 import { profile } from './lib/profile.ts';
@@ -125,6 +129,8 @@ export async function run(): Promise<Row[]> {
     records: { cpu: [], wall: [] } as Timing,
     applyBare: { cpu: [], wall: [] } as Timing,
     applyObserved: { cpu: [], wall: [] } as Timing,
+    applyQuality: { cpu: [], wall: [] } as Timing,
+    applyStatus: { cpu: [], wall: [] } as Timing,
   };
   type Key = keyof typeof t;
   const contenders: Array<[Key, () => Promise<void>]> = [
@@ -158,6 +164,28 @@ export async function run(): Promise<Row[]> {
         for (const store of stores) for (const s of samples) sink += store.apply(s).applied;
       });
     }],
+    ['applyQuality', async () => {
+      // Prometheus plus the live verdicts.
+      const stores = Array.from({ length: PER_BATCH }, () => {
+        const store = freshStore(pages, exposition.listener);
+        store.addListener(new CallQualityTracker(compileRules(DEFAULT_RULES, DEFAULT_WINDOW)));
+        return store;
+      });
+      await timed(t.applyQuality, () => {
+        for (const store of stores) for (const s of samples) sink += store.apply(s).applied;
+      });
+    }],
+    ['applyStatus', async () => {
+      // Prometheus plus the status page's sample ring.
+      const stores = Array.from({ length: PER_BATCH }, () => {
+        const store = freshStore(pages, exposition.listener);
+        store.addListener(new SampleHistory());
+        return store;
+      });
+      await timed(t.applyStatus, () => {
+        for (const store of stores) for (const s of samples) sink += store.apply(s).applied;
+      });
+    }],
   ];
   for (let b = 0; b < WARMUP_BATCHES + BATCHES; b++) {
     // Rotate the order every batch so no contender always runs right after the same one.
@@ -177,6 +205,17 @@ export async function run(): Promise<Row[]> {
     { bench, name: 'CPU/sample: same through readQuery (cursor) vs JSON.parse', exporter: ns('cursor'), baseline: base, unit: 'ns', ratio: ns('cursor') / base, goal: 'none (reported)' },
     { bench, name: 'stage: parseMetricRecord', exporter: ns('records'), baseline: base, unit: 'ns', ratio: ns('records') / base, goal: 'none (reported)' },
     { bench, name: 'stage: SampleStore.apply, no listener', exporter: ns('applyBare'), baseline: base, unit: 'ns', ratio: ns('applyBare') / base, goal: 'none (reported)' },
+    {
+      bench,
+      name: 'stage: verdicts listener, share of ingest CPU',
+      exporter: ns('applyQuality') - ns('applyObserved'),
+      baseline: exp,
+      unit: 'ns',
+      ratio: (ns('applyQuality') - ns('applyObserved')) / exp,
+      goal: 'ratio <= 0.10',
+      pass: (ns('applyQuality') - ns('applyObserved')) / exp <= 0.1,
+    },
+    { bench, name: 'stage: status page sample ring listener, share of ingest CPU', exporter: ns('applyStatus') - ns('applyObserved'), baseline: exp, unit: 'ns', ratio: (ns('applyStatus') - ns('applyObserved')) / exp, goal: 'none (reported)' },
     { bench, name: 'stage: Prometheus listener (apply with - without)', exporter: ns('applyObserved') - ns('applyBare'), baseline: base, unit: 'ns', ratio: (ns('applyObserved') - ns('applyBare')) / base, goal: 'none (reported)' },
   ];
   // Where the exporter's ingest spends its CPU. JSON.parse is a builtin V8 inlines into its caller, so

@@ -19,6 +19,7 @@ const BENCHMARKS: ReadonlyArray<{ name: string; what: string; limitMs: number; f
   { name: 'capacity', what: 'calls one process keeps polling at 10 s on one core', limitMs: 180_000 },
   { name: 'auth-flood', what: 'authenticated /metrics p99 under a wrong-password basic-auth flood vs idle', limitMs: 180_000 },
   { name: 'otlp', what: 'one OTLP export of 10,000 calls (collect, encode, send)', limitMs: 120_000 },
+  { name: 'status-page', what: 'status page CPU at 10,000 calls vs /metrics, both over HTTP', limitMs: 120_000 },
 ];
 
 const args = process.argv.slice(2);

@@ -31,6 +31,9 @@ import { createAccounts } from './wiring/accounts.ts';
 import { createReloader } from './wiring/reload.ts';
 import type { ReloadResult } from './wiring/reload.ts';
 import { SelfTelemetry } from './wiring/self-telemetry.ts';
+import { StatusParts } from './wiring/status.ts';
+import { statusRoutes } from './http/status-page/routes.ts';
+import type { StatusSources } from './http/status-page/status-model.ts';
 
 export type { ReloadResult } from './wiring/reload.ts';
 
@@ -60,6 +63,8 @@ export interface Exporter {
   readonly prometheus: PrometheusExposition;
   /** The OTLP push, when an endpoint is configured. */
   readonly otel: OtelExposition | undefined;
+  /** What the status page reads (benchmarks render it directly). */
+  readonly status: StatusSources;
   /** Starts polling, the call sources and housekeeping. */
   start(): Promise<void>;
   /** Stops every loop, aborting requests in flight. */
@@ -105,7 +110,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const activeCalls = (): Map<string, number> => registry.activeByAccount();
   const prometheus = createPrometheusExposition({ store, perCallSeries: config.perCallSeries, activeCalls, version: VERSION, include });
   store.addListener(prometheus.listener);
+  const statusParts = new StatusParts(config, store, registry, now);
   const telemetry = new SelfTelemetry({
+    status: statusParts,
     self: prometheus.self,
     logger,
     now,
@@ -156,6 +163,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
     telemetry,
     logger,
   });
+  const shard = { ordinal: deps.shard?.ordinal ?? 0, total: deps.shard?.total ?? 1 };
+  const status = statusParts.sources({ config, registry, store, poller, accounts, shard, now });
   const guard = deps.webConfig && deps.webConfig.users.size > 0 ? basicAuth(deps.webConfig.users) : undefined;
   const app = createApp({
     render: (format) => prometheus.render(format),
@@ -165,6 +174,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     onError: (err) => logger.error({ err: String(err) }, 'HTTP request failed'),
     reload,
     ...(guard && { guard }),
+    status: statusRoutes(status),
     mount: (a) => {
       for (const s of sources) if (s.routes) a.use(s.routes);
     },
@@ -173,6 +183,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   let housekeeping: NodeJS.Timeout | undefined;
   return {
     app,
+    status,
     registry,
     store,
     poller,

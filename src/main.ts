@@ -15,6 +15,8 @@ import { createLogger } from './logger.ts';
 import { ALL_METRICS } from './metrics/definitions.ts';
 import { resolveShard } from './calls/shard.ts';
 import type { Shard } from './calls/shard.ts';
+import { healthcheckMain } from './http/healthcheck-main.ts';
+import type { HealthcheckFlags } from './http/healthcheck-main.ts';
 import { createWebServer, loadWebConfig } from './http/web-config.ts';
 import type { WebConfig } from './http/web-config.ts';
 import { DEMO_ACCOUNT } from './simulator/demo-account.ts';
@@ -34,6 +36,10 @@ Flags:
   --shard=N                   this replica's shard, 0..total-1 (default: the StatefulSet ordinal in POD_NAME)
   --total-shards=M            split calls across M replicas by CallSid hash (default 1)
   --demo                      with no config file and no TWILIO_* credentials, run against the built-in simulator
+  --healthcheck               ask the running exporter's /-/healthy (same --config.file, --web.listen-address and
+                              --web.config.file as the exporter) and exit: 0 healthy, 1 unhealthy, 2 config error
+  --healthcheck.username=U    basic-auth user of the check [the web config's only user]
+  --healthcheck.password-file=PATH  that user's password, when the web config requires basic auth
   --version                   print the version and exit
   --help                      print this help and exit
 
@@ -51,6 +57,7 @@ interface Flags {
   shard?: string;
   totalShards?: string;
   demo: boolean;
+  healthcheck?: HealthcheckFlags;
 }
 
 function parseFlags(argv: string[]): Flags | 'help' | 'version' {
@@ -66,6 +73,9 @@ function parseFlags(argv: string[]): Flags | 'help' | 'version' {
       shard: { type: 'string' },
       'total-shards': { type: 'string' },
       demo: { type: 'boolean', default: false },
+      healthcheck: { type: 'boolean', default: false },
+      'healthcheck.username': { type: 'string' },
+      'healthcheck.password-file': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -83,6 +93,12 @@ function parseFlags(argv: string[]): Flags | 'help' | 'version' {
     ...(values.shard !== undefined && { shard: values.shard }),
     ...(values['total-shards'] !== undefined && { totalShards: values['total-shards'] }),
     demo: values.demo,
+    ...(values.healthcheck && {
+      healthcheck: {
+        ...(values['healthcheck.username'] !== undefined && { username: values['healthcheck.username'] }),
+        ...(values['healthcheck.password-file'] !== undefined && { passwordFile: values['healthcheck.password-file'] }),
+      },
+    }),
   };
 }
 
@@ -158,6 +174,11 @@ async function main(argv: string[]): Promise<number> {
   let config: Config;
   let webConfig: WebConfig | undefined;
   let options = loadOptions(flags);
+  if (flags.healthcheck) {
+    // The demo's listener address does not depend on where its simulator runs.
+    const asRun = demoMode ? { ...options, raw: demoConfig('http://127.0.0.1'), credentialsFromEnv: false } : options;
+    return healthcheckMain(flags, flags.healthcheck, () => loadConfig(asRun), demoMode);
+  }
   try {
     if (demoMode) {
       const bootLogger = createLogger('info', 'json');

@@ -26,6 +26,8 @@ export interface RegistryListener {
   onEnded?(call: Readonly<TrackedCall>): void;
   /** A call was dropped: its series must disappear. */
   onRemoved?(call: Readonly<TrackedCall>): void;
+  /** A call was announced but not tracked: the cap was reached, or another shard owns it. */
+  onRefused?(callSid: string, source: CallSource, reason: 'max_calls' | 'not_owned'): void;
 }
 
 /** Options of the registry. */
@@ -74,7 +76,10 @@ export class CallRegistry {
 
   /** Announces an in-progress call; idempotent across sources. */
   track(callSid: string, accountSid: string, source: CallSource): TrackResult {
-    if (this.#options.owns && !this.#options.owns(callSid)) return 'not_owned';
+    if (this.#options.owns && !this.#options.owns(callSid)) {
+      for (const l of this.#listeners) l.onRefused?.(callSid, source, 'not_owned');
+      return 'not_owned';
+    }
     const known = this.#calls.get(callSid);
     if (known) {
       known.sources.add(source);
@@ -93,6 +98,7 @@ export class CallRegistry {
 
   // Discovery and callbacks announce a refused call again every run; the refusal counts calls, not announcements.
   #refuse(callSid: string, source: CallSource): void {
+    for (const l of this.#listeners) l.onRefused?.(callSid, source, 'max_calls');
     if (this.#refused.has(callSid)) return;
     this.#refused.add(callSid);
     if (this.#refused.size > (this.#options.refusedMemory ?? 10_000)) {

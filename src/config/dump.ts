@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 
+import { DEFAULT_RULES } from '../quality/thresholds.ts';
 import { formatDuration } from './duration.ts';
 import { REDACTED } from './secret.ts';
 import type { AccountConfig, Config } from './types.ts';
@@ -56,6 +57,14 @@ export function dumpConfig(c: Config): string {
     web: { listen_address: c.web.listenAddress, telemetry_path: c.web.telemetryPath },
     log: { level: c.log.level, format: c.log.format },
     state: { path: c.state.path, flush_interval: formatDuration(c.state.flushIntervalMs) },
+    quality: {
+      window_samples: c.quality.window.samples,
+      raise_at: c.quality.window.raiseAt,
+      clear_at: c.quality.window.clearAt,
+      // The documented thresholds are what an empty list means: say so rather than spell them out.
+      rules: c.quality.rules === DEFAULT_RULES ? [] : c.quality.rules.map((r) => ({ issue: r.issue, edges: [...r.edges], conditions: r.conditions.map((x) => ({ ...x })), source: r.source })),
+    },
+    grafana: { url: c.grafana.url },
   };
   return stringify(doc);
 }

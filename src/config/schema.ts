@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DEFAULTS } from './defaults.ts';
 import { DURATION_RULE, formatDuration, parseDuration } from './duration.ts';
 import { LISTEN_ADDRESS_RULE, parseListenAddress } from './listen-address.ts';
+import { grafanaSchema, qualitySchema } from './quality-schema.ts';
 import { Secret } from './secret.ts';
 import { DISCOVERY_DIRECTIONS, LOG_FORMATS, LOG_LEVELS } from './types.ts';
 import type { AccountConfig, AdminConfig, Config, Credentials, OtlpConfig, StateConfig, StaticCall } from './types.ts';
@@ -357,6 +358,8 @@ export function createConfigSchema(deps: SchemaDeps) {
       web: web.prefault({}),
       log: log.prefault({}),
       state: state.prefault({}),
+      quality: qualitySchema.prefault({}),
+      grafana: grafanaSchema.prefault({}),
     })
     .transform((c, ctx): Config => {
       const accountIndex = new Map<string, number>();
@@ -414,6 +417,8 @@ export function createConfigSchema(deps: SchemaDeps) {
         web: c.web,
         log: c.log,
         state: c.state,
+        quality: c.quality,
+        grafana: c.grafana,
       };
     });
 }

@@ -1,3 +1,4 @@
+import type { GrafanaConfig, QualityConfig } from './quality-schema.ts';
 import type { Secret } from './secret.ts';
 
 /** Call directions the discovery filter accepts (Twilio `Calls.json` `direction`). */
@@ -171,4 +172,8 @@ export interface Config {
   readonly log: LogConfig;
   /** The state file that carries exactly-once state over a restart. */
   readonly state: StateConfig;
+  /** Live quality verdicts (thresholds and window). */
+  readonly quality: QualityConfig;
+  /** Links to Grafana from the status page. */
+  readonly grafana: GrafanaConfig;
 }

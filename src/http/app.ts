@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Express, Request, RequestHandler, Response } from 'express';
+import type { Express, Request, RequestHandler, Response, Router } from 'express';
 import type { ExpositionFormat, RenderedExposition } from '../metrics/prometheus.ts';
 import { errorResponder, methodNotAllowed, notFound } from './error-responses.ts';
 
@@ -26,6 +26,8 @@ export interface AppOptions {
   readonly onError?: (err: unknown) => void;
   /** Runs before every route (basic auth from the web configuration). */
   readonly guard?: RequestHandler;
+  /** The status page (`/` and `/calls/{CallSid}`); without it `/` is a plain landing page. */
+  readonly status?: Router;
   /** `POST /-/reload`: re-reads the configuration. */
   readonly reload?: () => { ok: boolean; message: string };
 }
@@ -94,9 +96,12 @@ export function createApp(options: AppOptions): Express {
     const r = options.reload();
     res.status(r.ok ? 200 : 500).type('text/plain').send(`${r.message}\n`);
   }).all(methodNotAllowed('POST'));
-  app.route('/').get((_req, res) => {
-    res.type('html').send(landingPage(options.version, options.telemetryPath));
-  }).all(methodNotAllowed('GET'));
+  if (options.status) app.use(options.status);
+  else {
+    app.route('/').get((_req, res) => {
+      res.type('html').send(landingPage(options.version, options.telemetryPath));
+    }).all(methodNotAllowed('GET'));
+  }
   options.mount?.(app);
   app.use(notFound);
   app.use(errorResponder(options.onError));

@@ -48,6 +48,17 @@ export interface PollObserver {
   pagingStopped?(accountSid: string, callSid: string, stop: PagingStop): void;
 }
 
+/** How one call is polled, for display. */
+export interface PollDescription {
+  /** Whether the call type (hence the edges) is known from the Call Summary. */
+  readonly edgesKnown: boolean;
+  readonly edges: readonly Edge[];
+  /** When the next poll is due, epoch ms. */
+  readonly dueMs: number;
+  readonly running: boolean;
+  readonly cursors: ReadonlyArray<{ edge: Edge; order: string; resumable: boolean; streams: number; newestMs: number | undefined }>;
+}
+
 /** Options of the poller. */
 export interface PollerOptions {
   readonly accounts: ReadonlyMap<string, PollerAccount>;
@@ -177,6 +188,25 @@ export class Poller {
     while (state.running) await state.running;
     if (this.#states.get(callSid) !== state || state.gone) return;
     await this.#start(state, this.#now());
+  }
+
+  /** How a call is being polled (status page): edges asked, cursors, next due time; undefined when it is not. */
+  describe(callSid: string): PollDescription | undefined {
+    const s = this.#states.get(callSid);
+    if (!s) return undefined;
+    return {
+      edgesKnown: s.edges !== null,
+      edges: s.edges ?? ALL_EDGES,
+      dueMs: s.dueMs,
+      running: s.running !== null,
+      cursors: [...s.cursors].map(([edge, c]) => ({
+        edge,
+        order: c.order,
+        resumable: c.resumeUrl !== null,
+        streams: c.highWater.size,
+        newestMs: c.highWater.size === 0 ? undefined : Math.max(...c.highWater.values()),
+      })),
+    };
   }
 
   /** Calls with a poll in flight. */

@@ -39,6 +39,16 @@ const REGIONS: ReadonlyArray<{ region: string; location: string; ipPrefix: strin
   { region: 'br1', location: 'sao-paulo', ipPrefix: '177.71.206.', weight: 0.03 },
 ];
 
+/** The profile of a simulated call, with the codec name and region it was created with, if any. */
+export function profileOf(seed: number, call: { sid: string; type: CallType; codecName?: string; region?: string }): CallProfile {
+  const derived = callProfile(seed, call.sid, call.type);
+  return {
+    ...derived,
+    ...(call.codecName !== undefined && { codecName: call.codecName }),
+    ...(call.region !== undefined && { region: call.region }),
+  };
+}
+
 /** The stable hash key of a call under a seed. */
 export function callKey(seed: number, callSid: string): number {
   return hashString(`${seed}|${callSid}`);

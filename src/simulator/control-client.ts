@@ -27,6 +27,10 @@ export interface CreateCallBody {
   ringing_seconds?: number;
   degraded?: boolean;
   timestamp_precision?: 'seconds' | 'milliseconds';
+  /** Codec name served verbatim instead of the derived one (tests send hostile strings). */
+  codec_name?: string;
+  /** Media region served verbatim instead of the derived one. */
+  region?: string;
 }
 
 /** Body of `PUT /_simulator/faults` (snake_case; see FaultConfig for meanings). */

@@ -19,6 +19,9 @@ export const createCallBody = z.strictObject({
   ringing_seconds: seconds.optional(),
   degraded: z.boolean().optional(),
   timestamp_precision: z.enum(['seconds', 'milliseconds']).optional(),
+  // Served verbatim in metric records and summaries, so tests can feed the exporter hostile strings.
+  codec_name: z.string().max(200).optional(),
+  region: z.string().max(200).optional(),
 });
 
 /** Body of `PUT /_simulator/faults` (every key optional; `{}` means no faults). */
@@ -82,6 +85,8 @@ export function toCreateCallInput(body: z.infer<typeof createCallBody>): CreateC
     ringingSeconds: body.ringing_seconds,
     degraded: body.degraded,
     timestampPrecision: body.timestamp_precision,
+    codecName: body.codec_name,
+    region: body.region,
   }) as CreateCallInput;
 }
 

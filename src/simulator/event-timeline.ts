@@ -1,5 +1,5 @@
 import type { Edge } from '../samples/sample.ts';
-import { callProfile } from './call-profile.ts';
+import { profileOf } from './call-profile.ts';
 import type { EpisodeKind } from './quality-signal.ts';
 import { EPISODE_BLOCK_SAMPLES, episodeInBlock } from './quality-signal.ts';
 import type { SimCall } from './sim-call.ts';
@@ -43,7 +43,7 @@ const WARNING_NAMES: Readonly<Record<EpisodeKind, string>> = {
  * gateways; connection events plus one network warning per quality episode on the SDK.
  */
 export function eventTimeline(seed: number, call: SimCall, edge: Edge, cutoffMs: number): TimelineEvent[] {
-  const profile = callProfile(seed, call.sid, call.type);
+  const profile = profileOf(seed, call);
   const sdk = edge === 'sdk_edge';
   const payload = sdk
     ? {

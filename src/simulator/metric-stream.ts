@@ -1,6 +1,6 @@
 import type { Direction, Edge } from '../samples/sample.ts';
 import type { CallProfile } from './call-profile.ts';
-import { callProfile } from './call-profile.ts';
+import { profileOf } from './call-profile.ts';
 import type { GatewayEdgeMetrics, MetricRecord, SdkEdgeMetrics } from './metric-record.ts';
 import type { IntervalSignal, SignalBaseline } from './quality-signal.ts';
 import { intervalSignal, streamKey } from './quality-signal.ts';
@@ -104,7 +104,7 @@ function sdkEdge(signal: IntervalSignal, totals: Totals): SdkEdgeMetrics {
 export function streamRecords(spec: StreamSpec, from: number, to: number): MetricRecord[] {
   const { call, edge, direction } = spec;
   if (!edgeDirections(edge).includes(direction) || to <= from) return [];
-  const profile = callProfile(spec.seed, call.sid, call.type);
+  const profile = profileOf(spec.seed, call);
   const baseline: SignalBaseline = { callKey: profile.key, ...profile, degraded: call.degraded };
   const key = streamKey(spec.seed, call.sid, edge, direction);
   // Everything the totals depend on (not the start time: it only moves timestamps).

@@ -29,6 +29,10 @@ export interface SimCall {
   readonly from: string;
   /** Called party. */
   readonly to: string;
+  /** Codec name that replaces the derived one, when the call was created with one. */
+  readonly codecName?: string;
+  /** Media region that replaces the derived one, when the call was created with one. */
+  readonly region?: string;
 }
 
 /** The 2010 status of a call at an instant. */

@@ -64,6 +64,10 @@ export interface CreateCallInput {
   degraded?: boolean;
   /** `seconds` gives `…:10Z` timestamps, `milliseconds` `…:10.123Z`. Default: chosen per call. */
   timestampPrecision?: 'seconds' | 'milliseconds';
+  /** Codec name served instead of the derived one (any string: tests send hostile ones). */
+  codecName?: string;
+  /** Media region served instead of the derived one (any string). */
+  region?: string;
 }
 
 /** Voice Insights settings of one account (`GET /v1/Voice/Settings`). */
@@ -236,6 +240,8 @@ export class Simulator {
       degraded: input.degraded ?? false,
       from: partyAddress(input.type, key, 'from'),
       to: partyAddress(input.type, key, 'to'),
+      ...(input.codecName !== undefined && { codecName: input.codecName }),
+      ...(input.region !== undefined && { region: input.region }),
     };
     this.#calls.set(sid, call);
     return call;

@@ -1,7 +1,7 @@
 import type { CallType, Edge } from '../samples/sample.ts';
 import type { ApiRequest, ApiResult } from './api-request.ts';
 import { lookupCall } from './call-lookup.ts';
-import { callProfile } from './call-profile.ts';
+import { profileOf } from './call-profile.ts';
 import type { GatewayEdgeMetrics, MetricRecord } from './metric-record.ts';
 import { edgeDirections, streamRecords } from './metric-stream.ts';
 import { enumParam } from './query-params.ts';
@@ -32,7 +32,7 @@ function stats(values: readonly number[]): { min: number; max: number; avg: numb
 
 /** The per-edge block of a summary, from the samples visible now (shape of doc-summaries). */
 function edgeSummary(sim: Simulator, call: SimCall, edge: Edge, count: number): Record<string, unknown> {
-  const profile = callProfile(sim.seed, call.sid, call.type);
+  const profile = profileOf(sim.seed, call);
   const properties = {
     direction: call.from.startsWith('client:') ? 'outbound' : 'inbound',
     media_region: profile.region,

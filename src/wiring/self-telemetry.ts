@@ -14,6 +14,8 @@ import { REJECT_REASONS } from '../samples/parse.ts';
 import { STORE_REJECT_REASONS } from '../store/sample-store.ts';
 import type { TwilioClientOptions } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
+import type { AccountActivity } from '../status/account-activity.ts';
+import type { PollLog } from '../status/poll-log.ts';
 
 /** What the self telemetry needs: the exporter's own metrics, a logger, a clock and the registry it reports on. */
 export interface SelfTelemetryOptions {
@@ -31,6 +33,8 @@ export interface SelfTelemetryOptions {
    * one hanging call among answering ones does not flip it, refused connections and hangs of them all do.
    */
   readonly unreachableAfterMs: number;
+  /** The status page's record of each account's answers and each call's polls, fed from the same hooks. */
+  readonly status?: { readonly activity: AccountActivity; readonly polls: PollLog };
 }
 
 /** The hooks of one account's Twilio client and request policy. */
@@ -78,6 +82,7 @@ export class SelfTelemetry {
   addAccount(accountSid: string): AccountHooks {
     const self = this.#self;
     const log = this.#log;
+    const activity = this.#o.status?.activity;
     this.#accounts.push(accountSid);
     this.#lastOkMs.set(accountSid, 0);
     self.circuitOpen.set({ account_sid: accountSid }, 0);
@@ -86,17 +91,20 @@ export class SelfTelemetry {
     return {
       onRequest: (e) => {
         this.#requestSeen(accountSid, e.outcome);
+        activity?.request(accountSid, e);
         self.apiRequests.inc({ account_sid: accountSid, endpoint: e.endpoint, outcome: e.outcome });
         self.apiRequestDuration.observe({ account_sid: accountSid, endpoint: e.endpoint }, e.durationSeconds);
       },
       onRetry: (err) => self.apiRetries.inc({ account_sid: accountSid, endpoint: err.endpoint, reason: err.code }),
       onCircuit: (open) => {
+        activity?.circuit(accountSid, open);
         self.circuitOpen.set({ account_sid: accountSid }, open ? 1 : 0);
         if (open) self.up.set({ account_sid: accountSid }, 0);
         if (open) log.warn({ account_sid: accountSid }, 'Twilio keeps failing: circuit open, requests fail fast until a probe succeeds');
         else log.info({ account_sid: accountSid }, 'circuit closed: Twilio answers again');
       },
       onAuthFailure: (err) => {
+        activity?.answered(accountSid, err, true);
         self.up.set({ account_sid: accountSid }, 0);
         log.error(
           { account_sid: accountSid, status: err.status, twilio_code: err.twilioCode },
@@ -109,6 +117,7 @@ export class SelfTelemetry {
   /** Records that an account answered (no error) or failed a request: `up` and readiness follow. */
   answered(accountSid: string, err?: unknown): void {
     if (!this.#accounts.includes(accountSid)) return;
+    this.#o.status?.activity.answered(accountSid, err, err instanceof TwilioError && (err.code === 'auth' || err.code === 'upstream'));
     if (err === undefined) {
       this.#answered.add(accountSid);
       this.#lastOkMs.set(accountSid, this.#o.now());
@@ -149,6 +158,7 @@ export class SelfTelemetry {
       pollFinished: (e) => {
         self.pollDuration.observe({ account_sid: e.accountSid }, e.durationSeconds);
         self.pollLag.set({ account_sid: e.accountSid }, e.lagSeconds);
+        if (o.registry.get(e.callSid)) o.status?.polls.finished(e);
         if (o.perCallSeries && o.registry.get(e.callSid)) self.callPollSuccess.set({ call_sid: e.callSid }, e.ok ? 1 : 0);
         if (e.ok) {
           self.lastSuccessfulPoll.set({ account_sid: e.accountSid }, o.now() / 1000);
@@ -178,6 +188,7 @@ export class SelfTelemetry {
       },
       rejected: (_accountSid, callSid, r) => {
         self.samplesRejected.inc({ reason: r.reason });
+        o.status?.polls.rejected(callSid, r.reason);
         log.debug({ call_sid: callSid, reason: r.reason, detail: r.detail }, 'metric record skipped');
       },
       callNotFound: (_accountSid, callSid) => {

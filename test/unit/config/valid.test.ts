@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { dumpConfig } from '../../../src/config/dump.ts';
 import { loadConfig } from '../../../src/config/load.ts';
+import { DEFAULT_RULES } from '../../../src/quality/thresholds.ts';
 import { Secret } from '../../../src/config/secret.ts';
 import type { Config } from '../../../src/config/types.ts';
 import { CONFIG_DIR, FIXTURES, SID_A, objectsIn } from './helpers.ts';
@@ -53,6 +54,8 @@ describe('valid config files', () => {
       web: { listenAddress: ':9487', telemetryPath: '/metrics' },
       log: { level: 'info', format: 'json' },
       state: { path: '', flushIntervalMs: 5000 },
+      quality: { window: { samples: 5, raiseAt: 3, clearAt: 0 }, rules: DEFAULT_RULES },
+      grafana: { url: '' },
     } satisfies Config);
   });
 
@@ -115,6 +118,11 @@ describe('valid config files', () => {
       web: { listenAddress: '[::1]:9999', telemetryPath: '/prom/metrics' },
       log: { level: 'debug', format: 'logfmt' },
       state: { path: '/var/lib/twilio-insights-exporter/state.json', flushIntervalMs: 2000 },
+      quality: {
+        window: { samples: 10, raiseAt: 3, clearAt: 0 },
+        rules: [{ issue: 'low_mos', edges: ['sdk_edge'], conditions: [{ field: 'mos', below: 3 }], source: 'twilio-voice.js DEFAULT_THRESHOLDS' }],
+      },
+      grafana: { url: 'https://grafana.example.com' },
     } satisfies Config);
     expect(c.accounts[1]?.credentials.password.reveal()).toBe('fixture-api-secret');
     expect(c.admin.bearerToken?.reveal()).toBe('fixture-admin-token');
@@ -210,6 +218,13 @@ describe('dumpConfig', () => {
         'state:',
         '  path: ""',
         '  flush_interval: 5s',
+        'quality:',
+        '  window_samples: 5',
+        '  raise_at: 3',
+        '  clear_at: 0',
+        '  rules: []',
+        'grafana:',
+        '  url: ""',
         '',
       ].join('\n'),
     );

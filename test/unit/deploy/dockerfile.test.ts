@@ -82,14 +82,19 @@ describe('Dockerfile', () => {
     expect(user).toHaveLength(1);
     expect(user[0]).not.toMatch(/^(root|0)(:|$)/);
     expect(JSON.parse(all('ENTRYPOINT')[0]!)).toEqual(['node', 'src/main.ts']);
-    expect(JSON.parse(all('CMD')[0]!)).toEqual(['--config.file=/etc/twilio-insights-exporter/config.yaml']);
+    expect(JSON.parse(all('CMD')[0]!)).toEqual(['--config.file=/etc/twilio-insights-exporter/config.yaml', '--web.config.file=/etc/twilio-insights-exporter/web.yaml']);
     expect(all('COPY')).toContain('config/example.yaml /etc/twilio-insights-exporter/config.yaml');
+    expect(all('COPY')).toContain('config/web.yaml /etc/twilio-insights-exporter/web.yaml');
   });
 
-  it('has a HEALTHCHECK on /-/healthy with node\u2019s fetch, EXPOSE 9487 and OCI labels', () => {
+  it('has a HEALTHCHECK running --healthcheck with the default command\u2019s config and web config, EXPOSE 9487 and OCI labels', () => {
     const health = all('HEALTHCHECK');
     expect(health).toHaveLength(1);
-    expect(health[0]).toMatch(/CMD \["node", "-e", ".*fetch\('http:\/\/127\.0\.0\.1:9487\/-\/healthy'\)/);
+    const cmd = JSON.parse(/CMD (\[.*\])$/.exec(health[0]!)![1]!) as string[];
+    expect(cmd.slice(0, 3)).toEqual(['node', 'src/main.ts', '--healthcheck']);
+    // The check must find the listener the way the exporter configured it, TLS and basic auth included.
+    for (const flag of JSON.parse(all('CMD')[0]!) as string[]) expect(cmd).toContain(flag);
+    expect(cmd).toContain('--healthcheck.password-file=/etc/twilio-insights-exporter/healthcheck-password');
     expect(all('EXPOSE')).toEqual(['9487']);
     const labels = all('LABEL').join(' ');
     for (const key of ['title', 'description', 'version', 'licenses']) expect(labels).toContain(`org.opencontainers.image.${key}=`);
@@ -150,8 +155,8 @@ describe('the image\u2019s runtime needs', () => {
     expect(withScripts).toEqual([]);
   });
 
-  it('the default command\u2019s config (config/example.yaml) is valid once a token is given', async () => {
-    const r = await run(process.execPath, [join(ROOT, 'src/main.ts'), '--config.file=config/example.yaml', '--config.check'], {
+  it('the default command\u2019s config (config/example.yaml) and web config (config/web.yaml) are valid once a token is given', async () => {
+    const r = await run(process.execPath, [join(ROOT, 'src/main.ts'), '--config.file=config/example.yaml', '--web.config.file=config/web.yaml', '--config.check'], {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', TWILIO_AUTH_TOKEN: 'token-for-the-check' },
       timeout: 30_000,

@@ -1,0 +1,70 @@
+import type { CallRegistry } from '../calls/registry.ts';
+import type { Config } from '../config/types.ts';
+import type { StatusSources } from '../http/status-page/status-model.ts';
+import type { PollDescription } from '../poller/poller.ts';
+import type { PollerAccount } from '../poller/poller.ts';
+import { CallQualityTracker } from '../quality/call-quality.ts';
+import { compileRules } from '../quality/verdicts.ts';
+import { AccountActivity } from '../status/account-activity.ts';
+import { PollLog } from '../status/poll-log.ts';
+import { SampleHistory } from '../status/sample-history.ts';
+import { TrackingLog } from '../status/tracking-log.ts';
+import type { SampleStore } from '../store/sample-store.ts';
+import { VERSION } from '../version.ts';
+
+/**
+ * What the status page shows beyond the store: live verdicts, recent samples and polls per call, refusals, and each
+ * account's recent answers. All of it is fed by store and registry listeners and by the self-telemetry hooks, so
+ * the store, registry and poller stay as they are.
+ */
+export class StatusParts {
+  readonly quality: CallQualityTracker;
+  readonly history = new SampleHistory();
+  readonly polls: PollLog;
+  readonly tracking: TrackingLog;
+  readonly activity: AccountActivity;
+
+  /** Creates the trackers and subscribes them to the store and registry. */
+  constructor(config: Config, store: SampleStore, registry: CallRegistry, now: () => number) {
+    this.quality = new CallQualityTracker(compileRules(config.quality.rules, config.quality.window));
+    this.polls = new PollLog(now);
+    this.tracking = new TrackingLog(now);
+    this.activity = new AccountActivity(config.accounts.map((a) => a.accountSid), now);
+    for (const listener of [this.quality, this.history, this.polls]) store.addListener(listener);
+    registry.addListener(this.tracking);
+  }
+
+  /** What the status routes read. */
+  sources(o: {
+    readonly config: Config;
+    readonly registry: CallRegistry;
+    readonly store: SampleStore;
+    readonly poller: { describe(callSid: string): PollDescription | undefined };
+    readonly accounts: ReadonlyMap<string, PollerAccount>;
+    readonly shard: { readonly ordinal: number; readonly total: number };
+    readonly now: () => number;
+  }): StatusSources {
+    const { config } = o;
+    return {
+      version: VERSION,
+      telemetryPath: config.web.telemetryPath,
+      now: o.now,
+      registry: o.registry,
+      store: o.store,
+      quality: this.quality,
+      history: this.history,
+      polls: this.polls,
+      tracking: this.tracking,
+      poller: o.poller,
+      accounts: () =>
+        this.activity.views().map((v) => {
+          const acc = config.accounts.find((x) => x.accountSid === v.accountSid)!;
+          return { ...v, name: acc.name, maxConcurrent: acc.maxConcurrentRequests, inFlight: o.accounts.get(v.accountSid)?.policy.inFlight ?? 0 };
+        }),
+      maxCalls: config.maxCalls,
+      shard: o.shard,
+      grafanaUrl: config.grafana.url,
+      rules: config.quality.rules,
+    };
+  }
+}
