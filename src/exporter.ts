@@ -244,8 +244,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
         markAnswered(e.accountSid, e.error);
         const code = e.error instanceof TwilioError ? e.error.code : 'internal';
         const fields = { call_sid: e.callSid, account_sid: e.accountSid, code, err: String(e.error) };
-        if (code === 'aborted') logger.debug(fields, 'poll aborted');
-        else if (pollFailures.failed(e.callSid)) logger.warn(fields, 'polling the call failed; retrying every interval, a line follows when it works again');
+        // Shutdown aborts polls, and a 404 is the call's own news (logged once when it ends the call).
+        if (code === 'aborted' || code === 'not_found') logger.debug(fields, 'poll failed');
+        else if (pollFailures.failed(e.callSid)) logger.warn(fields, 'poll failed; the call is polled again every interval, and a line follows when it works again');
         else logger.debug(fields, 'poll failed again');
       }
     },
@@ -290,7 +291,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
           markAnswered(accountSid, r.error);
           if (!r.ok) {
             if (listingFailures.failed(accountSid)) {
-              logger.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed; retrying every interval, a line follows when it works again');
+              logger.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed; it runs again every interval, and a line follows when it works again');
             }
           } else {
             const ended = listingFailures.succeeded(accountSid);
