@@ -169,8 +169,9 @@ export class SelfTelemetry {
           this.answered(e.accountSid, e.error);
           const code = e.error instanceof TwilioError ? e.error.code : 'internal';
           const fields = { call_sid: e.callSid, account_sid: e.accountSid, code, err: String(e.error) };
-          if (code === 'aborted') log.debug(fields, 'poll aborted');
-          else if (this.#pollFailures.failed(e.callSid)) log.warn(fields, 'polling the call failed; retrying every interval, a line follows when it works again');
+          // Shutdown aborts polls, and a 404 is the call's own news (logged once when it ends the call).
+          if (code === 'aborted' || code === 'not_found') log.debug(fields, 'poll failed');
+          else if (this.#pollFailures.failed(e.callSid)) log.warn(fields, 'poll failed; the call is polled again every interval, and a line follows when it works again');
           else log.debug(fields, 'poll failed again');
         }
       },
@@ -221,7 +222,7 @@ export class SelfTelemetry {
     this.answered(accountSid, r.error);
     if (!r.ok) {
       if (this.#listingFailures.failed(accountSid)) {
-        this.#log.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed; retrying every interval, a line follows when it works again');
+        this.#log.warn({ account_sid: accountSid, err: String(r.error) }, 'call discovery failed; it runs again every interval, and a line follows when it works again');
       }
     } else {
       const ended = this.#listingFailures.succeeded(accountSid);
