@@ -241,6 +241,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     observer,
     pollIntervalMs: config.pollIntervalMs,
     pageSize: config.pageSize,
+    maxSampleLatenessMs: config.maxSampleLatenessMs,
     now,
   });
 

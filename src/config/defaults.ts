@@ -12,6 +12,7 @@ export const DEFAULTS = {
   maxCalls: 10_000,
   callRetention: '5m',
   drainPeriod: '2m',
+  maxSampleLateness: '10m',
   backfill: false,
   perCallSeries: true,
   discoveryEnabled: false,

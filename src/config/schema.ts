@@ -333,6 +333,8 @@ export function createConfigSchema(deps: SchemaDeps) {
       max_calls: intRange(1, 1_000_000).default(DEFAULTS.maxCalls),
       call_retention: duration(0).prefault(DEFAULTS.callRetention),
       drain_period: duration(0).prefault(DEFAULTS.drainPeriod),
+      /** How long after newer samples of its stream a sample may be published and still be counted once [10m]. */
+      max_sample_lateness: duration(0).prefault(DEFAULTS.maxSampleLateness),
       backfill: z.boolean().default(DEFAULTS.backfill),
       per_call_series: z.boolean().default(DEFAULTS.perCallSeries),
       metrics: metrics.prefault({}),
@@ -387,6 +389,7 @@ export function createConfigSchema(deps: SchemaDeps) {
         maxCalls: c.max_calls,
         callRetentionMs: c.call_retention,
         drainPeriodMs: c.drain_period,
+        maxSampleLatenessMs: c.max_sample_lateness,
         backfill: c.backfill,
         perCallSeries: c.per_call_series,
         metrics: c.metrics,

@@ -139,6 +139,8 @@ export interface Config {
   readonly callRetentionMs: number;
   /** How long an ended call keeps being polled for late samples; default 2m. */
   readonly drainPeriodMs: number;
+  /** How long after newer samples of its stream a sample may be published and still be counted once; default 10m. */
+  readonly maxSampleLatenessMs: number;
   /** Replay the history of a call first seen mid-call into the fleet histograms; default false. */
   readonly backfill: boolean;
   /** Export per-call series (fleet histograms are always exported); default true. */

@@ -1,4 +1,3 @@
-import { EDGES } from '../samples/sample.ts';
 import type { Edge } from '../samples/sample.ts';
 import type { CallRegistry, TrackedCall } from '../calls/registry.ts';
 import { fnv1a32 } from '../calls/shard.ts';
@@ -6,6 +5,7 @@ import type { ApplyResult, SampleStore } from '../store/sample-store.ts';
 import type { TwilioClient } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
 import type { AccountPolicy } from './account-policy.ts';
+import { EdgePlan, callTypeOfDataEdges, edgesFromHints, edgesOfSummaryType } from './edge-plan.ts';
 import { newCursor, readQuery } from './cursor.ts';
 import type { EdgeCursor, Rejection } from './cursor.ts';
 
@@ -58,23 +58,23 @@ export interface PollerOptions {
   readonly maxPollsPerAccount?: number;
   /** Clock, epoch ms. */
   readonly now?: () => number;
-  /** How long to wait before asking again for a call type Twilio did not give [60 s]. */
+  /** Samples published up to this long after newer ones of their stream are still read [10 min]. */
+  readonly maxSampleLatenessMs?: number;
+  /** How long to wait before asking again for a call type Twilio did not give; doubles per miss, up to 16× [60 s]. */
   readonly summaryRetryMs?: number;
 }
 
-// Edges with data per Summary `call_type` (reference §2); `trunking` does not say which way, so both.
-const EDGES_BY_SUMMARY_TYPE: Readonly<Record<string, readonly Edge[]>> = {
-  carrier: ['carrier_edge'],
-  sip: ['sip_edge'],
-  client: ['sdk_edge', 'client_edge'],
-  trunking: ['carrier_edge', 'sip_edge'],
-};
-const ALL_EDGES: readonly Edge[] = EDGES.filter((e) => e !== 'unknown_edge');
+// The Summary is asked again at most this many base retry intervals apart.
+const MAX_SUMMARY_BACKOFF = 16;
 
 interface PollState {
   readonly call: Readonly<TrackedCall>;
   readonly cursors: Map<Edge, EdgeCursor>;
-  edges: readonly Edge[] | null;
+  /** Which edges to ask on each poll (learned from hints and from the data itself). */
+  readonly plan: EdgePlan;
+  /** The Summary gave a call type: it is not asked again. */
+  summaryKnown: boolean;
+  summaryMisses: number;
   summaryRetryAtMs: number;
   dueMs: number;
   firstPoll: boolean;
@@ -126,7 +126,9 @@ export class Poller {
     this.#states.set(call.callSid, {
       call,
       cursors: new Map(),
-      edges: null,
+      plan: new EdgePlan(),
+      summaryKnown: false,
+      summaryMisses: 0,
       summaryRetryAtMs: 0,
       // The first poll comes quickly (a newly seen call should show up within a second or so);
       // later polls keep a per-call phase spread over the whole interval.
@@ -226,13 +228,20 @@ export class Poller {
           edges.map(async (edge) => {
             let cursor = state.cursors.get(edge);
             if (!cursor) state.cursors.set(edge, (cursor = newCursor()));
-            const read = await readQuery(cursor, { callSid, edge, pageSize: this.#o.pageSize }, (req) =>
-              account.policy.run((s) => account.client.fetchMetricsPage(req, s), signal),
+            const read = await readQuery(
+              cursor,
+              { callSid, edge, pageSize: this.#o.pageSize },
+              (req) => account.policy.run((s) => account.client.fetchMetricsPage(req, s), signal),
+              this.#o.maxSampleLatenessMs === undefined ? {} : { maxLatenessMs: this.#o.maxSampleLatenessMs },
             );
             // The cursor already tracks each stream of the query it has seen: no need to recount samples.
             return { read, streams: cursor.highWater.size };
           }),
         );
+        reads.forEach((r, i) => {
+          const outcome = r.status === 'rejected' ? 'failed' : r.value.streams > 0 ? 'data' : 'empty';
+          state.plan.report(edges[i]!, outcome);
+        });
         for (const r of reads) {
           if (r.status === 'rejected') {
             error ??= r.reason;
@@ -246,7 +255,10 @@ export class Poller {
           const result = this.#o.store.apply(read.samples);
           this.#notify(() => this.#o.observer.applied(accountSid, result));
         }
-        // Only a 404 on every edge ends the call: while the call type is unknown all four edges are
+        // Until Twilio names the call type, the edges that carry data name it (the label is never left empty).
+        const learned = state.summaryKnown ? undefined : callTypeOfDataEdges(state.plan.dataEdges());
+        if (learned) this.#o.store.setCallType(callSid, learned);
+        // Only a 404 on every edge asked ends the call: while the data edges are unknown several edges are
         // asked, and one the call does not have may well answer 404 while another has data.
         callGone = reads.length > 0 && reads.every((r) => r.status === 'rejected' && isMetricsNotFound(r.reason));
       } catch (err) {
@@ -280,29 +292,30 @@ export class Poller {
     }
   }
 
-  // The call type decides which edges hold data; it comes once from the partial Call Summary. Until
-  // Twilio gives it, every edge is asked explicitly so no stream is missed.
+  // Which edges to ask this poll: the plan learns them from the data; the call's parties and the partial
+  // Call Summary (when Twilio serves one; it may not before the call ends) are hints that narrow its first guess.
   async #edges(state: PollState, account: PollerAccount, signal: AbortSignal): Promise<readonly Edge[]> {
-    if (state.edges) return state.edges;
+    const parties = edgesFromHints(state.call.hints);
+    if (parties) state.plan.expect(parties, 'parties');
     const now = this.#now();
-    if (now >= state.summaryRetryAtMs) {
+    if (!state.summaryKnown && now >= state.summaryRetryAtMs) {
       try {
         const summary = await account.policy.run((s) => account.client.fetchCallSummary(state.call.callSid, s), signal);
-        // Own keys only: a call type such as `constructor` must not find Object.prototype's members.
-        const edges =
-          summary.callType && Object.hasOwn(EDGES_BY_SUMMARY_TYPE, summary.callType)
-            ? EDGES_BY_SUMMARY_TYPE[summary.callType]
-            : undefined;
+        const edges = edgesOfSummaryType(summary.callType);
         if (summary.callType) this.#o.store.setCallType(state.call.callSid, summary.callType);
         if (edges) {
-          state.edges = edges;
-          return edges;
+          state.plan.expect(edges, 'summary');
+          state.summaryKnown = true;
         }
       } catch (err) {
         if (signal.aborted) throw err;
       }
-      state.summaryRetryAtMs = now + (this.#o.summaryRetryMs ?? 60_000);
+      if (!state.summaryKnown) {
+        const backoff = Math.min(2 ** state.summaryMisses, MAX_SUMMARY_BACKOFF);
+        state.summaryMisses += 1;
+        state.summaryRetryAtMs = now + (this.#o.summaryRetryMs ?? 60_000) * backoff;
+      }
     }
-    return ALL_EDGES;
+    return state.plan.begin();
   }
 }
