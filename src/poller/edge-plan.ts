@@ -52,12 +52,23 @@ export function callTypeOfDataEdges(edges: readonly Edge[]): string | undefined 
   return undefined;
 }
 
+// Whether the edges with data are every edge of the call type they imply (carrier, sip, client, trunking).
+function settled(data: readonly Edge[]): boolean {
+  const type = callTypeOfDataEdges(data);
+  const edges = type === undefined ? undefined : EDGES_BY_SUMMARY_TYPE[type];
+  return edges !== undefined && edges.every((e) => data.includes(e));
+}
+
 /** Tuning of an edge plan, in polls (so the cost per poll does not depend on the poll interval). */
 export interface EdgePlanOptions {
   /** While no edge has data, the expected edges are asked every poll for this many polls [30]. */
   readonly warmupPolls?: number;
   /** The longest gap between two probes of an edge that answered empty [64]. */
   readonly maxGapPolls?: number;
+  /** The longest gap once the data edges make up a whole call type (the others are then very unlikely) [256]. */
+  readonly settledMaxGapPolls?: number;
+  /** The first gap of an edge found empty once another edge has data [16]. */
+  readonly firstGapAfterDataPolls?: number;
   /** An edge no hint expects is first probed this many polls after it was ruled out [12]. */
   readonly unexpectedFirstProbePolls?: number;
 }
@@ -77,13 +88,16 @@ interface EdgeState {
  * Which edges of one call to ask on each poll, learned without the Call Summary. An edge that has
  * returned data is asked every poll. Before any edge has data, the edges the hints (Summary, or the
  * parties of the call) expect are asked every poll, all four when nothing is expected; the others, and
- * every edge that still answers empty once another has data, are probed again after 2, 4, 8, … polls up to
- * `maxGapPolls`, because an edge can start late. At steady state a call therefore costs its data edges
+ * every edge that still answers empty once another has data, are probed again after growing gaps (16, 32, …
+ * polls once another edge has data) up to `maxGapPolls`, or `settledMaxGapPolls` once the data edges make up
+ * a whole call type, because an edge can start late. At steady state a call therefore costs its data edges
  * plus a few percent. Pure: it counts polls and knows no clock or I/O.
  */
 export class EdgePlan {
   readonly #warmupPolls: number;
   readonly #maxGap: number;
+  readonly #settledMaxGap: number;
+  readonly #firstGapAfterData: number;
   readonly #firstProbe: number;
   readonly #edges = new Map<Edge, EdgeState>();
   #expected: ReadonlySet<Edge> = new Set(QUERYABLE_EDGES);
@@ -94,6 +108,8 @@ export class EdgePlan {
   constructor(options: EdgePlanOptions = {}) {
     this.#warmupPolls = options.warmupPolls ?? 30;
     this.#maxGap = options.maxGapPolls ?? 64;
+    this.#settledMaxGap = options.settledMaxGapPolls ?? 256;
+    this.#firstGapAfterData = options.firstGapAfterDataPolls ?? 16;
     this.#firstProbe = options.unexpectedFirstProbePolls ?? 12;
     for (const edge of QUERYABLE_EDGES) this.#edges.set(edge, { hasData: false, nextPoll: 0, gap: 1 });
   }
@@ -143,9 +159,11 @@ export class EdgePlan {
       state.nextPoll = next;
       return;
     }
-    state.nextPoll = this.#poll + state.gap;
-    state.gap = Math.min(state.gap * 2, this.#maxGap);
-    if (state.nextPoll < next) state.nextPoll = next;
+    const data = this.dataEdges();
+    // Right after another edge's data showed up, an empty edge is most likely one the call does not have.
+    if (data.length > 0) state.gap = Math.max(state.gap, this.#firstGapAfterData);
+    state.nextPoll = Math.max(next, this.#poll + state.gap);
+    state.gap = Math.min(state.gap * 2, settled(data) ? this.#settledMaxGap : this.#maxGap);
   }
 
   /** Edges that have returned data, in the canonical edge order. */

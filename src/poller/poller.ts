@@ -298,7 +298,8 @@ export class Poller {
     const parties = edgesFromHints(state.call.hints);
     if (parties) state.plan.expect(parties, 'parties');
     const now = this.#now();
-    if (!state.summaryKnown && now >= state.summaryRetryAtMs) {
+    // Once the data has shown the edges, the Summary could only confirm them: it is not asked any more.
+    if (!state.summaryKnown && state.plan.dataEdges().length === 0 && now >= state.summaryRetryAtMs) {
       try {
         const summary = await account.policy.run((s) => account.client.fetchCallSummary(state.call.callSid, s), signal);
         const edges = edgesOfSummaryType(summary.callType);

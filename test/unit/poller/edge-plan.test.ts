@@ -61,8 +61,8 @@ describe('EdgePlan', () => {
     for (let poll = 0; poll < 9; poll++) expect(asked[poll]).toEqual(QUERYABLE_EDGES);
     expect(asked.slice(9).every((edges) => edges.includes('carrier_edge'))).toBe(true);
     expect(plan.dataEdges()).toEqual(['carrier_edge']);
-    // Steady state: the data edge plus three probes every 64 polls.
-    expect(perPoll(asked, 200)).toBeLessThanOrEqual(1 + 3 / 64 + 0.01);
+    // Steady state: the data edge plus three probes every 256 polls (carrier_edge alone is a whole call type).
+    expect(perPoll(asked, 200)).toBeLessThanOrEqual(1 + 3 / 256 + 0.01);
     expect(perPoll(asked, 200)).toBeGreaterThan(1);
   });
 
@@ -95,6 +95,15 @@ describe('EdgePlan', () => {
     plan.expect(['carrier_edge'], 'summary');
     plan.expect(['sdk_edge', 'client_edge'], 'parties');
     expect(plan.begin()).toEqual(['carrier_edge']);
+  });
+
+  it('keeps probing every 64 polls while the data edges are not a whole call type yet', () => {
+    const plan = new EdgePlan();
+    // client_edge never shows data: sdk_edge alone is half a client call.
+    const asked = drive(plan, ['sdk_edge'], 1000, 5);
+    const clientProbes = asked.slice(200).filter((edges) => edges.includes('client_edge')).length;
+    expect(clientProbes).toBeGreaterThanOrEqual(12);
+    expect(clientProbes).toBeLessThanOrEqual(13);
   });
 
   it('repeats a failed query on the next poll without growing its back-off', () => {

@@ -1,0 +1,58 @@
+// The exporter against every combination of the real API's unknowns that matters for what it reads:
+// Summary during the call or not, oldest or newest first, SDK samples every 1 s or 10 s, calls found by
+// discovery (with their parties) or configured (no hint at all). Each row: every visible sample applied
+// exactly once, values as the simulator served them, and requests per call per poll at steady state
+// within 1.1 × the edge queries that carry data.
+import { describe, expect, it } from 'vitest';
+import type { CallType } from '../../src/samples/sample.ts';
+import { runVariant } from '../helpers/variant-run.ts';
+import type { VariantRunOptions, VariantRunResult } from '../helpers/variant-run.ts';
+
+const TYPES: readonly CallType[] = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_terminating'];
+
+export function expectExactlyOnce(result: VariantRunResult): void {
+  const twice = [...result.applied].filter(([, n]) => n > 1).map(([id]) => id);
+  const missing = [...result.visible].filter((id) => !result.applied.has(id));
+  const unknown = [...result.applied.keys()].filter((id) => !result.visible.has(id));
+  expect({ twice: twice.slice(0, 5), missing: missing.slice(0, 5), unknown: unknown.slice(0, 5) }).toEqual({ twice: [], missing: [], unknown: [] });
+  expect(result.applied.size).toBe(result.visible.size);
+}
+
+export function expectRequestsWithinTarget(result: VariantRunResult, factor = 1.1): void {
+  for (const cost of result.costs) {
+    expect(cost.steadyPerPoll, `${cost.type}: requests per poll at steady state, ${cost.dataEdges} edge(s) with data`).toBeLessThanOrEqual(factor * cost.dataEdges);
+  }
+}
+
+const ROWS: Array<[string, Omit<VariantRunOptions, 'types' | 'callMinutes' | 'polls' | 'steadyFrom'>]> = [
+  ['default: no Summary during the call, oldest first, SDK 10 s, discovered', { variant: {}, tracking: 'discovery' }],
+  ['no Summary, oldest first, configured calls (no hint)', { variant: {}, tracking: 'static' }],
+  ['no Summary, newest first, discovered', { variant: { order: 'desc' }, tracking: 'discovery' }],
+  ['no Summary, newest first, configured calls', { variant: { order: 'desc' }, tracking: 'static' }],
+  ['Summary during the call, oldest first, configured calls', { variant: { partialSummary: 'during_call' }, tracking: 'static' }],
+  ['Summary during the call, newest first, discovered', { variant: { partialSummary: 'during_call', order: 'desc' }, tracking: 'discovery' }],
+  // 1 s SDK samples are ten times the records: a 1000-record page keeps a poll at one request per edge.
+  ['no Summary, SDK every 1 s, oldest first, PageSize 1000', { variant: { sdkSampleSeconds: 1 }, tracking: 'discovery', env: { PAGE_SIZE: '1000' } }],
+  ['no Summary, SDK every 1 s, newest first, PageSize 1000', { variant: { sdkSampleSeconds: 1, order: 'desc' }, tracking: 'static', env: { PAGE_SIZE: '1000' } }],
+];
+
+describe('variant matrix', () => {
+  it.each(ROWS)('%s: exactly once, values right, requests within 1.1 × data edges', { timeout: 120_000 }, async (_name, row) => {
+    // A 30 minute call polled every 10 s; steady state from minute 10 (the first read-backs are behind it).
+    const result = await runVariant({ ...row, types: TYPES, callMinutes: 30, polls: 12, steadyFrom: 60 });
+    expectExactlyOnce(result);
+    expect(result.valueMismatches.slice(0, 5)).toEqual([]);
+    expectRequestsWithinTarget(result);
+    // Without a Summary the call type label comes from the edges that carry data.
+    expect([...result.callTypes.values()]).toEqual(['carrier', 'sip', 'client', 'trunking', 'trunking']);
+  });
+});
+
+describe('a new user with the default config and no Summary during calls', () => {
+  it('sees at most 1.2 requests per poll for a carrier call, from its first poll on', { timeout: 60_000 }, async () => {
+    const result = await runVariant({ variant: {}, tracking: 'discovery', types: ['carrier'], callMinutes: 10, polls: 12, steadyFrom: 0 });
+    const [carrier] = result.costs;
+    expect(carrier!.wholeCallPerPoll).toBeLessThanOrEqual(1.2);
+    expectExactlyOnce(result);
+  });
+});
