@@ -65,7 +65,7 @@ export interface EdgePlanOptions {
   readonly warmupPolls?: number;
   /** The longest gap between two probes of an edge that answered empty [64]. */
   readonly maxGapPolls?: number;
-  /** The longest gap once the data edges make up a whole call type (the others are then very unlikely) [256]. */
+  /** The gap once the data edges make up a whole call type (the others are then very unlikely) [256]. */
   readonly settledMaxGapPolls?: number;
   /** The first gap of an edge found empty once another edge has data [16]. */
   readonly firstGapAfterDataPolls?: number;
@@ -89,8 +89,8 @@ interface EdgeState {
  * returned data is asked every poll. Before any edge has data, the edges the hints (Summary, or the
  * parties of the call) expect are asked every poll, all four when nothing is expected; the others, and
  * every edge that still answers empty once another has data, are probed again after growing gaps (16, 32, …
- * polls once another edge has data) up to `maxGapPolls`, or `settledMaxGapPolls` once the data edges make up
- * a whole call type, because an edge can start late. At steady state a call therefore costs its data edges
+ * polls once another edge has data) up to `maxGapPolls`, because an edge can start late; once the data edges
+ * make up a whole call type (carrier, sip, client, trunking) the others wait `settledMaxGapPolls`. At steady state a call therefore costs its data edges
  * plus a few percent. Pure: it counts polls and knows no clock or I/O.
  */
 export class EdgePlan {
@@ -160,10 +160,12 @@ export class EdgePlan {
       return;
     }
     const data = this.dataEdges();
-    // Right after another edge's data showed up, an empty edge is most likely one the call does not have.
-    if (data.length > 0) state.gap = Math.max(state.gap, this.#firstGapAfterData);
+    const whole = settled(data);
+    // Next to another edge's data an empty edge is most likely one the call does not have; next to a whole
+    // call type's data it almost surely is, so it waits the longest gap at once.
+    if (data.length > 0) state.gap = Math.max(state.gap, whole ? this.#settledMaxGap : this.#firstGapAfterData);
     state.nextPoll = Math.max(next, this.#poll + state.gap);
-    state.gap = Math.min(state.gap * 2, settled(data) ? this.#settledMaxGap : this.#maxGap);
+    state.gap = Math.min(state.gap * 2, whole ? this.#settledMaxGap : this.#maxGap);
   }
 
   /** Edges that have returned data, in the canonical edge order. */
