@@ -4,7 +4,8 @@
 // a store that accepts a sample older than its stream's newest (a per-stream high-water mark drops it).
 import { describe, expect, it } from 'vitest';
 import type { CallType } from '../../src/samples/sample.ts';
-import { expectExactlyOnce, expectRequestsWithinTarget, runVariant } from '../helpers/variant-run.ts';
+import { expectExactlyOnce, expectRequestsWithinTarget } from '../helpers/variant-assert.ts';
+import { runVariant } from '../helpers/variant-run.ts';
 import type { VariantRunResult } from '../helpers/variant-run.ts';
 
 const TYPES: readonly CallType[] = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_terminating'];

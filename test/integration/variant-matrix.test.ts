@@ -5,7 +5,8 @@
 // within 1.1 × the edge queries that carry data.
 import { describe, expect, it } from 'vitest';
 import type { CallType } from '../../src/samples/sample.ts';
-import { expectExactlyOnce, expectRequestsWithinTarget, runVariant } from '../helpers/variant-run.ts';
+import { expectExactlyOnce, expectRequestsWithinTarget } from '../helpers/variant-assert.ts';
+import { runVariant } from '../helpers/variant-run.ts';
 import type { VariantRunOptions } from '../helpers/variant-run.ts';
 
 const TYPES: readonly CallType[] = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_terminating'];
