@@ -10,6 +10,8 @@ import { runVariant } from '../helpers/variant-run.ts';
 import type { VariantRunOptions } from '../helpers/variant-run.ts';
 
 const TYPES: readonly CallType[] = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_terminating'];
+// One call of each shape (one gateway edge, SDK and gateway, two gateway edges), to keep the other rows short.
+const SHAPES: readonly CallType[] = ['carrier', 'client', 'trunking_originating'];
 
 const ROWS: Array<[string, Omit<VariantRunOptions, 'types' | 'callMinutes' | 'polls' | 'steadyFrom'>]> = [
   ['default: no Summary during the call, oldest first, SDK 10 s, discovered', { variant: {}, tracking: 'discovery' }],
@@ -26,12 +28,13 @@ const ROWS: Array<[string, Omit<VariantRunOptions, 'types' | 'callMinutes' | 'po
 describe('variant matrix', () => {
   it.each(ROWS)('%s: exactly once, values right, requests within 1.1 × data edges', { timeout: 120_000 }, async (_name, row) => {
     // A 24 minute call polled every 10 s; steady state over its last 15 minutes (three lateness read-backs).
-    const result = await runVariant({ ...row, types: TYPES, callMinutes: 24, polls: 12, steadyFrom: 54 });
+    const types = row.tracking === 'discovery' && Object.keys(row.variant).length === 0 ? TYPES : SHAPES;
+    const result = await runVariant({ ...row, types, callMinutes: 24, polls: 12, steadyFrom: 54 });
     expectExactlyOnce(result);
     expect(result.valueMismatches.slice(0, 5)).toEqual([]);
     expectRequestsWithinTarget(result);
     // Without a Summary the call type label comes from the edges that carry data.
-    expect([...result.callTypes.values()]).toEqual(['carrier', 'sip', 'client', 'trunking', 'trunking']);
+    expect([...result.callTypes.values()]).toEqual(types.map((t) => (t.startsWith('trunking') ? 'trunking' : t)));
   });
 });
 
