@@ -1,5 +1,6 @@
 // Benchmark 1: metrics requests per stream per poll for calls one (then two) simulated hours old, the
-// exporter's cursors against a full re-read of every (call, edge) as twilio-node's list() does it.
+// exporter's cursors against a full re-read of every (call, edge) as twilio-node's list() does it; then
+// requests per call per poll when Twilio serves no Summary during the call, against the four-edge poller.
 import { Agent } from 'undici';
 import { CALL_TYPES, EDGES_BY_CALL_TYPE } from '../src/samples/sample.ts';
 import type { CallType, Edge } from '../src/samples/sample.ts';
@@ -12,6 +13,8 @@ import type { TwilioClient } from '../src/twilio/client.ts';
 import { ACCOUNT_SID, benchConfig, benchExporter } from './lib/exporter.ts';
 import { startCountingSimulator } from './lib/simulator.ts';
 import type { CountingSimulator } from './lib/simulator.ts';
+import { runVariant } from '../test/helpers/variant-run.ts';
+import { fourEdgeRequestsPerPoll } from './lib/four-edge-baseline.ts';
 import { log } from './lib/stats.ts';
 import type { Row } from './lib/stats.ts';
 
@@ -70,7 +73,8 @@ async function fullReRead(client: TwilioClient, calls: readonly Call[], pageSize
 
 async function measure(order: SortOrder, withBaselines: boolean): Promise<{ h1: Window; h2: Window; catchUpRequests: number }> {
   let simNow = Date.parse('2026-11-27T10:00:00Z');
-  const sim = await startCountingSimulator({ lagSeconds: 0, now: () => simNow, seed: 1, order });
+  // The Summary is served during the call here (the rows below measure the cursors, not the edge choice).
+  const sim = await startCountingSimulator({ lagSeconds: 0, now: () => simNow, seed: 1, order, variant: { partialSummary: 'during_call' } });
   const agent = new Agent({ connections: 32 });
   const config = benchConfig(sim.url, { poll_interval: '10s' });
   const exporter = benchExporter(config, () => simNow);
@@ -184,5 +188,49 @@ export async function run(): Promise<Row[]> {
   const perQuery = (w: Window): string => (w.exporter.requests / w.queryPolls).toFixed(3);
   log(`requests: exporter metrics requests per (call, edge) query per poll: asc @1h ${perQuery(asc.h1)}, @2h ${perQuery(asc.h2)}; desc @1h ${perQuery(desc.h1)}, @2h ${perQuery(desc.h2)}`);
   log(`requests: the catch-up poll after a 1 h jump cost ${asc.catchUpRequests} (asc) / ${desc.catchUpRequests} (desc) metrics requests`);
+  rows.push(...(await summaryLessRows()));
+  return rows;
+}
+
+// One call of each type, 24 simulated minutes at 10 s, steady state over the last 15 minutes (lag 90 s,
+// the default variant: no partial Summary before the end), discovered as a new user's exporter finds them.
+const SUMMARY_LESS = { callMinutes: 24, steadyFrom: 54 } as const;
+const WIRE_TYPE: Readonly<Record<CallType, string>> = {
+  carrier: 'carrier',
+  sip: 'sip',
+  client: 'client',
+  trunking_originating: 'trunking (originating)',
+  trunking_terminating: 'trunking (terminating)',
+};
+
+async function summaryLessRows(): Promise<Row[]> {
+  const bench = 'requests';
+  log('requests: no Summary during calls (the default variant), exporter');
+  const run = await runVariant({ variant: {}, tracking: 'discovery', types: CALL_TYPES, polls: 0, ...SUMMARY_LESS });
+  log('requests: no Summary during calls, configured calls (no hints)');
+  const blind = await runVariant({ variant: {}, tracking: 'static', types: CALL_TYPES, polls: 0, ...SUMMARY_LESS });
+  log('requests: no Summary during calls, the four-edge poller');
+  const today = await fourEdgeRequestsPerPoll({}, CALL_TYPES, SUMMARY_LESS.callMinutes, SUMMARY_LESS.steadyFrom);
+  const rows: Row[] = [];
+  for (const [label, result] of [['discovered', run], ['configured', blind]] as const) {
+    for (const cost of result.costs) {
+      const baseline = today.get(cost.type) ?? Number.NaN;
+      const goal = 1.1 * cost.dataEdges;
+      rows.push({
+        bench,
+        name: `req/call/poll, no Summary, ${WIRE_TYPE[cost.type]} (${cost.dataEdges} data edge${cost.dataEdges > 1 ? 's' : ''}), ${label} vs 4-edge poller`,
+        exporter: cost.steadyPerPoll,
+        baseline,
+        unit: 'req',
+        ratio: cost.steadyPerPoll / baseline,
+        goal: `exporter <= ${goal.toFixed(1)}`,
+        pass: cost.steadyPerPoll <= goal,
+      });
+    }
+  }
+  const carrier = run.costs.find((c) => c.type === 'carrier');
+  if (carrier !== undefined) {
+    rows.push({ bench, name: 'req/poll over a new carrier call\'s whole life (24 min), no Summary', exporter: carrier.wholeCallPerPoll, unit: 'req', goal: 'exporter <= 1.2', pass: carrier.wholeCallPerPoll <= 1.2 });
+  }
   return rows;
 }

@@ -148,6 +148,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     pollIntervalMs: config.pollIntervalMs,
     pageSize: config.pageSize,
     maxClockSkewMs: config.maxClockSkewMs,
+    maxSampleLatenessMs: config.maxSampleLatenessMs,
     now,
   });
 

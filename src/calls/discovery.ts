@@ -92,7 +92,7 @@ export class Discovery implements CallSourceUnit {
         for (const call of page.calls) {
           if (call.status !== 'in-progress' || !matchesFilter(call, this.#o.filter)) continue;
           seen.add(call.sid);
-          this.#o.registry.track(call.sid, account.accountSid, 'discovery');
+          this.#o.registry.track(call.sid, account.accountSid, 'discovery', { from: call.from ?? undefined, to: call.to ?? undefined, trunkSid: call.trunkSid });
         }
         if (page.nextPageUrl === null) break;
         req = { url: page.nextPageUrl };

@@ -6,6 +6,16 @@ export type CallSource = (typeof CALL_SOURCES)[number];
 /** Lifecycle state of a tracked call. */
 export type CallLifecycle = 'active' | 'draining' | 'ended';
 
+/** What a call announcement says about the call's parties, from which the edges with data can be guessed. */
+export interface CallHints {
+  /** Caller (`client:…`, `sip:…`, a number). */
+  readonly from?: string | undefined;
+  /** Callee. */
+  readonly to?: string | undefined;
+  /** Elastic SIP Trunk SID of a trunking call. */
+  readonly trunkSid?: string | undefined;
+}
+
 /** A call the exporter tracks. */
 export interface TrackedCall {
   readonly callSid: string;
@@ -16,6 +26,8 @@ export interface TrackedCall {
   readonly trackedAtMs: number;
   /** When the call was reported ended, epoch ms. */
   endedAtMs: number | undefined;
+  /** Party hints of the first source that gave any (the poller reads them at each poll). */
+  hints: CallHints | undefined;
 }
 
 /** Receives registry changes (the poller and the store subscribe). */
@@ -75,7 +87,7 @@ export class CallRegistry {
   }
 
   /** Announces an in-progress call; idempotent across sources. */
-  track(callSid: string, accountSid: string, source: CallSource): TrackResult {
+  track(callSid: string, accountSid: string, source: CallSource, hints?: CallHints): TrackResult {
     if (this.#options.owns && !this.#options.owns(callSid)) {
       for (const l of this.#listeners) l.onRefused?.(callSid, source, 'not_owned');
       return 'not_owned';
@@ -83,6 +95,7 @@ export class CallRegistry {
     const known = this.#calls.get(callSid);
     if (known) {
       known.sources.add(source);
+      known.hints ??= hints;
       return known.endedAtMs === undefined ? 'known' : 'ended';
     }
     if (this.#calls.size >= this.#options.maxCalls) {
@@ -90,7 +103,7 @@ export class CallRegistry {
       return 'refused';
     }
     this.#refused.delete(callSid);
-    const call: TrackedCall = { callSid, accountSid, sources: new Set([source]), trackedAtMs: this.#now(), endedAtMs: undefined };
+    const call: TrackedCall = { callSid, accountSid, sources: new Set([source]), trackedAtMs: this.#now(), endedAtMs: undefined, hints };
     this.#calls.set(callSid, call);
     for (const l of this.#listeners) l.onTracked?.(call);
     return 'tracked';

@@ -34,8 +34,8 @@ export function dumpConfig(c: Config): string {
     max_calls: c.maxCalls,
     call_retention: formatDuration(c.callRetentionMs),
     drain_period: formatDuration(c.drainPeriodMs),
-    backfill: c.backfill,
     max_sample_lateness: formatDuration(c.maxSampleLatenessMs),
+    backfill: c.backfill,
     per_call_series: c.perCallSeries,
     metrics: { include: [...c.metrics.include], exclude: [...c.metrics.exclude] },
     discovery: {

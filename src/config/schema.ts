@@ -347,7 +347,7 @@ export function createConfigSchema(deps: SchemaDeps) {
       call_retention: duration(0).prefault(DEFAULTS.callRetention),
       drain_period: duration(0).prefault(DEFAULTS.drainPeriod),
       backfill: z.boolean().default(DEFAULTS.backfill),
-      /** A never-seen sample this much older than its stream's newest is refused and counted as too late [10m]. */
+      /** How late after newer samples of its stream a sample may be published and still be counted once; an older never-seen one is refused and counted as too late [10m]. */
       max_sample_lateness: duration(1000).prefault(DEFAULTS.maxSampleLateness),
       per_call_series: z.boolean().default(DEFAULTS.perCallSeries),
       metrics: metrics.prefault({}),
@@ -406,8 +406,8 @@ export function createConfigSchema(deps: SchemaDeps) {
         maxClockSkewMs: c.max_clock_skew,
         callRetentionMs: c.call_retention,
         drainPeriodMs: c.drain_period,
-        backfill: c.backfill,
         maxSampleLatenessMs: c.max_sample_lateness,
+        backfill: c.backfill,
         perCallSeries: c.per_call_series,
         metrics: c.metrics,
         discovery: c.discovery,

@@ -67,7 +67,9 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
         return;
       }
       if (status === 'in-progress') {
-        options.registry.track(callSid, accountSid, 'webhook');
+        // Only a prefix (`client:`, `sip:`) is ever read: keep a bounded slice of what the body says.
+        const hint = (name: string): string | undefined => params.get(name)?.slice(0, 256) ?? undefined;
+        options.registry.track(callSid, accountSid, 'webhook', { from: hint('From'), to: hint('To'), trunkSid: hint('TrunkSid') });
         options.onCallback?.('accepted');
       } else if (ENDING_STATUSES.has(status)) {
         options.registry.end(callSid);

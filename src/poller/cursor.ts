@@ -11,18 +11,23 @@ import type { ReadBudget } from './read-budget.ts';
 export type SampleOrder = 'asc' | 'desc' | 'unknown';
 
 /**
- * How far behind the newest sample of a query a descending read still looks, so that a stream made
- * visible later than its sibling (the two directions of a gateway edge), or a new stream, is not cut off.
- * Twilio publishes samples about 90 s late; 5 minutes is 30 samples per stream, well within one page of 100.
+ * How far behind the newest sample of a query a descending read still looks on an ordinary poll, so that a
+ * stream made visible later than its sibling (the two directions of a gateway edge), or a new stream, is not
+ * cut off. Twilio publishes samples about 90 s late; 5 minutes is 30 samples per stream, well within one page of 100.
  */
 export const DESC_LOOKBACK_MS = 5 * 60_000;
+
+/** How late a sample may be published (after newer ones of its stream) and still be read: `max_sample_lateness` [10 min]. */
+export const DEFAULT_MAX_LATENESS_MS = 10 * 60_000;
 
 /**
  * Where the next poll of one (call, edge query) starts. In ascending order it resumes at the last page
  * read (every record on it is parsed again; the store applies only what is new, so a record that appears
  * in the middle of that page is not lost); in descending order it reads from the first page and stops once
  * a page reaches back past the newest seen sample minus DESC_LOOKBACK_MS. Either way a steady-state poll
- * costs one request.
+ * costs one request. Every half `maxLatenessMs` of data time one read reaches back 1.5 × `maxLatenessMs`
+ * (from the newest page that starts that far back, or the first page), so a sample published up to
+ * `maxLatenessMs` after newer ones is still read, in either order, for a few requests every few minutes.
  */
 export interface EdgeCursor {
   /** The URL (with its PageToken) of the last page read, when the order is ascending. */
@@ -31,11 +36,38 @@ export interface EdgeCursor {
   order: SampleOrder;
   /** Newest timestamp seen per stream (`edge/direction`) by this cursor. */
   readonly highWater: Map<string, number>;
+  /** The newest timestamp seen when a read last reached back the whole lateness window. */
+  deepReadAtMs: number;
+  /** Ascending: URLs of the pages read, in order, with their oldest timestamp (only the last lateness window's). */
+  readonly pages: Map<string, number>;
 }
 
 /** A fresh cursor: the first poll reads the whole history. */
 export function newCursor(): EdgeCursor {
-  return { resumeUrl: null, order: 'unknown', highWater: new Map() };
+  return { resumeUrl: null, order: 'unknown', highWater: new Map(), deepReadAtMs: Number.NEGATIVE_INFINITY, pages: new Map() };
+}
+
+// The page an ascending read resumes from: the last one read, or on a deep read the newest page that
+// starts at or before `from` (the oldest page kept when none does, since then the call is younger than that).
+function resumePage(cursor: EdgeCursor, deep: boolean, from: number): string | null {
+  if (!deep) return cursor.resumeUrl;
+  let chosen: string | undefined;
+  for (const [url, oldest] of cursor.pages) {
+    if (chosen === undefined || oldest <= from) chosen = url;
+    else break;
+  }
+  return chosen ?? cursor.resumeUrl;
+}
+
+// Forgets the pages no deep read can start from any more (all but the newest that starts at or before `from`).
+function prunePages(pages: Map<string, number>, from: number): void {
+  let keepFrom: string | undefined;
+  for (const [url, oldest] of pages) if (oldest <= from) keepFrom = url;
+  if (keepFrom === undefined) return;
+  for (const url of pages.keys()) {
+    if (url === keepFrom) break;
+    pages.delete(url);
+  }
 }
 
 /** A record the parser rejected. */
@@ -79,8 +111,10 @@ export interface ReadOptions {
   readonly accountSid?: string;
   /** Latest plausible sample time, epoch ms (the clock plus the allowed skew); a later record is rejected [not checked]. */
   readonly notAfterMs?: number;
-  /** Pages and bytes one read may take [readBudget(page size, DESC_LOOKBACK_MS)]. */
+  /** Pages and bytes one read may take [readBudget(page size, 1.5 × maxLatenessMs)]. */
   readonly budget?: ReadBudget;
+  /** Samples published up to this late are still read; 0 turns the read-back off [DEFAULT_MAX_LATENESS_MS]. */
+  readonly maxLatenessMs?: number;
 }
 
 // Parses one record and checks it belongs to the query; whatever the record holds, it costs only itself.
@@ -111,7 +145,13 @@ export async function readQuery(
   fetchPage: PageFetcher,
   options: ReadOptions = {},
 ): Promise<QueryRead> {
-  const budget = options.budget ?? readBudget(query.pageSize ?? 50, DESC_LOOKBACK_MS);
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const hw of cursor.highWater.values()) newest = Math.max(newest, hw);
+  // A sample published L late is visible by the deep read after next at most half L later: reach back 1.5 L.
+  const lateness = options.maxLatenessMs ?? DEFAULT_MAX_LATENESS_MS;
+  const deep = lateness > 0 && !(newest - cursor.deepReadAtMs < lateness / 2);
+  const window = lateness * 1.5;
+  const budget = options.budget ?? readBudget(query.pageSize ?? 50, Math.max(DESC_LOOKBACK_MS, window));
   const scope: RecordScope | undefined =
     options.accountSid === undefined
       ? undefined
@@ -121,14 +161,12 @@ export async function readQuery(
           notAfterMs: options.notAfterMs ?? Number.POSITIVE_INFINITY,
           ...(query.edge !== undefined && { edge: query.edge }),
         };
-  const resumable = cursor.order === 'asc' && cursor.resumeUrl !== null;
-  let req: MetricsQuery | { url: string } = resumable ? { url: cursor.resumeUrl! } : query;
-  let resuming = resumable;
-  let newest = Number.NEGATIVE_INFINITY;
-  for (const hw of cursor.highWater.values()) newest = Math.max(newest, hw);
+  const resumeUrl = cursor.order === 'asc' ? resumePage(cursor, deep, newest - window) : null;
+  let req: MetricsQuery | { url: string } = resumeUrl !== null ? { url: resumeUrl } : query;
+  let resuming = resumeUrl !== null;
   // Newest first: pages older than this hold nothing a later-visible stream could still be missing.
-  const stopAt = newest - DESC_LOOKBACK_MS;
-  const state = newReadState(cursor);
+  const stopAt = newest - (deep ? window : DESC_LOOKBACK_MS);
+  const state = newReadState(cursor, deep, window);
   let reset = false;
   let requests = 0;
   let pagesRead = 0;
@@ -147,6 +185,8 @@ export async function readQuery(
     } catch (err) {
       // Twilio refusing a saved PageToken (expired, invalid) is answered 400: re-read from the start.
       if (resuming && err instanceof TwilioError && err.code === 'bad_request') {
+        // Every saved page token is as good as refused: the re-read registers fresh ones.
+        state.pages.clear();
         reset = true;
         resuming = false;
         req = query;
@@ -163,6 +203,7 @@ export async function readQuery(
     bytesRead += page.bodyBytes;
     const oldest = readPage(state, page.records, scope);
     lastUrl = page.requestUrl;
+    if (state.order !== 'desc' && Number.isFinite(oldest) && !state.pages.has(lastUrl)) state.pages.set(lastUrl, oldest);
     visited.add(normalizeUrl(page.requestUrl));
     if (page.nextPageUrl === null) break;
     // Newest first: every later page is older still than this one's oldest record.
@@ -200,7 +241,15 @@ function finishRead(cursor: EdgeCursor, state: ReadState, lastUrl: string, outco
   cursor.order = order;
   cursor.resumeUrl = order === 'asc' ? lastUrl : null;
   cursor.highWater.clear();
-  for (const [k, v] of state.highWater) cursor.highWater.set(k, v);
+  let newestRead = Number.NEGATIVE_INFINITY;
+  for (const [k, v] of state.highWater) {
+    cursor.highWater.set(k, v);
+    newestRead = Math.max(newestRead, v);
+  }
+  if (state.deep || outcome.reset) cursor.deepReadAtMs = newestRead;
+  if (order === 'asc') prunePages(state.pages, newestRead - state.window);
+  cursor.pages.clear();
+  if (order !== 'desc') for (const [url, oldest] of state.pages) cursor.pages.set(url, oldest);
   return { samples: state.samples, rejected, ...outcome };
 }
 
@@ -208,6 +257,11 @@ function finishRead(cursor: EdgeCursor, state: ReadState, lastUrl: string, outco
 interface ReadState {
   readonly seen: ReadonlyMap<string, number>;
   readonly highWater: Map<string, number>;
+  // Ascending: pages read with their oldest timestamp, for a later deep read to start from.
+  readonly pages: Map<string, number>;
+  // Whether this read reaches back the whole lateness window, and how far that is.
+  readonly deep: boolean;
+  readonly window: number;
   readonly samples: Sample[];
   // Rejections with their position in the read, so the ones a previous read already reported can be dropped.
   readonly rejectedAt: { at: number; rejection: Rejection }[];
@@ -217,10 +271,13 @@ interface ReadState {
   lastSeenAt: number;
 }
 
-function newReadState(cursor: EdgeCursor): ReadState {
+function newReadState(cursor: EdgeCursor, deep: boolean, window: number): ReadState {
   return {
     seen: cursor.highWater,
     highWater: new Map(cursor.highWater),
+    pages: new Map(cursor.pages),
+    deep,
+    window,
     samples: [],
     rejectedAt: [],
     order: cursor.order,

@@ -1,4 +1,3 @@
-import { EDGES } from '../samples/sample.ts';
 import type { Edge } from '../samples/sample.ts';
 import type { CallRegistry, TrackedCall } from '../calls/registry.ts';
 import { fnv1a32 } from '../calls/shard.ts';
@@ -6,7 +5,8 @@ import type { ApplyResult, SampleStore } from '../store/sample-store.ts';
 import type { TwilioClient } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
 import type { AccountPolicy } from './account-policy.ts';
-import { DESC_LOOKBACK_MS, newCursor, readQuery } from './cursor.ts';
+import { EdgePlan, callTypeOfDataEdges, edgesFromHints, edgesOfSummaryType } from './edge-plan.ts';
+import { DEFAULT_MAX_LATENESS_MS, DESC_LOOKBACK_MS, newCursor, readQuery } from './cursor.ts';
 import type { EdgeCursor, PagingStop, Rejection } from './cursor.ts';
 import { readBudget } from './read-budget.ts';
 import type { ReadBudget } from './read-budget.ts';
@@ -50,7 +50,7 @@ export interface PollObserver {
 
 /** How one call is polled, for display. */
 export interface PollDescription {
-  /** Whether the call type (hence the edges) is known from the Call Summary. */
+  /** Whether the edges with data are known (from the data itself; until then `edges` are the expected ones). */
   readonly edgesKnown: boolean;
   readonly edges: readonly Edge[];
   /** When the next poll is due, epoch ms. */
@@ -73,25 +73,25 @@ export interface PollerOptions {
   readonly maxPollsPerAccount?: number;
   /** Clock, epoch ms. */
   readonly now?: () => number;
-  /** How long to wait before asking again for a call type Twilio did not give [60 s]. */
+  /** Samples published up to this long after newer ones of their stream are still read [10 min]. */
+  readonly maxSampleLatenessMs?: number;
+  /** How long to wait before asking again for a call type Twilio did not give; doubles per miss, up to 16× [60 s]. */
   readonly summaryRetryMs?: number;
   /** How far ahead of the clock a sample may be dated before it is rejected as `future_timestamp` [5 min]. */
   readonly maxClockSkewMs?: number;
 }
 
-// Edges with data per Summary `call_type` (reference §2); `trunking` does not say which way, so both.
-const EDGES_BY_SUMMARY_TYPE: Readonly<Record<string, readonly Edge[]>> = {
-  carrier: ['carrier_edge'],
-  sip: ['sip_edge'],
-  client: ['sdk_edge', 'client_edge'],
-  trunking: ['carrier_edge', 'sip_edge'],
-};
-const ALL_EDGES: readonly Edge[] = EDGES.filter((e) => e !== 'unknown_edge');
+// The Summary is asked again at most this many base retry intervals apart.
+const MAX_SUMMARY_BACKOFF = 16;
 
 interface PollState {
   readonly call: Readonly<TrackedCall>;
   readonly cursors: Map<Edge, EdgeCursor>;
-  edges: readonly Edge[] | null;
+  /** Which edges to ask on each poll (learned from hints and from the data itself). */
+  readonly plan: EdgePlan;
+  /** The Summary gave a call type: it is not asked again. */
+  summaryKnown: boolean;
+  summaryMisses: number;
   summaryRetryAtMs: number;
   dueMs: number;
   firstPoll: boolean;
@@ -131,7 +131,9 @@ export class Poller {
   constructor(options: PollerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#budget = readBudget(options.pageSize, DESC_LOOKBACK_MS + options.pollIntervalMs);
+    // Enough for the read-back of a late sample (1.5 × max_sample_lateness) plus one interval, in either order.
+    const lookbackMs = Math.max(DESC_LOOKBACK_MS, 1.5 * (options.maxSampleLatenessMs ?? DEFAULT_MAX_LATENESS_MS));
+    this.#budget = readBudget(options.pageSize, lookbackMs + options.pollIntervalMs);
     options.registry.addListener({
       onTracked: (call) => this.#add(call),
       onRemoved: (call) => {
@@ -148,7 +150,9 @@ export class Poller {
     this.#states.set(call.callSid, {
       call,
       cursors: new Map(),
-      edges: null,
+      plan: new EdgePlan(),
+      summaryKnown: false,
+      summaryMisses: 0,
       summaryRetryAtMs: 0,
       // The first poll comes quickly (a newly seen call should show up within a second or so);
       // later polls keep a per-call phase spread over the whole interval.
@@ -194,9 +198,10 @@ export class Poller {
   describe(callSid: string): PollDescription | undefined {
     const s = this.#states.get(callSid);
     if (!s) return undefined;
+    const data = s.plan.dataEdges();
     return {
-      edgesKnown: s.edges !== null,
-      edges: s.edges ?? ALL_EDGES,
+      edgesKnown: data.length > 0,
+      edges: data.length > 0 ? data : s.plan.expectedEdges(),
       dueMs: s.dueMs,
       running: s.running !== null,
       cursors: [...s.cursors].map(([edge, c]) => ({
@@ -272,12 +277,21 @@ export class Poller {
               cursor,
               { callSid, edge, pageSize: this.#o.pageSize },
               (req, limits) => account.policy.run((s) => account.client.fetchMetricsPage(req, s, limits), signal),
-              { accountSid, notAfterMs: this.#now() + (this.#o.maxClockSkewMs ?? 300_000), budget: this.#budget },
+              {
+                accountSid,
+                notAfterMs: this.#now() + (this.#o.maxClockSkewMs ?? 300_000),
+                budget: this.#budget,
+                ...(this.#o.maxSampleLatenessMs !== undefined && { maxLatenessMs: this.#o.maxSampleLatenessMs }),
+              },
             );
             // The cursor already tracks each stream of the query it has seen: no need to recount samples.
             return { read, streams: cursor.highWater.size };
           }),
         );
+        reads.forEach((r, i) => {
+          const outcome = r.status === 'rejected' ? 'failed' : r.value.streams > 0 ? 'data' : 'empty';
+          state.plan.report(edges[i]!, outcome);
+        });
         for (const r of reads) {
           if (r.status === 'rejected') {
             error ??= r.reason;
@@ -297,7 +311,10 @@ export class Poller {
           const result = this.#o.store.apply(read.samples);
           this.#notify(() => this.#o.observer.applied(accountSid, result));
         }
-        // Only a 404 on every edge ends the call: while the call type is unknown all four edges are
+        // Until Twilio names the call type, the edges that carry data name it (the label is never left empty).
+        const learned = state.summaryKnown ? undefined : callTypeOfDataEdges(state.plan.dataEdges());
+        if (learned) this.#o.store.setCallType(callSid, learned);
+        // Only a 404 on every edge asked ends the call: while the data edges are unknown several edges are
         // asked, and one the call does not have may well answer 404 while another has data.
         callGone = reads.length > 0 && reads.every((r) => r.status === 'rejected' && isMetricsNotFound(r.reason));
       } catch (err) {
@@ -332,29 +349,31 @@ export class Poller {
     }
   }
 
-  // The call type decides which edges hold data; it comes once from the partial Call Summary. Until
-  // Twilio gives it, every edge is asked explicitly so no stream is missed.
+  // Which edges to ask this poll: the plan learns them from the data; the call's parties and the partial
+  // Call Summary (when Twilio serves one; it may not before the call ends) are hints that narrow its first guess.
   async #edges(state: PollState, account: PollerAccount, signal: AbortSignal): Promise<readonly Edge[]> {
-    if (state.edges) return state.edges;
+    const parties = edgesFromHints(state.call.hints);
+    if (parties) state.plan.expect(parties, 'parties');
     const now = this.#now();
-    if (now >= state.summaryRetryAtMs) {
+    // Once the data has shown the edges, the Summary could only confirm them: it is not asked any more.
+    if (!state.summaryKnown && state.plan.dataEdges().length === 0 && now >= state.summaryRetryAtMs) {
       try {
         const summary = await account.policy.run((s) => account.client.fetchCallSummary(state.call.callSid, s), signal);
-        // Own keys only: a call type such as `constructor` must not find Object.prototype's members.
-        const edges =
-          summary.callType && Object.hasOwn(EDGES_BY_SUMMARY_TYPE, summary.callType)
-            ? EDGES_BY_SUMMARY_TYPE[summary.callType]
-            : undefined;
+        const edges = edgesOfSummaryType(summary.callType);
         if (summary.callType) this.#o.store.setCallType(state.call.callSid, summary.callType);
         if (edges) {
-          state.edges = edges;
-          return edges;
+          state.plan.expect(edges, 'summary');
+          state.summaryKnown = true;
         }
       } catch (err) {
         if (signal.aborted) throw err;
       }
-      state.summaryRetryAtMs = now + (this.#o.summaryRetryMs ?? 60_000);
+      if (!state.summaryKnown) {
+        const backoff = Math.min(2 ** state.summaryMisses, MAX_SUMMARY_BACKOFF);
+        state.summaryMisses += 1;
+        state.summaryRetryAtMs = now + (this.#o.summaryRetryMs ?? 60_000) * backoff;
+      }
     }
-    return ALL_EDGES;
+    return state.plan.begin();
   }
 }

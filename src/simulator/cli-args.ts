@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { SimulatorAccount } from './accounts.ts';
 import type { SimulatorOptions } from './server.ts';
+import type { SimulatorVariant } from './variant.ts';
 
 /** Usage text of `npm run simulator`. */
 export const USAGE = `Usage: npm run simulator -- [options]
@@ -20,10 +21,38 @@ under /_simulator/. Without account flags it serves the documented demo account
   --order=asc|desc                metrics sort order (default asc)
   --page-token-ttl-ms=MS          page tokens older than this are refused (default: never)
   --concurrency-limit=N           in-flight requests per account before 429 (default 100)
+  --partial-summary=after_end|during_call
+                                  when a partial Summary is served (default after_end: 404 during the call)
+  --sdk-sample-seconds=1|10       sdk_edge cadence (default 10)
+  --late-publication=none|direction|samples
+                                  samples visible after newer ones of their stream (default none)
+  --late-seconds=30..600          the longest extra delay of a late sample (default 300)
   --public-url=URL                base URL for paging links (default: from the Host header)
   --calls=N                       start N demo calls of mixed types (default 0)
   --help                          print this help
 `;
+
+function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
+  if (raw === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as T;
+}
+
+// The variant flags beyond the ones with their own start option.
+function variantFlags(values: Record<string, string | boolean | string[] | undefined>): Partial<SimulatorVariant> {
+  const str = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
+  const partialSummary = oneOf('partial-summary', str('partial-summary'), ['after_end', 'during_call'] as const);
+  const sdk = oneOf('sdk-sample-seconds', str('sdk-sample-seconds'), ['1', '10'] as const);
+  const late = oneOf('late-publication', str('late-publication'), ['none', 'direction', 'samples'] as const);
+  const lateSeconds = number('late-seconds', str('late-seconds'), 30, false);
+  if (lateSeconds !== undefined && lateSeconds > 600) throw new Error(`--late-seconds must be at most 600, got ${lateSeconds}`);
+  return {
+    ...(partialSummary === undefined ? {} : { partialSummary }),
+    ...(sdk === undefined ? {} : { sdkSampleSeconds: sdk === '1' ? 1 : 10 }),
+    ...(late === undefined ? {} : { latePublication: late }),
+    ...(lateSeconds === undefined ? {} : { lateSeconds }),
+  };
+}
 
 /** What the command line asks for. */
 export type SimulatorCommand =
@@ -98,6 +127,10 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorCommand {
       'page-token-ttl-ms': { type: 'string' },
       'concurrency-limit': { type: 'string' },
       'public-url': { type: 'string' },
+      'partial-summary': { type: 'string' },
+      'sdk-sample-seconds': { type: 'string' },
+      'late-publication': { type: 'string' },
+      'late-seconds': { type: 'string' },
       calls: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -124,5 +157,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorCommand {
     ...(limit === undefined ? {} : { concurrencyLimit: limit }),
     ...(values['public-url'] === undefined ? {} : { publicUrl: values['public-url'] }),
   };
+  const variant = variantFlags(values);
+  if (Object.keys(variant).length > 0) options.variant = variant;
   return { help: false, options, calls: number('calls', values.calls, 0, true) ?? 0 };
 }

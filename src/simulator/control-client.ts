@@ -65,6 +65,11 @@ export interface VariantBody {
   invalid_param_code?: number;
   summary_delay_seconds?: number;
   summary_not_ready_status?: number;
+  partial_summary?: 'after_end' | 'during_call';
+  sdk_sample_seconds?: 1 | 10;
+  late_publication?: 'none' | 'direction' | 'samples';
+  late_seconds?: number;
+  late_fraction?: number;
 }
 
 /** A typed HTTP client of the `/_simulator/` control API, for tests, benches and demos. */

@@ -56,6 +56,11 @@ export const variantBody = z.strictObject({
   invalid_param_code: z.int().positive().optional(),
   summary_delay_seconds: seconds.optional(),
   summary_not_ready_status: z.int().min(400).max(599).optional(),
+  partial_summary: z.enum(['after_end', 'during_call']).optional(),
+  sdk_sample_seconds: z.union([z.literal(1), z.literal(10)]).optional(),
+  late_publication: z.enum(['none', 'direction', 'samples']).optional(),
+  late_seconds: z.number().min(30).max(600).optional(),
+  late_fraction: rate.optional(),
 });
 
 /** Query of `GET /_simulator/calls/{sid}/samples`. */
@@ -147,5 +152,10 @@ export function toVariantPatch(body: z.infer<typeof variantBody>): Partial<Simul
     invalidParamCode: body.invalid_param_code,
     summaryDelaySeconds: body.summary_delay_seconds,
     summaryNotReadyStatus: body.summary_not_ready_status,
+    partialSummary: body.partial_summary,
+    sdkSampleSeconds: body.sdk_sample_seconds,
+    latePublication: body.late_publication,
+    lateSeconds: body.late_seconds,
+    lateFraction: body.late_fraction,
   });
 }

@@ -5,7 +5,7 @@ import type { GatewayEdgeMetrics, MetricRecord, SdkEdgeMetrics } from './metric-
 import type { IntervalSignal, SignalBaseline } from './quality-signal.ts';
 import { intervalSignal, streamKey } from './quality-signal.ts';
 import type { SimCall } from './sim-call.ts';
-import { sampleTimestampMs } from './sim-call.ts';
+import { SAMPLE_INTERVAL_MS, sampleTimestampMs } from './sim-call.ts';
 import type { StreamCheckpoints, StreamTotals } from './stream-checkpoints.ts';
 import { formatInsightsTimestamp } from './timestamps.ts';
 
@@ -21,6 +21,18 @@ export interface StreamSpec {
   readonly direction: Direction;
   /** Optional cache of running totals; results are the same with or without it, only faster. */
   readonly checkpoints?: StreamCheckpoints;
+  /** Window of one sample, ms. Default 10 000 (1 000 for 1 s SDK samples). */
+  readonly intervalMs?: number;
+}
+
+// A window shorter than 10 s carries proportionally fewer packets; quality values stay per window.
+function scaled(signal: IntervalSignal, intervalMs: number): IntervalSignal {
+  if (intervalMs === SAMPLE_INTERVAL_MS) return signal;
+  const f = intervalMs / SAMPLE_INTERVAL_MS;
+  const packetsExpected = Math.max(1, Math.round(signal.packetsExpected * f));
+  const packetsLost = Math.min(packetsExpected, Math.round(signal.packetsLost * f));
+  const lossPercent = Math.round((packetsLost * 10_000) / packetsExpected) / 100;
+  return { ...signal, packetsExpected, packetsLost, lossPercent, packetsSent: Math.max(1, Math.round(signal.packetsSent * f)) };
 }
 
 /** The directions that carry data on an edge: `both` for the SDK, one stream each way on gateways. */
@@ -108,18 +120,19 @@ export function streamRecords(spec: StreamSpec, from: number, to: number): Metri
   const baseline: SignalBaseline = { callKey: profile.key, ...profile, degraded: call.degraded };
   const key = streamKey(spec.seed, call.sid, edge, direction);
   // Everything the totals depend on (not the start time: it only moves timestamps).
-  const cacheKey = `${spec.seed}|${call.sid}|${call.type}|${call.degraded}|${edge}|${direction}`;
+  const intervalMs = spec.intervalMs ?? SAMPLE_INTERVAL_MS;
+  const cacheKey = `${spec.seed}|${call.sid}|${call.type}|${call.degraded}|${edge}|${direction}|${intervalMs}`;
   const cached = spec.checkpoints?.nearest(cacheKey, from);
   const totals: Totals = cached?.totals ?? { packets: 0, lost: 0, sent: 0, bytesReceived: 0, bytesSent: 0, jitterSum: 0, jitterMax: 0, count: 0 };
   const records: MetricRecord[] = [];
   for (let index = cached?.index ?? 0; index < to; index++) {
     if (index === from) spec.checkpoints?.save(cacheKey, from, totals);
-    const signal = intervalSignal(baseline, key, index);
+    const signal = scaled(intervalSignal(baseline, key, index), intervalMs);
     step(totals, signal, profile, direction);
     if (index < from) continue;
     const gateway = edge === 'sdk_edge' ? null : gatewayEdge(signal, totals, profile, direction);
     records.push({
-      timestamp: formatInsightsTimestamp(sampleTimestampMs(call, index)),
+      timestamp: formatInsightsTimestamp(sampleTimestampMs(call, index, intervalMs)),
       call_sid: call.sid,
       account_sid: call.accountSid,
       edge,

@@ -2,7 +2,6 @@ import type { Direction, Edge } from '../samples/sample.ts';
 import { DIRECTIONS, EDGES } from '../samples/sample.ts';
 import type { ApiRequest, ApiResult } from './api-request.ts';
 import { lookupCall } from './call-lookup.ts';
-import { metricSequence } from './metric-sequence.ts';
 import { edgeDirections } from './metric-stream.ts';
 import { v1Meta } from './page-links.ts';
 import { neighbourCursors, selectPage } from './page-selection.ts';
@@ -37,8 +36,7 @@ export function listMetrics(sim: Simulator, request: ApiRequest): ApiResult {
   const directions = callEdges(call).includes(edge)
     ? edgeDirections(edge).filter((d) => directionParam === undefined || d === directionParam)
     : [];
-  const count = directions.length === 0 ? 0 : sim.visibleCount(call);
-  const sequence = metricSequence(sim.seed, call, edge, directions, count, sim.checkpoints);
+  const sequence = sim.edgeSequence(call, edge, directions);
   const selection = selectPage(sequence.length, sequence.keyAt, variant.order, cursor, pageSize);
   const neighbours = neighbourCursors(selection, sequence.keyAt, variant.order, cursor);
   const { records, served } = sequence.records(selection.positions);

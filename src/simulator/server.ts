@@ -31,6 +31,8 @@ export interface SimulatorOptions {
   pageSizeMode?: SimulatorVariant['pageSizeMode'];
   /** Delay from call end to a complete summary, seconds. Default 1800. */
   summaryDelaySeconds?: number;
+  /** Any other variant setting at start, e.g. `{ partialSummary: 'during_call' }`. */
+  variant?: Partial<SimulatorVariant>;
   /** Clock, epoch ms. Default `Date.now`. */
   now?: () => number;
   /** Absolute base URL used in v1 paging links; absent: derived from each request's Host header. */

@@ -43,9 +43,9 @@ export function callStatusAt(call: SimCall, nowMs: number): CallStatus {
   return nowMs < call.startMs ? 'ringing' : 'in-progress';
 }
 
-/** The timestamp of sample `index` (0-based): the end of its 10 s window. */
-export function sampleTimestampMs(call: Pick<SimCall, 'startMs'>, index: number): number {
-  return call.startMs + (index + 1) * SAMPLE_INTERVAL_MS;
+/** The timestamp of sample `index` (0-based): the end of its window (10 s unless the stream says otherwise). */
+export function sampleTimestampMs(call: Pick<SimCall, 'startMs'>, index: number, intervalMs = SAMPLE_INTERVAL_MS): number {
+  return call.startMs + (index + 1) * intervalMs;
 }
 
 /**

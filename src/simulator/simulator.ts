@@ -10,6 +10,7 @@ import { hashString, unitAt } from './hash.ts';
 import type { LedgerSnapshot } from './ledger.ts';
 import { Ledger } from './ledger.ts';
 import type { MetricRecord } from './metric-record.ts';
+import type { MetricSequence } from './metric-sequence.ts';
 import { metricSequence } from './metric-sequence.ts';
 import { edgeDirections } from './metric-stream.ts';
 import type { Cursor } from './page-selection.ts';
@@ -21,6 +22,7 @@ import { deterministicSid, isCallSid } from './sid.ts';
 import { ApiError } from './twilio-error.ts';
 import type { SimulatorVariant } from './variant.ts';
 import { DEFAULT_VARIANT } from './variant.ts';
+import { sampleIntervalMs, streamVisibility } from './visibility.ts';
 
 /** Options of the in-process model (the HTTP server adds host, port and public URL). */
 export interface SimulatorModelOptions {
@@ -44,6 +46,8 @@ export interface SimulatorModelOptions {
   pageSizeMode?: SimulatorVariant['pageSizeMode'];
   /** Delay from call end to a complete summary, seconds. Default 1800. */
   summaryDelaySeconds?: number;
+  /** Any other variant setting at start (applied after the single options above). */
+  variant?: Partial<SimulatorVariant>;
 }
 
 /** Input of `createCall`. */
@@ -137,6 +141,7 @@ export class Simulator {
       ...(options.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: options.retryAfterSeconds }),
       ...(options.pageSizeMode === undefined ? {} : { pageSizeMode: options.pageSizeMode }),
       ...(options.summaryDelaySeconds === undefined ? {} : { summaryDelaySeconds: options.summaryDelaySeconds }),
+      ...options.variant,
     };
     this.#variant = this.#startVariant;
     this.faults = new FaultInjector(noFaults(this.seed));
@@ -266,9 +271,23 @@ export class Simulator {
     return [...this.#calls.values()];
   }
 
-  /** Visible samples per stream of a call now. */
+  /** Visible samples per 10 s stream of a call now (on time; late publication and SDK cadence aside). */
   visibleCount(call: SimCall): number {
     return visibleSampleCount(call, this.now(), this.#variant.lagSeconds * 1000);
+  }
+
+  /**
+   * The visible samples of some directions of one edge of a call now, as a lazy sequence in key
+   * order (cadence and late publication as the variant says).
+   */
+  edgeSequence(call: SimCall, edge: Edge, directions: readonly Direction[]): MetricSequence {
+    const variant = this.#variant;
+    const now = this.now();
+    const streams = directions.map((direction) => ({
+      direction,
+      visibility: streamVisibility(this.seed, call, edge, direction, now, variant),
+    }));
+    return metricSequence(this.seed, call, edge, streams, { checkpoints: this.checkpoints, intervalMs: sampleIntervalMs(edge, variant) });
   }
 
   /**
@@ -278,12 +297,11 @@ export class Simulator {
   visibleSamples(sid: string, filter: SampleFilter = {}): MetricRecord[] {
     const call = this.#calls.get(sid);
     if (call === undefined) throw new Error(`call ${sid} does not exist`);
-    const count = this.visibleCount(call);
     const edges = callEdges(call).filter((edge) => filter.edge === undefined || edge === filter.edge);
     const all: MetricRecord[] = [];
     for (const edge of edges) {
       const directions = edgeDirections(edge).filter((d) => filter.direction === undefined || d === filter.direction);
-      const sequence = metricSequence(this.seed, call, edge, directions, count, this.checkpoints);
+      const sequence = this.edgeSequence(call, edge, directions);
       all.push(...sequence.records(Array.from({ length: sequence.length }, (_, p) => p)).records);
     }
     // ISO strings of one call share a format, so they sort as text.

@@ -8,7 +8,8 @@ import { enumParam } from './query-params.ts';
 import type { SimCall } from './sim-call.ts';
 import { callEdges } from './sim-call.ts';
 import type { Simulator } from './simulator.ts';
-import { ApiError } from './twilio-error.ts';
+import { ApiError, notFoundError } from './twilio-error.ts';
+import { sampleIntervalMs, streamVisibility } from './visibility.ts';
 
 /**
  * The Summary `call_type` of a simulated call type. The spec enum (`summary_enum_call_type`) has a
@@ -31,7 +32,7 @@ function stats(values: readonly number[]): { min: number; max: number; avg: numb
 }
 
 /** The per-edge block of a summary, from the samples visible now (shape of doc-summaries). */
-function edgeSummary(sim: Simulator, call: SimCall, edge: Edge, count: number): Record<string, unknown> {
+function edgeSummary(sim: Simulator, call: SimCall, edge: Edge): Record<string, unknown> {
   const profile = profileOf(sim.seed, call);
   const properties = {
     direction: call.from.startsWith('client:') ? 'outbound' : 'inbound',
@@ -43,7 +44,9 @@ function edgeSummary(sim: Simulator, call: SimCall, edge: Edge, count: number): 
   };
   const metrics: Record<string, unknown> = {};
   for (const direction of edgeDirections(edge)) {
-    const records: MetricRecord[] = streamRecords({ seed: sim.seed, call, edge, direction }, 0, count);
+    const intervalMs = sampleIntervalMs(edge, sim.variant());
+    const count = streamVisibility(sim.seed, call, edge, direction, sim.now(), { ...sim.variant(), latePublication: 'none' }).prefix;
+    const records: MetricRecord[] = streamRecords({ seed: sim.seed, call, edge, direction, intervalMs }, 0, count);
     const last = records[records.length - 1];
     if (last === undefined) continue;
     if (edge === 'sdk_edge' && last.sdk_edge !== null) {
@@ -83,8 +86,9 @@ function edgeSummary(sim: Simulator, call: SimCall, edge: Edge, count: number): 
 
 /**
  * `GET /v1/Voice/{CallSid}/Summary`. `ProcessingState` absent or `complete` is 17001 (status from the
- * variant, 404 by default) until `summaryDelaySeconds` after the call ended; `partial` is always 200,
- * and says `complete` once the complete summary exists.
+ * variant, 404 by default) until `summaryDelaySeconds` after the call ended; `partial` is 404/20404 while
+ * the call runs (variant `partialSummary: after_end`, the default) or always 200 (`during_call`), and says
+ * `complete` once the complete summary exists.
  */
 export function fetchSummary(sim: Simulator, request: ApiRequest): ApiResult {
   const call = lookupCall(sim, request.accountSid, request.params.callSid, request.path);
@@ -97,10 +101,10 @@ export function fetchSummary(sim: Simulator, request: ApiRequest): ApiResult {
   }
   const status = sim.statusOf(call);
   const ended = call.endMs !== undefined && now >= call.endMs;
-  const count = sim.visibleCount(call);
+  if (!ended && variant.partialSummary === 'after_end') throw notFoundError(request.path);
   const edges = new Set(callEdges(call));
   const edgeBlock = (edge: Edge): Record<string, unknown> | null =>
-    edges.has(edge) ? edgeSummary(sim, call, edge, count) : null;
+    edges.has(edge) ? edgeSummary(sim, call, edge) : null;
   const answeredMs = Math.min(call.startMs, call.endMs ?? call.startMs);
   const durationEnd = ended && call.endMs !== undefined ? call.endMs : now;
   const body = {

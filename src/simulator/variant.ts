@@ -3,6 +3,15 @@ import type { SortOrder } from './page-selection.ts';
 /** How PageSize outside 1..1000 is handled: refused with 400, or clamped into range. */
 export type PageSizeMode = 'reject' | 'clamp';
 
+/** When `ProcessingState=partial` is served: only once the call has ended, or during the call too. */
+export type PartialSummaryMode = 'after_end' | 'during_call';
+
+/** Which samples become visible later than newer ones of their stream: none, every outbound sample, or some samples. */
+export type LatePublication = 'none' | 'direction' | 'samples';
+
+/** Seconds between two `sdk_edge` samples: the SDK measures every second, gateways every 10 s. */
+export type SdkSampleSeconds = 1 | 10;
+
 /**
  * The behaviours the reference leaves unknown, playable either way. Each can be set at start and
  * changed at runtime (`PUT /_simulator/variant`).
@@ -28,6 +37,19 @@ export interface SimulatorVariant {
   readonly summaryDelaySeconds: number;
   /** HTTP status of 17001 (summary not complete yet). Default 404. */
   readonly summaryNotReadyStatus: number;
+  /**
+   * When a partial Summary exists. Default `after_end` (404/20404 while the call runs), the pessimistic
+   * reading of Twilio's only promise, a partial summary "within ten minutes of a call ending".
+   */
+  readonly partialSummary: PartialSummaryMode;
+  /** Cadence of `sdk_edge` samples, seconds (1 or 10). Default 10. */
+  readonly sdkSampleSeconds: SdkSampleSeconds;
+  /** Late publication: which samples become visible after newer ones of their stream. Default `none`. */
+  readonly latePublication: LatePublication;
+  /** The longest extra delay of a late sample, seconds (30..600); `direction` delays by exactly this. Default 300. */
+  readonly lateSeconds: number;
+  /** Share of samples that are late under `samples` (0..1). Default 0.2. */
+  readonly lateFraction: number;
 }
 
 /** The variant used when an option is not given. */
@@ -42,6 +64,11 @@ export const DEFAULT_VARIANT: SimulatorVariant = {
   invalidParamCode: 17400,
   summaryDelaySeconds: 1800,
   summaryNotReadyStatus: 404,
+  partialSummary: 'after_end',
+  sdkSampleSeconds: 10,
+  latePublication: 'none',
+  lateSeconds: 300,
+  lateFraction: 0.2,
 };
 
 /** The variant as the control API shows it (snake_case JSON). */
@@ -57,5 +84,10 @@ export function variantToJson(variant: SimulatorVariant): Record<string, unknown
     invalid_param_code: variant.invalidParamCode,
     summary_delay_seconds: variant.summaryDelaySeconds,
     summary_not_ready_status: variant.summaryNotReadyStatus,
+    partial_summary: variant.partialSummary,
+    sdk_sample_seconds: variant.sdkSampleSeconds,
+    late_publication: variant.latePublication,
+    late_seconds: variant.lateSeconds,
+    late_fraction: variant.lateFraction,
   };
 }

@@ -38,6 +38,8 @@ export interface CallRecord {
   startTime: string | null;
   /** SID of the call that spawned this one; null when absent. */
   parentCallSid: string | null;
+  /** Elastic SIP Trunk of a trunking call (`TK…`); absent when Twilio sent none. */
+  trunkSid?: string;
 }
 
 /** A call record that failed validation: its position on the page and why (the record itself is not kept: it holds phone numbers). */
@@ -150,7 +152,7 @@ export function parseCallRecord(record: unknown): CallRecord | string {
   const status = record['status'];
   if (typeof status !== 'string' || status === '') return '"status" is not a non-empty string';
   const optional: Record<string, string | null> = {};
-  for (const key of ['direction', 'from', 'to', 'start_time', 'parent_call_sid']) {
+  for (const key of ['direction', 'from', 'to', 'start_time', 'parent_call_sid', 'trunk_sid']) {
     const value = record[key];
     if (value === undefined || value === null) optional[key] = null;
     else if (typeof value === 'string') optional[key] = value;
@@ -167,6 +169,7 @@ export function parseCallRecord(record: unknown): CallRecord | string {
     to: optional['to'] ?? null,
     startTime: optional['start_time'] ?? null,
     parentCallSid,
+    ...(optional['trunk_sid'] ? { trunkSid: optional['trunk_sid'] } : {}),
   };
 }
 

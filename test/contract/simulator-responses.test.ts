@@ -33,7 +33,8 @@ let s: TestSimulator;
 const calls = new Map<CallType, string>();
 let ended: string;
 beforeAll(async () => {
-  s = await startTestSimulator({ summaryDelaySeconds: 0 });
+  // Partial summaries of running calls are the `during_call` variant (the default serves none before the end).
+  s = await startTestSimulator({ summaryDelaySeconds: 0, variant: { partialSummary: 'during_call' } });
   for (const type of CALL_TYPES) calls.set(type, s.simulator.createCall({ type, ageSeconds: 400, degraded: true }).sid);
   ended = s.simulator.createCall({ type: 'client', ageSeconds: 100, durationSeconds: 60 }).sid;
 });

@@ -41,7 +41,8 @@ function toWire(m: { timestamp: string; callSid: string; accountSid: string; edg
 
 let s: TestSimulator;
 beforeAll(async () => {
-  s = await startTestSimulator();
+  // Partial summaries of running calls are the `during_call` variant (the default serves none before the end).
+  s = await startTestSimulator({ variant: { partialSummary: 'during_call' } });
 });
 afterAll(() => s.close());
 

@@ -152,6 +152,49 @@ describe('Poller edges from the call type', () => {
   });
 });
 
+describe('Poller edges without the Summary', () => {
+  it('asks only the edge the parties suggest, learns the call type from its data, and stops asking the Summary', async () => {
+    const h = setup();
+    h.client.setSummary(CALL_1, new TwilioError({ code: 'not_found', endpoint: 'summary', status: 404, twilioCode: 20404 }));
+    h.client.api(CALL_1, 'sip_edge').add(4);
+    h.registry.track(CALL_1, ACCOUNT_A, 'webhook', { from: '+15550100', to: 'sip:desk@example.com' });
+
+    await h.poller.pollNow(CALL_1);
+    expect(h.client.edgesQueried(CALL_1)).toEqual(['sip_edge']);
+    expect(h.store.get(CALL_1)!.callType).toBe('sip');
+
+    for (let i = 0; i < 20; i++) {
+      h.clock.now += 10_000;
+      await h.poller.pollNow(CALL_1);
+    }
+    // Data on sip_edge, a whole SIP call: the others are probed once (poll 12), the Summary never again.
+    expect(h.client.summaryRequests).toHaveLength(1);
+    expect(h.client.edgesQueried(CALL_1).filter((e) => e !== 'sip_edge').sort()).toEqual(['carrier_edge', 'client_edge', 'sdk_edge']);
+  });
+
+  it('reads all four edges while nothing has data and no hint exists, then only those with data', async () => {
+    const h = setup();
+    h.client.setSummary(CALL_1, new TwilioError({ code: 'not_found', endpoint: 'summary', status: 404, twilioCode: 20404 }));
+    h.registry.track(CALL_1, ACCOUNT_A, 'config');
+    await h.poller.pollNow(CALL_1);
+    expect(h.client.edgesQueried(CALL_1).sort()).toEqual([...ALL_FOUR].sort());
+
+    h.client.api(CALL_1, 'carrier_edge').add(2);
+    h.clock.now += 10_000;
+    await h.poller.pollNow(CALL_1);
+    const queries = h.client.edgesQueried(CALL_1).length;
+    const requests = h.client.metricsRequests.length;
+    for (let i = 0; i < 10; i++) {
+      h.clock.now += 10_000;
+      await h.poller.pollNow(CALL_1);
+    }
+    // One request per poll, the carrier cursor resuming from its page URL: no other edge asked.
+    expect(h.client.metricsRequests.length - requests).toBe(10);
+    expect(h.client.edgesQueried(CALL_1).length).toBe(queries);
+    expect(h.store.get(CALL_1)!.callType).toBe('carrier');
+  });
+});
+
 describe('Poller requests', () => {
   it('reads a long history once, then 1 request per edge per poll, each sample applied once', async () => {
     const h = setup();

@@ -19,8 +19,8 @@ async function start(options: Parameters<typeof startTestSimulator>[0] = {}): Pr
 const json = async <T = Record<string, unknown>>(response: Response): Promise<T> => (await response.json()) as T;
 
 describe('Summary', () => {
-  it('is 17001 until summary_delay after the end, while ProcessingState=partial is always 200', async () => {
-    const { s, advance } = await start({ summaryDelaySeconds: 600 });
+  it('is 17001 until summary_delay after the end, while ProcessingState=partial is always 200 (partial_summary during_call)', async () => {
+    const { s, advance } = await start({ summaryDelaySeconds: 600, variant: { partialSummary: 'during_call' } });
     const call = s.simulator.createCall({ type: 'trunking_terminating', ageSeconds: 120 });
     const summary = (state?: string): Promise<Response> =>
       s.api(`/v1/Voice/${call.sid}/Summary${state === undefined ? '' : `?ProcessingState=${state}`}`);
@@ -55,8 +55,23 @@ describe('Summary', () => {
     expect((await summary()).status).toBe(400);
   });
 
+  it('serves no partial summary while the call runs by default (404/20404), and one as soon as it has ended', async () => {
+    const { s, advance } = await start();
+    const call = s.simulator.createCall({ type: 'carrier', ageSeconds: 120 });
+    const partial = (): Promise<Response> => s.api(`/v1/Voice/${call.sid}/Summary?ProcessingState=partial`);
+    const during = await partial();
+    expect(during.status).toBe(404);
+    expect(await json(during)).toMatchObject({ code: 20404, status: 404 });
+    s.simulator.endCall(call.sid);
+    advance(1);
+    expect(await json(await partial())).toMatchObject({ processing_state: 'partial', call_type: 'carrier', call_state: 'completed' });
+    await s.control.setVariant({ partial_summary: 'during_call' });
+    const other = s.simulator.createCall({ type: 'sip', ageSeconds: 60 });
+    expect((await s.api(`/v1/Voice/${other.sid}/Summary?ProcessingState=partial`)).status).toBe(200);
+  });
+
   it('maps every call type to the spec enum (both trunking directions are "trunking")', async () => {
-    const { s } = await start();
+    const { s } = await start({ variant: { partialSummary: 'during_call' } });
     const types = { carrier: 'carrier', sip: 'sip', client: 'client', trunking_originating: 'trunking', trunking_terminating: 'trunking' } as const;
     for (const [type, wire] of Object.entries(types)) {
       const call = s.simulator.createCall({ type: type as keyof typeof types, ageSeconds: 30 });

@@ -55,6 +55,7 @@ describe('fetchCallsPage', () => {
       to: '+13051913581',
       startTime: 'Fri, 18 Oct 2019 17:02:00 +0000',
       parentCallSid: 'CAdeadbeefdeadbeefdeadbeefdeadbeef',
+      trunkSid: 'TKdeadbeefdeadbeefdeadbeefdeadbeef',
     });
     expect(events).toMatchObject([{ endpoint: 'calls', outcome: '200' }]);
   });

@@ -1,0 +1,48 @@
+// The exporter against every combination of the real API's unknowns that matters for what it reads:
+// Summary during the call or not, oldest or newest first, SDK samples every 1 s or 10 s, calls found by
+// discovery (with their parties) or configured (no hint at all). Each row: every visible sample applied
+// exactly once, values as the simulator served them, and requests per call per poll at steady state
+// within 1.1 × the edge queries that carry data.
+import { describe, expect, it } from 'vitest';
+import type { CallType } from '../../src/samples/sample.ts';
+import { expectExactlyOnce, expectRequestsWithinTarget } from '../helpers/variant-assert.ts';
+import { runVariant } from '../helpers/variant-run.ts';
+import type { VariantRunOptions } from '../helpers/variant-run.ts';
+
+const TYPES: readonly CallType[] = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_terminating'];
+// One call of each shape (one gateway edge, SDK and gateway, two gateway edges), to keep the other rows short.
+const SHAPES: readonly CallType[] = ['carrier', 'client', 'trunking_originating'];
+
+const ROWS: Array<[string, Omit<VariantRunOptions, 'types' | 'callMinutes' | 'polls' | 'steadyFrom'>]> = [
+  ['default: no Summary during the call, oldest first, SDK 10 s, discovered', { variant: {}, tracking: 'discovery' }],
+  ['no Summary, oldest first, configured calls (no hint)', { variant: {}, tracking: 'static' }],
+  ['no Summary, newest first, discovered', { variant: { order: 'desc' }, tracking: 'discovery' }],
+  ['no Summary, newest first, configured calls', { variant: { order: 'desc' }, tracking: 'static' }],
+  ['Summary during the call, oldest first, configured calls', { variant: { partialSummary: 'during_call' }, tracking: 'static' }],
+  ['Summary during the call, newest first, discovered', { variant: { partialSummary: 'during_call', order: 'desc' }, tracking: 'discovery' }],
+  // 1 s SDK samples are ten times the records: a 1000-record page keeps a poll at one request per edge.
+  ['no Summary, SDK every 1 s, oldest first, PageSize 1000', { variant: { sdkSampleSeconds: 1 }, tracking: 'discovery', env: { PAGE_SIZE: '1000' } }],
+  ['no Summary, SDK every 1 s, newest first, PageSize 1000', { variant: { sdkSampleSeconds: 1, order: 'desc' }, tracking: 'static', env: { PAGE_SIZE: '1000' } }],
+];
+
+describe('variant matrix', () => {
+  it.each(ROWS)('%s: exactly once, values right, requests within 1.1 × data edges', { timeout: 120_000 }, async (_name, row) => {
+    // A 24 minute call polled every 10 s; steady state over its last 15 minutes (three lateness read-backs).
+    const types = row.tracking === 'discovery' && Object.keys(row.variant).length === 0 ? TYPES : SHAPES;
+    const result = await runVariant({ ...row, types, callMinutes: 24, polls: 12, steadyFrom: 54 });
+    expectExactlyOnce(result);
+    expect(result.valueMismatches.slice(0, 5)).toEqual([]);
+    expectRequestsWithinTarget(result);
+    // Without a Summary the call type label comes from the edges that carry data.
+    expect([...result.callTypes.values()]).toEqual(types.map((t) => (t.startsWith('trunking') ? 'trunking' : t)));
+  });
+});
+
+describe('a new user with the default config and no Summary during calls', () => {
+  it('sees at most 1.2 requests per poll for a carrier call, from its first poll on', { timeout: 60_000 }, async () => {
+    const result = await runVariant({ variant: {}, tracking: 'discovery', types: ['carrier'], callMinutes: 10, polls: 12, steadyFrom: 0 });
+    const [carrier] = result.costs;
+    expect(carrier!.wholeCallPerPoll).toBeLessThanOrEqual(1.2);
+    expectExactlyOnce(result);
+  });
+});

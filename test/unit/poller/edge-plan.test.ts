@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { EdgePlan, QUERYABLE_EDGES, callTypeOfDataEdges, edgesFromHints, edgesOfSummaryType } from '../../../src/poller/edge-plan.ts';
+import type { Edge } from '../../../src/samples/sample.ts';
+
+// Drives a plan for `polls` polls against a call whose data edges are `data` (from poll `dataFrom` on);
+// returns the edges asked per poll.
+function drive(plan: EdgePlan, data: readonly Edge[], polls: number, dataFrom = 0): Edge[][] {
+  const asked: Edge[][] = [];
+  for (let poll = 0; poll < polls; poll++) {
+    const edges = plan.begin();
+    asked.push(edges);
+    for (const edge of edges) plan.report(edge, poll >= dataFrom && data.includes(edge) ? 'data' : 'empty');
+  }
+  return asked;
+}
+
+const perPoll = (asked: Edge[][], from: number): number => asked.slice(from).reduce((n, a) => n + a.length, 0) / (asked.length - from);
+
+describe('edgesFromHints', () => {
+  it.each([
+    [{ from: '+15550100', to: '+15550101' }, ['carrier_edge']],
+    [{ from: '+15550100', to: 'sip:desk@example.com' }, ['sip_edge']],
+    [{ from: 'client:alice', to: '+15550101' }, ['sdk_edge', 'client_edge']],
+    [{ from: '+15550100', to: 'Client:bob' }, ['sdk_edge', 'client_edge']],
+    [{ from: '+15550100', to: '+15550101', trunkSid: 'TK0123' }, ['carrier_edge', 'sip_edge']],
+    [{ from: 'client:alice', to: 'sip:desk@example.com' }, ['sip_edge', 'sdk_edge', 'client_edge']],
+  ] as const)('%j suggests %j', (hints, edges) => {
+    expect(edgesFromHints(hints)).toEqual(edges);
+  });
+
+  it('guesses nothing without a party', () => {
+    expect(edgesFromHints(undefined)).toBeUndefined();
+    expect(edgesFromHints({})).toBeUndefined();
+    expect(edgesFromHints({ from: '', to: undefined })).toBeUndefined();
+  });
+});
+
+describe('call types', () => {
+  it('maps Summary types to edges, own keys only', () => {
+    expect(edgesOfSummaryType('trunking')).toEqual(['carrier_edge', 'sip_edge']);
+    expect(edgesOfSummaryType('constructor')).toBeUndefined();
+    expect(edgesOfSummaryType(null)).toBeUndefined();
+  });
+
+  it.each([
+    [['carrier_edge'], 'carrier'],
+    [['sip_edge'], 'sip'],
+    [['sdk_edge'], 'client'],
+    [['sdk_edge', 'client_edge'], 'client'],
+    [['carrier_edge', 'sip_edge'], 'trunking'],
+    [[], undefined],
+  ] as const)('data on %j means a %s call', (edges, type) => {
+    expect(callTypeOfDataEdges(edges)).toBe(type);
+  });
+});
+
+describe('EdgePlan', () => {
+  it('asks all four edges while nothing has data, then only the data edge and rare probes of the others', () => {
+    const plan = new EdgePlan();
+    const asked = drive(plan, ['carrier_edge'], 1000, 9);
+    for (let poll = 0; poll < 9; poll++) expect(asked[poll]).toEqual(QUERYABLE_EDGES);
+    expect(asked.slice(9).every((edges) => edges.includes('carrier_edge'))).toBe(true);
+    expect(plan.dataEdges()).toEqual(['carrier_edge']);
+    // Steady state: the data edge plus three probes every 256 polls (carrier_edge alone is a whole call type).
+    expect(perPoll(asked, 200)).toBeLessThanOrEqual(1 + 3 / 256 + 0.01);
+    expect(perPoll(asked, 200)).toBeGreaterThan(1);
+  });
+
+  it('asks only the edges the parties suggest while nothing has data, and probes the others later', () => {
+    const plan = new EdgePlan();
+    plan.expect(['carrier_edge'], 'parties');
+    const asked = drive(plan, ['carrier_edge'], 60, 9);
+    expect(asked.slice(0, 12).every((edges) => edges.length === 1 && edges[0] === 'carrier_edge')).toBe(true);
+    expect(asked[12]).toEqual(QUERYABLE_EDGES);
+    // Ten minutes of a new carrier call at 10 s: at most 1.1 requests per poll from the start.
+    expect(perPoll(asked, 0)).toBeLessThanOrEqual(1.1);
+  });
+
+  it('finds an edge that starts late, and data that the hint did not expect', () => {
+    const plan = new EdgePlan();
+    plan.expect(['carrier_edge'], 'parties');
+    // The hint was wrong: the call is a SIP call whose data begins at poll 20.
+    const asked = drive(plan, ['sip_edge'], 200, 20);
+    const firstSip = asked.findIndex((edges, poll) => poll >= 20 && edges.includes('sip_edge'));
+    expect(firstSip).toBeGreaterThanOrEqual(20);
+    expect(firstSip).toBeLessThan(20 + 64);
+    expect(plan.dataEdges()).toEqual(['sip_edge']);
+    expect(asked.slice(firstSip).every((edges) => edges.includes('sip_edge'))).toBe(true);
+    // The wrong hint is asked ever more rarely.
+    expect(asked.slice(150).filter((edges) => edges.includes('carrier_edge')).length).toBeLessThanOrEqual(1);
+  });
+
+  it('lets the Summary outrank the parties, and not the other way round', () => {
+    const plan = new EdgePlan();
+    plan.expect(['carrier_edge'], 'summary');
+    plan.expect(['sdk_edge', 'client_edge'], 'parties');
+    expect(plan.begin()).toEqual(['carrier_edge']);
+  });
+
+  it('keeps probing every 64 polls while the data edges are not a whole call type yet', () => {
+    const plan = new EdgePlan();
+    // client_edge never shows data: sdk_edge alone is half a client call.
+    const asked = drive(plan, ['sdk_edge'], 1000, 5);
+    const clientProbes = asked.slice(200).filter((edges) => edges.includes('client_edge')).length;
+    expect(clientProbes).toBeGreaterThanOrEqual(12);
+    expect(clientProbes).toBeLessThanOrEqual(13);
+  });
+
+  it('repeats a failed query on the next poll without growing its back-off', () => {
+    const plan = new EdgePlan();
+    plan.expect(['sip_edge'], 'summary');
+    expect(plan.begin()).toEqual(['sip_edge']);
+    plan.report('sip_edge', 'failed');
+    expect(plan.begin()).toEqual(['sip_edge']);
+  });
+
+  it('backs off every edge of a call that never has data, once the warm-up is over', () => {
+    const plan = new EdgePlan({ warmupPolls: 10 });
+    const asked = drive(plan, [], 1000);
+    expect(asked.slice(0, 10).every((edges) => edges.length === 4)).toBe(true);
+    expect(perPoll(asked, 200)).toBeLessThanOrEqual(4 / 64 + 0.01);
+  });
+});
