@@ -3,14 +3,17 @@ import { eventually, seriesOf } from '../../helpers/exporter.ts';
 import { ACCOUNT_1, ACCOUNT_2, sleep, startExporter } from './hostile-exporter.ts';
 import { hostileInsights } from './hostile-insights.ts';
 import type { FakeCall } from './hostile-insights.ts';
+import { DEFAULT_MAX_LATENESS_MS } from '../../../src/poller/cursor.ts';
+import { readBudget } from '../../../src/poller/read-budget.ts';
 
 // Regression test for issue 11 item 1: an upstream whose next_page_url always names a new page kept one poll
 // running forever and every record in memory. Each poll now reads a bounded number of pages and goes on next poll.
 
 const sid = (n: number): string => `CA${n.toString(16).padStart(32, '0')}`;
 
-// page_size 50, poll_interval 1s: readBudget(50, 5 min lookback + 1 s) allows ceil(602 / 50) + 1 = 14 pages.
-const PAGES_PER_POLL = 14;
+// page_size 50, poll_interval 1s: the budget covers the 15-minute lateness read-back (1.5 × max_sample_lateness)
+// plus one interval.
+const PAGES_PER_POLL = readBudget(50, 1.5 * DEFAULT_MAX_LATENESS_MS + 1000).maxPages;
 
 describe('endless paging', () => {
   it('stops each poll at the page cap, keeps what it read in order, counts it, and goes on next poll', async () => {
@@ -35,8 +38,9 @@ describe('endless paging', () => {
     const polls = await exp.total('twilio_insights_exporter_poll_duration_seconds_count', { account_sid: ACCOUNT_2 });
     const requests = fake.metricsRequests.get(endless.callSid) ?? 0;
     expect(requests).toBeLessThanOrEqual((polls + 1) * PAGES_PER_POLL);
-    // Each poll went on from where the previous one stopped: the stream moved on by whole capped reads.
-    expect(await newest()).toBeGreaterThanOrEqual(before + 2 * (PAGES_PER_POLL - 1) * 50 * 10);
+    // Each poll went on from where the previous one stopped: the stream moved on by whole capped reads (less the
+    // page each resumed read takes again, and the two pages of 50 ten-second records a lateness read-back re-reads).
+    expect(await newest()).toBeGreaterThanOrEqual(before + 2 * (PAGES_PER_POLL - 3) * 50 * 10);
     // The other account's call is untouched.
     expect(seriesOf(await exp.scrape(), 'twilio_insights_exporter_up').every((s) => s.value === 1)).toBe(true);
     expect(await exp.total('twilio_voice_samples_total', { account_sid: ACCOUNT_1 })).toBeGreaterThan(0);
