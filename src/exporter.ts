@@ -14,6 +14,9 @@ import type { AccountConfig, Config } from './config/types.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
 import { WEBHOOK_OUTCOMES, webhookRoutes } from './http/webhook-routes.ts';
+import { DELIVERY_OUTCOMES, eventStreamsRoutes } from './http/event-streams-routes.ts';
+import { EVENT_SKIP_REASONS } from './events/cloud-event.ts';
+import { createPushIngest } from './events/push-ingest.ts';
 import { basicAuth } from './http/web-config.ts';
 import type { WebConfig } from './http/web-config.ts';
 import type { Readiness } from './http/app.ts';
@@ -234,6 +237,28 @@ export function createExporter(deps: ExporterDeps): Exporter {
     },
   };
 
+  for (const outcome of DELIVERY_OUTCOMES) self.eventStreamsDeliveries.inc({ outcome }, 0);
+  for (const outcome of ['applied', 'duplicate', 'skipped', 'unknown_type']) self.eventStreamsEvents.inc({ outcome }, 0);
+  for (const reason of EVENT_SKIP_REASONS) self.eventStreamsSkipped.inc({ reason }, 0);
+  const push = createPushIngest({
+    registry,
+    store,
+    now,
+    mode: (accountSid) => accountConfig(accountSid)?.ingestMode,
+    hybridGapMs: () => current.eventStreams.hybridGapMs,
+    onApplied: (_accountSid, r) => {
+      self.eventStreamsEvents.inc({ outcome: 'applied' }, r.events);
+      self.eventStreamsEvents.inc({ outcome: 'duplicate' }, r.duplicateEvents);
+      if (r.duplicateSamples > 0) self.samplesDuplicate.inc(r.duplicateSamples);
+    },
+    onSkipped: (_accountSid, s) => {
+      self.eventStreamsEvents.inc({ outcome: 'skipped' });
+      self.eventStreamsSkipped.inc({ reason: s.reason });
+      logger.debug({ reason: s.reason, detail: s.detail }, 'pushed event skipped');
+    },
+    onUnknownTypes: (_accountSid, n) => self.eventStreamsEvents.inc({ outcome: 'unknown_type' }, n),
+  });
+
   const poller = new Poller({
     accounts,
     registry,
@@ -242,6 +267,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     pollIntervalMs: config.pollIntervalMs,
     pageSize: config.pageSize,
     now,
+    skip: (call, nowMs) => push.skipPoll(call, nowMs),
   });
 
   const discovery = config.discovery.enabled
@@ -308,6 +334,23 @@ export function createExporter(deps: ExporterDeps): Exporter {
           }),
         );
       }
+      a.use(
+        eventStreamsRoutes({
+          // Only push and hybrid accounts have a sink; any other path is answered 403 like a bad signature.
+          authToken: (accountSid) => {
+            const acc = accountConfig(accountSid);
+            if (!acc || acc.ingestMode === 'poll' || acc.credentials.kind !== 'auth_token') return undefined;
+            return acc.credentials.password.reveal();
+          },
+          publicUrl: () => current.webhooks.publicUrl,
+          maxBodyBytes: config.eventStreams.maxBodyBytes,
+          apply: (accountSid, batch) => push.apply(accountSid, batch),
+          onDelivery: (outcome, failure) => {
+            self.eventStreamsDeliveries.inc({ outcome });
+            if (failure) logger.debug({ failure }, 'Event Streams delivery refused');
+          },
+        }),
+      );
       a.use(
         adminRoutes({
           registry,
@@ -391,6 +434,7 @@ function restartNeeded(a: Config, b: Config): string[] {
     ['metrics', (c) => JSON.stringify(c.metrics)],
     ['discovery', (c) => JSON.stringify(c.discovery)],
     ['webhooks.enabled', (c) => c.webhooks.enabled],
+    ['event_streams.max_body_bytes', (c) => c.eventStreams.maxBodyBytes],
     ['otlp', (c) => JSON.stringify({ ...c.otlp, headers: Object.keys(c.otlp.headers) })],
     ['web', (c) => JSON.stringify(c.web)],
   ];

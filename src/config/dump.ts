@@ -16,6 +16,7 @@ function dumpAccount(a: AccountConfig): Record<string, unknown> {
     insights_base_url: a.insightsBaseUrl,
     api_base_url: a.apiBaseUrl,
     max_concurrent_requests: a.maxConcurrentRequests,
+    ingest_mode: a.ingestMode,
   };
 }
 
@@ -44,6 +45,7 @@ export function dumpConfig(c: Config): string {
       to_prefix: c.discovery.toPrefix,
     },
     webhooks: { enabled: c.webhooks.enabled, public_url: c.webhooks.publicUrl },
+    event_streams: { hybrid_gap: formatDuration(c.eventStreams.hybridGapMs), max_body_bytes: c.eventStreams.maxBodyBytes },
     admin: c.admin.bearerToken === undefined ? {} : { bearer_token: REDACTED },
     otlp: {
       endpoint: c.otlp.endpoint,

@@ -60,6 +60,8 @@ export interface PollerOptions {
   readonly now?: () => number;
   /** How long to wait before asking again for a call type Twilio did not give [60 s]. */
   readonly summaryRetryMs?: number;
+  /** Calls to leave alone now, such as calls whose samples arrive by push [none]. */
+  readonly skip?: (call: Readonly<TrackedCall>, nowMs: number) => boolean;
 }
 
 // Edges with data per Summary `call_type` (reference §2); `trunking` does not say which way, so both.
@@ -180,6 +182,7 @@ export class Poller {
     for (const state of this.#states.values()) {
       if (state.running || now < state.dueMs) continue;
       if (!this.#o.registry.isPollable(state.call, now)) continue;
+      if (this.#o.skip?.(state.call, now)) continue;
       const maxPolls = this.#o.accounts.get(state.call.accountSid)?.maxPolls ?? fallback;
       if ((this.#inFlightByAccount.get(state.call.accountSid) ?? 0) >= maxPolls) continue;
       // #poll reports every failure itself; nothing may escape as an unhandled rejection.

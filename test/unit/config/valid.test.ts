@@ -26,6 +26,7 @@ describe('valid config files', () => {
           insightsBaseUrl: 'https://insights.twilio.com',
           apiBaseUrl: 'https://api.twilio.com',
           maxConcurrentRequests: 10,
+          ingestMode: 'poll',
         },
       ],
       calls: [],
@@ -40,6 +41,7 @@ describe('valid config files', () => {
       metrics: { include: [], exclude: [] },
       discovery: { enabled: false, intervalMs: 30_000, directions: [], fromPrefix: '', toPrefix: '' },
       webhooks: { enabled: true, publicUrl: '' },
+      eventStreams: { hybridGapMs: 120_000, maxBodyBytes: 16 * 1024 * 1024 },
       admin: {},
       otlp: {
         endpoint: '',
@@ -64,6 +66,7 @@ describe('valid config files', () => {
           insightsBaseUrl: 'https://insights.example.com',
           apiBaseUrl: 'http://127.0.0.1:8089',
           maxConcurrentRequests: 5,
+          ingestMode: 'hybrid',
         },
         {
           accountSid: SID_C,
@@ -76,6 +79,7 @@ describe('valid config files', () => {
           insightsBaseUrl: 'https://insights.twilio.com',
           apiBaseUrl: 'https://api.twilio.com',
           maxConcurrentRequests: 10,
+          ingestMode: 'poll',
         },
       ],
       calls: [
@@ -99,6 +103,7 @@ describe('valid config files', () => {
         toPrefix: 'client:',
       },
       webhooks: { enabled: false, publicUrl: 'https://exporter.example.com/base' },
+      eventStreams: { hybridGapMs: 30_000, maxBodyBytes: 1_048_576 },
       admin: { bearerToken: expect.any(Secret) as Secret },
       otlp: {
         endpoint: 'http://otel-collector:4318/v1/metrics',
