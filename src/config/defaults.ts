@@ -5,6 +5,7 @@ export const DEFAULT_PORT = 9487;
 export const DEFAULTS = {
   insightsBaseUrl: 'https://insights.twilio.com',
   apiBaseUrl: 'https://api.twilio.com',
+  eventsBaseUrl: 'https://events.twilio.com',
   maxConcurrentRequests: 10,
   pollInterval: '10s',
   requestTimeout: '10s',

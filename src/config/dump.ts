@@ -15,6 +15,7 @@ function dumpAccount(a: AccountConfig): Record<string, unknown> {
     ...credentials,
     insights_base_url: a.insightsBaseUrl,
     api_base_url: a.apiBaseUrl,
+    events_base_url: a.eventsBaseUrl,
     max_concurrent_requests: a.maxConcurrentRequests,
     ingest_mode: a.ingestMode,
   };

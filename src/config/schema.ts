@@ -183,6 +183,7 @@ export function createConfigSchema(deps: SchemaDeps) {
       api_key_secret_file: nonEmpty().optional(),
       insights_base_url: originUrl().prefault(DEFAULTS.insightsBaseUrl),
       api_base_url: originUrl().prefault(DEFAULTS.apiBaseUrl),
+      events_base_url: originUrl().prefault(DEFAULTS.eventsBaseUrl),
       max_concurrent_requests: intRange(1, 100).default(DEFAULTS.maxConcurrentRequests),
       ingest_mode: z.enum(INGEST_MODES).default(DEFAULTS.ingestMode),
     })
@@ -210,6 +211,7 @@ export function createConfigSchema(deps: SchemaDeps) {
         credentials,
         insightsBaseUrl: a.insights_base_url,
         apiBaseUrl: a.api_base_url,
+        eventsBaseUrl: a.events_base_url,
         maxConcurrentRequests: a.max_concurrent_requests,
         ingestMode: a.ingest_mode,
       };

@@ -48,6 +48,8 @@ export interface AccountConfig {
   readonly insightsBaseUrl: string;
   /** REST API (2010-04-01) origin, no trailing slash; default `https://api.twilio.com`. */
   readonly apiBaseUrl: string;
+  /** Events API origin (Event Streams setup), no trailing slash; default `https://events.twilio.com`. */
+  readonly eventsBaseUrl: string;
   /** Requests in flight to Twilio for this account, 1..100; default 10. */
   readonly maxConcurrentRequests: number;
   /** How call samples arrive: `poll`, `push` (Event Streams only) or `hybrid` (push, polled across gaps); default poll. */
