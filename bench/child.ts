@@ -8,6 +8,7 @@ const loaders: Record<string, () => Promise<{ run(): Promise<Row[]> }>> = {
   render: () => import('./render.ts'),
   heap: () => import('./heap.ts'),
   capacity: () => import('./capacity.ts'),
+  push: () => import('./push.ts'),
 };
 
 const name = process.argv[2] ?? '';

@@ -17,6 +17,7 @@ const BENCHMARKS: ReadonlyArray<{ name: string; what: string; limitMs: number; f
   // at unpredictable points; the heap figures are about the exporter's data, so flushing is off there.
   { name: 'heap', what: 'heap per tracked call, and after 100,000 calls of churn', limitMs: 120_000, flags: ['--no-flush-bytecode'] },
   { name: 'capacity', what: 'calls one process keeps polling at 10 s on one core', limitMs: 180_000 },
+  { name: 'push', what: 'Event Streams webhook ingest, samples per CPU second, vs bare node:http + JSON.parse', limitMs: 180_000 },
 ];
 
 const args = process.argv.slice(2);

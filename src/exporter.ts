@@ -246,6 +246,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     now,
     mode: (accountSid) => accountConfig(accountSid)?.ingestMode,
     hybridGapMs: () => current.eventStreams.hybridGapMs,
+    silenceTimeoutMs: () => current.eventStreams.silenceTimeoutMs,
     onApplied: (_accountSid, r) => {
       self.eventStreamsEvents.inc({ outcome: 'applied' }, r.events);
       self.eventStreamsEvents.inc({ outcome: 'duplicate' }, r.duplicateEvents);
@@ -403,6 +404,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
       updateTracked();
       housekeeping = setInterval(() => {
         registry.sweep();
+        const silent = push.endSilent(now());
+        if (silent > 0) logger.debug({ calls: silent }, 'push-mode calls silent for event_streams.silence_timeout: ended');
         updateTracked();
       }, 1000);
     },

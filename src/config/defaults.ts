@@ -20,6 +20,7 @@ export const DEFAULTS = {
   webhooksEnabled: true,
   ingestMode: 'poll',
   hybridGap: '2m',
+  pushSilenceTimeout: '10m',
   eventStreamsMaxBodyBytes: 16 * 1024 * 1024,
   otlpExportInterval: '15s',
   otlpExportTimeout: '10s',

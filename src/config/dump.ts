@@ -46,7 +46,11 @@ export function dumpConfig(c: Config): string {
       to_prefix: c.discovery.toPrefix,
     },
     webhooks: { enabled: c.webhooks.enabled, public_url: c.webhooks.publicUrl },
-    event_streams: { hybrid_gap: formatDuration(c.eventStreams.hybridGapMs), max_body_bytes: c.eventStreams.maxBodyBytes },
+    event_streams: {
+      hybrid_gap: formatDuration(c.eventStreams.hybridGapMs),
+      silence_timeout: formatDuration(c.eventStreams.silenceTimeoutMs),
+      max_body_bytes: c.eventStreams.maxBodyBytes,
+    },
     admin: c.admin.bearerToken === undefined ? {} : { bearer_token: REDACTED },
     otlp: {
       endpoint: c.otlp.endpoint,

@@ -254,9 +254,10 @@ export function createConfigSchema(deps: SchemaDeps) {
   const eventStreams = z
     .strictObject({
       hybrid_gap: duration(1000).prefault(DEFAULTS.hybridGap),
+      silence_timeout: duration(1000).prefault(DEFAULTS.pushSilenceTimeout),
       max_body_bytes: intRange(1024, 256 * 1024 * 1024).default(DEFAULTS.eventStreamsMaxBodyBytes),
     })
-    .transform((e) => ({ hybridGapMs: e.hybrid_gap, maxBodyBytes: e.max_body_bytes }));
+    .transform((e) => ({ hybridGapMs: e.hybrid_gap, silenceTimeoutMs: e.silence_timeout, maxBodyBytes: e.max_body_bytes }));
 
   const admin = z
     .strictObject({

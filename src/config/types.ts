@@ -98,6 +98,8 @@ export interface WebhooksConfig {
 export interface EventStreamsConfig {
   /** In hybrid mode, how long a call's pushes may stop before it is polled; at least 1s; default 2m. */
   readonly hybridGapMs: number;
+  /** In push mode, how long a call may go without a pushed sample before it is ended; at least 1s; default 10m. */
+  readonly silenceTimeoutMs: number;
   /** Largest accepted delivery body, bytes, 1 KiB..256 MiB; default 16 MiB. */
   readonly maxBodyBytes: number;
 }

@@ -17,6 +17,8 @@ export interface PushIngestOptions {
   readonly mode: (accountSid: string) => IngestMode | undefined;
   /** In hybrid mode, how long pushes may stop before a call is polled. */
   readonly hybridGapMs: () => number;
+  /** In push mode, how long a call may go without a pushed sample before it is ended. */
+  readonly silenceTimeoutMs: () => number;
   /** Clock, epoch ms. */
   readonly now?: () => number;
   /** CloudEvent id memory bounds. */
@@ -35,6 +37,8 @@ export interface PushIngest {
   apply(accountSid: string, batch: ParsedBatch): { applied: number; duplicates: number; skipped: number; unknown_types: number };
   /** Whether the poller skips a call now (its account's mode and the call's pushes decide). */
   skipPoll(call: Readonly<TrackedCall>, nowMs: number): boolean;
+  /** Ends active push-mode calls with no pushed sample for the silence timeout; returns how many. */
+  endSilent(nowMs: number): number;
   /** When each call was last pushed. */
   readonly pushes: PushTracker;
 }
@@ -58,6 +62,17 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
         skipped: batch.skipped.length,
         unknown_types: batch.unknownTypes,
       };
+    },
+    endSilent(nowMs) {
+      // Push is the only source of a push-mode call: silence there is silence in every source.
+      const timeout = options.silenceTimeoutMs();
+      const silent: string[] = [];
+      for (const call of options.registry.calls()) {
+        if (call.endedAtMs !== undefined || options.mode(call.accountSid) !== 'push') continue;
+        if (nowMs - (pushes.lastPushMs(call.callSid) ?? call.trackedAtMs) > timeout) silent.push(call.callSid);
+      }
+      for (const callSid of silent) options.registry.end(callSid);
+      return silent.length;
     },
     skipPoll(call, nowMs) {
       const mode = options.mode(call.accountSid) ?? 'poll';

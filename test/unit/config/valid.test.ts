@@ -42,7 +42,7 @@ describe('valid config files', () => {
       metrics: { include: [], exclude: [] },
       discovery: { enabled: false, intervalMs: 30_000, directions: [], fromPrefix: '', toPrefix: '' },
       webhooks: { enabled: true, publicUrl: '' },
-      eventStreams: { hybridGapMs: 120_000, maxBodyBytes: 16 * 1024 * 1024 },
+      eventStreams: { hybridGapMs: 120_000, silenceTimeoutMs: 600_000, maxBodyBytes: 16 * 1024 * 1024 },
       admin: {},
       otlp: {
         endpoint: '',
@@ -106,7 +106,7 @@ describe('valid config files', () => {
         toPrefix: 'client:',
       },
       webhooks: { enabled: false, publicUrl: 'https://exporter.example.com/base' },
-      eventStreams: { hybridGapMs: 30_000, maxBodyBytes: 1_048_576 },
+      eventStreams: { hybridGapMs: 30_000, silenceTimeoutMs: 300_000, maxBodyBytes: 1_048_576 },
       admin: { bearerToken: expect.any(Secret) as Secret },
       otlp: {
         endpoint: 'http://otel-collector:4318/v1/metrics',
@@ -199,6 +199,7 @@ describe('dumpConfig', () => {
         '  public_url: ""',
         'event_streams:',
         '  hybrid_gap: 2m',
+        '  silence_timeout: 10m',
         '  max_body_bytes: 16777216',
         'admin: {}',
         'otlp:',
