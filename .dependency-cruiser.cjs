@@ -9,7 +9,7 @@ const stages = {
   samples: [],
   twilio: ['samples'],
   store: ['samples'],
-  events: ['samples'],
+  events: ['samples', 'store', 'calls', 'config', 'twilio'],
   calls: ['samples', 'twilio', 'config'],
   poller: ['samples', 'twilio', 'store', 'calls'],
   metrics: ['samples', 'store', 'config'],

@@ -11,6 +11,7 @@ const loaders: Record<string, () => Promise<{ run(): Promise<Row[]> }>> = {
   'auth-flood': () => import('./auth-flood.ts'),
   otlp: () => import('./otlp.ts'),
   'status-page': () => import('./status-page.ts'),
+  push: () => import('./push.ts'),
 };
 
 const name = process.argv[2] ?? '';

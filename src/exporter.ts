@@ -28,6 +28,7 @@ import { SampleStore } from './store/sample-store.ts';
 import { StateSaver } from './store/state-saver.ts';
 import { VERSION } from './version.ts';
 import { createAccounts } from './wiring/accounts.ts';
+import { eventStreamsSource } from './wiring/event-streams.ts';
 import { createReloader } from './wiring/reload.ts';
 import type { ReloadResult } from './wiring/reload.ts';
 import { SelfTelemetry } from './wiring/self-telemetry.ts';
@@ -138,8 +139,11 @@ export function createExporter(deps: ExporterDeps): Exporter {
   });
   if (otel) telemetry.otlpEnabled();
 
-  // Twilio: one client and request policy per account, and the poller over them.
+  // Twilio: one client and request policy per account, and the poller over them; calls that Event Streams
+  // pushes are left to the push (hybrid: until their pushes stop for `event_streams.hybrid_gap`).
   const accounts = createAccounts({ config, running: runningAccount, dispatcher, telemetry, now });
+  const isRunning = (accountSid: string): boolean => accounts.has(accountSid);
+  const eventStreams = eventStreamsSource({ config, registry, store, telemetry, now, running: () => running, runningAccount, isRunning });
   const poller = new Poller({
     accounts,
     registry,
@@ -150,10 +154,11 @@ export function createExporter(deps: ExporterDeps): Exporter {
     maxClockSkewMs: config.maxClockSkewMs,
     maxSampleLatenessMs: config.maxSampleLatenessMs,
     now,
+    skip: (call, nowMs) => eventStreams.push.skipPoll(call, nowMs),
   });
 
   // Call sources, in the order they start.
-  const sources = callSources({ deps, accounts, registry, store, telemetry, running: () => running, runningAccount });
+  const sources = [...callSources({ deps, accounts, registry, store, telemetry, running: () => running, runningAccount }), eventStreams.source];
 
   const reload = createReloader({
     started: config,
@@ -204,6 +209,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
       housekeeping = setInterval(() => {
         registry.sweep();
         store.sweep();
+        const silent = eventStreams.push.endSilent(now());
+        if (silent > 0) logger.debug({ calls: silent }, 'push-mode calls silent for event_streams.silence_timeout: ended');
         telemetry.updateTracked();
       }, 1000);
     },

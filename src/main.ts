@@ -21,6 +21,7 @@ import { createWebServer, loadWebConfig } from './http/web-config.ts';
 import type { WebConfig } from './http/web-config.ts';
 import { DEMO_ACCOUNT } from './simulator/demo-account.ts';
 import { VERSION } from './version.ts';
+import { runEventStreamsCommand } from './events/event-streams-command.ts';
 
 const HELP = `Usage: twilio-insights-exporter [flags]
 
@@ -42,6 +43,9 @@ Flags:
   --healthcheck.password-file=PATH  that user's password, when the web config requires basic auth
   --version                   print the version and exit
   --help                      print this help and exit
+
+Commands:
+  event-streams setup|status  create or check the Event Streams sink and subscription (see event-streams --help)
 
 Without --config.file the single-account case is read from TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN
 (or TWILIO_API_KEY and TWILIO_API_SECRET).
@@ -141,6 +145,9 @@ function banner(metricsUrl: string, simulatorUrl: string): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'event-streams') {
+    return runEventStreamsCommand(argv.slice(1), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env });
+  }
   let flags: Flags | 'help' | 'version';
   try {
     flags = parseFlags(argv);

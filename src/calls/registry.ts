@@ -1,5 +1,5 @@
 /** Where a tracked call was announced from. */
-export const CALL_SOURCES = ['config', 'discovery', 'webhook', 'admin'] as const;
+export const CALL_SOURCES = ['config', 'discovery', 'webhook', 'admin', 'event_streams'] as const;
 /** A call source. */
 export type CallSource = (typeof CALL_SOURCES)[number];
 

@@ -15,17 +15,20 @@ export function computeSignature(authToken: string, url: string, params: URLSear
 }
 
 // Twilio may sign the URL with or without an explicit default port, as its SDKs' validators allow for.
+// The port is read from the text: URL.port is '' for an explicit default port, which hid `:443` here.
+const AUTHORITY_PORT = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*?)(?::(\d+))?(?=[/?#]|$)/i;
+
 function urlVariants(url: string): string[] {
   const u = URL.parse(url);
   const variants = [url];
   if (u === null) return variants;
   const defaultPort = u.protocol === 'https:' ? '443' : '80';
-  if (u.port === '') {
-    // URL normalises a default port away, so it is spliced in by hand.
-    variants.push(url.replace(`//${u.host}`, `//${u.hostname}:${defaultPort}`));
-  } else if (u.port === defaultPort) {
-    variants.push(url.replace(`:${defaultPort}`, ''));
-  }
+  const m = AUTHORITY_PORT.exec(url);
+  if (!m) return variants;
+  const [authority, hostPart, port] = m;
+  const rest = url.slice(authority.length);
+  if (port === undefined) variants.push(`${hostPart}:${defaultPort}${rest}`);
+  else if (port === defaultPort) variants.push(`${hostPart}${rest}`);
   return variants;
 }
 

@@ -5,6 +5,7 @@ export const DEFAULT_PORT = 9487;
 export const DEFAULTS = {
   insightsBaseUrl: 'https://insights.twilio.com',
   apiBaseUrl: 'https://api.twilio.com',
+  eventsBaseUrl: 'https://events.twilio.com',
   maxConcurrentRequests: 10,
   pollInterval: '10s',
   requestTimeout: '10s',
@@ -20,6 +21,10 @@ export const DEFAULTS = {
   discoveryEnabled: false,
   discoveryInterval: '30s',
   webhooksEnabled: true,
+  ingestMode: 'poll',
+  hybridGap: '2m',
+  pushSilenceTimeout: '10m',
+  eventStreamsMaxBodyBytes: 16 * 1024 * 1024,
   otlpExportInterval: '15s',
   otlpExportTimeout: '10s',
   otlpServiceName: 'twilio-insights-exporter',

@@ -16,7 +16,9 @@ function dumpAccount(a: AccountConfig): Record<string, unknown> {
     ...credentials,
     insights_base_url: a.insightsBaseUrl,
     api_base_url: a.apiBaseUrl,
+    events_base_url: a.eventsBaseUrl,
     max_concurrent_requests: a.maxConcurrentRequests,
+    ingest_mode: a.ingestMode,
   };
 }
 
@@ -46,6 +48,11 @@ export function dumpConfig(c: Config): string {
       to_prefix: c.discovery.toPrefix,
     },
     webhooks: { enabled: c.webhooks.enabled, public_url: c.webhooks.publicUrl },
+    event_streams: {
+      hybrid_gap: formatDuration(c.eventStreams.hybridGapMs),
+      silence_timeout: formatDuration(c.eventStreams.silenceTimeoutMs),
+      max_body_bytes: c.eventStreams.maxBodyBytes,
+    },
     admin: c.admin.bearerToken === undefined ? {} : { bearer_token: REDACTED },
     otlp: {
       endpoint: c.otlp.endpoint,

@@ -53,6 +53,10 @@ export const RELOADABILITY: Readonly<Record<string, ReloadMark>> = {
   'accounts.[].insights_base_url': restartPerAccount((a) => a.insightsBaseUrl),
   'accounts.[].api_base_url': restartPerAccount((a) => a.apiBaseUrl),
   'accounts.[].max_concurrent_requests': restartPerAccount((a) => a.maxConcurrentRequests),
+  // Read per delivery and per poll through the running config.
+  'accounts.[].ingest_mode': live,
+  // Only the event-streams setup command reads it.
+  'accounts.[].events_base_url': live,
   'calls.[]': live,
   'calls.[].call_sid': live,
   'calls.[].account_sid': live,
@@ -75,6 +79,9 @@ export const RELOADABILITY: Readonly<Record<string, ReloadMark>> = {
   'quality.rules.[].conditions.[].below': { ...restart((c) => c.quality.rules), label: 'quality.rules' },
   'quality.rules.[].source': { ...restart((c) => c.quality.rules), label: 'quality.rules' },
   'grafana.url': restart((c) => c.grafana.url),
+  'event_streams.hybrid_gap': live,
+  'event_streams.silence_timeout': live,
+  'event_streams.max_body_bytes': restart((c) => c.eventStreams.maxBodyBytes),
   call_retention: restart((c) => c.callRetentionMs),
   drain_period: restart((c) => c.drainPeriodMs),
   backfill: restart((c) => c.backfill),

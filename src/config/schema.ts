@@ -6,7 +6,7 @@ import { DURATION_RULE, formatDuration, parseDuration } from './duration.ts';
 import { LISTEN_ADDRESS_RULE, parseListenAddress } from './listen-address.ts';
 import { grafanaSchema, qualitySchema } from './quality-schema.ts';
 import { Secret } from './secret.ts';
-import { DISCOVERY_DIRECTIONS, LOG_FORMATS, LOG_LEVELS } from './types.ts';
+import { DISCOVERY_DIRECTIONS, INGEST_MODES, LOG_FORMATS, LOG_LEVELS } from './types.ts';
 import type { AccountConfig, AdminConfig, Config, Credentials, OtlpConfig, StateConfig, StaticCall } from './types.ts';
 
 /** Account SID: `AC` + 32 hex. */
@@ -186,9 +186,17 @@ export function createConfigSchema(deps: SchemaDeps) {
       api_key_secret_file: nonEmpty().optional(),
       insights_base_url: originUrl().prefault(DEFAULTS.insightsBaseUrl),
       api_base_url: originUrl().prefault(DEFAULTS.apiBaseUrl),
+      events_base_url: originUrl().prefault(DEFAULTS.eventsBaseUrl),
       max_concurrent_requests: intRange(1, 100).default(DEFAULTS.maxConcurrentRequests),
+      ingest_mode: z.enum(INGEST_MODES).default(DEFAULTS.ingestMode),
     })
     .superRefine(checkAccountCredentials)
+    .superRefine((a, ctx) => {
+      // Event Streams signs with the Auth Token, even where REST uses an API key.
+      if (a.ingest_mode !== 'poll' && a.auth_token === undefined && a.auth_token_file === undefined) {
+        addProblem(ctx, ['ingest_mode'], `${a.ingest_mode} needs auth_token or auth_token_file: Event Streams signs deliveries with the Auth Token`);
+      }
+    })
     .transform((a, ctx): AccountConfig => {
       const token = secret(ctx, a.auth_token, a.auth_token_file, 'auth_token_file');
       const keySecret = secret(ctx, a.api_key_secret, a.api_key_secret_file, 'api_key_secret_file');
@@ -206,7 +214,9 @@ export function createConfigSchema(deps: SchemaDeps) {
         credentials,
         insightsBaseUrl: a.insights_base_url,
         apiBaseUrl: a.api_base_url,
+        eventsBaseUrl: a.events_base_url,
         maxConcurrentRequests: a.max_concurrent_requests,
+        ingestMode: a.ingest_mode,
       };
     });
 
@@ -243,6 +253,14 @@ export function createConfigSchema(deps: SchemaDeps) {
       public_url: optionalBaseUrl().prefault(''),
     })
     .transform((w) => ({ enabled: w.enabled, publicUrl: w.public_url }));
+
+  const eventStreams = z
+    .strictObject({
+      hybrid_gap: duration(1000).prefault(DEFAULTS.hybridGap),
+      silence_timeout: duration(1000).prefault(DEFAULTS.pushSilenceTimeout),
+      max_body_bytes: intRange(1024, 256 * 1024 * 1024).default(DEFAULTS.eventStreamsMaxBodyBytes),
+    })
+    .transform((e) => ({ hybridGapMs: e.hybrid_gap, silenceTimeoutMs: e.silence_timeout, maxBodyBytes: e.max_body_bytes }));
 
   const admin = z
     .strictObject({
@@ -353,6 +371,7 @@ export function createConfigSchema(deps: SchemaDeps) {
       metrics: metrics.prefault({}),
       discovery: discovery.prefault({}),
       webhooks: webhooks.prefault({}),
+      event_streams: eventStreams.prefault({}),
       admin: admin.prefault({}),
       otlp: otlp.prefault({}),
       web: web.prefault({}),
@@ -412,6 +431,7 @@ export function createConfigSchema(deps: SchemaDeps) {
         metrics: c.metrics,
         discovery: c.discovery,
         webhooks: c.webhooks,
+        eventStreams: c.event_streams,
         admin: c.admin,
         otlp: c.otlp,
         web: c.web,

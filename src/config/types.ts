@@ -1,6 +1,11 @@
 import type { GrafanaConfig, QualityConfig } from './quality-schema.ts';
 import type { Secret } from './secret.ts';
 
+/** How an account's call samples arrive: REST polling, Event Streams push, or push with polling across gaps. */
+export const INGEST_MODES = ['poll', 'push', 'hybrid'] as const;
+/** An account's ingest mode. */
+export type IngestMode = (typeof INGEST_MODES)[number];
+
 /** Call directions the discovery filter accepts (Twilio `Calls.json` `direction`). */
 export const DISCOVERY_DIRECTIONS = [
   'inbound',
@@ -44,8 +49,12 @@ export interface AccountConfig {
   readonly insightsBaseUrl: string;
   /** REST API (2010-04-01) origin, no trailing slash; default `https://api.twilio.com`. */
   readonly apiBaseUrl: string;
+  /** Events API origin (Event Streams setup), no trailing slash; default `https://events.twilio.com`. */
+  readonly eventsBaseUrl: string;
   /** Requests in flight to Twilio for this account, 1..100; default 10. */
   readonly maxConcurrentRequests: number;
+  /** How call samples arrive: `poll`, `push` (Event Streams only) or `hybrid` (push, polled across gaps); default poll. */
+  readonly ingestMode: IngestMode;
 }
 
 /** A call listed in the config file, polled until it ends. */
@@ -84,6 +93,16 @@ export interface WebhooksConfig {
   readonly enabled: boolean;
   /** Base URL Twilio calls, for signature checks behind a proxy, no trailing slash; default "" (the request URL). */
   readonly publicUrl: string;
+}
+
+/** Event Streams push ingestion (`/webhooks/twilio/event-streams/{AccountSid}`). */
+export interface EventStreamsConfig {
+  /** In hybrid mode, how long a call's pushes may stop before it is polled; at least 1s; default 2m. */
+  readonly hybridGapMs: number;
+  /** In push mode, how long a call may go without a pushed sample before it is ended; at least 1s; default 10m. */
+  readonly silenceTimeoutMs: number;
+  /** Largest accepted delivery body, bytes, 1 KiB..256 MiB; default 16 MiB. */
+  readonly maxBodyBytes: number;
 }
 
 /** The admin API. */
@@ -162,6 +181,8 @@ export interface Config {
   readonly discovery: DiscoveryConfig;
   /** Twilio status callbacks. */
   readonly webhooks: WebhooksConfig;
+  /** Event Streams push ingestion. */
+  readonly eventStreams: EventStreamsConfig;
   /** The admin API. */
   readonly admin: AdminConfig;
   /** OpenTelemetry push. */

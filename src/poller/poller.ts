@@ -79,6 +79,8 @@ export interface PollerOptions {
   readonly summaryRetryMs?: number;
   /** How far ahead of the clock a sample may be dated before it is rejected as `future_timestamp` [5 min]. */
   readonly maxClockSkewMs?: number;
+  /** Calls to leave alone now, such as calls whose samples arrive by push [none]. */
+  readonly skip?: (call: Readonly<TrackedCall>, nowMs: number) => boolean;
 }
 
 // The Summary is asked again at most this many base retry intervals apart.
@@ -227,6 +229,7 @@ export class Poller {
     for (const state of this.#states.values()) {
       if (state.running || state.gone || now < state.dueMs) continue;
       if (!this.#o.registry.isPollable(state.call, now)) continue;
+      if (this.#o.skip?.(state.call, now)) continue;
       const maxPolls = this.#o.accounts.get(state.call.accountSid)?.maxPolls ?? fallback;
       if ((this.#inFlightByAccount.get(state.call.accountSid) ?? 0) >= maxPolls) continue;
       // #poll reports every failure itself; nothing may escape as an unhandled rejection.

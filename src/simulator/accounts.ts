@@ -46,6 +46,11 @@ export class AccountRegistry {
     return [...this.#tokens.keys()];
   }
 
+  /** The account's Auth Token (Event Streams signs deliveries with it), or undefined. */
+  authToken(accountSid: string): string | undefined {
+    return this.#tokens.get(accountSid);
+  }
+
   /** Whether an account is configured. */
   has(accountSid: string): boolean {
     return this.#tokens.has(accountSid);

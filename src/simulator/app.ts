@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import { controlApiRouter } from './control-api.ts';
+import { createEventStreams } from './event-streams.ts';
 import { publicApiRouter, unknownPath } from './public-api.ts';
 import { sendJsonText } from './response-headers.ts';
 import type { Simulator } from './simulator.ts';
@@ -22,7 +23,10 @@ export function createSimulatorApp(sim: Simulator, options: SimulatorAppOptions)
   app.set('case sensitive routing', true);
   const publicUrl = options.publicUrl?.replace(/\/+$/, '');
   const baseUrlOf = (req: Request): string => publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  const eventStreams = createEventStreams(sim, baseUrlOf, options.shutdown);
+  app.use('/_simulator/event-streams', eventStreams.control);
   app.use('/_simulator', controlApiRouter(sim));
+  app.use(eventStreams.api);
   app.use(publicApiRouter({ sim, baseUrlOf, shutdown: options.shutdown }));
   app.use(unknownPath);
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -15,6 +15,12 @@ import { STORE_REJECT_REASONS } from '../store/sample-store.ts';
 import type { TwilioClientOptions } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
 import type { AccountActivity } from '../status/account-activity.ts';
+import type { ApplyEventsResult } from '../events/apply-events.ts';
+import { EVENT_SKIP_REASONS } from '../events/cloud-event.ts';
+import type { SkippedEvent } from '../events/cloud-event.ts';
+import type { SignatureFailure } from '../events/body-signature.ts';
+import { DELIVERY_OUTCOMES } from '../http/event-streams-routes.ts';
+import type { DeliveryOutcome } from '../http/event-streams-routes.ts';
 import type { PollLog } from '../status/poll-log.ts';
 
 /** What the self telemetry needs: the exporter's own metrics, a logger, a clock and the registry it reports on. */
@@ -250,6 +256,39 @@ export class SelfTelemetry {
   configLoaded(ok: boolean): void {
     this.#self.configReloadSuccess.set(ok ? 1 : 0);
     if (ok) this.#self.configReloadTime.set(this.#o.now() / 1000);
+  }
+
+  /** Turns the Event Streams counters on (every outcome and reason at 0). */
+  eventStreamsEnabled(): void {
+    const self = this.#self;
+    for (const outcome of DELIVERY_OUTCOMES) self.eventStreamsDeliveries.inc({ outcome }, 0);
+    for (const outcome of ['applied', 'duplicate', 'skipped', 'unknown_type']) self.eventStreamsEvents.inc({ outcome }, 0);
+    for (const reason of EVENT_SKIP_REASONS) self.eventStreamsSkipped.inc({ reason }, 0);
+  }
+
+  /** One sink delivery's outcome (and why its signature failed, when it did). */
+  pushDelivery(outcome: DeliveryOutcome, failure?: SignatureFailure): void {
+    this.#self.eventStreamsDeliveries.inc({ outcome });
+    if (failure) this.#log.debug({ failure }, 'Event Streams delivery refused');
+  }
+
+  /** What one applied batch did. */
+  pushApplied(r: ApplyEventsResult): void {
+    this.#self.eventStreamsEvents.inc({ outcome: 'applied' }, r.events);
+    this.#self.eventStreamsEvents.inc({ outcome: 'duplicate' }, r.duplicateEvents);
+    if (r.duplicateSamples > 0) this.#self.samplesDuplicate.inc(r.duplicateSamples);
+  }
+
+  /** A pushed event skipped, by reason. */
+  pushSkipped(s: SkippedEvent): void {
+    this.#self.eventStreamsEvents.inc({ outcome: 'skipped' });
+    this.#self.eventStreamsSkipped.inc({ reason: s.reason });
+    this.#log.debug({ reason: s.reason, detail: s.detail }, 'pushed event skipped');
+  }
+
+  /** Events of types the exporter does not read, in one batch. */
+  pushUnknownTypes(n: number): void {
+    this.#self.eventStreamsEvents.inc({ outcome: 'unknown_type' }, n);
   }
 
   /** Refreshes the tracked-calls gauge from the registry (housekeeping, every second). */

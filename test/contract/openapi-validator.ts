@@ -81,18 +81,19 @@ function newAjv(): Ajv {
   return ajv;
 }
 
-/** A validator for the 200 JSON response of an operation of a spec document. */
+/** A validator for the JSON response (200 unless `status` says otherwise) of an operation of a spec document. */
 export function responseValidator(
   spec: JsonObject,
   apiPath: string,
   options: ConversionOptions,
   method = 'get',
+  status = '200',
 ): ValidateFunction {
   const operation = (spec.paths as JsonObject | undefined)?.[apiPath];
   const responses = isObject(operation) && isObject(operation[method]) ? operation[method].responses : undefined;
-  const ok = isObject(responses) ? responses['200'] : undefined;
+  const ok = isObject(responses) ? responses[status] : undefined;
   const content = isObject(ok) && isObject(ok.content) ? ok.content['application/json'] : undefined;
-  if (!isObject(content) || content.schema === undefined) throw new Error(`no 200 JSON schema for ${method.toUpperCase()} ${apiPath}`);
+  if (!isObject(content) || content.schema === undefined) throw new Error(`no ${status} JSON schema for ${method.toUpperCase()} ${apiPath}`);
   const components = isObject(spec.components) && isObject(spec.components.schemas) ? spec.components.schemas : {};
   const defs = Object.fromEntries(Object.entries(components).map(([name, schema]) => [name, convertSchema(schema, options)]));
   const root = convertSchema(content.schema, options);

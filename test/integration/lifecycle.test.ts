@@ -143,6 +143,7 @@ describe('call cap', () => {
       { labels: { source: 'admin' }, value: 0 },
       { labels: { source: 'config' }, value: 1 },
       { labels: { source: 'discovery' }, value: 0 },
+      { labels: { source: 'event_streams' }, value: 0 },
       { labels: { source: 'webhook' }, value: 0 },
     ]);
     expect(exp.exporter.registry.size).toBe(2);

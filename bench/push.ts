@@ -1,0 +1,135 @@
+// Benchmark 6: Event Streams webhook ingest through the real HTTP server (signature, body hash, JSON.parse,
+// CloudEvent parse, de-duplication, store, fleet histograms) in samples per CPU second of the server, against
+// the same signed bodies read and JSON.parse'd behind a bare node:http server, at batch sizes 1, 50 and 500.
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DEMO_ACCOUNT } from '../src/simulator/demo-account.ts';
+import { signDelivery } from '../src/simulator/event-signing.ts';
+import { ACCOUNT_SID, benchConfig, benchExporter, callSid } from './lib/exporter.ts';
+import { cpuMs, log } from './lib/stats.ts';
+import type { Row } from './lib/stats.ts';
+
+const BATCH_SIZES = [1, 50, 500] as const;
+// Samples per contender and batch size: enough for a steady state, few enough for batch size 1.
+const SAMPLES: Record<number, number> = { 1: 3_000, 50: 30_000, 500: 60_000 };
+const CALLS = 200;
+const GOAL_RATE = 50_000;
+const GOAL_RATIO = 2;
+const T0 = Date.UTC(2026, 0, 1);
+const PATH = `/webhooks/twilio/event-streams/${ACCOUNT_SID}`;
+const clientPath = fileURLToPath(new URL('./lib/push-client.ts', import.meta.url));
+
+// A carrier_edge record like Twilio's, with distinct (call, timestamp) per index so every sample is new.
+function event(i: number, salt: number): Record<string, unknown> {
+  const call = callSid(i % CALLS);
+  const ts = new Date(T0 + (Math.floor(i / CALLS) + salt * 1_000_000) * 10_000).toISOString().replace('.000Z', 'Z');
+  return {
+    specversion: '1.0',
+    type: 'com.twilio.voice.insights.call-metrics.gateway',
+    source: `/v1/Voice/${call}/Metrics`,
+    id: `EV${salt}x${i.toString(16).padStart(28, '0')}`,
+    dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallMetric/2',
+    datacontenttype: 'application/json',
+    time: ts,
+    data: {
+      timestamp: ts,
+      call_sid: call,
+      account_sid: ACCOUNT_SID,
+      edge: 'carrier_edge',
+      direction: i % 2 === 0 ? 'inbound' : 'outbound',
+      carrier_edge: {
+        codec: 0,
+        codec_name: 'pcmu',
+        metadata: { region: 'us1', edge_location: 'ashburn', twilio_ip: '54.172.60.1', external_ip: '203.0.113.9' },
+        cumulative: { jitter: { max: 12.4, avg: 3.1 }, packets_received: 5000 + i, packets_lost: 3, packets_sent: 5000 + i },
+        interval: { jitter: { max: 9.1, avg: 2.9 }, packets_received: 500, packets_loss_percentage: 0.1, packets_lost: 0, packets_sent: 500 },
+      },
+    },
+  };
+}
+
+function deliveries(base: string, batchSize: number, salt: number): Array<{ path: string; signature: string; body: string }> {
+  const out = [];
+  const n = SAMPLES[batchSize]!;
+  for (let i = 0; i < n; i += batchSize) {
+    const body = JSON.stringify(Array.from({ length: Math.min(batchSize, n - i) }, (_, k) => event(i + k, salt)));
+    const signed = signDelivery(DEMO_ACCOUNT.authToken, `${base}${PATH}`, body);
+    out.push({ path: signed.url.slice(base.length), signature: signed.signature, body });
+  }
+  return out;
+}
+
+async function serve(listener: RequestListener): Promise<{ server: Server; base: string }> {
+  const server = createServer({ keepAliveTimeout: 30_000 }, listener);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const a = server.address();
+  if (a === null || typeof a === 'string') throw new Error('no address');
+  return { server, base: `http://127.0.0.1:${a.port}` };
+}
+
+// CPU of this process (the server) while the client process posts every delivery once.
+async function measure(base: string, list: unknown[], dir: string): Promise<number> {
+  const file = join(dir, 'deliveries.json');
+  writeFileSync(file, JSON.stringify(list));
+  const c0 = cpuMs();
+  const { stdout } = await promisify(execFile)(process.execPath, [clientPath, base, file, '8'], { maxBuffer: 1 << 20 });
+  const cpu = cpuMs() - c0;
+  if ((JSON.parse(stdout) as { failed: number }).failed > 0) throw new Error(`push bench: ${stdout.trim()} deliveries not answered 200`);
+  return cpu;
+}
+
+/** Runs the benchmark and returns its rows. */
+export async function run(): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'tie-push-'));
+  const rows: Row[] = [];
+  try {
+    const exporter = benchExporter(benchConfig('http://127.0.0.1:9', { backfill: true, max_calls: CALLS }, { ingest_mode: 'push' }));
+    const exp = await serve(exporter.app);
+    const bare = await serve((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const events = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown[];
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ applied: events.length }));
+      });
+    });
+    let salt = 0;
+    for (const size of BATCH_SIZES) {
+      // Warm-up with other samples, then the timed run; the two contenders alternate.
+      await measure(exp.base, deliveries(exp.base, size, ++salt).slice(0, 200), dir);
+      await measure(bare.base, deliveries(bare.base, size, salt).slice(0, 200), dir);
+      const n = SAMPLES[size]!;
+      const cpuExporter = await measure(exp.base, deliveries(exp.base, size, ++salt), dir);
+      const cpuBaseline = await measure(bare.base, deliveries(bare.base, size, salt), dir);
+      const rate = n / (cpuExporter / 1000);
+      const ratio = cpuExporter / cpuBaseline;
+      log(`push: batch ${size}: exporter ${(cpuExporter / n * 1e6).toFixed(0)} ns/sample (${Math.round(rate)} samples/s per core), bare node:http + JSON.parse ${(cpuBaseline / n * 1e6).toFixed(0)} ns/sample, ratio ${ratio.toFixed(2)}`);
+      rows.push({
+        bench: 'push',
+        name: `webhook ingest, batch ${size}: server CPU per sample vs bare node:http + JSON.parse`,
+        exporter: Math.round(rate),
+        baseline: Math.round(n / (cpuBaseline / 1000)),
+        unit: 'samples/s/core',
+        ratio,
+        goal: `>= ${GOAL_RATE} samples/s and ratio <= ${GOAL_RATIO}`,
+        pass: rate >= GOAL_RATE && ratio <= GOAL_RATIO,
+      });
+    }
+    const applied = [...exporter.store.calls()].reduce((n, c) => n + c.streams.size, 0);
+    log(`push: ${exporter.store.size} calls, ${applied} streams held`);
+    exp.server.closeAllConnections();
+    bare.server.closeAllConnections();
+    await Promise.all([new Promise((d) => exp.server.close(d)), new Promise((d) => bare.server.close(d)), exporter.stop()]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}

@@ -1,0 +1,155 @@
+import { parseMetricRecord, REJECT_REASONS } from '../samples/parse.ts';
+import type { Sample } from '../samples/sample.ts';
+import { eventType, schemaVersion } from './event-types.ts';
+import type { EventTypeSpec } from './event-types.ts';
+
+/** Why an event of a batch was skipped: a closed set, used as a metric label value. */
+export const EVENT_SKIP_REASONS = [
+  ...REJECT_REASONS,
+  'bad_envelope',
+  'bad_schema_version',
+  'wrong_account',
+  'bad_event_data',
+] as const;
+/** A reason an event was skipped. */
+export type EventSkipReason = (typeof EVENT_SKIP_REASONS)[number];
+
+/** A call-metrics event: one sample. */
+export interface MetricsEvent {
+  readonly kind: 'call_metrics';
+  readonly id: string;
+  readonly sample: Sample;
+}
+
+/** A gateway or Voice SDK call event (call progress, SDK warnings). */
+export interface CallEvent {
+  readonly kind: 'call_event';
+  readonly id: string;
+  readonly callSid: string;
+  readonly accountSid: string;
+  readonly edge: string;
+  readonly group: string;
+  readonly name: string;
+  readonly level: string;
+}
+
+/** A call summary (partial, predicted-complete or complete), which Twilio emits only after the call. */
+export interface SummaryEvent {
+  readonly kind: 'call_summary';
+  readonly id: string;
+  readonly callSid: string;
+  readonly accountSid: string;
+  readonly callType: string | undefined;
+  /** Twilio's quality tags (`high_jitter`, `low_mos`, …). */
+  readonly tags: readonly string[];
+}
+
+/** One event of a batch the exporter understands. */
+export type ParsedEvent = MetricsEvent | CallEvent | SummaryEvent;
+
+/** A skipped event: the reason and a short detail (no event content beyond names). */
+export interface SkippedEvent {
+  readonly reason: EventSkipReason;
+  readonly detail: string;
+}
+
+/** The outcome of parsing one delivery. */
+export interface ParsedBatch {
+  readonly events: ParsedEvent[];
+  readonly skipped: SkippedEvent[];
+  /** Events of types the exporter does not read. */
+  unknownTypes: number;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
+// Names, groups and tags become label values: short, and from a tame alphabet.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const MAX_ID_LENGTH = 128;
+const MAX_TAGS = 64;
+
+function str(o: Obj, key: string): string | undefined {
+  const v = o[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function skip(reason: EventSkipReason, detail: string): SkippedEvent {
+  return { reason, detail };
+}
+
+function parseCallEvent(id: string, data: Obj): CallEvent | SkippedEvent {
+  const callSid = str(data, 'call_sid');
+  const accountSid = str(data, 'account_sid');
+  if (callSid === undefined || !CALL_SID.test(callSid)) return skip('bad_call_sid', 'call_sid must match ^CA[0-9a-fA-F]{32}$');
+  if (accountSid === undefined || !ACCOUNT_SID.test(accountSid)) return skip('bad_account_sid', 'account_sid must match ^AC[0-9a-fA-F]{32}$');
+  const fields: Record<'edge' | 'group' | 'name' | 'level', string> = { edge: '', group: '', name: '', level: '' };
+  for (const key of ['edge', 'group', 'name', 'level'] as const) {
+    const v = str(data, key);
+    if (v === undefined || !NAME.test(v)) return skip('bad_event_data', `${key} must match ${NAME.source}`);
+    fields[key] = v;
+  }
+  return { kind: 'call_event', id, callSid, accountSid, ...fields };
+}
+
+function parseSummary(id: string, data: Obj): SummaryEvent | SkippedEvent {
+  const callSid = str(data, 'call_sid');
+  const accountSid = str(data, 'account_sid');
+  if (callSid === undefined || !CALL_SID.test(callSid)) return skip('bad_call_sid', 'call_sid must match ^CA[0-9a-fA-F]{32}$');
+  if (accountSid === undefined || !ACCOUNT_SID.test(accountSid)) return skip('bad_account_sid', 'account_sid must match ^AC[0-9a-fA-F]{32}$');
+  const rawTags = data['tags'] ?? [];
+  if (!Array.isArray(rawTags) || rawTags.length > MAX_TAGS || !rawTags.every((t) => typeof t === 'string' && NAME.test(t))) {
+    return skip('bad_event_data', `tags must be at most ${MAX_TAGS} names matching ${NAME.source}`);
+  }
+  const callType = str(data, 'call_type');
+  return { kind: 'call_summary', id, callSid, accountSid, callType: callType !== undefined && NAME.test(callType) ? callType : undefined, tags: rawTags as string[] };
+}
+
+function parseData(spec: EventTypeSpec, id: string, data: unknown): ParsedEvent | SkippedEvent {
+  if (spec.kind === 'call_metrics') {
+    const r = parseMetricRecord(data);
+    return r.ok ? { kind: 'call_metrics', id, sample: r.sample } : skip(r.reason, r.detail);
+  }
+  if (!isObj(data)) return skip('not_object', 'data is not a JSON object');
+  return spec.kind === 'call_event' ? parseCallEvent(id, data) : parseSummary(id, data);
+}
+
+/**
+ * Parses one CloudEvent of a delivery for `accountSid` (the account whose token signed it); pure, never
+ * throws. Returns undefined for a well-formed event of a type the exporter does not read.
+ */
+export function parseCloudEvent(raw: unknown, accountSid: string): ParsedEvent | SkippedEvent | undefined {
+  if (!isObj(raw)) return skip('not_object', 'event is not a JSON object');
+  const id = str(raw, 'id');
+  const type = str(raw, 'type');
+  if (raw['specversion'] !== '1.0' || id === undefined || id === '' || id.length > MAX_ID_LENGTH || type === undefined) {
+    return skip('bad_envelope', `an event needs specversion "1.0", a string type and an id of 1..${MAX_ID_LENGTH} characters`);
+  }
+  const spec = eventType(type);
+  if (!spec) return undefined;
+  const version = schemaVersion(raw['dataschema']);
+  if (!spec.schemaVersions.includes(version)) {
+    return skip('bad_schema_version', `${type} is read with dataschema versions ${spec.schemaVersions.join(', ')}`);
+  }
+  const parsed = parseData(spec, id, raw['data']);
+  if ('reason' in parsed) return parsed;
+  // A signature proves which account sent the batch; data naming another account is not trusted.
+  const eventAccount = parsed.kind === 'call_metrics' ? parsed.sample.accountSid : parsed.accountSid;
+  if (eventAccount !== accountSid) return skip('wrong_account', 'account_sid is not the account of the sink path');
+  return parsed;
+}
+
+/** Parses a delivery body (already JSON-parsed) into events; a bad event is skipped with its reason. */
+export function parseEventBatch(body: unknown, accountSid: string): ParsedBatch | string {
+  if (!Array.isArray(body)) return 'body must be a JSON array of CloudEvents';
+  const batch: ParsedBatch = { events: [], skipped: [], unknownTypes: 0 };
+  for (const raw of body) {
+    const r = parseCloudEvent(raw, accountSid);
+    if (r === undefined) batch.unknownTypes++;
+    else if ('reason' in r) batch.skipped.push(r);
+    else batch.events.push(r);
+  }
+  return batch;
+}

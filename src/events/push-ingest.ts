@@ -1,0 +1,82 @@
+import type { CallRegistry, TrackedCall } from '../calls/registry.ts';
+import type { IngestMode } from '../config/types.ts';
+import type { SampleStore } from '../store/sample-store.ts';
+import { applyEvents } from './apply-events.ts';
+import type { ApplyEventsResult } from './apply-events.ts';
+import type { ParsedBatch, SkippedEvent } from './cloud-event.ts';
+import { IdDedupe } from './id-dedupe.ts';
+import type { IdDedupeOptions } from './id-dedupe.ts';
+import { skipPoll } from './ingest-mode.ts';
+import { PushTracker } from './push-tracker.ts';
+
+/** What push ingestion needs. */
+export interface PushIngestOptions {
+  readonly registry: CallRegistry;
+  readonly store: SampleStore;
+  /** The running ingest mode of an account (undefined once the account is gone). */
+  readonly mode: (accountSid: string) => IngestMode | undefined;
+  /** In hybrid mode, how long pushes may stop before a call is polled. */
+  readonly hybridGapMs: () => number;
+  /** In push mode, how long a call may go without a pushed sample before it is ended. */
+  readonly silenceTimeoutMs: () => number;
+  /** Clock, epoch ms. */
+  readonly now?: () => number;
+  /** CloudEvent id memory bounds. */
+  readonly dedupe?: IdDedupeOptions;
+  /** Called per applied batch, for self-metrics. */
+  readonly onApplied?: (accountSid: string, r: ApplyEventsResult) => void;
+  /** Called per skipped event. */
+  readonly onSkipped?: (accountSid: string, s: SkippedEvent) => void;
+  /** Called with the number of events of unknown types in a batch. */
+  readonly onUnknownTypes?: (accountSid: string, n: number) => void;
+}
+
+/** Push ingestion: applies authenticated batches and tells the poller which calls to leave alone. */
+export interface PushIngest {
+  /** Applies one authenticated, parsed delivery; returns what the sink answers. */
+  apply(accountSid: string, batch: ParsedBatch): { applied: number; duplicates: number; skipped: number; unknown_types: number };
+  /** Whether the poller skips a call now (its account's mode and the call's pushes decide). */
+  skipPoll(call: Readonly<TrackedCall>, nowMs: number): boolean;
+  /** Ends active push-mode calls with no pushed sample for the silence timeout; returns how many. */
+  endSilent(nowMs: number): number;
+  /** When each call was last pushed. */
+  readonly pushes: PushTracker;
+}
+
+/** Wires the dedupe memory, the push tracker and the registry listener that forgets removed calls. */
+export function createPushIngest(options: PushIngestOptions): PushIngest {
+  const now = options.now ?? Date.now;
+  const dedupe = new IdDedupe({ now, ...options.dedupe });
+  const pushes = new PushTracker({ now });
+  options.registry.addListener({ onRemoved: (call) => pushes.forget(call.callSid) });
+  return {
+    pushes,
+    apply(accountSid, batch) {
+      const r = applyEvents(batch.events, { registry: options.registry, store: options.store, dedupe, pushes });
+      for (const s of batch.skipped) options.onSkipped?.(accountSid, s);
+      if (batch.unknownTypes > 0) options.onUnknownTypes?.(accountSid, batch.unknownTypes);
+      options.onApplied?.(accountSid, r);
+      return {
+        applied: r.events,
+        duplicates: r.duplicateEvents,
+        skipped: batch.skipped.length,
+        unknown_types: batch.unknownTypes,
+      };
+    },
+    endSilent(nowMs) {
+      // Push is the only source of a push-mode call: silence there is silence in every source.
+      const timeout = options.silenceTimeoutMs();
+      const silent: string[] = [];
+      for (const call of options.registry.calls()) {
+        if (call.endedAtMs !== undefined || options.mode(call.accountSid) !== 'push') continue;
+        if (nowMs - (pushes.lastPushMs(call.callSid) ?? call.trackedAtMs) > timeout) silent.push(call.callSid);
+      }
+      for (const callSid of silent) options.registry.end(callSid);
+      return silent.length;
+    },
+    skipPoll(call, nowMs) {
+      const mode = options.mode(call.accountSid) ?? 'poll';
+      return skipPoll({ mode, trackedAtMs: call.trackedAtMs, lastPushMs: pushes.lastPushMs(call.callSid) }, nowMs, options.hybridGapMs());
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
+import { startSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
+import { deliveryLedger, setDelivery, subscribeSink } from '../helpers/event-streams.ts';
+import { eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import type { TestExporter } from '../helpers/exporter.ts';
+import { simControl } from '../helpers/sim-control.ts';
+
+let sim: RunningSimulator | undefined;
+let exp: TestExporter | undefined;
+afterEach(async () => {
+  await exp?.close();
+  await sim?.close();
+  exp = sim = undefined;
+});
+
+const ACCOUNT = DEMO_ACCOUNT.accountSid;
+
+// Fleet samples by `edge/direction`, as exported.
+function exported(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of seriesOf(text, 'twilio_voice_samples_total')) {
+    const k = `${s.labels['edge']}/${s.labels['direction']}`;
+    out[k] = (out[k] ?? 0) + s.value;
+  }
+  return out;
+}
+
+// The ledger's samples (`call/edge/direction` → n) by `edge/direction`.
+function byStream(samples: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(samples)) {
+    const stream = k.split('/').slice(1).join('/');
+    out[stream] = (out[stream] ?? 0) + n;
+  }
+  return out;
+}
+
+async function visible(simUrl: string, sids: readonly string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const sid of sids) {
+    for (const r of await simControl(simUrl).samples(sid)) {
+      const k = `${String(r['edge'])}/${String(r['direction'])}`;
+      out[k] = (out[k] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
+async function startPair(mode: 'push' | 'hybrid', extra: Record<string, unknown> = {}): Promise<string> {
+  sim = await startSimulator({ lagSeconds: 0, seed: 11 });
+  exp = await startTestExporter(sim.url, {
+    accounts: [{ account_sid: ACCOUNT, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: mode }],
+    backfill: true,
+    discovery: { enabled: true, interval: '1s' },
+    ...extra,
+  });
+  return subscribeSink(sim.url, `${exp.url}/webhooks/twilio/event-streams/${ACCOUNT}`);
+}
+
+describe('push mode', () => {
+  it('counts exactly what the simulator delivered, through duplicates, reordering and delays, with 0 Insights requests', { timeout: 60_000 }, async () => {
+    await startPair('push');
+    await setDelivery(sim!.url, { duplicateRate: 0.3, reorder: true, maxDelayMs: 400, batchSize: 7, concurrency: 4 });
+    const control = simControl(sim!.url);
+    const sids: string[] = [];
+    for (const type of ['carrier', 'sip', 'client', 'trunking_originating'] as const) {
+      sids.push((await control.createCall({ type, age_seconds: 300, duration_seconds: 3600 })).sid);
+    }
+    const want = await visible(sim!.url, sids);
+    const ledger = await eventually(async () => {
+      const l = await deliveryLedger(sim!.url);
+      return l.pending === 0 && sumOf(byStream(l.samples)) >= sumOf(want) ? l : undefined;
+    }, 30_000, 'every visible sample delivered');
+    expect(ledger.duplicatesSent).toBeGreaterThan(0);
+    const text = await eventually(async () => {
+      const t = await exp!.scrape();
+      return sumOf(exported(t)) >= sumOf(byStream(ledger.samples)) ? t : undefined;
+    }, 10_000, 'the exporter to count every delivered sample').catch(async () => exp!.scrape());
+    expect(sorted(exported(text))).toEqual(sorted(byStream(ledger.samples)));
+    expect(sorted(byStream(ledger.samples))).toEqual(sorted(want));
+    // Discovery lists calls (a 2010 API request); no Insights request was made for any pushed call.
+    const requests = (await control.ledger()).requests;
+    expect({ metrics: requests.by_route.metrics, summary: requests.by_route.summary, events: requests.by_route.events }).toEqual({ metrics: 0, summary: 0, events: 0 });
+    for (const sid of sids) expect(exp!.exporter.registry.get(sid)?.sources.has('event_streams')).toBe(true);
+  });
+});
+
+describe('hybrid mode', () => {
+  it('fills a push outage by polling, with 0 samples lost and 0 counted twice', { timeout: 90_000 }, async () => {
+    let simNow = Date.now();
+    sim = await startSimulator({ lagSeconds: 0, seed: 12, now: () => simNow });
+    exp = await startTestExporter(sim.url, {
+      accounts: [{ account_sid: ACCOUNT, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'hybrid' }],
+      backfill: true,
+      discovery: { enabled: true, interval: '1s' },
+      event_streams: { hybrid_gap: '2s' },
+    });
+    await subscribeSink(sim.url, `${exp.url}/webhooks/twilio/event-streams/${ACCOUNT}`);
+    await setDelivery(sim.url, { duplicateRate: 0.2, reorder: false, batchSize: 20, concurrency: 1 });
+    const control = simControl(sim.url);
+    const sids = [(await control.createCall({ type: 'carrier', age_seconds: 120, duration_seconds: 3600 })).sid, (await control.createCall({ type: 'sip', age_seconds: 120, duration_seconds: 3600 })).sid];
+    await eventually(async () => ((await deliveryLedger(sim!.url)).pending === 0 && sumOf(exported(await exp!.scrape())) === sumOf(await visible(sim!.url, sids)) ? true : undefined), 20_000, 'pushed samples applied');
+    const before = (await control.ledger()).requests.by_route.metrics;
+    expect(before).toBe(0);
+
+    // Outage: Twilio holds the events; the calls keep producing samples (5 minutes of them).
+    await setDelivery(sim.url, { paused: true });
+    simNow += 300_000;
+    const want = await visible(sim.url, sids);
+    const filled = await eventually(async () => {
+      const t = await exp!.scrape();
+      return sumOf(exported(t)) === sumOf(want) ? t : undefined;
+    }, 30_000, 'polling to fill the outage');
+    expect(sorted(exported(filled))).toEqual(sorted(want));
+    expect((await control.ledger()).requests.by_route.metrics).toBeGreaterThan(0);
+
+    // The held events arrive late: every one is a sample already counted.
+    await setDelivery(sim.url, { paused: false });
+    await eventually(async () => ((await deliveryLedger(sim!.url)).pending === 0 ? true : undefined), 20_000, 'held events delivered');
+    const ledger = await deliveryLedger(sim.url);
+    expect(sorted(byStream(ledger.samples))).toEqual(sorted(want));
+    expect(sorted(exported(await exp.scrape()))).toEqual(sorted(want));
+  });
+});
+
+function sumOf(m: Record<string, number>): number {
+  return Object.values(m).reduce((a, b) => a + b, 0);
+}
+
+function sorted(m: Record<string, number>): Array<[string, number]> {
+  return Object.entries(m).sort(([a], [b]) => a.localeCompare(b));
+}

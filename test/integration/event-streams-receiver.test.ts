@@ -1,0 +1,144 @@
+import twilio from 'twilio';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
+import { signDelivery } from '../../src/simulator/event-signing.ts';
+import { startSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
+import { seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import type { TestExporter } from '../helpers/exporter.ts';
+
+const ACCOUNT = DEMO_ACCOUNT.accountSid;
+const TOKEN = DEMO_ACCOUNT.authToken;
+const CALL = 'CA7569efe0253644fa4a88aa97beca3310';
+
+let sim: RunningSimulator | undefined;
+let exp: TestExporter | undefined;
+afterEach(async () => {
+  await exp?.close();
+  await sim?.close();
+  exp = sim = undefined;
+});
+
+function metricEvent(id: string, second: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    specversion: '1.0',
+    type: 'com.twilio.voice.insights.call-metrics.gateway',
+    source: `/v1/Voice/${CALL}/Metrics`,
+    id,
+    dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallMetric/2',
+    time: '2024-01-01T00:02:00Z',
+    data: {
+      timestamp: `2024-01-01T00:00:${String(second).padStart(2, '0')}Z`,
+      call_sid: CALL,
+      account_sid: ACCOUNT,
+      edge: 'carrier_edge',
+      direction: 'inbound',
+      carrier_edge: { codec_name: 'pcmu', cumulative: { jitter: { avg: 3, max: 9 }, packets_received: second * 50 }, interval: { packets_loss_percentage: 0.5 } },
+    },
+    ...extra,
+  };
+}
+
+async function start(extra: Record<string, unknown> = {}): Promise<string> {
+  sim = await startSimulator({ lagSeconds: 0 });
+  exp = await startTestExporter(sim.url, {
+    accounts: [{ account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
+    backfill: true,
+    ...extra,
+  });
+  return `${exp.url}/webhooks/twilio/event-streams/${ACCOUNT}`;
+}
+
+async function deliver(url: string, body: string, signature: string | undefined, contentType = 'application/json'): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': contentType, ...(signature === undefined ? {} : { 'x-twilio-signature': signature }) },
+    body,
+  });
+}
+
+const samplesTotal = (text: string): number => seriesOf(text, 'twilio_voice_samples_total').reduce((n, s) => n + s.value, 0);
+const counter = (text: string, name: string, label: string, value: string): number =>
+  seriesOf(text, name).find((s) => s.labels[label] === value)?.value ?? Number.NaN;
+
+describe('Event Streams receiver', () => {
+  it('answers 403 to forged, replayed-with-changed-body and unsigned deliveries, changes nothing, and twilio agrees', async () => {
+    const sink = await start();
+    const body = JSON.stringify([metricEvent('EV1', 10)]);
+    const good = signDelivery(TOKEN, sink, body);
+    const forged = signDelivery('not-the-auth-token', sink, body);
+    const changed = body.replace('"packets_loss_percentage":0.5', '"packets_loss_percentage":0.6');
+    const attempts = [
+      { name: 'forged', url: forged.url, signature: forged.signature as string | undefined, body },
+      { name: 'replayed with a changed body', url: good.url, signature: good.signature as string | undefined, body: changed },
+      { name: 'unsigned', url: good.url, signature: undefined, body },
+      { name: 'no bodySHA256', url: sink, signature: twilio.getExpectedTwilioSignature(TOKEN, sink, {}) as string | undefined, body },
+    ];
+    for (const a of attempts) {
+      const res = await deliver(a.url, a.body, a.signature);
+      expect({ name: a.name, status: res.status }).toEqual({ name: a.name, status: 403 });
+      expect({ name: a.name, oracle: twilio.validateRequestWithBody(TOKEN, a.signature ?? '', a.url, a.body) }).toEqual({ name: a.name, oracle: false });
+    }
+    expect(exp!.exporter.registry.size).toBe(0);
+    const text = await exp!.scrape();
+    expect(counter(text, 'twilio_insights_exporter_event_streams_deliveries_total', 'outcome', 'forbidden')).toBe(4);
+    expect(samplesTotal(text)).toBe(0);
+
+    // The same body, correctly signed, is accepted: the 403s were about the signatures alone.
+    expect(twilio.validateRequestWithBody(TOKEN, good.signature, good.url, body)).toBe(true);
+    const ok = await deliver(good.url, body, good.signature);
+    expect(ok.status).toBe(200);
+    expect(exp!.exporter.registry.get(CALL)?.sources).toEqual(new Set(['event_streams']));
+  });
+
+  it('applies a batch once: a redelivery, and the same sample under a new event id, count nothing twice', async () => {
+    const sink = await start();
+    const body = JSON.stringify([metricEvent('EV1', 10), metricEvent('EV2', 20), { bad: 'event' }, { ...metricEvent('EV3', 30), type: 'com.twilio.unknown' }]);
+    const d = signDelivery(TOKEN, sink, body);
+    const first = await deliver(d.url, body, d.signature);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ applied: 2, duplicates: 0, skipped: 1, unknown_types: 1 });
+    const again = await deliver(d.url, body, d.signature);
+    expect(await again.json()).toEqual({ applied: 0, duplicates: 2, skipped: 1, unknown_types: 1 });
+    const reissued = JSON.stringify([metricEvent('EV9', 20)]);
+    const r = signDelivery(TOKEN, sink, reissued);
+    expect((await deliver(r.url, reissued, r.signature)).status).toBe(200);
+    const text = await exp!.scrape();
+    expect(samplesTotal(text)).toBe(2);
+    expect(counter(text, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'bad_envelope')).toBe(2);
+    expect(counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', 'unknown_type')).toBe(2);
+    expect(counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', 'duplicate')).toBe(2);
+  });
+
+  it('refuses a wrong content type (415), an oversized body (413), a non-array body (400), and a poll-mode account (403)', async () => {
+    const sink = await start({ event_streams: { max_body_bytes: 2048 } });
+    const body = JSON.stringify([metricEvent('EV1', 10)]);
+    const d = signDelivery(TOKEN, sink, body);
+    expect((await deliver(d.url, body, d.signature, 'text/plain')).status).toBe(415);
+    const big = JSON.stringify(Array.from({ length: 10 }, (_, i) => metricEvent(`EV${i}`, i)));
+    const b = signDelivery(TOKEN, sink, big);
+    const tooBig = await deliver(b.url, big, b.signature);
+    expect(tooBig.status).toBe(413);
+    expect(await tooBig.text()).toBe('body exceeds 2048 bytes\n');
+    const obj = JSON.stringify({ events: [] });
+    const o = signDelivery(TOKEN, sink, obj);
+    const notArray = await deliver(o.url, obj, o.signature);
+    expect(notArray.status).toBe(400);
+    expect(await notArray.text()).toBe('body must be a JSON array of CloudEvents\n');
+    const other = `${exp!.url}/webhooks/twilio/event-streams/ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`;
+    const x = signDelivery(TOKEN, other, body);
+    expect((await deliver(x.url, body, x.signature)).status).toBe(403);
+    expect(exp!.exporter.registry.size).toBe(0);
+  });
+
+  it('checks the signature against webhooks.public_url behind a proxy', async () => {
+    const sink = await start({ webhooks: { public_url: 'https://exporter.example.com/base' } });
+    const body = JSON.stringify([metricEvent('EV1', 10)]);
+    const publicSink = `https://exporter.example.com/base/webhooks/twilio/event-streams/${ACCOUNT}`;
+    const viaProxy = signDelivery(TOKEN, publicSink, body);
+    const query = viaProxy.url.slice(viaProxy.url.indexOf('?'));
+    expect((await deliver(`${sink}${query}`, body, viaProxy.signature)).status).toBe(200);
+    const direct = signDelivery(TOKEN, sink, body);
+    expect((await deliver(direct.url, body, direct.signature)).status).toBe(403);
+  });
+});

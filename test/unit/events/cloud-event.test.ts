@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { parseCloudEvent, parseEventBatch } from '../../../src/events/cloud-event.ts';
+import type { ParsedBatch } from '../../../src/events/cloud-event.ts';
+
+const ACCOUNT = 'AC998c10b68cbfda9f67277f7d8f4439c9';
+const CALL = 'CA7569efe0253644fa4a88aa97beca3310';
+
+// A gateway Call Metric record as Event Streams sends it (same shape as the REST record).
+const METRIC = {
+  timestamp: '2024-01-01T00:00:10Z',
+  call_sid: CALL,
+  account_sid: ACCOUNT,
+  edge: 'carrier_edge',
+  direction: 'inbound',
+  carrier_edge: {
+    codec: 0,
+    codec_name: 'pcmu',
+    cumulative: { jitter: { max: 12, avg: 3 }, packets_received: 500, packets_lost: 1 },
+    interval: { packets_received: 500, packets_loss_percentage: 0.2 },
+    metadata: { region: 'us1' },
+  },
+};
+
+function envelope(type: string, data: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    specversion: '1.0',
+    type: `com.twilio.voice.insights.${type}`,
+    source: `/v1/Voice/${CALL}`,
+    id: 'EV00000000000000000000000000000001',
+    dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallMetric/2',
+    // The docs' examples put a time here; it is ignored, data is JSON.
+    datacontenttype: '2024-01-01T00:00:10Z',
+    time: '2024-01-01T00:01:30Z',
+    data,
+    ...extra,
+  };
+}
+
+describe('parseCloudEvent', () => {
+  it('turns a call-metrics event into the sample the REST parser makes of the same record', () => {
+    const e = parseCloudEvent(envelope('call-metrics.gateway', METRIC), ACCOUNT);
+    expect(e).toMatchObject({
+      kind: 'call_metrics',
+      id: 'EV00000000000000000000000000000001',
+      sample: { callSid: CALL, accountSid: ACCOUNT, edge: 'carrier_edge', direction: 'inbound', timestampMs: Date.UTC(2024, 0, 1, 0, 0, 10) },
+    });
+    if (e && 'sample' in e) expect(e.sample.values).toMatchObject({ jitterAvgSeconds: 0.003, jitterMaxSeconds: 0.012, packetLossRatio: 0.002 });
+  });
+
+  it('reads call events and summaries', () => {
+    const ev = parseCloudEvent(
+      envelope('call-event.sdk', { call_sid: CALL, account_sid: ACCOUNT, edge: 'sdk_edge', group: 'network-quality-warning-raised', name: 'high-rtt', level: 'WARNING' }, { dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallEvent/3' }),
+      ACCOUNT,
+    );
+    expect(ev).toMatchObject({ kind: 'call_event', group: 'network-quality-warning-raised', name: 'high-rtt', level: 'WARNING', edge: 'sdk_edge' });
+    const sum = parseCloudEvent(
+      envelope('call-summary.complete', { call_sid: CALL, account_sid: ACCOUNT, call_type: 'carrier', tags: ['high_jitter', 'low_mos'] }, { dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallSummary/2' }),
+      ACCOUNT,
+    );
+    expect(sum).toMatchObject({ kind: 'call_summary', callType: 'carrier', tags: ['high_jitter', 'low_mos'] });
+  });
+
+  it.each([
+    ['not an object', 'x', 'not_object'],
+    ['no specversion', { ...envelope('call-metrics.gateway', METRIC), specversion: '0.3' }, 'bad_envelope'],
+    ['no id', { ...envelope('call-metrics.gateway', METRIC), id: '' }, 'bad_envelope'],
+    ['an id longer than 128', { ...envelope('call-metrics.gateway', METRIC), id: 'E'.repeat(129) }, 'bad_envelope'],
+    ['a schema version the type does not name', envelope('call-metrics.gateway', METRIC, { dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallMetric/1' }), 'bad_schema_version'],
+    ['no dataschema', envelope('call-metrics.gateway', METRIC, { dataschema: undefined }), 'bad_schema_version'],
+    ['another account\'s data', envelope('call-metrics.gateway', { ...METRIC, account_sid: 'ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' }), 'wrong_account'],
+    ['a bad metric value', envelope('call-metrics.gateway', { ...METRIC, carrier_edge: { interval: { packets_loss_percentage: 101 } } }), 'bad_value'],
+    ['an event name with spaces', envelope('call-event.gateway', { call_sid: CALL, account_sid: ACCOUNT, edge: 'carrier_edge', group: 'connection', name: 'com pleted', level: 'INFO' }, { dataschema: 'x/VoiceInsights.CallEvent/3' }), 'bad_event_data'],
+    ['tags that are not strings', envelope('call-summary.partial', { call_sid: CALL, account_sid: ACCOUNT, tags: [1] }, { dataschema: 'x/VoiceInsights.CallSummary/1' }), 'bad_event_data'],
+  ])('skips %s with reason %s', (_name, raw, reason) => {
+    expect(parseCloudEvent(raw, ACCOUNT)).toMatchObject({ reason });
+  });
+
+  it('returns undefined for a well-formed event of a type it does not read', () => {
+    expect(parseCloudEvent(envelope('conference-summary.complete', {}), ACCOUNT)).toBeUndefined();
+  });
+});
+
+describe('parseEventBatch', () => {
+  it('keeps the good events of a batch, counts the bad by reason and the unknown types', () => {
+    const body = [
+      envelope('call-metrics.gateway', METRIC),
+      { nope: true },
+      envelope('conference-summary.partial', {}),
+      envelope('call-metrics.gateway', { ...METRIC, timestamp: '2024-01-01T00:00:20Z' }, { id: 'EV2' }),
+    ];
+    const b = parseEventBatch(body, ACCOUNT) as ParsedBatch;
+    expect(b.events.map((e) => e.id)).toEqual(['EV00000000000000000000000000000001', 'EV2']);
+    expect(b.skipped.map((s) => s.reason)).toEqual(['bad_envelope']);
+    expect(b.unknownTypes).toBe(1);
+  });
+
+  it('refuses a body that is not an array, naming what it must be', () => {
+    expect(parseEventBatch({ events: [] }, ACCOUNT)).toBe('body must be a JSON array of CloudEvents');
+  });
+});
