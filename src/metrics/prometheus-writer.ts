@@ -84,7 +84,10 @@ export class PrometheusTextWriter implements MetricsWriter {
 
   /** One gauge or counter series line. */
   value(f: number, s: Readonly<Subject>, value: number): void {
-    this.#bodies[f] += `${this.#names[f]!}${this.#labels(f, s)} ${formatValue(value)}\n`;
+    const g = this.#groupOf[f]!;
+    // Consecutive series of one subject (a stream's families) share the text found for the first.
+    const labels = s.key !== undefined && s.key === g.lastKey ? g.lastText : this.#labels(f, s);
+    this.#bodies[f] += `${this.#names[f]!}${labels} ${formatValue(value)}\n`;
   }
 
   /** One histogram series: cumulative buckets, sum and count. */

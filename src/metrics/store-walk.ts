@@ -112,9 +112,13 @@ function emitCall(plan: WalkPlan, call: Readonly<CallState>, s: Subject, writer:
 
 const nextTurn = (): Promise<void> => new Promise<void>((resume) => setImmediate(resume));
 
+function walkAllCalls(plan: WalkPlan, store: SampleStore, s: Subject, writer: MetricsWriter): void {
+  for (const call of store.calls()) emitCall(plan, call, s, writer);
+}
+
 async function walkCalls(plan: WalkPlan, store: SampleStore, s: Subject, writer: MetricsWriter, callsPerSlice: number | undefined): Promise<void> {
   if (callsPerSlice === undefined) {
-    for (const call of store.calls()) emitCall(plan, call, s, writer);
+    walkAllCalls(plan, store, s, writer);
     return;
   }
   // A snapshot, so calls added or removed while this yields do not disturb the walk.
