@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end suite needs and npm cannot give: Prometheus and promtool (Debian),
+# Installs what the end-to-end suite needs and npm cannot give: Prometheus and promtool (Debian), Chromium (Debian),
 # and VictoriaMetrics as a real OTLP receiver (Debian trixie package, unpacked into .cache/, not installed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +12,12 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
   # The package starts a system service on port 9090 on some machines; the tests run their own.
   as_root systemctl stop prometheus >/dev/null 2>&1 || true
   as_root pkill -x prometheus >/dev/null 2>&1 || true
+fi
+
+# Headless Chromium for the status page test (test/e2e/status-page.test.ts).
+if ! command -v chromium >/dev/null; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 VM=.cache/vm/usr/bin/victoria-metrics
@@ -27,4 +33,4 @@ if [ ! -x "$VM" ]; then
   dpkg-deb -x "$A"/victoria-metrics_*.deb "$PWD/.cache/vm"
 fi
 bash "$(dirname "$0")/setup-otel-proto.sh"
-echo "e2e setup: $(prometheus --version 2>&1 | head -1); victoria-metrics at $VM"
+echo "e2e setup: $(prometheus --version 2>&1 | head -1); $(chromium --version 2>/dev/null); victoria-metrics at $VM"

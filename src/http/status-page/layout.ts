@@ -13,7 +13,7 @@ code,.sid{font-family:ui-monospace,monospace;font-size:.95em}
 .badge{display:inline-block;padding:0 .45em;margin:0 .15em .1em 0;border-radius:.6em;font-size:.85em;background:#fde2e1;color:#8a1c14;border:1px solid #f5b5b0}
 .badge.state-active{background:#e3f4e8;color:#17803d;border-color:#b5e0c2}.badge.state-draining{background:#fff4d6;color:#8a6100;border-color:#f0d890}
 .badge.state-ended{background:#eee;color:#555;border-color:#ccc}
-.streams td{border:0;padding:0 .5em 0 0}
+.streams td{border:0;padding:0 .5em 0 0;white-space:nowrap}
 form.filters{margin:.5em 0}form.filters label{margin-right:.8em}
 svg.spark{background:#fafafa;border:1px solid #eee}svg.spark polyline{fill:none;stroke:#2563eb;stroke-width:1.5}
 svg.spark circle{fill:#2563eb}svg.spark line.limit{stroke:#b42318;stroke-dasharray:3 3;stroke-width:1}svg.spark text{font-size:10px;fill:#444}

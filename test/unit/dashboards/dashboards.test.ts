@@ -221,3 +221,17 @@ describe('both dashboards together', () => {
     expect(() => expandVariables('up{job=~"$jbo"}', SAMPLE_VALUES)).toThrow(/\$jbo/);
   });
 });
+
+describe('call dashboard links (issue 15)', () => {
+  const links = (call as unknown as { links: Array<{ title: string; url: string }> }).links;
+  const variables = call.templating.list.map((v) => v.name);
+
+  it('links the selected call to its Twilio Console page and to the exporter\u2019s call page', () => {
+    const consoleLink = links.find((l) => l.title === 'Twilio Console');
+    expect(consoleLink?.url).toBe('https://console.twilio.com/us1/monitor/logs/calls?frameUrl=%2Fconsole%2Fvoice%2Fcalls%2Flogs%2F${call_sid}');
+    const exporterLink = links.find((l) => l.title === 'Exporter call page');
+    expect(exporterLink?.url).toBe('${exporter_url}/calls/${call_sid}');
+    // Every variable a link uses is defined on the dashboard.
+    for (const l of links) for (const m of l.url.matchAll(/\$\{(\w+)(?::\w+)?\}/g)) expect(variables, l.title).toContain(m[1]);
+  });
+});
