@@ -29,12 +29,12 @@ describe('TrackingLog (why a call is not tracked)', () => {
     const log = new TrackingLog(() => now, 2);
     log.onRefused(CALL_1, 'discovery', 'max_calls');
     now += 1000;
-    log.onRemoved({ callSid: CALL_2, accountSid: ACCOUNT_A, sources: new Set(['config']), trackedAtMs: T0 - 5000, endedAtMs: T0 - 1000 });
+    log.onRemoved({ callSid: CALL_2, accountSid: ACCOUNT_A, sources: new Set(['config']), trackedAtMs: T0 - 5000, endedAtMs: T0 - 1000, hints: undefined });
     expect(log.get(CALL_1)).toEqual({ reason: 'max_calls', atMs: T0, source: 'discovery' });
     expect(log.get(CALL_2)).toEqual({ reason: 'removed', atMs: T0 + 1000, endedAtMs: T0 - 1000 });
     log.onRefused('CAcccccccccccccccccccccccccccccccc', 'webhook', 'not_owned');
     expect(log.get(CALL_1)).toBeUndefined();
-    log.onTracked({ callSid: CALL_2, accountSid: ACCOUNT_A, sources: new Set(['admin']), trackedAtMs: now, endedAtMs: undefined });
+    log.onTracked({ callSid: CALL_2, accountSid: ACCOUNT_A, sources: new Set(['admin']), trackedAtMs: now, endedAtMs: undefined, hints: undefined });
     expect(log.get(CALL_2)).toBeUndefined();
   });
 });
