@@ -8,13 +8,9 @@ import { grafanaSchema, qualitySchema } from './quality-schema.ts';
 import { Secret } from './secret.ts';
 import { DISCOVERY_DIRECTIONS, INGEST_MODES, LOG_FORMATS, LOG_LEVELS } from './types.ts';
 import type { AccountConfig, AdminConfig, Config, Credentials, OtlpConfig, StateConfig, StaticCall } from './types.ts';
+import { ACCOUNT_SID_RE, API_KEY_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
 
-/** Account SID: `AC` + 32 hex. */
-export const ACCOUNT_SID_RE = /^AC[0-9a-fA-F]{32}$/;
-/** API Key SID: `SK` + 32 hex. */
-export const API_KEY_SID_RE = /^SK[0-9a-fA-F]{32}$/;
-/** Call SID: `CA` + 32 hex. */
-export const CALL_SID_RE = /^CA[0-9a-fA-F]{32}$/;
+export { ACCOUNT_SID_RE, API_KEY_SID_RE, CALL_SID_RE };
 
 /** The problem reported when no account is configured, in the file or the environment. */
 export const ACCOUNTS_REQUIRED =

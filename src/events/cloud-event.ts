@@ -2,6 +2,7 @@ import { parseMetricRecord, REJECT_REASONS } from '../samples/parse.ts';
 import type { Sample } from '../samples/sample.ts';
 import { eventType, schemaVersion } from './event-types.ts';
 import type { EventTypeSpec } from './event-types.ts';
+import { ACCOUNT_SID_RE, ACCOUNT_SID_RULE, CALL_SID_RE, CALL_SID_RULE } from '../samples/ids.ts';
 
 /** Why an event of a batch was skipped: a closed set, used as a metric label value. */
 export const EVENT_SKIP_REASONS = [
@@ -64,8 +65,6 @@ export interface ParsedBatch {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
-const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 // Names, groups and tags become label values: short, and from a tame alphabet.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const MAX_ID_LENGTH = 128;
@@ -83,8 +82,8 @@ function skip(reason: EventSkipReason, detail: string): SkippedEvent {
 function parseCallEvent(id: string, data: Obj): CallEvent | SkippedEvent {
   const callSid = str(data, 'call_sid');
   const accountSid = str(data, 'account_sid');
-  if (callSid === undefined || !CALL_SID.test(callSid)) return skip('bad_call_sid', 'call_sid must match ^CA[0-9a-fA-F]{32}$');
-  if (accountSid === undefined || !ACCOUNT_SID.test(accountSid)) return skip('bad_account_sid', 'account_sid must match ^AC[0-9a-fA-F]{32}$');
+  if (callSid === undefined || !CALL_SID_RE.test(callSid)) return skip('bad_call_sid', `call_sid ${CALL_SID_RULE}`);
+  if (accountSid === undefined || !ACCOUNT_SID_RE.test(accountSid)) return skip('bad_account_sid', `account_sid ${ACCOUNT_SID_RULE}`);
   const fields: Record<'edge' | 'group' | 'name' | 'level', string> = { edge: '', group: '', name: '', level: '' };
   for (const key of ['edge', 'group', 'name', 'level'] as const) {
     const v = str(data, key);
@@ -97,8 +96,8 @@ function parseCallEvent(id: string, data: Obj): CallEvent | SkippedEvent {
 function parseSummary(id: string, data: Obj): SummaryEvent | SkippedEvent {
   const callSid = str(data, 'call_sid');
   const accountSid = str(data, 'account_sid');
-  if (callSid === undefined || !CALL_SID.test(callSid)) return skip('bad_call_sid', 'call_sid must match ^CA[0-9a-fA-F]{32}$');
-  if (accountSid === undefined || !ACCOUNT_SID.test(accountSid)) return skip('bad_account_sid', 'account_sid must match ^AC[0-9a-fA-F]{32}$');
+  if (callSid === undefined || !CALL_SID_RE.test(callSid)) return skip('bad_call_sid', `call_sid ${CALL_SID_RULE}`);
+  if (accountSid === undefined || !ACCOUNT_SID_RE.test(accountSid)) return skip('bad_account_sid', `account_sid ${ACCOUNT_SID_RULE}`);
   const rawTags = data['tags'] ?? [];
   if (!Array.isArray(rawTags) || rawTags.length > MAX_TAGS || !rawTags.every((t) => typeof t === 'string' && NAME.test(t))) {
     return skip('bad_event_data', `tags must be at most ${MAX_TAGS} names matching ${NAME.source}`);

@@ -4,9 +4,8 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import type { CallRegistry } from '../calls/registry.ts';
 import type { SampleStore } from '../store/sample-store.ts';
 import { methodNotAllowed } from './error-responses.ts';
+import { ACCOUNT_SID_RE, ACCOUNT_SID_RULE, CALL_SID_RE, CALL_SID_RULE } from '../samples/ids.ts';
 
-const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
-const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 
 /** Options of the admin API. */
 export interface AdminRoutesOptions {
@@ -73,7 +72,7 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
   const one = router.route('/api/v1/calls/:sid');
   one.put((req, res) => {
     const sid = req.params['sid'] ?? '';
-    if (!CALL_SID.test(sid)) return problem(res, 400, 'call_sid: must match ^CA[0-9a-fA-F]{32}$');
+    if (!CALL_SID_RE.test(sid)) return problem(res, 400, `call_sid: ${CALL_SID_RULE}`);
     const body: unknown = req.body;
     const given = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['account_sid'] : undefined;
     const accounts = options.accountSids();
@@ -81,8 +80,8 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
     if (given === undefined) {
       if (accounts.length !== 1) return problem(res, 400, 'account_sid: required when several accounts are configured');
       accountSid = accounts[0]!;
-    } else if (typeof given !== 'string' || !ACCOUNT_SID.test(given)) {
-      return problem(res, 400, 'account_sid: must match ^AC[0-9a-fA-F]{32}$');
+    } else if (typeof given !== 'string' || !ACCOUNT_SID_RE.test(given)) {
+      return problem(res, 400, `account_sid: ${ACCOUNT_SID_RULE}`);
     } else if (options.pendingAccountSids?.().includes(given)) {
       return problem(res, 409, `account_sid: ${given} was added by a reload and is not polled until a restart`);
     } else if (!accounts.includes(given)) {
@@ -98,7 +97,7 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
 
   one.delete((req, res) => {
     const sid = req.params['sid'] ?? '';
-    if (!CALL_SID.test(sid)) return problem(res, 400, 'call_sid: must match ^CA[0-9a-fA-F]{32}$');
+    if (!CALL_SID_RE.test(sid)) return problem(res, 400, `call_sid: ${CALL_SID_RULE}`);
     if (!options.registry.remove(sid)) return problem(res, 404, `call ${sid} is not tracked`);
     res.status(204).end();
   });

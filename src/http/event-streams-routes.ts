@@ -1,10 +1,12 @@
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
+import { methodNotAllowed } from './error-responses.ts';
 import { SIGNATURE_HEADER } from '../calls/twilio-signature.ts';
 import { checkBodyHash, checkSignedUrl } from '../events/body-signature.ts';
 import type { SignatureFailure } from '../events/body-signature.ts';
 import { parseEventBatch } from '../events/cloud-event.ts';
 import type { ParsedBatch } from '../events/cloud-event.ts';
+import { ACCOUNT_SID_RE } from '../samples/ids.ts';
 
 /** What happened to an Event Streams delivery: a closed set, used as a metric label value. */
 export const DELIVERY_OUTCOMES = ['accepted', 'forbidden', 'bad_request', 'unsupported_media_type', 'too_large', 'error'] as const;
@@ -36,7 +38,6 @@ export interface EventStreamsRoutesOptions {
   readonly onDelivery?: (outcome: DeliveryOutcome, failure?: SignatureFailure) => void;
 }
 
-const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 const JSON_TYPE = /^application\/(?:cloudevents-batch\+)?json\s*(?:;|$)/i;
 
 interface SinkLocals {
@@ -58,7 +59,7 @@ export function eventStreamsRoutes(options: EventStreamsRoutesOptions): Router {
   const router = express.Router();
   const authenticate = (req: Request, res: Response, next: NextFunction): void => {
     const accountSid = String(req.params['accountSid'] ?? '');
-    const token = ACCOUNT_SID.test(accountSid) ? options.authToken(accountSid) : undefined;
+    const token = ACCOUNT_SID_RE.test(accountSid) ? options.authToken(accountSid) : undefined;
     const base = options.publicUrl();
     const url = base !== '' ? `${base}${req.originalUrl}` : `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl}`;
     const failure = token === undefined ? 'bad_signature' : checkSignedUrl(token, req.get(SIGNATURE_HEADER), url);
@@ -111,6 +112,9 @@ export function eventStreamsRoutes(options: EventStreamsRoutesOptions): Router {
       res.status(500).type('text/plain').send('batch not applied\n');
     }
   };
-  router.post(EVENT_STREAMS_PATH, authenticate, express.raw({ type: () => true, limit: options.maxBodyBytes }), receive, bodyErrors);
+  router
+    .route(EVENT_STREAMS_PATH)
+    .post(authenticate, express.raw({ type: () => true, limit: options.maxBodyBytes }), receive, bodyErrors)
+    .all(methodNotAllowed('POST'));
   return router;
 }

@@ -3,11 +3,11 @@ import type { ErrorRequestHandler, Router } from 'express';
 import type { CallRegistry } from '../calls/registry.ts';
 import { SIGNATURE_HEADER, verifySignature } from '../calls/twilio-signature.ts';
 import { methodNotAllowed } from './error-responses.ts';
+import { CALL_SID_RE, CALL_SID_RULE } from '../samples/ids.ts';
 
 /** Statuses that end a call (Twilio call status callbacks). */
 export const ENDING_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'busy', 'no-answer', 'canceled']);
 
-const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 
 /** What happened to a status callback: a closed set, used as a metric label value. */
 export const WEBHOOK_OUTCOMES = ['accepted', 'forbidden', 'bad_request', 'ignored'] as const;
@@ -54,9 +54,9 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
       }
       const callSid = params.get('CallSid') ?? '';
       const status = params.get('CallStatus') ?? '';
-      if (!CALL_SID.test(callSid)) {
+      if (!CALL_SID_RE.test(callSid)) {
         options.onCallback?.('bad_request');
-        res.status(400).type('text/plain').send('CallSid must match ^CA[0-9a-fA-F]{32}$\n');
+        res.status(400).type('text/plain').send(`CallSid ${CALL_SID_RULE}\n`);
         return;
       }
       // The signature proves the account, not the call: a call tracked for another account is not this signer's.

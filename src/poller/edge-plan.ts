@@ -1,17 +1,24 @@
 import type { CallHints } from '../calls/registry.ts';
-import { EDGES } from '../samples/sample.ts';
+import { CALL_TYPES, EDGES, EDGES_BY_CALL_TYPE, SUMMARY_CALL_TYPE } from '../samples/sample.ts';
 import type { Edge } from '../samples/sample.ts';
 
 /** Every edge a call's metrics can be asked for. */
 export const QUERYABLE_EDGES: readonly Edge[] = EDGES.filter((e) => e !== 'unknown_edge');
 
-/** Edges with data per Summary `call_type` (reference §2); `trunking` does not say which way, so both. */
-export const EDGES_BY_SUMMARY_TYPE: Readonly<Record<string, readonly Edge[]>> = {
-  carrier: ['carrier_edge'],
-  sip: ['sip_edge'],
-  client: ['sdk_edge', 'client_edge'],
-  trunking: ['carrier_edge', 'sip_edge'],
-};
+/**
+ * Edges with data per Summary `call_type`, derived from the call types' edges (reference §2); `trunking` does not
+ * say which way, so it has the edges of both directions, in the canonical edge order.
+ */
+export const EDGES_BY_SUMMARY_TYPE: Readonly<Record<string, readonly Edge[]>> = (() => {
+  const bySummary = new Map<string, Set<Edge>>();
+  for (const type of CALL_TYPES) {
+    const key = SUMMARY_CALL_TYPE[type];
+    const edges = bySummary.get(key) ?? new Set<Edge>();
+    for (const edge of EDGES_BY_CALL_TYPE[type]) edges.add(edge);
+    bySummary.set(key, edges);
+  }
+  return Object.fromEntries([...bySummary].map(([k, edges]) => [k, EDGES.filter((e) => edges.has(e))]));
+})();
 
 /** The edges a Summary `call_type` names, or undefined for a type without edges (own keys only). */
 export function edgesOfSummaryType(callType: string | null | undefined): readonly Edge[] | undefined {

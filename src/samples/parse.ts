@@ -1,5 +1,6 @@
 import { EDGES, DIRECTIONS } from './sample.ts';
 import type { Direction, Edge, Sample, SampleValues } from './sample.ts';
+import { ACCOUNT_SID_RE, ACCOUNT_SID_RULE, CALL_SID_RE, CALL_SID_RULE } from './ids.ts';
 
 /** Why a wire record was rejected: a closed set, used as a metric label value. */
 export const REJECT_REASONS = [
@@ -24,8 +25,6 @@ export type ParseResult =
   | { readonly ok: true; readonly sample: Sample }
   | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
 
-const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
-const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 // Twilio sends both `2019-10-07T22:32:06Z` and `2020-01-06T15:21:48.006Z`; nothing else is accepted.
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const EDGE_SET: ReadonlySet<string> = new Set(EDGES);
@@ -225,13 +224,13 @@ export function checkScope(sample: Sample, scope: RecordScope): ParseResult {
 export function parseMetricRecord(raw: unknown): ParseResult {
   if (!isObj(raw)) return { ok: false, reason: 'not_object', detail: 'record is not a JSON object' };
   const callSid = raw['call_sid'];
-  if (typeof callSid !== 'string' || (callSid !== lastCallSid && !CALL_SID.test(callSid))) {
-    return { ok: false, reason: 'bad_call_sid', detail: 'call_sid must match ^CA[0-9a-fA-F]{32}$' };
+  if (typeof callSid !== 'string' || (callSid !== lastCallSid && !CALL_SID_RE.test(callSid))) {
+    return { ok: false, reason: 'bad_call_sid', detail: `call_sid ${CALL_SID_RULE}` };
   }
   lastCallSid = callSid;
   const accountSid = raw['account_sid'];
-  if (typeof accountSid !== 'string' || (accountSid !== lastAccountSid && !ACCOUNT_SID.test(accountSid))) {
-    return { ok: false, reason: 'bad_account_sid', detail: 'account_sid must match ^AC[0-9a-fA-F]{32}$' };
+  if (typeof accountSid !== 'string' || (accountSid !== lastAccountSid && !ACCOUNT_SID_RE.test(accountSid))) {
+    return { ok: false, reason: 'bad_account_sid', detail: `account_sid ${ACCOUNT_SID_RULE}` };
   }
   lastAccountSid = accountSid;
   const edge = raw['edge'];

@@ -22,6 +22,18 @@ export const EDGES_BY_CALL_TYPE: Readonly<Record<CallType, readonly Edge[]>> = {
   trunking_terminating: ['sip_edge', 'carrier_edge'],
 };
 
+/**
+ * The Call Summary's `call_type` for each call type. The spec enum (`summary_enum_call_type`) has a single
+ * `trunking`, so both trunking directions map to it.
+ */
+export const SUMMARY_CALL_TYPE: Readonly<Record<CallType, 'carrier' | 'sip' | 'client' | 'trunking'>> = {
+  carrier: 'carrier',
+  sip: 'sip',
+  client: 'client',
+  trunking_originating: 'trunking',
+  trunking_terminating: 'trunking',
+};
+
 /** Values of one sample, already in base units (seconds, ratios 0..1); absent when Twilio sent none. */
 export interface SampleValues {
   /** Mean opinion score, 1..4.5 (sdk_edge `interval.mos.value`). */

@@ -1,4 +1,5 @@
-import type { CallType, Edge } from '../samples/sample.ts';
+import { SUMMARY_CALL_TYPE } from '../samples/sample.ts';
+import type { Edge } from '../samples/sample.ts';
 import type { ApiRequest, ApiResult } from './api-request.ts';
 import { lookupCall } from './call-lookup.ts';
 import { profileOf } from './call-profile.ts';
@@ -11,17 +12,7 @@ import type { Simulator } from './simulator.ts';
 import { ApiError, notFoundError } from './twilio-error.ts';
 import { sampleIntervalMs, streamVisibility } from './visibility.ts';
 
-/**
- * The Summary `call_type` of a simulated call type. The spec enum (`summary_enum_call_type`) has a
- * single `trunking`, so both trunking directions map to it.
- */
-export const SUMMARY_CALL_TYPE: Readonly<Record<CallType, 'carrier' | 'sip' | 'client' | 'trunking'>> = {
-  carrier: 'carrier',
-  sip: 'sip',
-  client: 'client',
-  trunking_originating: 'trunking',
-  trunking_terminating: 'trunking',
-};
+export { SUMMARY_CALL_TYPE };
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const round = (value: number): number => Math.round(value * 100) / 100;

@@ -5,6 +5,7 @@ import { DIRECTIONS, EDGES, streamKey } from '../samples/sample.ts';
 import type { SampleValues } from '../samples/sample.ts';
 import type { CallState, StreamState } from './sample-store.ts';
 import { SeenIntervals } from './seen-intervals.ts';
+import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
 
 /** Names the file's format, so a file written by something else is told apart from a corrupt one. */
 export const STATE_FORMAT = 'twilio-insights-exporter-state';
@@ -29,8 +30,8 @@ const stream = z.strictObject({
   seen: z.strictObject({ runs: z.array(run), step: ms(), floor: ms().nullable() }),
 });
 const call = z.strictObject({
-  call_sid: z.string().regex(/^CA[0-9a-fA-F]{32}$/),
-  account_sid: z.string().regex(/^AC[0-9a-fA-F]{32}$/),
+  call_sid: z.string().regex(CALL_SID_RE),
+  account_sid: z.string().regex(ACCOUNT_SID_RE),
   tracked_at_ms: ms(),
   parked_at_ms: ms().nullable(),
   call_type: z.string().max(64).nullable(),

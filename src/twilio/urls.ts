@@ -1,11 +1,12 @@
 import type { Endpoint } from './endpoint.ts';
 import { TwilioError } from './errors.ts';
+import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
 
-/** Shape of a Twilio Call SID (spec `^CA[0-9a-fA-F]{32}$`). */
-export const CALL_SID_PATTERN = /^CA[0-9a-fA-F]{32}$/;
+/** Shape of a Twilio Call SID. */
+export const CALL_SID_PATTERN = CALL_SID_RE;
 
-/** Shape of a Twilio Account SID (spec `^AC[0-9a-fA-F]{32}$`). */
-export const ACCOUNT_SID_PATTERN = /^AC[0-9a-fA-F]{32}$/;
+/** Shape of a Twilio Account SID. */
+export const ACCOUNT_SID_PATTERN = ACCOUNT_SID_RE;
 
 /** Parses a configured base URL (http or https, no userinfo, query or fragment), throwing a TypeError naming `name` otherwise. */
 export function parseBaseUrl(name: string, value: string): URL {

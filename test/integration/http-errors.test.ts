@@ -113,6 +113,8 @@ describe('unsupported methods', () => {
       ['PUT', '/-/ready', 'GET, HEAD'],
       ['GET', '/-/reload', 'POST'],
       ['POST', '/', 'GET, HEAD'],
+      ['DELETE', `/calls/CA${'a'.repeat(32)}`, 'GET, HEAD'],
+      ['GET', '/webhooks/twilio/event-streams/AC' + 'b'.repeat(32), 'POST'],
       ['GET', '/webhooks/twilio/call-status', 'POST'],
       ['POST', '/api/v1/calls', 'GET, HEAD', auth],
       ['GET', `/api/v1/calls/CA${'a'.repeat(32)}`, 'PUT, DELETE', auth],
