@@ -8,6 +8,7 @@ import { owns } from './calls/shard.ts';
 import type { Shard } from './calls/shard.ts';
 import { startSources, stopSources } from './calls/source.ts';
 import type { CallSourceUnit } from './calls/source.ts';
+import type { CallSource } from './calls/registry.ts';
 import { staticCallsSource } from './calls/static-source.ts';
 import { metricAllowed } from './config/glob.ts';
 import type { AccountConfig, Config } from './config/types.ts';
@@ -28,6 +29,7 @@ import { SampleStore } from './store/sample-store.ts';
 import { StateSaver } from './store/state-saver.ts';
 import { VERSION } from './version.ts';
 import { createAccounts } from './wiring/accounts.ts';
+import type { PushIngest } from './events/push-ingest.ts';
 import { eventStreamsSource } from './wiring/event-streams.ts';
 import { createReloader } from './wiring/reload.ts';
 import type { ReloadResult } from './wiring/reload.ts';
@@ -89,55 +91,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const ownDispatcher = deps.dispatcher ? undefined : new Agent({ keepAliveTimeout: 30_000, connections: 128 });
   const dispatcher = deps.dispatcher ?? ownDispatcher!;
 
-  // Store and registry: what is tracked, and every sample applied exactly once.
-  // A removed call's exactly-once state outlives its series long enough for a source to bring it back.
-  const store = new SampleStore({ backfill: config.backfill, maxSampleLatenessMs: config.maxSampleLatenessMs, maxParked: config.maxCalls, now });
-  const stateSaver = config.state.path === '' ? undefined : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, logger, now });
-  const registry = new CallRegistry({
-    maxCalls: config.maxCalls,
-    drainPeriodMs: config.drainPeriodMs,
-    retentionMs: config.callRetentionMs,
-    now,
-    ...(deps.shard && deps.shard.total > 1 && { owns: (callSid: string) => owns(deps.shard!, callSid) }),
-    onRefused: (source) => telemetry.callRefused(source),
-  });
-  registry.addListener({
-    onTracked: (call) => store.addCall(call.callSid, call.accountSid, call.trackedAtMs),
-    onRemoved: (call) => store.removeCall(call.callSid),
-  });
-
-  // Outputs: Prometheus text and the OTLP push show the same metrics from one fleet aggregator.
-  const include = (def: MetricDefinition): boolean => metricAllowed(def.name, config.metrics.include, config.metrics.exclude);
-  const activeCalls = (): Map<string, number> => registry.activeByAccount();
-  const prometheus = createPrometheusExposition({ store, perCallSeries: config.perCallSeries, activeCalls, version: VERSION, include });
-  store.addListener(prometheus.listener);
-  const statusParts = new StatusParts(config, store, registry, now);
-  const telemetry = new SelfTelemetry({
-    status: statusParts,
-    self: prometheus.self,
-    logger,
-    now,
-    registry,
-    perCallSeries: config.perCallSeries,
-    maxCalls: config.maxCalls,
-    shard: { ordinal: deps.shard?.ordinal ?? 0, total: deps.shard?.total ?? 1 },
-    unreachableAfterMs: config.pollIntervalMs + config.requestTimeoutMs,
-  });
-  registry.addListener(telemetry.registryListener());
-  const otel = createOtelExposition({
-    store,
-    perCallSeries: config.perCallSeries,
-    activeCalls,
-    otlp: config.otlp,
-    accounts: config.accounts.length,
-    version: VERSION,
-    include,
-    fleet: prometheus.fleet,
-    selfRegistry: prometheus.registry,
-    onExportResult: (ok, err) => telemetry.otlpExported(ok, err),
-    onWarning: (message) => logger.warn(message),
-  });
-  if (otel) telemetry.otlpEnabled();
+  const { store, stateSaver, registry } = createCore(deps, now, (source) => telemetry.callRefused(source));
+  const { prometheus, otel, telemetry, statusParts } = createOutputs(deps, store, registry, now);
 
   // Twilio: one client and request policy per account, and the poller over them; calls that Event Streams
   // pushes are left to the push (hybrid: until their pushes stop for `event_streams.hybrid_gap`).
@@ -186,7 +141,6 @@ export function createExporter(deps: ExporterDeps): Exporter {
     },
   });
 
-  let housekeeping: NodeJS.Timeout | undefined;
   return {
     app,
     status,
@@ -197,32 +151,116 @@ export function createExporter(deps: ExporterDeps): Exporter {
     otel,
     readiness: () => telemetry.readiness(),
     reload,
+    ...lifecycle({ logger, now, store, stateSaver, registry, sources, accounts, telemetry, poller, push: eventStreams.push, otel, guard, ownDispatcher }),
+  };
+}
+
+// Store and registry: what is tracked, and every sample applied exactly once. A removed call's exactly-once state
+// outlives its series long enough for a source to bring it back; the state file carries it over a restart.
+function createCore(deps: ExporterDeps, now: () => number, onRefused: (source: CallSource) => void) {
+  const { config, logger } = deps;
+  const store = new SampleStore({ backfill: config.backfill, maxSampleLatenessMs: config.maxSampleLatenessMs, maxParked: config.maxCalls, now });
+  const stateSaver = config.state.path === '' ? undefined : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, logger, now });
+  const registry = new CallRegistry({
+    maxCalls: config.maxCalls,
+    drainPeriodMs: config.drainPeriodMs,
+    retentionMs: config.callRetentionMs,
+    now,
+    ...(deps.shard && deps.shard.total > 1 && { owns: (callSid: string) => owns(deps.shard!, callSid) }),
+    onRefused,
+  });
+  registry.addListener({
+    onTracked: (call) => store.addCall(call.callSid, call.accountSid, call.trackedAtMs),
+    onRemoved: (call) => store.removeCall(call.callSid),
+  });
+  return { store, stateSaver, registry };
+}
+
+// Outputs: Prometheus text and the OTLP push show the same metrics from one fleet aggregator; the self telemetry
+// and the status page's trackers report on the rest.
+function createOutputs(deps: ExporterDeps, store: SampleStore, registry: CallRegistry, now: () => number) {
+  const { config, logger } = deps;
+  const include = (def: MetricDefinition): boolean => metricAllowed(def.name, config.metrics.include, config.metrics.exclude);
+  const activeCalls = (): Map<string, number> => registry.activeByAccount();
+  const prometheus = createPrometheusExposition({ store, perCallSeries: config.perCallSeries, activeCalls, version: VERSION, include });
+  store.addListener(prometheus.listener);
+  const statusParts = new StatusParts(config, store, registry, now);
+  const telemetry = new SelfTelemetry({
+    status: statusParts,
+    self: prometheus.self,
+    logger,
+    now,
+    registry,
+    perCallSeries: config.perCallSeries,
+    maxCalls: config.maxCalls,
+    shard: { ordinal: deps.shard?.ordinal ?? 0, total: deps.shard?.total ?? 1 },
+    unreachableAfterMs: config.pollIntervalMs + config.requestTimeoutMs,
+  });
+  registry.addListener(telemetry.registryListener());
+  const otel = createOtelExposition({
+    store,
+    perCallSeries: config.perCallSeries,
+    activeCalls,
+    otlp: config.otlp,
+    accounts: config.accounts.length,
+    version: VERSION,
+    include,
+    fleet: prometheus.fleet,
+    selfRegistry: prometheus.registry,
+    onExportResult: (ok, err) => telemetry.otlpExported(ok, err),
+    onWarning: (message) => logger.warn(message),
+  });
+  if (otel) telemetry.otlpEnabled();
+  return { prometheus, otel, telemetry, statusParts };
+}
+
+interface Running {
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly store: SampleStore;
+  readonly stateSaver: StateSaver | undefined;
+  readonly registry: CallRegistry;
+  readonly sources: readonly CallSourceUnit[];
+  readonly accounts: ReadonlyMap<string, PollerAccount>;
+  readonly telemetry: SelfTelemetry;
+  readonly poller: Poller;
+  readonly push: PushIngest;
+  readonly otel: OtelExposition | undefined;
+  readonly guard: { close(): Promise<void> } | undefined;
+  readonly ownDispatcher: Agent | undefined;
+}
+
+// Start: saved state first, then the sources, the account check, the poller and housekeeping. Stop: the loops,
+// the last state save, the last OTLP push, then the pools.
+function lifecycle(r: Running): Pick<Exporter, 'start' | 'stop'> {
+  let housekeeping: NodeJS.Timeout | undefined;
+  return {
     async start(): Promise<void> {
-      telemetry.configLoaded(true);
+      r.telemetry.configLoaded(true);
       // Before any call is tracked, so each saved call resumes when its source announces it again.
-      stateSaver?.load();
-      stateSaver?.start();
-      await startSources(sources);
-      await checkAccounts(accounts, telemetry, logger);
-      poller.start();
-      telemetry.updateTracked();
+      r.stateSaver?.load();
+      r.stateSaver?.start();
+      await startSources(r.sources);
+      await checkAccounts(r.accounts, r.telemetry, r.logger);
+      r.poller.start();
+      r.telemetry.updateTracked();
       housekeeping = setInterval(() => {
-        registry.sweep();
-        store.sweep();
-        const silent = eventStreams.push.endSilent(now());
-        if (silent > 0) logger.debug({ calls: silent }, 'push-mode calls silent for event_streams.silence_timeout: ended');
-        telemetry.updateTracked();
+        r.registry.sweep();
+        r.store.sweep();
+        const silent = r.push.endSilent(r.now());
+        if (silent > 0) r.logger.debug({ calls: silent }, 'push-mode calls silent for event_streams.silence_timeout: ended');
+        r.telemetry.updateTracked();
       }, 1000);
     },
     async stop(): Promise<void> {
       if (housekeeping) clearInterval(housekeeping);
-      await Promise.all([poller.stop(), stopSources(sources)]);
+      await Promise.all([r.poller.stop(), stopSources(r.sources)]);
       // After the poller: nothing is applied once the last save is taken.
-      await stateSaver?.stop();
+      await r.stateSaver?.stop();
       // One last push, bounded, so a shutdown never hangs on an unreachable collector.
-      await otel?.shutdown();
-      await guard?.close();
-      await ownDispatcher?.close();
+      await r.otel?.shutdown();
+      await r.guard?.close();
+      await r.ownDispatcher?.close();
     },
   };
 }

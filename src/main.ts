@@ -213,6 +213,22 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  return serve({ flags, config, options, shard, demo, ...(webConfig && { webConfig }) });
+}
+
+interface Serving {
+  readonly flags: Flags;
+  readonly config: Config;
+  readonly options: LoadConfigOptions;
+  readonly shard: Shard;
+  /** The embedded simulator, in demo mode. */
+  readonly demo: Demo | undefined;
+  readonly webConfig?: WebConfig;
+}
+
+// Runs the exporter until SIGTERM or SIGINT: listen, start, reload on SIGHUP, then stop cleanly (a second signal
+// exits at once).
+async function serve({ flags, config, options, shard, demo, webConfig }: Serving): Promise<number> {
   const logger: Logger = createLogger(config.log.level, config.log.format);
   const exporter = createExporter({
     config,
@@ -223,14 +239,14 @@ async function main(argv: string[]): Promise<number> {
   });
   const server = createWebServer(exporter.app, webConfig);
   // The demo only listens on loopback: it is a local tool, not a service.
-  const listenAddress = flags.listenAddress ?? (demoMode ? `127.0.0.1:${parseListenAddress(config.web.listenAddress).port}` : config.web.listenAddress);
+  const listenAddress = flags.listenAddress ?? (demo ? `127.0.0.1:${parseListenAddress(config.web.listenAddress).port}` : config.web.listenAddress);
   const baseUrl = await listen(server, listenAddress, webConfig?.tls !== undefined);
   await exporter.start();
   logger.info(
     { version: VERSION, address: baseUrl, accounts: config.accounts.length, poll_interval_ms: config.pollIntervalMs },
     'twilio-insights-exporter started',
   );
-  if (demoMode && demo) process.stdout.write(banner(`${baseUrl}${config.web.telemetryPath}`, demo.simulator.url));
+  if (demo) process.stdout.write(banner(`${baseUrl}${config.web.telemetryPath}`, demo.simulator.url));
   else process.stdout.write(`Serving metrics on ${baseUrl}${config.web.telemetryPath}\n`);
 
   process.on('SIGHUP', () => {
