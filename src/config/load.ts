@@ -106,5 +106,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     problems.push(...formatIssues(result.error.issues, renamer(overlay.sources)).filter((p) => p !== redundant));
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
-  return deepFreeze(result.data);
+  // Which OTLP keys the config set: the schema's defaults cannot tell an omitted key from one set to its default.
+  const rawOtlp = merged['otlp'];
+  const setKeys = isPlainObject(rawOtlp) ? Object.keys(rawOtlp) : [];
+  return deepFreeze({ ...result.data, otlp: { ...result.data.otlp, setKeys } });
 }

@@ -123,6 +123,11 @@ export interface OtlpConfig {
   readonly exportTimeoutMs: number;
   /** The `service.name` resource attribute; default `twilio-insights-exporter`. */
   readonly serviceName: string;
+  /**
+   * The `otlp` keys the file or a `TWILIO_INSIGHTS_EXPORTER_OTLP_*` variable set (snake_case), so that the standard
+   * `OTEL_*` variables fill in only what the config left out [every key counts as unset when absent].
+   */
+  readonly setKeys?: readonly string[];
 }
 
 /** The HTTP server. */

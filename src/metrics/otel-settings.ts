@@ -33,14 +33,15 @@ const DEFAULT_TIMEOUT_MS = parseDuration(DEFAULTS.otlpExportTimeout);
  *
  * Precedence: a value set in the config (file or `TWILIO_INSIGHTS_EXPORTER_OTLP_*`) wins, the standard
  * `OTEL_*` variables fill in what it leaves unset, and built-in defaults come last, the same order the
- * OpenTelemetry SDKs give code options over the environment. The config schema cannot tell an omitted key
- * from one set to its default, so a config value equal to the built-in default counts as unset.
+ * OpenTelemetry SDKs give code options over the environment. Whether the config set a key comes from
+ * `otlp.setKeys` (the loader records it); without it, a value equal to the built-in default counts as unset.
  */
 export function resolveOtelSettings(otlp: OtlpConfig, env: OtelEnv): OtelSettings | undefined {
   // The SDK-wide switches apply whatever the endpoint's source, as they do for every OpenTelemetry SDK.
   if (env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') return undefined;
   if (env['OTEL_METRICS_EXPORTER']?.split(',').some((e) => e.trim().toLowerCase() === 'none')) return undefined;
   const warnings: string[] = [];
+  const set = (key: string, value: unknown, fallback: unknown): boolean => (otlp.setKeys ? otlp.setKeys.includes(key) : value !== fallback);
   const endpoint = otlp.endpoint !== '' ? otlp.endpoint : endpointFromEnv(env, warnings);
   if (endpoint === undefined) return undefined;
 
@@ -60,11 +61,11 @@ export function resolveOtelSettings(otlp: OtlpConfig, env: OtelEnv): OtelSetting
   for (const [name, value] of Object.entries(otlp.headers)) put(name, value);
 
   const exportIntervalMs =
-    otlp.exportIntervalMs !== DEFAULT_INTERVAL_MS
+    set('export_interval', otlp.exportIntervalMs, DEFAULT_INTERVAL_MS)
       ? otlp.exportIntervalMs
       : (positiveMs(env, 'OTEL_METRIC_EXPORT_INTERVAL', warnings) ?? otlp.exportIntervalMs);
   const timeoutMs =
-    otlp.exportTimeoutMs !== DEFAULT_TIMEOUT_MS
+    set('export_timeout', otlp.exportTimeoutMs, DEFAULT_TIMEOUT_MS)
       ? otlp.exportTimeoutMs
       : (positiveMs(env, 'OTEL_METRIC_EXPORT_TIMEOUT', warnings) ?? otlp.exportTimeoutMs);
   // The periodic reader refuses a timeout above its interval; the config already checks its own pair.
@@ -91,7 +92,7 @@ export function resolveOtelSettings(otlp: OtlpConfig, env: OtelEnv): OtelSetting
   const attributes = resourceAttributes ?? {};
   const envServiceName = env.OTEL_SERVICE_NAME?.trim();
   const serviceName =
-    otlp.serviceName !== DEFAULTS.otlpServiceName
+    set('service_name', otlp.serviceName, DEFAULTS.otlpServiceName)
       ? otlp.serviceName
       : envServiceName || attributes['service.name'] || otlp.serviceName;
 
