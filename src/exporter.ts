@@ -106,12 +106,15 @@ export function createExporter(deps: ExporterDeps): Exporter {
     onRemoved: (call) => store.removeCall(call.callSid),
   });
 
+  // What the status page reads beyond the store, live quality verdicts included: both outputs export the verdicts.
+  const statusParts = new StatusParts(config, store, registry, now);
+  const quality = statusParts.quality;
+
   // Outputs: Prometheus text and the OTLP push show the same metrics from one fleet aggregator.
   const include = (def: MetricDefinition): boolean => metricAllowed(def.name, config.metrics.include, config.metrics.exclude);
   const activeCalls = (): Map<string, number> => registry.activeByAccount();
-  const prometheus = createPrometheusExposition({ store, perCallSeries: config.perCallSeries, activeCalls, version: VERSION, include });
+  const prometheus = createPrometheusExposition({ store, perCallSeries: config.perCallSeries, activeCalls, version: VERSION, include, quality });
   store.addListener(prometheus.listener);
-  const statusParts = new StatusParts(config, store, registry, now);
   const telemetry = new SelfTelemetry({
     status: statusParts,
     self: prometheus.self,
@@ -128,6 +131,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     store,
     perCallSeries: config.perCallSeries,
     activeCalls,
+    quality,
     otlp: config.otlp,
     accounts: config.accounts.length,
     version: VERSION,
