@@ -45,6 +45,14 @@ export interface CallQualityOptions {
   readonly accountSids?: readonly string[];
   /** Clock, epoch ms [Date.now]. */
   readonly now?: () => number;
+  /** Removed calls whose raised-once issues are remembered, so a call that comes back is not counted again [10000]. */
+  readonly maxRemembered?: number;
+}
+
+// What outlives a removed call: the issues it raised at least once, per edge and in all.
+interface Remembered {
+  readonly everRaised: number;
+  readonly edges: ReadonlyMap<Edge, number>;
 }
 
 /** Receives verdict changes (the metrics subscribe). */
@@ -63,6 +71,9 @@ export class CallQualityTracker implements SampleListener {
   readonly #rules: CompiledRules;
   readonly #calls = new Map<string, CallQuality>();
   readonly #fleet: FleetIssues;
+  // Oldest first, bounded by #maxRemembered: insertion order is eviction order.
+  readonly #removed = new Map<string, Remembered>();
+  readonly #maxRemembered: number;
   readonly #raising = new Map<Issue, number>(ISSUES.map((i) => [i, 0]));
   readonly #listeners: QualityListener[] = [];
 
@@ -70,6 +81,7 @@ export class CallQualityTracker implements SampleListener {
   constructor(rules: CompiledRules, options: CallQualityOptions = {}) {
     this.#rules = rules;
     this.#fleet = new FleetIssues(rules, options.accountSids ?? [], options.now ?? Date.now);
+    this.#maxRemembered = options.maxRemembered ?? 10_000;
   }
 
   /** Subscribes to verdict changes. */
@@ -95,7 +107,7 @@ export class CallQualityTracker implements SampleListener {
   /** Judges one applied sample. */
   onSample(sample: Sample, call: Readonly<CallState>): void {
     let q = this.#calls.get(call.callSid);
-    if (!q) this.#calls.set(call.callSid, (q = { streams: new Map(), raised: 0, everRaised: 0, edges: new Map() }));
+    if (!q) this.#calls.set(call.callSid, (q = this.#newCall(call.callSid)));
     const key = streamKey(sample.edge, sample.direction);
     let s = q.streams.get(key);
     if (!s) {
@@ -125,6 +137,22 @@ export class CallQualityTracker implements SampleListener {
     for (const edge of q.edges.keys()) this.#setEdgeRaised(call.accountSid, q, edge, 0);
     this.#setRaised(call, q, 0);
     this.#calls.delete(call.callSid);
+    if (q.everRaised === 0) return;
+    const edges = new Map<Edge, number>();
+    for (const [edge, e] of q.edges) edges.set(edge, e.everRaised);
+    this.#removed.set(call.callSid, { everRaised: q.everRaised, edges });
+    if (this.#removed.size > this.#maxRemembered) this.#removed.delete(this.#removed.keys().next().value!);
+  }
+
+  // A call's verdicts start empty, but a call that comes back keeps what it raised before: it is counted once.
+  #newCall(callSid: string): CallQuality {
+    const q: CallQuality = { streams: new Map(), raised: 0, everRaised: 0, edges: new Map() };
+    const before = this.#removed.get(callSid);
+    if (!before) return q;
+    this.#removed.delete(callSid);
+    q.everRaised = before.everRaised;
+    for (const [edge, everRaised] of before.edges) q.edges.set(edge, { raised: 0, everRaised });
+    return q;
   }
 
   #setEdgeRaised(accountSid: string, q: CallQuality, edge: Edge, mask: number): void {

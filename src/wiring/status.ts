@@ -30,6 +30,8 @@ export class StatusParts {
     this.quality = new CallQualityTracker(compileRules(config.quality.rules, config.quality.window), {
       accountSids: config.accounts.map((a) => a.accountSid),
       now,
+      // As many removed calls as the store keeps exactly-once state for.
+      maxRemembered: config.maxCalls,
     });
     this.polls = new PollLog(now);
     this.tracking = new TrackingLog(now);

@@ -106,6 +106,15 @@ describe('quality verdict metrics on /metrics', () => {
     expect(find(samples, PER_CALL, { call_sid: CALL_2 })).toHaveLength(2);
   });
 
+  it('does not count a removed call again when it comes back and raises the same issue', async () => {
+    exp.exporter.store.addCall(CALL_1, ACCOUNT, T0);
+    exp.exporter.store.apply(sdk(CALL_1, BAD_MOS, 3));
+    const samples = await scrape();
+    expect(valueOf(samples, PER_CALL, { call_sid: CALL_1, issue: 'low_mos' })).toBe(1);
+    expect(valueOf(samples, RAISING, lowMos)).toBe(1);
+    expect(valueOf(samples, RAISED, lowMos)).toBe(1);
+  });
+
   it('writes the families with HELP and TYPE in both formats, and promtool finds nothing to lint', async () => {
     const text = await exp.scrape();
     expect(text).toContain(`# TYPE ${PER_CALL} gauge\n`);
