@@ -1,5 +1,5 @@
 // Import boundaries of the pipeline (`npm run lint` runs this after eslint). Data flows one way:
-//   samples (vocabulary, pure parsing) ─► twilio, store ─► calls (sources, registry) ─► poller ─► metrics ─► http
+//   samples (vocabulary, pure parsing) ─► twilio, store ─► quality, calls (sources, registry) ─► poller ─► metrics ─► http
 // and the composition root (src/main.ts, src/exporter.ts, src/wiring/) may import anything. Each stage may import only the
 // stages before it; an import the other way, or any cycle, fails CI. The simulator is a separate program that
 // talks to the exporter only over HTTP: it shares the sample vocabulary and nothing else.
@@ -12,7 +12,7 @@ const stages = {
   events: ['samples', 'store', 'calls', 'config', 'twilio'],
   calls: ['samples', 'twilio', 'config'],
   poller: ['samples', 'twilio', 'store', 'calls'],
-  metrics: ['samples', 'store', 'config'],
+  metrics: ['samples', 'store', 'config', 'quality'],
   quality: ['samples', 'store'],
   status: ['samples', 'store', 'calls', 'twilio', 'poller', 'quality'],
   http: ['samples', 'store', 'calls', 'metrics', 'config', 'events', 'quality', 'twilio', 'status', 'poller'],

@@ -182,7 +182,7 @@ export async function run(): Promise<Row[]> {
       // Prometheus plus the live verdicts.
       const stores = Array.from({ length: PER_BATCH }, () => {
         const store = freshStore(pages, exposition.listener);
-        store.addListener(new CallQualityTracker(compileRules(DEFAULT_RULES, DEFAULT_WINDOW)));
+        store.addListener(new CallQualityTracker(compileRules(DEFAULT_RULES, DEFAULT_WINDOW), { accountSids: [DEMO_ACCOUNT.accountSid] }));
         return store;
       });
       await timed(t.applyQuality, () => {

@@ -176,15 +176,16 @@ function createCore(deps: ExporterDeps, now: () => number, onRefused: (source: C
   return { store, stateSaver, registry };
 }
 
-// Outputs: Prometheus text and the OTLP push show the same metrics from one fleet aggregator; the self telemetry
-// and the status page's trackers report on the rest.
+// Outputs: Prometheus text and the OTLP push show the same metrics from one fleet aggregator, the live quality
+// verdicts included; the self telemetry and the status page's trackers report on the rest.
 function createOutputs(deps: ExporterDeps, store: SampleStore, registry: CallRegistry, now: () => number) {
   const { config, logger } = deps;
+  const statusParts = new StatusParts(config, store, registry, now);
+  const quality = statusParts.quality;
   const include = (def: MetricDefinition): boolean => metricAllowed(def.name, config.metrics.include, config.metrics.exclude);
   const activeCalls = (): Map<string, number> => registry.activeByAccount();
-  const prometheus = createPrometheusExposition({ store, perCallSeries: config.perCallSeries, activeCalls, version: VERSION, include });
+  const prometheus = createPrometheusExposition({ store, perCallSeries: config.perCallSeries, activeCalls, version: VERSION, include, quality });
   store.addListener(prometheus.listener);
-  const statusParts = new StatusParts(config, store, registry, now);
   const telemetry = new SelfTelemetry({
     status: statusParts,
     self: prometheus.self,
@@ -201,6 +202,7 @@ function createOutputs(deps: ExporterDeps, store: SampleStore, registry: CallReg
     store,
     perCallSeries: config.perCallSeries,
     activeCalls,
+    quality,
     otlp: config.otlp,
     accounts: config.accounts.length,
     version: VERSION,

@@ -1,7 +1,8 @@
 /**
  * The metrics table: one row per family, and the only place a family is declared.
  *
- * Adding a family read from the store: add a row with `source` ('stream', 'call', 'fleet', 'account'), its `labels`
+ * Adding a family read from the store: add a row with `source` ('stream', 'call', 'fleet', 'account', or for the
+ * live quality verdicts 'stream_issue' and 'issue'), its `labels`
  * (names from `LABEL_VALUES` in subject.ts) and a `value` (`streamMetric` builds a per-stream row from an `extract`),
  * then list it in `STORE_FAMILIES` below; the Prometheus and OTLP writers, the README table (`npm run docs:metrics`)
  * and the checks pick it up. A label is one more name in the row's `labels`. A fleet histogram also needs `buckets`
@@ -17,8 +18,11 @@ export type MetricScope = 'call' | 'fleet' | 'self';
 /** The metric kinds this exporter exposes. */
 export type MetricType = 'gauge' | 'counter' | 'histogram';
 
-/** Which loop of the store walk emits a family's series: per stream, per call, per fleet cell or per account. */
-export type SeriesSource = 'stream' | 'call' | 'fleet' | 'account';
+/**
+ * Which loop of the store walk emits a family's series: per stream, per call, per fleet cell, per account, per
+ * issue a stream raises now, or per fleet verdict cell (issue, edge, account).
+ */
+export type SeriesSource = 'stream' | 'call' | 'fleet' | 'account' | 'stream_issue' | 'issue';
 
 /** One row of the metrics table: everything the Prometheus and OTel expositions, docs and checks need. */
 export interface MetricDefinition {
@@ -246,6 +250,57 @@ export const FLEET_ACTIVE_CALLS: MetricDefinition = {
   value: (s) => s.count,
 };
 
+/** Labels of the per-call verdict series: a stream and the issue it raises. */
+export const CALL_ISSUE_LABELS = ['call_sid', 'edge', 'direction', 'issue'] as const;
+/** Labels of the fleet verdict families: bounded (closed sets of issues and edges, configured accounts). */
+export const FLEET_ISSUE_LABELS = ['issue', 'edge', 'account_sid'] as const;
+
+/** The live quality verdict of a stream: a series only while the stream raises the issue. */
+export const CALL_QUALITY_ISSUE: MetricDefinition = {
+  key: 'call_quality_issue',
+  name: 'twilio_call_quality_issue',
+  otelName: 'twilio.call.quality_issue',
+  // Braced like twilio_call_info: a unit-"1" gauge would gain `_ratio` through OTLP-to-Prometheus naming.
+  otelUnit: '{issue}',
+  help: 'Live quality verdict: 1 while the stream raises the issue (quality.rules, N of the last M samples past Twilio\'s threshold); no series otherwise.',
+  type: 'gauge',
+  scope: 'call',
+  labels: CALL_ISSUE_LABELS,
+  source: 'stream_issue',
+  labelValues: labelValues(CALL_ISSUE_LABELS),
+  value: () => 1,
+};
+
+/** Fleet verdict families: calls raising each issue now, and calls that ever did. */
+export const FLEET_QUALITY_ISSUES: readonly MetricDefinition[] = [
+  {
+    key: 'voice_calls_with_quality_issue',
+    name: 'twilio_voice_calls_with_quality_issue',
+    otelName: 'twilio.voice.calls_with_quality_issue',
+    otelUnit: '{call}',
+    help: 'Tracked calls raising the quality issue on the edge now (either direction); a call raising it on two edges counts on each.',
+    type: 'gauge',
+    scope: 'fleet',
+    labels: FLEET_ISSUE_LABELS,
+    source: 'issue',
+    labelValues: labelValues(FLEET_ISSUE_LABELS),
+    value: (s) => s.issueCell.raising,
+  },
+  {
+    key: 'voice_calls_quality_issue_raised_total',
+    name: 'twilio_voice_calls_quality_issue_raised_total',
+    otelName: 'twilio.voice.calls_quality_issue_raised',
+    otelUnit: '{call}',
+    help: 'Calls that raised the quality issue on the edge at least once, each counted once however often it raised it; 0 from the start for every issue a rule judges on the edge.',
+    type: 'counter',
+    scope: 'fleet',
+    labels: FLEET_ISSUE_LABELS,
+    source: 'issue',
+    labelValues: labelValues(FLEET_ISSUE_LABELS),
+    value: (s) => s.issueCell.raisedTotal,
+  },
+];
+
 const DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
 
 /** The exporter's own metrics. */
@@ -309,9 +364,11 @@ export const STORE_FAMILIES: readonly MetricDefinition[] = [
   ...CALL_METRICS,
   CALL_SAMPLE_TIMESTAMP,
   CALL_INFO,
+  CALL_QUALITY_ISSUE,
   ...FLEET_HISTOGRAMS,
   FLEET_SAMPLES,
   FLEET_ACTIVE_CALLS,
+  ...FLEET_QUALITY_ISSUES,
 ];
 
 /** Every metric the exporter can expose, for docs, dashboards and lint checks. */
@@ -325,6 +382,7 @@ const OTEL_ATTRIBUTE: Readonly<Record<string, string>> = {
   call_type: 'twilio.call.type',
   codec_name: 'twilio.codec.name',
   media_region: 'twilio.media.region',
+  issue: 'twilio.quality.issue',
 };
 
 /** The OTel attribute name for a Prometheus label: `twilio.*` for Twilio concepts, the label itself otherwise. */

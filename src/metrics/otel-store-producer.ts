@@ -4,7 +4,8 @@ import { STORE_FAMILIES } from './definitions.ts';
 import type { MetricDefinition } from './definitions.ts';
 import type { FleetHistograms } from './fleet-histograms.ts';
 import { OtlpPointWriter } from './otlp-writer.ts';
-import { planWalk, walkStore } from './store-walk.ts';
+import { planWalk, readsVerdicts, walkStore } from './store-walk.ts';
+import type { QualityView } from './store-walk.ts';
 import type { SampleStore } from '../store/sample-store.ts';
 
 /** Calls read between two yields to the event loop, so a large store never stalls polling or scraping. */
@@ -28,6 +29,8 @@ export interface StoreProducerOptions {
   readonly families?: readonly MetricDefinition[];
   /** Clock, epoch ms [Date.now]. */
   readonly now?: () => number;
+  /** The live quality verdicts the verdict families read [none: those families are left out]. */
+  readonly quality?: QualityView;
 }
 
 /**
@@ -46,10 +49,10 @@ export function createStoreProducer(options: StoreProducerOptions): MetricProduc
   const { include } = options;
   const now = options.now ?? Date.now;
   const families = (options.families ?? STORE_FAMILIES).filter(
-    (d) => include(d) && (options.perCallSeries || (d.source !== 'stream' && d.source !== 'call')),
+    (d) => include(d) && (options.perCallSeries || d.scope !== 'call') && (options.quality !== undefined || !readsVerdicts(d)),
   );
   const plan = planWalk(families, options.fleet);
-  const inputs = { store: options.store, fleet: options.fleet, activeCalls: options.activeCalls };
+  const inputs = { store: options.store, fleet: options.fleet, activeCalls: options.activeCalls, ...(options.quality && { quality: options.quality }) };
 
   return {
     async collect(): Promise<CollectionResult> {

@@ -16,6 +16,7 @@ import { createSelfProducer } from './otel-self-producer.ts';
 import { resolveOtelSettings } from './otel-settings.ts';
 import type { OtelEnv, OtelSettings } from './otel-settings.ts';
 import { createStoreProducer } from './otel-store-producer.ts';
+import type { QualityView } from './store-walk.ts';
 
 /** Instrumentation scope of everything this exporter sends. */
 export const OTEL_SCOPE_NAME = 'twilio-insights-exporter';
@@ -53,6 +54,8 @@ export interface OtelExpositionOptions {
   readonly onWarning?: (message: string) => void;
   /** Replaces the OTLP exporter (tests use an InMemoryMetricExporter). */
   readonly exporter?: PushMetricExporter;
+  /** The live quality verdicts the verdict families read [none: those families are left out]. */
+  readonly quality?: QualityView;
 }
 
 /** A running OTLP push of the store and the fleet aggregates. */
@@ -94,7 +97,15 @@ export function createOtelExposition(options: OtelExpositionOptions): OtelExposi
   const fleet = options.fleet ?? new FleetHistograms(FLEET_HISTOGRAMS);
   const scope = { scopeName: OTEL_SCOPE_NAME, scopeVersion: options.version };
   const producers: MetricProducer[] = [
-    createStoreProducer({ store: options.store, fleet, perCallSeries: options.perCallSeries, activeCalls: options.activeCalls, include, ...scope }),
+    createStoreProducer({
+      store: options.store,
+      fleet,
+      perCallSeries: options.perCallSeries,
+      activeCalls: options.activeCalls,
+      include,
+      ...scope,
+      ...(options.quality && { quality: options.quality }),
+    }),
   ];
   if (options.selfRegistry) producers.push(createSelfProducer({ registry: options.selfRegistry, include, ...scope }));
   const reader = new PeriodicExportingMetricReader({

@@ -5,7 +5,8 @@ import type { MetricDefinition } from './definitions.ts';
 import { FleetHistograms } from './fleet-histograms.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 import { LabelTextCache, PrometheusTextWriter } from './prometheus-writer.ts';
-import { planWalk, walkStore } from './store-walk.ts';
+import { planWalk, readsVerdicts, walkStore } from './store-walk.ts';
+import type { QualityView } from './store-walk.ts';
 import type { ExpositionFormat } from './text-format.ts';
 import type { CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
 import type { Sample } from '../samples/sample.ts';
@@ -44,6 +45,8 @@ export interface PrometheusExpositionOptions {
   readonly processMetrics?: boolean;
   /** The families read from the store [STORE_FAMILIES]; tests pass a table with an extra label. */
   readonly families?: readonly MetricDefinition[];
+  /** The live quality verdicts the verdict families read [none: those families are left out]. */
+  readonly quality?: QualityView;
 }
 
 /** Prometheus exposition of the store and the exporter's own metrics, over dedicated registries. */
@@ -110,10 +113,10 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
   // the exporter's own metrics go through prom-client's registries.
   const fleet = new FleetHistograms(FLEET_HISTOGRAMS);
   const families = (options.families ?? STORE_FAMILIES).filter(
-    (d) => include(d) && (options.perCallSeries || (d.source !== 'stream' && d.source !== 'call')),
+    (d) => include(d) && (options.perCallSeries || d.scope !== 'call') && (options.quality !== undefined || !readsVerdicts(d)),
   );
   const plan = planWalk(families, fleet);
-  const inputs = { store, fleet, activeCalls: options.activeCalls };
+  const inputs = { store, fleet, activeCalls: options.activeCalls, ...(options.quality && { quality: options.quality }) };
   const labelCache = new LabelTextCache();
   const renderOwn = async (format: ExpositionFormat): Promise<string> => {
     const writer = new PrometheusTextWriter(families, format, labelCache);

@@ -1,4 +1,5 @@
 import type { Direction, Edge } from '../samples/sample.ts';
+import type { IssueCellView } from '../quality/fleet-issues.ts';
 import type { CallState, StreamState } from '../store/sample-store.ts';
 
 /** A fleet aggregate cell as the store walk reads it: one (edge, direction, account) label set. */
@@ -42,6 +43,10 @@ export interface Subject {
   startMs: number;
   /** A number the walk read for the series (the active calls of an account). */
   count: number;
+  /** The quality issue of a verdict series ('' outside them). */
+  issue: string;
+  /** The fleet verdict cell (a placeholder outside fleet verdict series). */
+  issueCell: IssueCellView;
 }
 
 /** Reads one label's value from a subject; undefined means unknown (Prometheus writes "", OTLP leaves it out). */
@@ -66,6 +71,7 @@ export const LABEL_VALUES: Readonly<Record<string, LabelValue>> = {
   call_type: label('call_type', (s) => s.call.callType, false),
   codec_name: label('codec_name', (s) => s.call.codecName, false),
   media_region: label('media_region', (s) => s.call.mediaRegion, false),
+  issue: label('issue', (s) => s.issue, true),
 };
 
 /** The value readers of a label list, in order; throws naming the label when one is unknown, so a bad table row fails at load. */

@@ -5,12 +5,26 @@ import { ISSUES } from './thresholds.ts';
 import type { Issue } from './thresholds.ts';
 import { ISSUE_BIT, StreamVerdicts } from './verdicts.ts';
 import type { CompiledRules } from './verdicts.ts';
+import { FleetIssues } from './fleet-issues.ts';
+import type { IssueCellView } from './fleet-issues.ts';
 
 /** The verdicts of one stream of a call. */
 export interface StreamQuality {
   readonly edge: Edge;
   readonly direction: Direction;
   readonly verdicts: StreamVerdicts;
+  /**
+   * One identity per entry of ISSUES, made when the stream first raises an issue: outputs key per-series text on
+   * them (the metrics writers cache label text by object), so a (stream, issue) series costs no lookup by string.
+   * Set once, by the tracker.
+   */
+  issueKeys: readonly object[] | undefined;
+}
+
+/** A call's issues on one edge (both directions together), as masks. */
+interface EdgeIssues {
+  raised: number;
+  everRaised: number;
 }
 
 /** The verdicts of one call. */
@@ -21,6 +35,24 @@ export interface CallQuality {
   raised: number;
   /** Issues raised at least once since tracking started, as a mask. */
   everRaised: number;
+  /** Per edge: issues raised now and ever, the fleet cells' view of the call. */
+  readonly edges: Map<Edge, EdgeIssues>;
+}
+
+/** Options of the tracker. */
+export interface CallQualityOptions {
+  /** Accounts whose fleet cells exist from the start, at 0 [none: cells appear at an account's first raise]. */
+  readonly accountSids?: readonly string[];
+  /** Clock, epoch ms [Date.now]. */
+  readonly now?: () => number;
+  /** Removed calls whose raised-once issues are remembered, so a call that comes back is not counted again [10000]. */
+  readonly maxRemembered?: number;
+}
+
+// What outlives a removed call: the issues it raised at least once, per edge and in all.
+interface Remembered {
+  readonly everRaised: number;
+  readonly edges: ReadonlyMap<Edge, number>;
 }
 
 /** Receives verdict changes (the metrics subscribe). */
@@ -38,12 +70,18 @@ export interface QualityListener {
 export class CallQualityTracker implements SampleListener {
   readonly #rules: CompiledRules;
   readonly #calls = new Map<string, CallQuality>();
+  readonly #fleet: FleetIssues;
+  // Oldest first, bounded by #maxRemembered: insertion order is eviction order.
+  readonly #removed = new Map<string, Remembered>();
+  readonly #maxRemembered: number;
   readonly #raising = new Map<Issue, number>(ISSUES.map((i) => [i, 0]));
   readonly #listeners: QualityListener[] = [];
 
   /** Judges samples with the compiled rules. */
-  constructor(rules: CompiledRules) {
+  constructor(rules: CompiledRules, options: CallQualityOptions = {}) {
     this.#rules = rules;
+    this.#fleet = new FleetIssues(rules, options.accountSids ?? [], options.now ?? Date.now);
+    this.#maxRemembered = options.maxRemembered ?? 10_000;
   }
 
   /** Subscribes to verdict changes. */
@@ -61,20 +99,34 @@ export class CallQualityTracker implements SampleListener {
     return this.#raising;
   }
 
+  /** Calls raising, and calls that ever raised, each issue per edge and account (the fleet metrics read them). */
+  issueCells(): Iterable<IssueCellView> {
+    return this.#fleet.cells();
+  }
+
   /** Judges one applied sample. */
   onSample(sample: Sample, call: Readonly<CallState>): void {
     let q = this.#calls.get(call.callSid);
-    if (!q) this.#calls.set(call.callSid, (q = { streams: new Map(), raised: 0, everRaised: 0 }));
+    if (!q) this.#calls.set(call.callSid, (q = this.#newCall(call.callSid)));
     const key = streamKey(sample.edge, sample.direction);
     let s = q.streams.get(key);
-    if (!s) q.streams.set(key, (s = { edge: sample.edge, direction: sample.direction, verdicts: new StreamVerdicts(this.#rules, sample.edge) }));
+    if (!s) {
+      s = { edge: sample.edge, direction: sample.direction, verdicts: new StreamVerdicts(this.#rules, sample.edge), issueKeys: undefined };
+      q.streams.set(key, s);
+    }
     if (!s.verdicts.judged) return;
     const before = s.verdicts.raised;
     const after = s.verdicts.push(sample.values);
     if (before === after) return;
+    s.issueKeys ??= ISSUES.map(() => ({}));
     for (const l of this.#listeners) l.onStreamChanged?.(call.callSid, s, before, after);
     let union = 0;
-    for (const other of q.streams.values()) union |= other.verdicts.raised;
+    let onEdge = 0;
+    for (const other of q.streams.values()) {
+      union |= other.verdicts.raised;
+      if (other.edge === s.edge) onEdge |= other.verdicts.raised;
+    }
+    this.#setEdgeRaised(call.accountSid, q, s.edge, onEdge);
     this.#setRaised(call, q, union);
   }
 
@@ -82,8 +134,34 @@ export class CallQualityTracker implements SampleListener {
   onCallRemoved(call: Readonly<CallState>): void {
     const q = this.#calls.get(call.callSid);
     if (!q) return;
+    for (const edge of q.edges.keys()) this.#setEdgeRaised(call.accountSid, q, edge, 0);
     this.#setRaised(call, q, 0);
     this.#calls.delete(call.callSid);
+    if (q.everRaised === 0) return;
+    const edges = new Map<Edge, number>();
+    for (const [edge, e] of q.edges) edges.set(edge, e.everRaised);
+    this.#removed.set(call.callSid, { everRaised: q.everRaised, edges });
+    if (this.#removed.size > this.#maxRemembered) this.#removed.delete(this.#removed.keys().next().value!);
+  }
+
+  // A call's verdicts start empty, but a call that comes back keeps what it raised before: it is counted once.
+  #newCall(callSid: string): CallQuality {
+    const q: CallQuality = { streams: new Map(), raised: 0, everRaised: 0, edges: new Map() };
+    const before = this.#removed.get(callSid);
+    if (!before) return q;
+    this.#removed.delete(callSid);
+    q.everRaised = before.everRaised;
+    for (const [edge, everRaised] of before.edges) q.edges.set(edge, { raised: 0, everRaised });
+    return q;
+  }
+
+  #setEdgeRaised(accountSid: string, q: CallQuality, edge: Edge, mask: number): void {
+    let e = q.edges.get(edge);
+    if (!e) q.edges.set(edge, (e = { raised: 0, everRaised: 0 }));
+    if (e.raised === mask) return;
+    this.#fleet.change(accountSid, edge, e.raised, mask, mask & ~e.everRaised);
+    e.raised = mask;
+    e.everRaised |= mask;
   }
 
   #setRaised(call: Readonly<CallState>, q: CallQuality, mask: number): void {

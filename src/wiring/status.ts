@@ -24,9 +24,15 @@ export class StatusParts {
   readonly tracking: TrackingLog;
   readonly activity: AccountActivity;
 
-  /** Creates the trackers and subscribes them to the store and registry. */
+  /** Creates the trackers and subscribes them to the store and registry (before the expositions, which read the verdicts). */
   constructor(config: Config, store: SampleStore, registry: CallRegistry, now: () => number) {
-    this.quality = new CallQualityTracker(compileRules(config.quality.rules, config.quality.window));
+    // Every configured account's fleet verdict counters exist from the start, at 0.
+    this.quality = new CallQualityTracker(compileRules(config.quality.rules, config.quality.window), {
+      accountSids: config.accounts.map((a) => a.accountSid),
+      now,
+      // As many removed calls as the store keeps exactly-once state for.
+      maxRemembered: config.maxCalls,
+    });
     this.polls = new PollLog(now);
     this.tracking = new TrackingLog(now);
     this.activity = new AccountActivity(config.accounts.map((a) => a.accountSid), now);

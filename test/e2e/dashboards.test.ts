@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ISSUES } from '../../src/quality/thresholds.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { SimulatorControl } from '../../src/simulator/control-client.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
@@ -105,8 +106,12 @@ describe('call dashboard', () => {
 
 describe('alert rules against a real Prometheus', () => {
   const rules = loadAlertRules();
-  // Selectors that are empty while nothing goes wrong: no 429s from a healthy simulator.
-  const MAY_BE_EMPTY = new Set(['twilio_insights_exporter_api_requests_total{outcome="429"}']);
+  // Selectors that are empty while nothing goes wrong: no 429s from a healthy simulator, and a per-call verdict
+  // series exists only while a stream raises its issue (these calls are healthy).
+  const MAY_BE_EMPTY = new Set([
+    'twilio_insights_exporter_api_requests_total{outcome="429"}',
+    ...ISSUES.map((issue) => `twilio_call_quality_issue{issue="${issue}"}`),
+  ]);
 
   it.each(rules.map((r) => [r.alert, r] as const))('%s evaluates, and every series it selects exists', async (_name, r) => {
     await prom().query(r.expr);

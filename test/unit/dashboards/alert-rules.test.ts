@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { ISSUES } from '../../../src/quality/thresholds.ts';
+import type { Issue } from '../../../src/quality/thresholds.ts';
 import { ROOT, loadAlertRules, parsePromQL, selectorProblems } from './promql.ts';
 
 const rules = loadAlertRules();
@@ -20,14 +22,15 @@ const REQUIRED = [
   'TwilioInsightsCallCapReached',
 ];
 
-// Twilio's call-tag thresholds in base units: the quality rules must use exactly these.
-const TWILIO_THRESHOLDS: ReadonlyArray<[string, string, string]> = [
-  ['TwilioCallLowMOS', 'twilio_call_mos', '< 3.5'],
-  ['TwilioCallHighJitter', 'twilio_call_jitter_seconds', '> 0.03'],
-  ['TwilioCallHighJitter', 'twilio_call_jitter_avg_seconds', '> 0.03'],
-  ['TwilioCallPacketLoss', 'twilio_call_packet_loss_ratio', '> 0.01'],
-  ['TwilioCallHighPacketLoss', 'twilio_call_packet_loss_ratio', '> 0.05'],
-  ['TwilioCallHighRTT', 'twilio_call_rtt_seconds', '> 0.4'],
+// Thresholds the rules apply in PromQL, in base units: only the critical loss alert keeps one of its own.
+const TWILIO_THRESHOLDS: ReadonlyArray<[string, string, string]> = [['TwilioCallHighPacketLoss', 'twilio_call_packet_loss_ratio', '> 0.05']];
+
+// The per-call quality alerts read the exporter's live verdicts (Twilio's thresholds, judged sample by sample).
+const VERDICT_ALERTS: ReadonlyArray<[string, Issue]> = [
+  ['TwilioCallLowMOS', 'low_mos'],
+  ['TwilioCallHighJitter', 'high_jitter'],
+  ['TwilioCallPacketLoss', 'high_packet_loss'],
+  ['TwilioCallHighRTT', 'high_rtt'],
 ];
 
 describe('alert rules (config/prometheus/alerts.yml)', () => {
@@ -48,6 +51,14 @@ describe('alert rules (config/prometheus/alerts.yml)', () => {
   it.each(TWILIO_THRESHOLDS)('%s uses Twilio\u2019s threshold on %s (%s) in 3 of the last 5 samples', (alert, metric, comparison) => {
     const expr = byName.get(alert)!.expr.replace(/\s+/g, ' ');
     expect(expr).toContain(`count_over_time((${metric} ${comparison})[50s:10s]) >= 3`);
+  });
+
+  it('has a per-call verdict alert for every issue', () => {
+    expect(VERDICT_ALERTS.map(([, issue]) => issue).sort()).toEqual([...ISSUES].sort());
+  });
+
+  it.each(VERDICT_ALERTS)('%s fires while the exporter raises %s on a stream', (alert, issue) => {
+    expect(byName.get(alert)!.expr.trim()).toBe(`twilio_call_quality_issue{issue="${issue}"} == 1`);
   });
 
   it('alerts on 429s and refused calls with the exporter\u2019s own counters', () => {

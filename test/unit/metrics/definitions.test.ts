@@ -2,12 +2,16 @@ import { describe, expect, it } from 'vitest';
 import {
   ALL_METRICS,
   CALL_INFO,
+  CALL_ISSUE_LABELS,
   CALL_LABELS,
+  CALL_QUALITY_ISSUE,
   CALL_METRICS,
   CALL_SAMPLE_TIMESTAMP,
   FLEET_ACTIVE_CALLS,
   FLEET_HISTOGRAMS,
+  FLEET_ISSUE_LABELS,
   FLEET_LABELS,
+  FLEET_QUALITY_ISSUES,
   FLEET_SAMPLES,
   SELF_METRICS,
   otelAttributeName,
@@ -26,9 +30,11 @@ describe('metric definitions', () => {
       ...CALL_METRICS,
       CALL_SAMPLE_TIMESTAMP,
       CALL_INFO,
+      CALL_QUALITY_ISSUE,
       ...FLEET_HISTOGRAMS,
       FLEET_SAMPLES,
       FLEET_ACTIVE_CALLS,
+      ...FLEET_QUALITY_ISSUES,
       ...Object.values(SELF_METRICS),
     ];
     expect(new Set(ALL_METRICS)).toEqual(new Set(expected));
@@ -96,6 +102,17 @@ describe('metric definitions', () => {
     for (const def of ALL_METRICS.filter((d) => d.scope === 'fleet')) expect(def.labels).not.toContain('call_sid');
     expect(CALL_INFO.labels).toContain('call_sid');
     expect(CALL_INFO.name.endsWith('_info')).toBe(true);
+  });
+
+  it('labels the verdict families by stream and issue per call, by issue, edge and account in the fleet', () => {
+    expect(CALL_QUALITY_ISSUE.labels).toEqual(CALL_ISSUE_LABELS);
+    expect([CALL_QUALITY_ISSUE.scope, CALL_QUALITY_ISSUE.type, CALL_QUALITY_ISSUE.source]).toEqual(['call', 'gauge', 'stream_issue']);
+    for (const def of FLEET_QUALITY_ISSUES) {
+      expect(def.labels).toEqual(FLEET_ISSUE_LABELS);
+      expect([def.scope, def.source]).toEqual(['fleet', 'issue']);
+    }
+    expect(FLEET_QUALITY_ISSUES.map((d) => d.type)).toEqual(['gauge', 'counter']);
+    expect(otelAttributeName('issue')).toBe('twilio.quality.issue');
   });
 
   it('gives every sample metric an extractor and every histogram increasing buckets', () => {
