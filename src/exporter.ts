@@ -148,7 +148,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     accounts,
     registry,
     store,
-    observer: telemetry.pollObserver(),
+    observer: eventStreams.observePolls(telemetry.pollObserver()),
     pollIntervalMs: config.pollIntervalMs,
     pageSize: config.pageSize,
     maxClockSkewMs: config.maxClockSkewMs,

@@ -66,6 +66,7 @@ export const LABEL_VALUES: Readonly<Record<string, LabelValue>> = {
   call_type: label('call_type', (s) => s.call.callType, false),
   codec_name: label('codec_name', (s) => s.call.codecName, false),
   media_region: label('media_region', (s) => s.call.mediaRegion, false),
+  processing_state: label('processing_state', (s) => s.call.summary?.processingState, false),
 };
 
 /** The value readers of a label list, in order; throws naming the label when one is unknown, so a bad table row fails at load. */

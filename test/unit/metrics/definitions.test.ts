@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ALL_METRICS,
   CALL_INFO,
+  CALL_SUMMARY_TAGS,
   CALL_LABELS,
   CALL_METRICS,
   CALL_SAMPLE_TIMESTAMP,
@@ -26,6 +27,7 @@ describe('metric definitions', () => {
       ...CALL_METRICS,
       CALL_SAMPLE_TIMESTAMP,
       CALL_INFO,
+      CALL_SUMMARY_TAGS,
       ...FLEET_HISTOGRAMS,
       FLEET_SAMPLES,
       FLEET_ACTIVE_CALLS,
