@@ -93,6 +93,12 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
   result.samples = applied.applied;
   result.duplicateSamples = applied.duplicates;
   for (const e of fresh) {
+    // With one sink per shard every replica receives every event: only the call's owner counts it, so the
+    // shards' counters add up to one replica's.
+    if (e.kind !== 'call_metrics' && !registry.owns(e.callSid)) {
+      dedupe.add(e.id);
+      continue;
+    }
     if (e.kind === 'call_event') {
       result.callEvents.push(e);
       result.callEventLabels.push(callEventLabels(e));
