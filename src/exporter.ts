@@ -212,6 +212,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
         const silent = eventStreams.push.endSilent(now());
         if (silent > 0) logger.debug({ calls: silent }, 'push-mode calls silent for event_streams.silence_timeout: ended');
         telemetry.updateTracked();
+        eventStreams.refreshModes();
       }, 1000);
     },
     async stop(): Promise<void> {

@@ -319,6 +319,8 @@ export const SELF_METRICS = {
     'CloudEvents in accepted deliveries, by outcome (applied, duplicate, skipped, unknown_type).'),
   eventStreamsSkipped: self('event_streams_events_skipped_total', 'counter', ['reason'], '{event}',
     'CloudEvents skipped because they were malformed or not for the sink\'s account, by reason.'),
+  ingestMode: self('ingest_mode', 'gauge', ['account_sid', 'mode'], '1',
+    'The running ingest mode of each account: 1 for its mode (poll, push or hybrid), 0 for the others; follows reloads.'),
   eventStreamsGapFillPolls: self('event_streams_gap_fill_polls_total', 'counter', ['account_sid'], '{poll}',
     'Polls of hybrid-mode calls made because their pushed samples stopped for longer than event_streams.hybrid_gap (each fills the gap once; push and poll samples count once).'),
   callEvents: pushedFleetCounter('voice_call_events', 'twilio_voice_call_events_total', 'twilio.voice.call_events', '{event}',

@@ -30,6 +30,8 @@ export function eventStreamsSource(w: EventStreamsWiring): {
   readonly source: CallSourceUnit;
   readonly push: PushIngest;
   readonly observePolls: (observer: PollObserver) => PollObserver;
+  /** Refreshes the ingest-mode gauge from the running configuration (modes change on reload). */
+  readonly refreshModes: () => void;
 } {
   const t = w.telemetry;
   t.eventStreamsEnabled();
@@ -66,5 +68,7 @@ export function eventStreamsSource(w: EventStreamsWiring): {
       observer.pollFinished(e);
     },
   });
-  return { source: { name: 'event_streams', routes }, push, observePolls };
+  const refreshModes = (): void => t.ingestModes(w.running().accounts.filter((a) => w.isRunning(a.accountSid)));
+  refreshModes();
+  return { source: { name: 'event_streams', routes }, push, observePolls, refreshModes };
 }

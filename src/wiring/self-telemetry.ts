@@ -281,6 +281,13 @@ export class SelfTelemetry {
     if (r.duplicateSamples > 0) this.#self.samplesDuplicate.inc(r.duplicateSamples);
   }
 
+  /** Sets each account's ingest-mode gauge (1 for its running mode, 0 for the others). */
+  ingestModes(accounts: Iterable<{ readonly accountSid: string; readonly ingestMode: string }>): void {
+    for (const a of accounts) {
+      for (const mode of ['poll', 'push', 'hybrid']) this.#self.ingestMode.set({ account_sid: a.accountSid, mode }, a.ingestMode === mode ? 1 : 0);
+    }
+  }
+
   /** A hybrid-mode account's calls may be polled to fill push gaps: its gap-fill counter starts at 0. */
   gapFillEnabled(accountSid: string): void {
     this.#self.eventStreamsGapFillPolls.inc({ account_sid: accountSid }, 0);
