@@ -103,7 +103,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     accounts,
     registry,
     store,
-    observer: telemetry.pollObserver(),
+    observer: eventStreams.observePolls(telemetry.pollObserver()),
     pollIntervalMs: config.pollIntervalMs,
     pageSize: config.pageSize,
     maxClockSkewMs: config.maxClockSkewMs,
@@ -151,7 +151,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     otel,
     readiness: () => telemetry.readiness(),
     reload,
-    ...lifecycle({ logger, now, store, stateSaver, registry, sources, accounts, telemetry, poller, push: eventStreams.push, otel, guard, ownDispatcher }),
+    ...lifecycle({ logger, now, store, stateSaver, registry, sources, accounts, telemetry, poller, push: eventStreams.push, refreshModes: () => eventStreams.refreshModes(), otel, guard, ownDispatcher }),
   };
 }
 
@@ -227,6 +227,8 @@ interface Running {
   readonly telemetry: SelfTelemetry;
   readonly poller: Poller;
   readonly push: PushIngest;
+  /** Refreshes each account's ingest-mode gauge (a reload may change it). */
+  readonly refreshModes: () => void;
   readonly otel: OtelExposition | undefined;
   readonly guard: { close(): Promise<void> } | undefined;
   readonly ownDispatcher: Agent | undefined;
@@ -252,6 +254,7 @@ function lifecycle(r: Running): Pick<Exporter, 'start' | 'stop'> {
         const silent = r.push.endSilent(r.now());
         if (silent > 0) r.logger.debug({ calls: silent }, 'push-mode calls silent for event_streams.silence_timeout: ended');
         r.telemetry.updateTracked();
+        r.refreshModes();
       }, 1000);
     },
     async stop(): Promise<void> {

@@ -86,6 +86,11 @@ export class CallRegistry {
     this.#listeners.push(listener);
   }
 
+  /** Whether this replica owns the call (sharding); always true unsharded. */
+  owns(callSid: string): boolean {
+    return this.#options.owns === undefined || this.#options.owns(callSid);
+  }
+
   /** Announces an in-progress call; idempotent across sources. */
   track(callSid: string, accountSid: string, source: CallSource, hints?: CallHints): TrackResult {
     if (this.#options.owns && !this.#options.owns(callSid)) {

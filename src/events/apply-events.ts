@@ -1,7 +1,10 @@
 import type { CallRegistry } from '../calls/registry.ts';
 import type { Sample } from '../samples/sample.ts';
 import type { SampleStore } from '../store/sample-store.ts';
-import type { ParsedEvent } from './cloud-event.ts';
+import { SUMMARY_STATES } from './cloud-event.ts';
+import type { CallEvent, ParsedEvent, SummaryEvent } from './cloud-event.ts';
+import { callEventLabels } from './event-labels.ts';
+import type { CallEventLabels } from './event-labels.ts';
 import type { IdDedupe } from './id-dedupe.ts';
 import type { PushTracker } from './push-tracker.ts';
 
@@ -14,6 +17,14 @@ export interface ApplyEventsDeps {
   readonly store: SampleStore;
   readonly dedupe: IdDedupe;
   readonly pushes: PushTracker;
+  /** Which (call, edge, tag) were counted, so a tag repeated by later summaries of the call counts once. */
+  readonly countedTags?: IdDedupe;
+}
+
+/** One tag of one call, counted for the first time. */
+export interface NewCallTag {
+  readonly tag: string;
+  readonly edge: string;
 }
 
 /** What applying a batch did. */
@@ -29,9 +40,26 @@ export interface ApplyEventsResult {
   /** Calls this batch ended. */
   ended: number;
   /** Summary events, for the summary metrics. */
-  readonly summaries: ParsedEvent[];
+  readonly summaries: SummaryEvent[];
   /** Call events, for the event metrics. */
-  readonly callEvents: ParsedEvent[];
+  readonly callEvents: CallEvent[];
+  /** The bounded labels of each new call event, for `twilio_voice_call_events_total`. */
+  readonly callEventLabels: CallEventLabels[];
+  /** Tags of calls counted for the first time in this batch, for `twilio_voice_call_tags_total`. */
+  readonly newTags: NewCallTag[];
+}
+
+function applySummary(e: SummaryEvent, deps: ApplyEventsDeps, result: ApplyEventsResult): void {
+  const { countedTags, store } = deps;
+  for (const t of e.edgeTags) {
+    const key = `${e.callSid}/${t.edge}/${t.tag}`;
+    if (countedTags?.has(key)) continue;
+    countedTags?.add(key);
+    result.newTags.push(t);
+  }
+  if (e.callType !== undefined) store.setCallType(e.callSid, e.callType);
+  const tagCount = new Set(e.edgeTags.map((t) => t.tag)).size;
+  store.setSummary(e.callSid, { processingState: e.processingState, rank: SUMMARY_STATES.indexOf(e.processingState), tagCount });
 }
 
 /**
@@ -42,7 +70,7 @@ export interface ApplyEventsResult {
  */
 export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDeps): ApplyEventsResult {
   const { registry, store, dedupe, pushes } = deps;
-  const result: ApplyEventsResult = { events: 0, duplicateEvents: 0, samples: 0, duplicateSamples: 0, ended: 0, summaries: [], callEvents: [] };
+  const result: ApplyEventsResult = { events: 0, duplicateEvents: 0, samples: 0, duplicateSamples: 0, ended: 0, summaries: [], callEvents: [], callEventLabels: [], newTags: [] };
   const fresh: ParsedEvent[] = [];
   const inBatch = new Set<string>();
   for (const e of events) {
@@ -65,11 +93,19 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
   result.samples = applied.applied;
   result.duplicateSamples = applied.duplicates;
   for (const e of fresh) {
+    // With one sink per shard every replica receives every event: only the call's owner counts it, so the
+    // shards' counters add up to one replica's.
+    if (e.kind !== 'call_metrics' && !registry.owns(e.callSid)) {
+      dedupe.add(e.id);
+      continue;
+    }
     if (e.kind === 'call_event') {
       result.callEvents.push(e);
+      result.callEventLabels.push(callEventLabels(e));
       if (ENDING_EVENT_NAMES.has(e.name) && registry.end(e.callSid)) result.ended++;
     } else if (e.kind === 'call_summary') {
       result.summaries.push(e);
+      applySummary(e, deps, result);
       // Twilio emits a summary only after the call; the first one ends it (later ones find it ended).
       if (registry.end(e.callSid)) result.ended++;
     }

@@ -1,5 +1,6 @@
 import { parseMetricRecord, REJECT_REASONS } from '../samples/parse.ts';
 import type { Sample } from '../samples/sample.ts';
+import { CALL_LEVEL, NO_EDGE, SUMMARY_TAGS, bounded } from './event-labels.ts';
 import { eventType, schemaVersion } from './event-types.ts';
 import type { EventTypeSpec } from './event-types.ts';
 import { ACCOUNT_SID_RE, ACCOUNT_SID_RULE, CALL_SID_RE, CALL_SID_RULE } from '../samples/ids.ts';
@@ -41,9 +42,21 @@ export interface SummaryEvent {
   readonly callSid: string;
   readonly accountSid: string;
   readonly callType: string | undefined;
-  /** Twilio's quality tags (`high_jitter`, `low_mos`, …). */
+  /** Twilio's quality tags (`high_jitter`, `low_mos`, …) of the whole call (the summary's top-level `tags`). */
   readonly tags: readonly string[];
+  /** Which summary this is: partial, predicted_complete (both may change) or complete (final). */
+  readonly processingState: SummaryState;
+  /**
+   * Each distinct tag once with the edge whose block lists it (`sdk_edge.tags`), or `call` for a top-level tag
+   * no edge lists; tags outside the documented set are `other`.
+   */
+  readonly edgeTags: ReadonlyArray<{ readonly tag: string; readonly edge: string }>;
 }
+
+/** The summary kinds, in the order Twilio emits them. */
+export const SUMMARY_STATES = ['partial', 'predicted_complete', 'complete'] as const;
+/** A summary kind. */
+export type SummaryState = (typeof SUMMARY_STATES)[number];
 
 /** One event of a batch the exporter understands. */
 export type ParsedEvent = MetricsEvent | CallEvent | SummaryEvent;
@@ -86,24 +99,62 @@ function parseCallEvent(id: string, data: Obj): CallEvent | SkippedEvent {
   if (accountSid === undefined || !ACCOUNT_SID_RE.test(accountSid)) return skip('bad_account_sid', `account_sid ${ACCOUNT_SID_RULE}`);
   const fields: Record<'edge' | 'group' | 'name' | 'level', string> = { edge: '', group: '', name: '', level: '' };
   for (const key of ['edge', 'group', 'name', 'level'] as const) {
-    const v = str(data, key);
+    // Conversation Relay events carry `edge: null` (reference facts-2 §5).
+    const v = key === 'edge' && (data[key] === null || data[key] === undefined) ? NO_EDGE : str(data, key);
     if (v === undefined || !NAME.test(v)) return skip('bad_event_data', `${key} must match ${NAME.source}`);
     fields[key] = v;
   }
   return { kind: 'call_event', id, callSid, accountSid, ...fields };
 }
 
-function parseSummary(id: string, data: Obj): SummaryEvent | SkippedEvent {
+const SUMMARY_EDGES = ['carrier_edge', 'sip_edge', 'sdk_edge', 'client_edge'] as const;
+
+function tagList(raw: unknown): string[] | undefined {
+  const list = raw ?? [];
+  if (!Array.isArray(list) || list.length > MAX_TAGS || !list.every((t) => typeof t === 'string' && NAME.test(t))) return undefined;
+  return list as string[];
+}
+
+function edgeTagsOf(data: Obj, callTags: readonly string[]): SummaryEvent['edgeTags'] | undefined {
+  const out: Array<{ tag: string; edge: string }> = [];
+  const seen = new Set<string>();
+  const add = (tag: string, edge: string): void => {
+    const t = bounded(tag, SUMMARY_TAGS);
+    if (seen.has(`${edge}/${t}`)) return;
+    seen.add(`${edge}/${t}`);
+    out.push({ tag: t, edge });
+  };
+  const onEdges = new Set<string>();
+  for (const edge of SUMMARY_EDGES) {
+    const block = data[edge];
+    if (!isObj(block)) continue;
+    const tags = tagList(block['tags']);
+    if (tags === undefined) return undefined;
+    for (const tag of tags) {
+      onEdges.add(tag);
+      add(tag, edge);
+    }
+  }
+  for (const tag of callTags) if (!onEdges.has(tag)) add(tag, CALL_LEVEL);
+  return out;
+}
+
+function parseSummary(spec: EventTypeSpec, id: string, data: Obj): SummaryEvent | SkippedEvent {
   const callSid = str(data, 'call_sid');
   const accountSid = str(data, 'account_sid');
   if (callSid === undefined || !CALL_SID_RE.test(callSid)) return skip('bad_call_sid', `call_sid ${CALL_SID_RULE}`);
   if (accountSid === undefined || !ACCOUNT_SID_RE.test(accountSid)) return skip('bad_account_sid', `account_sid ${ACCOUNT_SID_RULE}`);
-  const rawTags = data['tags'] ?? [];
-  if (!Array.isArray(rawTags) || rawTags.length > MAX_TAGS || !rawTags.every((t) => typeof t === 'string' && NAME.test(t))) {
-    return skip('bad_event_data', `tags must be at most ${MAX_TAGS} names matching ${NAME.source}`);
+  const tags = tagList(data['tags']);
+  const edgeTags = tags && edgeTagsOf(data, tags);
+  if (tags === undefined || edgeTags === undefined) {
+    return skip('bad_event_data', `tags (top-level and per edge) must be at most ${MAX_TAGS} names matching ${NAME.source}`);
   }
   const callType = str(data, 'call_type');
-  return { kind: 'call_summary', id, callSid, accountSid, callType: callType !== undefined && NAME.test(callType) ? callType : undefined, tags: rawTags as string[] };
+  const processingState = spec.type.endsWith('.complete') ? 'complete' : spec.type.endsWith('.partial') ? 'partial' : 'predicted_complete';
+  return {
+    kind: 'call_summary', id, callSid, accountSid, callType: callType !== undefined && NAME.test(callType) ? callType : undefined,
+    tags, processingState, edgeTags,
+  };
 }
 
 function parseData(spec: EventTypeSpec, id: string, data: unknown): ParsedEvent | SkippedEvent {
@@ -112,7 +163,7 @@ function parseData(spec: EventTypeSpec, id: string, data: unknown): ParsedEvent 
     return r.ok ? { kind: 'call_metrics', id, sample: r.sample } : skip(r.reason, r.detail);
   }
   if (!isObj(data)) return skip('not_object', 'data is not a JSON object');
-  return spec.kind === 'call_event' ? parseCallEvent(id, data) : parseSummary(id, data);
+  return spec.kind === 'call_event' ? parseCallEvent(id, data) : parseSummary(spec, id, data);
 }
 
 /**

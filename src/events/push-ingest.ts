@@ -48,11 +48,14 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
   const now = options.now ?? Date.now;
   const dedupe = new IdDedupe({ now, ...options.dedupe });
   const pushes = new PushTracker({ now });
+  // Summaries of a call arrive over hours (partial, then complete ~30 min after the call), often after the call
+  // left the registry: counted tags are remembered for the retry horizon, like event ids, not with the call.
+  const countedTags = new IdDedupe({ now, ...options.dedupe });
   options.registry.addListener({ onRemoved: (call) => pushes.forget(call.callSid) });
   return {
     pushes,
     apply(accountSid, batch) {
-      const r = applyEvents(batch.events, { registry: options.registry, store: options.store, dedupe, pushes });
+      const r = applyEvents(batch.events, { registry: options.registry, store: options.store, dedupe, pushes, countedTags });
       for (const s of batch.skipped) options.onSkipped?.(accountSid, s);
       if (batch.unknownTypes > 0) options.onUnknownTypes?.(accountSid, batch.unknownTypes);
       options.onApplied?.(accountSid, r);

@@ -208,6 +208,28 @@ export const CALL_INFO: MetricDefinition = {
   value: () => 1,
 };
 
+/** Labels of `twilio_call_summary_tags`. */
+export const CALL_SUMMARY_LABELS = ['call_sid', 'account_sid', 'call_type', 'processing_state'] as const;
+
+/**
+ * Per-call summary gauge while the call is retained. The value is the number of quality tags rather than a
+ * constant 1, so `> 0` finds the calls Twilio judged bad without a join; the tags themselves are not labels
+ * (their combinations per call are unbounded), the fleet counter `twilio_voice_call_tags_total` carries them.
+ */
+export const CALL_SUMMARY_TAGS: MetricDefinition = {
+  key: 'call_summary_tags',
+  name: 'twilio_call_summary_tags',
+  otelName: 'twilio.call.summary.tags',
+  otelUnit: '{tag}',
+  help: 'Quality tags in the most final pushed call summary (Twilio tags, per edge and call level), labelled with the summary\'s processing state; no series before a summary arrives.',
+  type: 'gauge',
+  scope: 'call',
+  labels: CALL_SUMMARY_LABELS,
+  source: 'call',
+  labelValues: labelValues(CALL_SUMMARY_LABELS),
+  value: (s) => s.call.summary?.tagCount,
+};
+
 /** Fleet histograms: every applied sample observed once, labelled by edge, direction and account. */
 export const FLEET_HISTOGRAMS: readonly MetricDefinition[] = [
   fleet('voice_mos', 'twilio_voice_mos', 'twilio.voice.mos', '{score}',
@@ -300,10 +322,14 @@ export const FLEET_QUALITY_ISSUES: readonly MetricDefinition[] = [
     value: (s) => s.issueCell.raisedTotal,
   },
 ];
+/** A fleet counter fed from pushed events: a prom-client instrument like the self metrics, named as Twilio data. */
+function pushedFleetCounter(key: string, name: string, otelName: string, otelUnit: string, labels: readonly string[], help: string): MetricDefinition & { readonly type: 'counter' } {
+  return { key, name, otelName, otelUnit, help, type: 'counter', scope: 'fleet', labels };
+}
 
 const DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
 
-/** The exporter's own metrics. */
+/** The prom-client instruments: the exporter's own metrics, and the fleet counters fed from pushed events. */
 export const SELF_METRICS = {
   apiRequests: self('api_requests_total', 'counter', ['account_sid', 'endpoint', 'outcome'], '{request}',
     'Requests to the Twilio API by endpoint and outcome (HTTP status, or an error code for failures without one).'),
@@ -347,6 +373,16 @@ export const SELF_METRICS = {
     'CloudEvents in accepted deliveries, by outcome (applied, duplicate, skipped, unknown_type).'),
   eventStreamsSkipped: self('event_streams_events_skipped_total', 'counter', ['reason'], '{event}',
     'CloudEvents skipped because they were malformed or not for the sink\'s account, by reason.'),
+  ingestMode: self('ingest_mode', 'gauge', ['account_sid', 'mode'], '1',
+    'The running ingest mode of each account: 1 for its mode (poll, push or hybrid), 0 for the others; follows reloads.'),
+  eventStreamsGapFillPolls: self('event_streams_gap_fill_polls_total', 'counter', ['account_sid'], '{poll}',
+    'Polls of hybrid-mode calls made because their pushed samples stopped for longer than event_streams.hybrid_gap (each fills the gap once; push and poll samples count once).'),
+  callEvents: pushedFleetCounter('voice_call_events', 'twilio_voice_call_events_total', 'twilio.voice.call_events', '{event}',
+    ['account_sid', 'edge', 'group', 'name', 'level'],
+    'Pushed Voice SDK and gateway call events (Event Streams call-event.*), each CloudEvent once; name, group, level and edge outside the documented sets are "other" (see docs/event-vocabulary.md).'),
+  callTags: pushedFleetCounter('voice_call_tags', 'twilio_voice_call_tags_total', 'twilio.voice.call_tags', '{call}',
+    ['account_sid', 'edge', 'tag'],
+    'Calls Twilio tagged in a pushed call summary (high_jitter, low_mos, …), each (call, edge, tag) once whichever summaries carry it; edge "call" for call-level tags, tags outside the documented set are "other".'),
   otlpExports: self('otlp_exports_total', 'counter', ['outcome'], '{export}',
     'OTLP metric exports by outcome (success, failure), counted once each after the SDK\'s retries.'),
   circuitOpen: self('circuit_open', 'gauge', ['account_sid'], '1',
@@ -365,6 +401,7 @@ export const STORE_FAMILIES: readonly MetricDefinition[] = [
   CALL_SAMPLE_TIMESTAMP,
   CALL_INFO,
   CALL_QUALITY_ISSUE,
+  CALL_SUMMARY_TAGS,
   ...FLEET_HISTOGRAMS,
   FLEET_SAMPLES,
   FLEET_ACTIVE_CALLS,

@@ -72,6 +72,7 @@ export const LABEL_VALUES: Readonly<Record<string, LabelValue>> = {
   codec_name: label('codec_name', (s) => s.call.codecName, false),
   media_region: label('media_region', (s) => s.call.mediaRegion, false),
   issue: label('issue', (s) => s.issue, true),
+  processing_state: label('processing_state', (s) => s.call.summary?.processingState, false),
 };
 
 /** The value readers of a label list, in order; throws naming the label when one is unknown, so a bad table row fails at load. */

@@ -28,6 +28,18 @@ export interface CallState {
   mediaRegion: string | undefined;
   /** Streams by `edge/direction`. */
   readonly streams: Map<string, StreamState>;
+  /** The most final call summary pushed so far, once one arrived. */
+  summary?: CallSummaryInfo;
+}
+
+/** What the store keeps of a call summary for the per-call summary gauge: bounded, label-safe fields. */
+export interface CallSummaryInfo {
+  /** partial, predicted_complete or complete. */
+  readonly processingState: string;
+  /** Rank of `processingState`: a later summary replaces the kept one only when it is at least as final. */
+  readonly rank: number;
+  /** Distinct quality tags Twilio gave the call (0 for a clean call). */
+  readonly tagCount: number;
 }
 
 /** Receives every sample the store applies, exactly once; `observe` is false for history not replayed. */
@@ -172,6 +184,12 @@ export class SampleStore {
   setCallType(callSid: string, callType: string): void {
     const call = this.#calls.get(callSid);
     if (call) call.callType = callType;
+  }
+
+  /** Records a call summary unless a more final one is kept (deliveries arrive in any order). */
+  setSummary(callSid: string, summary: CallSummaryInfo): void {
+    const call = this.#calls.get(callSid);
+    if (call && (call.summary === undefined || call.summary.rank <= summary.rank)) call.summary = summary;
   }
 
   /** The newest applied timestamp of a stream, or undefined when nothing was applied yet. */

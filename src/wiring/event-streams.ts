@@ -4,6 +4,7 @@ import type { AccountConfig, Config } from '../config/types.ts';
 import { createPushIngest } from '../events/push-ingest.ts';
 import type { PushIngest } from '../events/push-ingest.ts';
 import { eventStreamsRoutes } from '../http/event-streams-routes.ts';
+import type { PollObserver } from '../poller/poller.ts';
 import type { SampleStore } from '../store/sample-store.ts';
 import type { SelfTelemetry } from './self-telemetry.ts';
 
@@ -25,9 +26,16 @@ export interface EventStreamsWiring {
  * Event Streams as a call and sample source: its sink route applies signed CloudEvents batches to the same
  * exactly-once store the poller applies to; `push.skipPoll` tells the poller which calls push covers.
  */
-export function eventStreamsSource(w: EventStreamsWiring): { readonly source: CallSourceUnit; readonly push: PushIngest } {
+export function eventStreamsSource(w: EventStreamsWiring): {
+  readonly source: CallSourceUnit;
+  readonly push: PushIngest;
+  readonly observePolls: (observer: PollObserver) => PollObserver;
+  /** Refreshes the ingest-mode gauge from the running configuration (modes change on reload). */
+  readonly refreshModes: () => void;
+} {
   const t = w.telemetry;
   t.eventStreamsEnabled();
+  for (const acc of w.config.accounts) if (acc.ingestMode === 'hybrid') t.gapFillEnabled(acc.accountSid);
   const push = createPushIngest({
     registry: w.registry,
     store: w.store,
@@ -35,7 +43,7 @@ export function eventStreamsSource(w: EventStreamsWiring): { readonly source: Ca
     mode: (accountSid) => w.runningAccount(accountSid)?.ingestMode,
     hybridGapMs: () => w.running().eventStreams.hybridGapMs,
     silenceTimeoutMs: () => w.running().eventStreams.silenceTimeoutMs,
-    onApplied: (_accountSid, r) => t.pushApplied(r),
+    onApplied: (accountSid, r) => t.pushApplied(r, accountSid),
     onSkipped: (_accountSid, s) => t.pushSkipped(s),
     onUnknownTypes: (_accountSid, n) => t.pushUnknownTypes(n),
   });
@@ -51,5 +59,16 @@ export function eventStreamsSource(w: EventStreamsWiring): { readonly source: Ca
     apply: (accountSid, batch) => push.apply(accountSid, batch),
     onDelivery: (outcome, failure) => t.pushDelivery(outcome, failure),
   });
-  return { source: { name: 'event_streams', routes }, push };
+  // The poller skips a hybrid call while its pushes are fresh, so every poll of a hybrid call is a gap fill.
+  // Counted when the poll finishes, not when skip() is asked (a poll held back by the account's cap is asked again).
+  const observePolls = (observer: PollObserver): PollObserver => ({
+    ...observer,
+    pollFinished: (e) => {
+      if (w.runningAccount(e.accountSid)?.ingestMode === 'hybrid') t.gapFillPoll(e.accountSid);
+      observer.pollFinished(e);
+    },
+  });
+  const refreshModes = (): void => t.ingestModes(w.running().accounts.filter((a) => w.isRunning(a.accountSid)));
+  refreshModes();
+  return { source: { name: 'event_streams', routes }, push, observePolls, refreshModes };
 }

@@ -272,11 +272,30 @@ export class SelfTelemetry {
     if (failure) this.#log.debug({ failure }, 'Event Streams delivery refused');
   }
 
-  /** What one applied batch did. */
-  pushApplied(r: ApplyEventsResult): void {
+  /** What one applied batch of an account did: event counts, and the call-event and tag counters. */
+  pushApplied(r: ApplyEventsResult, accountSid: string): void {
+    for (const l of r.callEventLabels) this.#self.callEvents.inc({ account_sid: accountSid, ...l });
+    for (const t of r.newTags) this.#self.callTags.inc({ account_sid: accountSid, edge: t.edge, tag: t.tag });
     this.#self.eventStreamsEvents.inc({ outcome: 'applied' }, r.events);
     this.#self.eventStreamsEvents.inc({ outcome: 'duplicate' }, r.duplicateEvents);
     if (r.duplicateSamples > 0) this.#self.samplesDuplicate.inc(r.duplicateSamples);
+  }
+
+  /** Sets each account's ingest-mode gauge (1 for its running mode, 0 for the others). */
+  ingestModes(accounts: Iterable<{ readonly accountSid: string; readonly ingestMode: string }>): void {
+    for (const a of accounts) {
+      for (const mode of ['poll', 'push', 'hybrid']) this.#self.ingestMode.set({ account_sid: a.accountSid, mode }, a.ingestMode === mode ? 1 : 0);
+    }
+  }
+
+  /** A hybrid-mode account's calls may be polled to fill push gaps: its gap-fill counter starts at 0. */
+  gapFillEnabled(accountSid: string): void {
+    this.#self.eventStreamsGapFillPolls.inc({ account_sid: accountSid }, 0);
+  }
+
+  /** A hybrid-mode call was polled because its pushes stopped for longer than the gap. */
+  gapFillPoll(accountSid: string): void {
+    this.#self.eventStreamsGapFillPolls.inc({ account_sid: accountSid });
   }
 
   /** A pushed event skipped, by reason. */

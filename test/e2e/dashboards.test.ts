@@ -4,6 +4,7 @@ import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { SimulatorControl } from '../../src/simulator/control-client.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
+import { signDelivery } from '../../src/simulator/event-signing.ts';
 import { eventually, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 import { PROMETHEUS_JOB, startPrometheus } from '../helpers/prometheus.ts';
@@ -30,6 +31,7 @@ const DURATIONS = { __rate_interval: '5s', __interval: '1s', __range: '5m' };
 let simulator: RunningSimulator | undefined;
 let exporter: TestExporter | undefined;
 let capped: TestExporter | undefined;
+let pushed: TestExporter | undefined;
 let prometheus: RunningPrometheus | undefined;
 let clientCall = '';
 
@@ -55,6 +57,26 @@ async function someSeries(promql: string, timeoutMs = 20_000): Promise<InstantSa
   }, timeoutMs, `a series from ${promql}`);
 }
 
+/** Delivers a signed Event Streams batch: SDK warnings raised and cleared, an SDK error, and a tagged summary. */
+async function pushEvents(base: string): Promise<void> {
+  const account = DEMO_ACCOUNT.accountSid;
+  const event = (id: string, type: string, schema: string, data: Record<string, unknown>) => ({
+    specversion: '1.0', type: `com.twilio.voice.insights.${type}`, source: `/v1/Voice/${clientCall}`, id,
+    dataschema: `https://events-schemas.twilio.com/VoiceInsights.${schema}`, time: new Date().toISOString(),
+    data: { call_sid: clientCall, account_sid: account, ...data },
+  });
+  const sdk = (id: string, group: string, name: string, level: string) => event(id, 'call-event.sdk', 'CallEvent/3', { edge: 'sdk_edge', group, name, level });
+  const body = JSON.stringify([
+    sdk('EVD1', 'network-quality-warning-raised', 'high-rtt', 'WARNING'),
+    sdk('EVD2', 'network-quality-warning-cleared', 'high-rtt', 'INFO'),
+    sdk('EVD3', 'connection', 'error', 'ERROR'),
+    event('EVD4', 'call-summary.partial', 'CallSummary/2', { call_type: 'client', tags: ['high_pdd'], sdk_edge: { tags: ['low_mos'] } }),
+  ]);
+  const d = signDelivery(DEMO_ACCOUNT.authToken, `${base}/webhooks/twilio/event-streams/${account}`, body);
+  const res = await fetch(d.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': d.signature }, body });
+  if (res.status !== 200) throw new Error(`push to the hybrid exporter: ${res.status} ${await res.text()}`);
+}
+
 beforeAll(async () => {
   simulator = await startSimulator({ lagSeconds: 0 });
   const control = new SimulatorControl(simulator.url);
@@ -64,18 +86,26 @@ beforeAll(async () => {
   const options = { discovery: { enabled: true, interval: '1s' }, backfill: true };
   exporter = await startTestExporter(simulator.url, options);
   capped = await startTestExporter(simulator.url, { ...options, max_calls: 1 });
+  // A hybrid exporter that receives SDK warnings and a summary of the client call by push, for the event panels.
+  pushed = await startTestExporter(simulator.url, {
+    ...options,
+    accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: simulator.url, api_base_url: simulator.url, ingest_mode: 'hybrid' }],
+  });
+  await eventually(() => (pushed!.exporter.registry.get(clientCall) ? true : undefined), 20_000, 'the hybrid exporter to track the client call');
+  await pushEvents(pushed.url);
   prometheus = await startPrometheus({
-    scrapeTargets: [new URL(exporter.url).host, new URL(capped.url).host],
+    scrapeTargets: [new URL(exporter.url).host, new URL(capped.url).host, new URL(pushed.url).host],
     extraFlags: ['--enable-feature=exemplar-storage'],
   });
   // Ready when rates over the dashboards' window have two scrapes of per-call and fleet series.
   await someSeries(`rate(twilio_call_packets_received_total{call_sid="${clientCall}"}[${DURATIONS.__rate_interval}])`, 60_000);
   await someSeries(`rate(twilio_voice_mos_count[${DURATIONS.__rate_interval}])`, 30_000);
+  await someSeries(`rate(twilio_voice_call_tags_total[${DURATIONS.__rate_interval}])`, 30_000);
 }, 120_000);
 
 afterAll(async () => {
   await prometheus?.stop();
-  await Promise.all([exporter?.close(), capped?.close()]);
+  await Promise.all([exporter?.close(), capped?.close(), pushed?.close()]);
   await simulator?.close();
 });
 

@@ -104,6 +104,8 @@ describe('hybrid mode', () => {
     await eventually(async () => ((await deliveryLedger(sim!.url)).pending === 0 && sumOf(exported(await exp!.scrape())) === sumOf(await visible(sim!.url, sids)) ? true : undefined), 20_000, 'pushed samples applied');
     const before = (await control.ledger()).requests.by_route.metrics;
     expect(before).toBe(0);
+    const gapFills = (text: string): number => seriesOf(text, 'twilio_insights_exporter_event_streams_gap_fill_polls_total').reduce((n, s) => n + s.value, 0);
+    expect(seriesOf(await exp.scrape(), 'twilio_insights_exporter_event_streams_gap_fill_polls_total')).toEqual([expect.objectContaining({ labels: { account_sid: ACCOUNT }, value: 0 })]);
 
     // Outage: Twilio holds the events; the calls keep producing samples (5 minutes of them).
     await setDelivery(sim.url, { paused: true });
@@ -115,6 +117,7 @@ describe('hybrid mode', () => {
     }, 30_000, 'polling to fill the outage');
     expect(sorted(exported(filled))).toEqual(sorted(want));
     expect((await control.ledger()).requests.by_route.metrics).toBeGreaterThan(0);
+    expect(gapFills(await exp.scrape())).toBeGreaterThan(0);
 
     // The held events arrive late: every one is a sample already counted.
     await setDelivery(sim.url, { paused: false });

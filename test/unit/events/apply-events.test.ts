@@ -12,7 +12,7 @@ function setup() {
   const registry = new CallRegistry({ maxCalls: 10, drainPeriodMs: 1000, retentionMs: 5000, now: () => clock.now });
   const store = new SampleStore({ backfill: true });
   registry.addListener({ onTracked: (c) => store.addCall(c.callSid, c.accountSid, c.trackedAtMs) });
-  const deps = { registry, store, dedupe: new IdDedupe({ now: () => clock.now }), pushes: new PushTracker({ now: () => clock.now }) };
+  const deps = { registry, store, dedupe: new IdDedupe({ now: () => clock.now }), pushes: new PushTracker({ now: () => clock.now }), countedTags: new IdDedupe({ now: () => clock.now }) };
   return { clock, registry, store, deps };
 }
 
@@ -41,9 +41,38 @@ describe('applyEvents', () => {
     const { registry, deps } = setup();
     applyEvents([metrics('E1', 10), metrics('E2', 10, CALL_2)], deps);
     expect(applyEvents([progress('E4', 'ringing'), progress('E5', 'in-progress', CALL_2)], deps).ended).toBe(0);
-    const summary: ParsedEvent = { kind: 'call_summary', id: 'E6', callSid: CALL_1, accountSid: ACCOUNT_A, callType: 'carrier', tags: ['high_jitter'] };
+    const summary: ParsedEvent = { kind: 'call_summary', id: 'E6', callSid: CALL_1, accountSid: ACCOUNT_A, callType: 'carrier', tags: ['high_jitter'], processingState: 'partial', edgeTags: [{ tag: 'high_jitter', edge: 'call' }] };
     expect(applyEvents([summary], deps).ended).toBe(1);
     expect(applyEvents([{ ...summary, id: 'E7' }], deps).ended).toBe(0);
     expect(registry.get(CALL_2)?.endedAtMs).toBeUndefined();
+  });
+
+  it('counts each (call, edge, tag) once across partial and complete summaries, and keeps the most final summary', () => {
+    const { store, deps } = setup();
+    applyEvents([metrics('E1', 10)], deps);
+    const partial: ParsedEvent = {
+      kind: 'call_summary', id: 'S1', callSid: CALL_1, accountSid: ACCOUNT_A, callType: 'client', tags: ['high_jitter'], processingState: 'partial',
+      edgeTags: [{ tag: 'high_jitter', edge: 'sdk_edge' }],
+    };
+    const complete: ParsedEvent = {
+      ...partial, id: 'S2', processingState: 'complete',
+      edgeTags: [{ tag: 'high_jitter', edge: 'sdk_edge' }, { tag: 'low_mos', edge: 'sdk_edge' }, { tag: 'high_jitter', edge: 'client_edge' }],
+    };
+    expect(applyEvents([complete], deps).newTags).toEqual([
+      { tag: 'high_jitter', edge: 'sdk_edge' }, { tag: 'low_mos', edge: 'sdk_edge' }, { tag: 'high_jitter', edge: 'client_edge' },
+    ]);
+    // A partial delivered late (any order) adds no count and does not replace the complete summary.
+    expect(applyEvents([partial], deps).newTags).toEqual([]);
+    expect(store.get(CALL_1)?.summary).toMatchObject({ processingState: 'complete', tagCount: 2 });
+    expect(store.get(CALL_1)?.callType).toBe('client');
+  });
+
+  it('gives each new call event its bounded labels, unknown names as other', () => {
+    const { deps } = setup();
+    const r = applyEvents([progress('E1', 'completed'), progress('E2', 'made-up-name'), progress('E2', 'completed')], deps);
+    expect(r.callEventLabels).toEqual([
+      { name: 'completed', level: 'INFO', group: 'connection', edge: 'carrier_edge' },
+      { name: 'other', level: 'INFO', group: 'connection', edge: 'carrier_edge' },
+    ]);
   });
 });

@@ -71,8 +71,36 @@ describe('parseCloudEvent', () => {
     ['a bad metric value', envelope('call-metrics.gateway', { ...METRIC, carrier_edge: { interval: { packets_loss_percentage: 101 } } }), 'bad_value'],
     ['an event name with spaces', envelope('call-event.gateway', { call_sid: CALL, account_sid: ACCOUNT, edge: 'carrier_edge', group: 'connection', name: 'com pleted', level: 'INFO' }, { dataschema: 'x/VoiceInsights.CallEvent/3' }), 'bad_event_data'],
     ['tags that are not strings', envelope('call-summary.partial', { call_sid: CALL, account_sid: ACCOUNT, tags: [1] }, { dataschema: 'x/VoiceInsights.CallSummary/1' }), 'bad_event_data'],
+    ['an edge block with more than 64 tags', envelope('call-summary.complete', { call_sid: CALL, account_sid: ACCOUNT, sdk_edge: { tags: Array(65).fill('low_mos') } }, { dataschema: 'x/VoiceInsights.CallSummary/2' }), 'bad_event_data'],
   ])('skips %s with reason %s', (_name, raw, reason) => {
     expect(parseCloudEvent(raw, ACCOUNT)).toMatchObject({ reason });
+  });
+
+  it('attributes summary tags to the edge block listing them, call-level ones to "call", unknown ones to "other"', () => {
+    const sum = parseCloudEvent(
+      envelope('call-summary.predicted-complete', {
+        call_sid: CALL, account_sid: ACCOUNT, call_type: 'client', tags: ['low_mos', 'high_pdd', 'brand_new_tag'],
+        sdk_edge: { tags: ['low_mos', 'ice_failure'] }, client_edge: { properties: {} }, carrier_edge: null,
+      }, { dataschema: 'x/VoiceInsights.CallSummary/2' }),
+      ACCOUNT,
+    );
+    expect(sum).toMatchObject({
+      kind: 'call_summary', processingState: 'predicted_complete',
+      edgeTags: [{ tag: 'low_mos', edge: 'sdk_edge' }, { tag: 'ice_failure', edge: 'sdk_edge' }, { tag: 'high_pdd', edge: 'call' }, { tag: 'other', edge: 'call' }],
+    });
+  });
+
+  it('reads a summary with tags null (a real capture) as one without tags', () => {
+    const sum = parseCloudEvent(envelope('call-summary.complete', { call_sid: CALL, account_sid: ACCOUNT, tags: null }, { dataschema: 'x/VoiceInsights.CallSummary/1' }), ACCOUNT);
+    expect(sum).toMatchObject({ processingState: 'complete', tags: [], edgeTags: [] });
+  });
+
+  it('reads a Conversation Relay event with edge null as edge "none"', () => {
+    const ev = parseCloudEvent(
+      envelope('call-event.gateway', { call_sid: CALL, account_sid: ACCOUNT, edge: null, group: 'conversation_relay', name: 'tts_latency', level: 'INFO' }, { dataschema: 'x/VoiceInsights.CallEvent/3' }),
+      ACCOUNT,
+    );
+    expect(ev).toMatchObject({ kind: 'call_event', edge: 'none', group: 'conversation_relay' });
   });
 
   it('returns undefined for a well-formed event of a type it does not read', () => {
