@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { eventually, seriesOf } from '../helpers/exporter.ts';
 import { PROMETHEUS_JOB, startPrometheus } from '../helpers/prometheus.ts';
 import type { RunningPrometheus } from '../helpers/prometheus.ts';
 import { simControl } from '../helpers/sim-control.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 // Three real processes: the simulator (playing Twilio's Events API and delivering to its sinks), the exporter in
 // push mode, and Prometheus scraping the exporter. Nothing is shared in memory with this test.
@@ -23,13 +23,6 @@ let dir = '';
 let simUrl = '';
 let expUrl = '';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((done) => s.listen(0, '127.0.0.1', done));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((done) => s.close(() => done()));
-  return port;
-}
 
 function run(args: string[]): { child: ChildProcess; output: () => string } {
   let out = '';

@@ -1,7 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -10,6 +9,7 @@ import { stringify } from 'yaml';
 import type { Edge } from '../../src/samples/sample.ts';
 import { SimulatorControl } from '../../src/simulator/control-client.ts';
 import { eventually } from '../helpers/exporter.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 // Headless Chromium (Debian `chromium`, installed by setup.sh) drives the demo (`--demo`) with basic auth on:
 // the status page must list the demo's degraded calls with badges the simulator's own samples justify, and
@@ -27,13 +27,6 @@ let base = '';
 let control: SimulatorControl;
 const profiles: string[] = [];
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((done) => s.listen(0, '127.0.0.1', done));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((done) => s.close(() => done()));
-  return port;
-}
 
 /** Runs headless Chromium once; `mode` dumps the DOM after load or writes a screenshot. */
 function chromium(url: string, mode: { dumpDom: true } | { screenshot: string }): Promise<string> {

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { freePort } from './free-port.ts';
 
 /** The scrape job name of the exporter targets; the alert rules in config/prometheus select it. */
 export const PROMETHEUS_JOB = 'twilio-insights-exporter';
@@ -46,15 +46,6 @@ export interface RunningPrometheus {
 
 const READY_TIMEOUT_MS = 30_000;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise<void>((done) => server.close(() => done()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 interface ApiResponse<T> {
   status: 'success' | 'error';

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually } from './exporter.ts';
+import { freePort } from './free-port.ts';
 
 /** Where test/e2e/setup.sh unpacks the VictoriaMetrics binary (Debian trixie package, not installed). */
 export const VICTORIA_METRICS_BIN = fileURLToPath(new URL('../../.cache/vm/usr/bin/victoria-metrics', import.meta.url));
@@ -32,17 +32,6 @@ export interface RunningVictoriaMetrics {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => done());
-  });
-  const addr = server.address();
-  await new Promise<void>((done) => server.close(() => done()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
