@@ -131,11 +131,12 @@ async function listen(server: Server, address: string, tls: boolean): Promise<st
   return `${tls ? 'https' : 'http'}://${shown}:${a.port}`;
 }
 
-function banner(metricsUrl: string, simulatorUrl: string): string {
+function banner(metricsUrl: string, statusUrl: string, simulatorUrl: string): string {
   return `
   ┌──────────────────────────────────────────────────────────────────────────┐
     DEMO MODE: polling the built-in Twilio simulator, not Twilio.
     Metrics:   ${metricsUrl}
+    Status:    ${statusUrl}  (tracked calls, live quality verdicts)
     Simulator: ${simulatorUrl}  (demo account ${DEMO_ACCOUNT.accountSid})
     To poll a real account: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN
     (or TWILIO_API_KEY + TWILIO_API_SECRET), or pass --config.file=config.yaml.
@@ -246,7 +247,7 @@ async function serve({ flags, config, options, shard, demo, webConfig }: Serving
     { version: VERSION, address: baseUrl, accounts: config.accounts.length, poll_interval_ms: config.pollIntervalMs },
     'twilio-insights-exporter started',
   );
-  if (demo) process.stdout.write(banner(`${baseUrl}${config.web.telemetryPath}`, demo.simulator.url));
+  if (demo) process.stdout.write(banner(`${baseUrl}${config.web.telemetryPath}`, `${baseUrl}/`, demo.simulator.url));
   else process.stdout.write(`Serving metrics on ${baseUrl}${config.web.telemetryPath}\n`);
 
   process.on('SIGHUP', () => {
