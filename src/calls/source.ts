@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../config/types.ts';
-import type { Sample } from '../samples/sample.ts';
 import type { CallRegistry, CallSource } from './registry.ts';
 
 /**
@@ -9,24 +8,10 @@ import type { CallRegistry, CallSource } from './registry.ts';
  */
 export type CallAnnouncer = Pick<CallRegistry, 'track' | 'end' | 'remove' | 'get' | 'calls' | 'lifecycle'>;
 
-/** What a push source's samples did once delivered: the store's exactly-once verdict. */
-export interface DeliveryResult {
-  /** Samples applied for the first time. */
-  readonly applied: number;
-  /** Samples applied before (a re-delivery, or the same sample also polled). */
-  readonly duplicates: number;
-}
-
-/** Where a push source delivers samples: the same exactly-once store the poller applies to. */
-export interface SampleSink {
-  /** Applies each sample at most once, whoever else delivers it. */
-  deliver(samples: readonly Sample[]): DeliveryResult;
-}
-
 /**
  * One source of calls (and, for push, of samples): the static list, discovery, status callbacks, the admin API,
- * Event Streams. A source announces and ends calls through a {@link CallAnnouncer} (and delivers samples through
- * a {@link SampleSink}) given when it is built; the composition root mounts its routes, starts every source of
+ * Event Streams. A source announces and ends calls through a {@link CallAnnouncer} given when it is built (a push
+ * source also applies samples to the store the poller applies to); the composition root mounts its routes, starts every source of
  * its list in order, passes each reload on, and stops them together.
  */
 export interface CallSourceUnit {

@@ -8,7 +8,7 @@ export { parseListenAddress } from './listen-address.ts';
 export type { ListenAddress } from './listen-address.ts';
 export { loadConfig } from './load.ts';
 export type { LoadConfigOptions } from './load.ts';
-export { ACCOUNT_SID_RE, API_KEY_SID_RE, CALL_SID_RE, createConfigSchema } from './schema.ts';
+export { createConfigSchema } from './schema.ts';
 export { REDACTED, Secret } from './secret.ts';
 export { DISCOVERY_DIRECTIONS, LOG_FORMATS, LOG_LEVELS } from './types.ts';
 export type {

@@ -10,7 +10,6 @@ import { DISCOVERY_DIRECTIONS, INGEST_MODES, LOG_FORMATS, LOG_LEVELS } from './t
 import type { AccountConfig, AdminConfig, Config, Credentials, OtlpConfig, StateConfig, StaticCall } from './types.ts';
 import { ACCOUNT_SID_RE, API_KEY_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
 
-export { ACCOUNT_SID_RE, API_KEY_SID_RE, CALL_SID_RE };
 
 /** The problem reported when no account is configured, in the file or the environment. */
 export const ACCOUNTS_REQUIRED =

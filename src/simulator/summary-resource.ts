@@ -12,7 +12,6 @@ import type { Simulator } from './simulator.ts';
 import { ApiError, notFoundError } from './twilio-error.ts';
 import { sampleIntervalMs, streamVisibility } from './visibility.ts';
 
-export { SUMMARY_CALL_TYPE };
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const round = (value: number): number => Math.round(value * 100) / 100;

@@ -1,4 +1,5 @@
-import { ACCOUNT_SID_PATTERN, CALL_SID_PATTERN, joinPath } from './urls.ts';
+import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
+import { joinPath } from './urls.ts';
 
 /** A response body whose shape is not what the endpoint promises; the client turns it into a `bad_payload` TwilioError. */
 export class PayloadError extends Error {
@@ -144,9 +145,9 @@ export function parseCallsEnvelope(body: unknown, apiBase: URL): CallsEnvelope {
 export function parseCallRecord(record: unknown): CallRecord | string {
   if (!isObject(record)) return `record is ${kind(record)}, expected an object`;
   const sid = record['sid'];
-  if (typeof sid !== 'string' || !CALL_SID_PATTERN.test(sid)) return '"sid" is not a Call SID';
+  if (typeof sid !== 'string' || !CALL_SID_RE.test(sid)) return '"sid" is not a Call SID';
   const accountSid = record['account_sid'];
-  if (typeof accountSid !== 'string' || !ACCOUNT_SID_PATTERN.test(accountSid)) {
+  if (typeof accountSid !== 'string' || !ACCOUNT_SID_RE.test(accountSid)) {
     return '"account_sid" is not an Account SID';
   }
   const status = record['status'];
@@ -159,7 +160,7 @@ export function parseCallRecord(record: unknown): CallRecord | string {
     else return `"${key}" is ${kind(value)}, expected a string or null`;
   }
   const parentCallSid = optional['parent_call_sid'] ?? null;
-  if (parentCallSid !== null && !CALL_SID_PATTERN.test(parentCallSid)) return '"parent_call_sid" is not a Call SID';
+  if (parentCallSid !== null && !CALL_SID_RE.test(parentCallSid)) return '"parent_call_sid" is not a Call SID';
   return {
     sid,
     accountSid,

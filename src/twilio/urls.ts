@@ -2,11 +2,6 @@ import type { Endpoint } from './endpoint.ts';
 import { TwilioError } from './errors.ts';
 import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
 
-/** Shape of a Twilio Call SID. */
-export const CALL_SID_PATTERN = CALL_SID_RE;
-
-/** Shape of a Twilio Account SID. */
-export const ACCOUNT_SID_PATTERN = ACCOUNT_SID_RE;
 
 /** Parses a configured base URL (http or https, no userinfo, query or fragment), throwing a TypeError naming `name` otherwise. */
 export function parseBaseUrl(name: string, value: string): URL {
@@ -63,11 +58,11 @@ export function checkSameOrigin(endpoint: Endpoint, base: URL, value: string): U
 
 /** Checks a Call SID client-side so it can be put in a path, throwing `bad_request` without sending a request. */
 export function checkCallSid(endpoint: Endpoint, callSid: string): string {
-  if (typeof callSid !== 'string' || !CALL_SID_PATTERN.test(callSid)) {
+  if (typeof callSid !== 'string' || !CALL_SID_RE.test(callSid)) {
     throw new TwilioError({
       code: 'bad_request',
       endpoint,
-      detail: `invalid CallSid ${JSON.stringify(String(callSid).slice(0, 64))}: must match ${CALL_SID_PATTERN.source}`,
+      detail: `invalid CallSid ${JSON.stringify(String(callSid).slice(0, 64))}: must match ${CALL_SID_RE.source}`,
     });
   }
   return callSid;
@@ -75,11 +70,11 @@ export function checkCallSid(endpoint: Endpoint, callSid: string): string {
 
 /** Checks an Account SID client-side so it can be put in a path, throwing `bad_request` without sending a request. */
 export function checkAccountSid(endpoint: Endpoint, accountSid: string): string {
-  if (typeof accountSid !== 'string' || !ACCOUNT_SID_PATTERN.test(accountSid)) {
+  if (typeof accountSid !== 'string' || !ACCOUNT_SID_RE.test(accountSid)) {
     throw new TwilioError({
       code: 'bad_request',
       endpoint,
-      detail: `invalid AccountSid ${JSON.stringify(String(accountSid).slice(0, 64))}: must match ${ACCOUNT_SID_PATTERN.source}`,
+      detail: `invalid AccountSid ${JSON.stringify(String(accountSid).slice(0, 64))}: must match ${ACCOUNT_SID_RE.source}`,
     });
   }
   return accountSid;

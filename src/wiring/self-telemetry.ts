@@ -164,8 +164,9 @@ export class SelfTelemetry {
       pollFinished: (e) => {
         self.pollDuration.observe({ account_sid: e.accountSid }, e.durationSeconds);
         self.pollLag.set({ account_sid: e.accountSid }, e.lagSeconds);
-        if (o.registry.get(e.callSid)) o.status?.polls.finished(e);
-        if (o.perCallSeries && o.registry.get(e.callSid)) self.callPollSuccess.set({ call_sid: e.callSid }, e.ok ? 1 : 0);
+        const tracked = o.registry.get(e.callSid) !== undefined;
+        if (tracked) o.status?.polls.finished(e);
+        if (o.perCallSeries && tracked) self.callPollSuccess.set({ call_sid: e.callSid }, e.ok ? 1 : 0);
         if (e.ok) {
           self.lastSuccessfulPoll.set({ account_sid: e.accountSid }, o.now() / 1000);
           this.answered(e.accountSid);
