@@ -182,6 +182,37 @@ describe('parseMetricRecord on real records', () => {
   });
 });
 
+describe('parseTimestamp against Date.parse', () => {
+  const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+  // Valid instants 1970..2099 written as Twilio does, with 0 to 6 fraction digits.
+  const stamp = fc.record({ ms: fc.integer({ min: 0, max: Date.UTC(2099, 11, 31, 23, 59, 59, 999) }), digits: fc.integer({ min: 0, max: 6 }) }).map(({ ms, digits }) => {
+    const d = new Date(ms);
+    const date = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`;
+    const fraction = digits === 0 ? '' : `.${pad(d.getUTCMilliseconds(), 3).padEnd(6, '7').slice(0, digits)}`;
+    return { text: `${date}${fraction}Z`, ms: ms - (digits === 0 ? d.getUTCMilliseconds() : digits < 3 ? d.getUTCMilliseconds() % 10 ** (3 - digits) : 0) };
+  });
+
+  it('agrees on every valid timestamp, whatever the one parsed before (the hour it remembers)', () => {
+    fc.assert(
+      fc.property(fc.array(stamp, { minLength: 1, maxLength: 8 }), (stamps) => {
+        for (const { text, ms } of stamps) {
+          expect(parseTimestamp(text)).toBe(ms);
+          expect(parseTimestamp(text)).toBe(Date.parse(text));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses an impossible date in the hour it remembers, and a good one after a bad one', () => {
+    expect(parseTimestamp('2019-02-28T23:59:59Z')).toBe(Date.UTC(2019, 1, 28, 23, 59, 59));
+    expect(parseTimestamp('2019-02-28T23:60:00Z')).toBeNaN();
+    expect(parseTimestamp('2019-02-29T23:00:00Z')).toBeNaN();
+    expect(parseTimestamp('2019-02-28T23:00:00.25Z')).toBe(Date.UTC(2019, 1, 28, 23, 0, 0, 250));
+    expect(parseTimestamp('2019-03-01T00:00:00Z')).toBe(Date.UTC(2019, 2, 1));
+  });
+});
+
 describe('parseMetricRecord rejects', () => {
   it('covers every reject reason with the cases below', () => {
     // If a reason is added, this list and the cases must grow with it.
