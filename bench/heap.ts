@@ -5,6 +5,7 @@ import { ACCOUNT_SID, benchConfig, benchExporter } from './lib/exporter.ts';
 import { addCalls, buildBaseline, templateSamples } from './lib/series.ts';
 import { log, median, settledHeap } from './lib/stats.ts';
 import type { Row } from './lib/stats.ts';
+import type { Exporter } from '../src/exporter.ts';
 
 const TRACKED = 10_000;
 const REPS = 2;
@@ -15,6 +16,13 @@ const CHURN_GOAL = 1.1;
 
 // Keeps measured structures reachable until their heap has been read.
 const keep: unknown[] = [];
+
+// A scrape as the /metrics route serves it; returns the body's size.
+async function renderedBytes(e: Exporter): Promise<number> {
+  const out = await e.prometheus.render('text');
+  out.release();
+  return out.length;
+}
 
 const seconds = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 
@@ -100,7 +108,7 @@ async function churn(): Promise<{ before: number; after: number; peak: number; t
   const round = async (r: number): Promise<number> => {
     addCalls(e, r * CHURN_PER_ROUND, CHURN_PER_ROUND, template, now);
     // Scrapes now and then while calls are held, as Prometheus would.
-    const rendered = r % 10 === 0 ? (await e.prometheus.render('text')).body.length : 0;
+    const rendered = r % 10 === 0 ? await renderedBytes(e) : 0;
     for (const call of [...e.registry.calls()]) e.registry.end(call.callSid);
     now += Math.max(config.callRetentionMs, config.drainPeriodMs) + 1;
     e.registry.sweep(now);
@@ -109,7 +117,7 @@ async function churn(): Promise<{ before: number; after: number; peak: number; t
   };
   // One round first, so fleet label sets and compiled code exist before the baseline is read.
   await round(0);
-  await e.prometheus.render('text');
+  (await e.prometheus.render('text')).release();
   const before = await settledHeap();
   let peak = 0;
   // Settled heap every quarter: a leak grows with the churn, a one-off allocation does not.
@@ -121,7 +129,7 @@ async function churn(): Promise<{ before: number; after: number; peak: number; t
       trend.push(await settledHeap());
     }
   }
-  await e.prometheus.render('text');
+  (await e.prometheus.render('text')).release();
   const after = await settledHeap();
   await e.stop();
   return { before, after, peak, trend };

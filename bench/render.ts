@@ -11,6 +11,9 @@ import type { Row } from './lib/stats.ts';
 const SIZES = [1000, 10_000] as const;
 const REPS: Record<number, number> = { 1000: 9, 10_000: 3 };
 
+// A scrape as the /metrics route serves it: render, send the chunks, release them for the next render.
+const scrape = async (exporter: Exporter, format: 'text' | 'openmetrics'): Promise<void> => (await exporter.prometheus.render(format)).release();
+
 const perCallLines = (text: string): number => text.split('\n').filter((l) => l.startsWith('twilio_call_')).length;
 
 interface Measured {
@@ -46,13 +49,13 @@ async function verdictCost(template: readonly Sample[]): Promise<{ with: number;
   const names = [CALL_QUALITY_ISSUE, ...FLEET_QUALITY_ISSUES].map((d) => d.name);
   const withV = verdictExporter(template, []);
   const withoutV = verdictExporter(template, names);
-  const text = (await withV.prometheus.render('text')).body;
+  const text = (await withV.prometheus.render('text')).text();
   const series = text.split('\n').filter((l) => l.startsWith(`${CALL_QUALITY_ISSUE.name}{`)).length;
   if (series !== VERDICT_CALLS / RAISING_EVERY) throw new Error(`expected ${VERDICT_CALLS / RAISING_EVERY} raised verdict series, got ${series}`);
   const mw: Measured = { cpu: [], wall: [] };
   const mo: Measured = { cpu: [], wall: [] };
   for (let r = 0; r < 7; r++) {
-    const contenders = [() => time(mw, () => withV.prometheus.render('text')), () => time(mo, () => withoutV.prometheus.render('text'))];
+    const contenders = [() => time(mw, () => scrape(withV, 'text')), () => time(mo, () => scrape(withoutV, 'text'))];
     for (let i = 0; i < contenders.length; i++) await contenders[(i + r) % contenders.length]!();
   }
   log(`render: verdicts: ${series} raised per-call verdict series; wall-clock medians with ${median(mw.wall).toFixed(1)} ms, without ${median(mo.wall).toFixed(1)} ms`);
@@ -73,7 +76,7 @@ export async function run(): Promise<Row[]> {
   for (const n of SIZES) {
     const exporter = buildExporter(n, template);
     const baseline = buildBaseline(n, template);
-    const e = (await exporter.prometheus.render('text')).body;
+    const e = (await exporter.prometheus.render('text')).text();
     const b = await baseline.metrics();
     if (perCallLines(e) !== perCallLines(b)) throw new Error(`per-call series differ: exporter ${perCallLines(e)}, baseline ${perCallLines(b)}`);
     log(`render: ${n} calls: ${perCallLines(e)} per-call series; exporter ${(e.length / 1e6).toFixed(1)} MB, baseline ${(b.length / 1e6).toFixed(1)} MB`);
@@ -83,9 +86,9 @@ export async function run(): Promise<Row[]> {
     const reps = REPS[n] ?? 5;
     for (let r = 0; r < reps; r++) {
       const contenders = [
-        () => time(me, () => exporter.prometheus.render('text')),
+        () => time(me, () => scrape(exporter, 'text')),
         () => time(mb, () => baseline.metrics()),
-        () => time(mo, () => exporter.prometheus.render('openmetrics')),
+        () => time(mo, () => scrape(exporter, 'openmetrics')),
       ];
       for (let i = 0; i < contenders.length; i++) await contenders[(i + r) % contenders.length]!();
     }

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     gc?.();
     const m = process.memoryUsage();
     const t0 = performance.now();
-    await exporter.prometheus.render('text');
+    (await exporter.prometheus.render('text')).release();
     rows.push({ t: Math.round((Date.now() - started) / 1000), rss: m.rss, heap: m.heapUsed, tracked: exporter.registry.size, render: performance.now() - t0 });
     const r = rows.at(-1)!;
     process.stdout.write(`t=${r.t}s rss=${mib(r.rss)}MiB heap=${mib(r.heap)}MiB tracked=${r.tracked} render=${r.render.toFixed(1)}ms churned=${churned}\n`);

@@ -44,7 +44,7 @@ export async function run(): Promise<Row[]> {
       cpu.get(name)!.push(cpuMs() - c0);
     }
     const c0 = cpuMs();
-    await exporter.prometheus.render('text');
+    (await exporter.prometheus.render('text')).release();
     metricsCpu.push(cpuMs() - c0);
   }
   await exporter.stop();

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Express, Request, RequestHandler, Response, Router } from 'express';
-import type { ExpositionFormat, RenderedExposition } from '../metrics/prometheus.ts';
+import type { ExpositionFormat } from '../metrics/prometheus.ts';
+import type { RenderedExposition } from '../metrics/rendered.ts';
 import { errorResponder, methodNotAllowed, notFound } from './error-responses.ts';
 
 /** What the readiness probe reports. */
@@ -72,7 +73,11 @@ export function createApp(options: AppOptions): Express {
     const format = negotiateFormat(req.get('accept'));
     options.render(format).then(
       (out) => {
-        res.set('Content-Type', out.contentType).set('Cache-Control', 'no-store').send(out.body);
+        // The chunks are the render's reusable buffers: written as they are, handed back once the response is done.
+        res.once('close', () => out.release());
+        res.set('Content-Type', out.contentType).set('Cache-Control', 'no-store').set('Content-Length', String(out.length));
+        for (const chunk of out.chunks) res.write(chunk);
+        res.end();
       },
       (err: unknown) => {
         options.onError?.(err);

@@ -1,19 +1,38 @@
 import type { MetricDefinition } from './definitions.ts';
 import type { MetricsWriter } from './store-walk.ts';
 import type { FleetCellView, LabelValue, Subject } from './subject.ts';
+import { ByteText, encodeText } from './byte-text.ts';
 import { escapeLabelValue, familyHeader, formatValue } from './text-format.ts';
 import type { ExpositionFormat } from './text-format.ts';
 
 /**
- * Label text of store series kept across renders, per label list, by the subject's key (stream, call, fleet cell):
- * a scrape then costs one string per series and no per-series objects, which keeps `/metrics` at 10,000 calls far
- * below a plain prom-client registry (bench/render.ts). Entries die with their stream or call (weak keys).
+ * Label text of store series (with the space before the value) kept across renders as UTF-8 bytes, per label list, by the subject's key (stream,
+ * call, fleet cell): a scrape then copies bytes per series and allocates nothing, which keeps `/metrics` at 10,000
+ * calls far below a plain prom-client registry (bench/render.ts). Entries die with their stream or call (weak keys).
  */
 export class LabelTextCache {
-  readonly #byLabels = new Map<string, WeakMap<object, string>>();
+  readonly #byLabels = new Map<string, WeakMap<object, Uint8Array>>();
+  #spare: ByteText[] | undefined;
+
+  /**
+   * Family bodies for one render, reused from the last one: growing fresh buffers to 30 MB on every scrape
+   * made V8 collect the whole heap for their external memory. A render that overlaps another gets new ones.
+   */
+  takeBodies(n: number): ByteText[] {
+    const bodies = this.#spare ?? [];
+    this.#spare = undefined;
+    for (const b of bodies) b.clear();
+    while (bodies.length < n) bodies.push(new ByteText());
+    return bodies;
+  }
+
+  /** Gives bodies back once their bytes are sent (or copied out). */
+  giveBodies(bodies: ByteText[]): void {
+    this.#spare = bodies;
+  }
 
   /** The cache of one label list. */
-  of(labels: readonly string[]): WeakMap<object, string> {
+  of(labels: readonly string[]): WeakMap<object, Uint8Array> {
     const id = labels.join(',');
     let cache = this.#byLabels.get(id);
     if (!cache) this.#byLabels.set(id, (cache = new WeakMap()));
@@ -25,9 +44,9 @@ export class LabelTextCache {
 interface Group {
   readonly values: readonly LabelValue[];
   /** Undefined when a label can change over the key's life (codec, call type): such text is built per render. */
-  readonly cache: WeakMap<object, string> | undefined;
+  readonly cache: WeakMap<object, Uint8Array> | undefined;
   lastKey: object | undefined;
-  lastText: string;
+  lastBytes: Uint8Array | undefined;
 }
 
 function labelText(values: readonly LabelValue[], s: Readonly<Subject>): string {
@@ -45,7 +64,9 @@ export class PrometheusTextWriter implements MetricsWriter {
   readonly #families: readonly MetricDefinition[];
   readonly #format: ExpositionFormat;
   readonly #names: readonly string[];
-  readonly #bodies: string[];
+  readonly #nameBytes: readonly Uint8Array[];
+  readonly #bodies: ByteText[];
+  readonly #cache: LabelTextCache;
   readonly #groupOf: readonly Group[];
   readonly #le: ReadonlyArray<readonly string[]>;
 
@@ -54,46 +75,54 @@ export class PrometheusTextWriter implements MetricsWriter {
     this.#families = families;
     this.#format = format;
     this.#names = families.map((d) => d.name);
-    this.#bodies = families.map(() => '');
+    this.#nameBytes = families.map((d) => encodeText(d.name));
+    this.#cache = cache;
+    this.#bodies = cache.takeBodies(families.length);
     const groups = new Map<string, Group>();
     this.#groupOf = families.map((d) => {
       const id = d.labels.join(',');
       let g = groups.get(id);
       if (!g) {
         const values = d.labelValues ?? [];
-        groups.set(id, (g = { values, cache: values.every((v) => v.stable) ? cache.of(d.labels) : undefined, lastKey: undefined, lastText: '' }));
+        groups.set(id, (g = { values, cache: values.every((v) => v.stable) ? cache.of(d.labels) : undefined, lastKey: undefined, lastBytes: undefined }));
       }
       return g;
     });
     this.#le = families.map((d) => (d.type === 'histogram' ? [...(d.buckets ?? []).map(formatValue), '+Inf'] : []));
   }
 
-  #labels(f: number, s: Readonly<Subject>): string {
-    const g = this.#groupOf[f]!;
+  // The cached label bytes of the subject, or undefined when its group's text is built per render.
+  #cachedLabels(g: Group, s: Readonly<Subject>): Uint8Array | undefined {
     const key = s.key;
-    if (key !== undefined && key === g.lastKey) return g.lastText;
-    let text = key === undefined ? undefined : g.cache?.get(key);
-    if (text === undefined) {
-      text = labelText(g.values, s);
-      if (key !== undefined) g.cache?.set(key, text);
-    }
+    if (key === undefined || g.cache === undefined) return undefined;
+    if (key === g.lastKey) return g.lastBytes;
+    let bytes = g.cache.get(key);
+    if (bytes === undefined) g.cache.set(key, (bytes = encodeText(`${labelText(g.values, s)} `)));
     g.lastKey = key;
-    g.lastText = text;
-    return text;
+    g.lastBytes = bytes;
+    return bytes;
   }
 
   /** One gauge or counter series line. */
   value(f: number, s: Readonly<Subject>, value: number): void {
+    const out = this.#bodies[f]!;
     const g = this.#groupOf[f]!;
-    // Consecutive series of one subject (a stream's families) share the text found for the first.
-    const labels = s.key !== undefined && s.key === g.lastKey ? g.lastText : this.#labels(f, s);
-    this.#bodies[f] += `${this.#names[f]!}${labels} ${formatValue(value)}\n`;
+    // Consecutive series of one subject (a stream's families) share the bytes found for the first.
+    const labels = s.key !== undefined && s.key === g.lastKey ? g.lastBytes : this.#cachedLabels(g, s);
+    if (labels !== undefined) {
+      out.line(this.#nameBytes[f]!, labels, value);
+      return;
+    }
+    out.bytes(this.#nameBytes[f]!);
+    out.text(`${labelText(g.values, s)} `);
+    out.number(value);
+    out.byte(0x0a);
   }
 
   /** One histogram series: cumulative buckets, sum and count. */
   histogram(f: number, s: Readonly<Subject>, cell: FleetCellView, h: number): void {
     const name = this.#names[f]!;
-    const braced = this.#labels(f, s);
+    const braced = labelText(this.#groupOf[f]!.values, s);
     const labels = braced === '' ? '' : `,${braced.slice(1, -1)}`;
     const le = this.#le[f]!;
     const counts = cell.counts[h]!;
@@ -108,13 +137,17 @@ export class PrometheusTextWriter implements MetricsWriter {
       }
       out += '\n';
     }
-    this.#bodies[f] += `${out}${name}_sum${braced} ${formatValue(cell.sums[h]!)}\n${name}_count${braced} ${cell.totals[h]!}\n`;
+    this.#bodies[f]!.text(`${out}${name}_sum${braced} ${formatValue(cell.sums[h]!)}\n${name}_count${braced} ${cell.totals[h]!}\n`);
   }
 
-  /** Every family with its HELP and TYPE, even when it has no series. */
-  text(): string {
-    let out = '';
-    for (let f = 0; f < this.#families.length; f++) out += familyHeader(this.#families[f]!, this.#format) + this.#bodies[f]!;
-    return out;
+  /**
+   * Every family with its HELP and TYPE, even when it has no series, as UTF-8 chunks, and the callback that hands
+   * the family buffers back for the next render once the chunks are sent. Ends the writer.
+   */
+  chunks(): { chunks: Uint8Array[]; release: () => void } {
+    const chunks: Uint8Array[] = [];
+    for (let f = 0; f < this.#families.length; f++) chunks.push(encodeText(familyHeader(this.#families[f]!, this.#format)), this.#bodies[f]!.view());
+    const bodies = this.#bodies;
+    return { chunks, release: () => this.#cache.giveBodies(bodies) };
   }
 }

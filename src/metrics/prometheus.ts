@@ -5,6 +5,7 @@ import type { MetricDefinition } from './definitions.ts';
 import { FleetHistograms } from './fleet-histograms.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 import { LabelTextCache, PrometheusTextWriter } from './prometheus-writer.ts';
+import { RenderedExposition } from './rendered.ts';
 import { planWalk, readsVerdicts, walkStore } from './store-walk.ts';
 import type { QualityView } from './store-walk.ts';
 import type { ExpositionFormat } from './text-format.ts';
@@ -13,11 +14,6 @@ import type { Sample } from '../samples/sample.ts';
 
 export type { ExpositionFormat } from './text-format.ts';
 
-/** A rendered exposition with its content type. */
-export interface RenderedExposition {
-  readonly contentType: string;
-  readonly body: string;
-}
 
 type SelfKey = keyof typeof SELF_METRICS;
 type SelfMetricOf<K extends SelfKey> = (typeof SELF_METRICS)[K]['type'] extends 'counter'
@@ -118,10 +114,10 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
   const plan = planWalk(families, fleet);
   const inputs = { store, fleet, activeCalls: options.activeCalls, ...(options.quality && { quality: options.quality }) };
   const labelCache = new LabelTextCache();
-  const renderOwn = async (format: ExpositionFormat): Promise<string> => {
+  const renderOwn = async (format: ExpositionFormat): Promise<ReturnType<PrometheusTextWriter['chunks']>> => {
     const writer = new PrometheusTextWriter(families, format, labelCache);
     await walkStore(plan, inputs, writer);
-    return writer.text();
+    return writer.chunks();
   };
 
   const self = createSelfMetrics();
@@ -154,9 +150,10 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
       const end = self.renderDuration.startTimer({ format });
       const registry: Registry<OpenMetricsContentType> | Registry = format === 'openmetrics' ? omRegistry : textRegistry;
       // The registry's text ends with OpenMetrics' `# EOF`, so the exporter's own families go first.
-      const body = (await renderOwn(format)) + (await registry.metrics());
+      const own = await renderOwn(format);
+      const chunks = [...own.chunks, Buffer.from(await registry.metrics(), 'utf8')];
       end();
-      return { contentType: registry.contentType, body };
+      return new RenderedExposition(registry.contentType, chunks, own.release);
     },
   };
 }

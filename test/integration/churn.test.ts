@@ -21,7 +21,7 @@ describe('call churn', () => {
     // Not started: no loop runs, the registry and store are driven directly with a fake clock.
     const exporter = createExporter({ config, logger: pino({ level: 'silent' }), now: () => now });
     const { registry, store, prometheus } = exporter;
-    const baseline = parseExposition((await prometheus.render('text')).body).size;
+    const baseline = parseExposition((await prometheus.render('text')).text()).size;
 
     for (let round = 0; round < 10; round++) {
       for (let i = 0; i < 1000; i++) {
@@ -38,14 +38,14 @@ describe('call churn', () => {
         store.apply([sample, sample]);
         registry.end(callSid);
       }
-      expect(seriesOf((await prometheus.render('text')).body, 'twilio_call_mos')).toHaveLength(1000);
+      expect(seriesOf((await prometheus.render('text')).text(), 'twilio_call_mos')).toHaveLength(1000);
       now += config.callRetentionMs + 1;
       registry.sweep(now);
       expect(registry.size).toBe(0);
       expect(store.size).toBe(0);
     }
 
-    const text = (await prometheus.render('text')).body;
+    const text = (await prometheus.render('text')).text();
     expect(seriesOf(text, 'twilio_call_mos')).toEqual([]);
     expect(seriesOf(text, 'twilio_call_info')).toEqual([]);
     expect(seriesOf(text, 'twilio_voice_samples_total')[0]?.value).toBe(10_000);

@@ -1,3 +1,4 @@
+import { RenderedExposition } from '../../../src/metrics/rendered.ts';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -15,7 +16,7 @@ describe('createApp error answers', () => {
   it('a handler that throws gets a one-line plain-text 500 without the message or stack, and onError sees the error', async () => {
     const seen: unknown[] = [];
     const app = createApp({
-      render: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
+      render: () => Promise.resolve(RenderedExposition.of('text/plain', '')),
       telemetryPath: '/metrics',
       readiness: () => {
         throw new Error('boom in /work/src/secret-place.ts');

@@ -1,3 +1,4 @@
+import { RenderedExposition } from '../../../src/metrics/rendered.ts';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -20,7 +21,7 @@ afterEach(async () => {
 async function serve(g: Guard): Promise<string> {
   guard = g;
   const app = createApp({
-    render: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4', body: 'up 1\n' }),
+    render: () => Promise.resolve(RenderedExposition.of('text/plain; version=0.0.4', 'up 1\n')),
     telemetryPath: '/metrics',
     readiness: () => ({ ready: true }),
     version: 'test',

@@ -65,7 +65,8 @@ function applyAll(store: SampleStore): void {
 async function text(expo: ReturnType<typeof setup>['expo']): Promise<{ body: string; samples: ExpositionSample[] }> {
   const r = await expo.render('text');
   expect(r.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
-  return { body: r.body, samples: parseExposition(r.body) };
+  const body = r.text();
+  return { body, samples: parseExposition(body) };
 }
 
 const sdkLabels = { call_sid: CALL_1, edge: 'sdk_edge', direction: 'both' };
@@ -228,7 +229,8 @@ describe('Prometheus exposition: OpenMetrics and counter names', () => {
     const { store, expo } = setup();
     applyAll(store);
     expo.self.apiRequests.inc({ account_sid: ACCOUNT_A, endpoint: 'metrics', outcome: '200' });
-    const om = await expo.render('openmetrics');
+    const rendered = await expo.render('openmetrics');
+    const om = { contentType: rendered.contentType, body: rendered.text() };
 
     expect(om.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
     expect(om.body.endsWith('\n# EOF\n')).toBe(true);
@@ -246,7 +248,7 @@ describe('Prometheus exposition: OpenMetrics and counter names', () => {
   it('puts a call_sid exemplar on the histogram bucket each observation fell in', async () => {
     const { store, expo } = setup();
     applyAll(store);
-    const samples = parseExposition((await expo.render('openmetrics')).body);
+    const samples = parseExposition((await expo.render('openmetrics')).text());
 
     const bucket = find(samples, 'twilio_voice_mos_bucket', { account_sid: ACCOUNT_A, le: '4.4' })[0]!;
     expect(bucket.exemplar).toMatchObject({ labels: { call_sid: CALL_1 }, value: 4.39 });
@@ -272,9 +274,9 @@ describe('Prometheus exposition: OpenMetrics and counter names', () => {
     await expo.render('openmetrics');
     await expo.render('openmetrics');
     const after = await text(expo);
-    const om = await expo.render('openmetrics');
+    const om = (await expo.render('openmetrics')).text();
 
-    for (const body of [after.body, om.body]) expect(body).not.toContain('_total_total');
+    for (const body of [after.body, om]) expect(body).not.toContain('_total_total');
     expect(after.body).toMatch(/^# TYPE twilio_voice_samples_total counter$/m);
     expect(after.body).toMatch(/^# TYPE twilio_call_sent_bytes_total counter$/m);
     expect(after.body).toMatch(/^# TYPE twilio_insights_exporter_samples_rejected_total counter$/m);
@@ -338,28 +340,49 @@ describe('Prometheus exposition golden file', () => {
   });
 });
 
+describe('Prometheus exposition: render buffers', () => {
+  // The memory of a render's family bodies (small chunks, the HELP/TYPE lines, come from Node's shared Buffer pool).
+  const memoryOf = (r: { chunks: readonly Uint8Array[] }): Set<ArrayBufferLike> =>
+    new Set(r.chunks.map((c) => c.buffer).filter((b) => b.byteLength !== Buffer.poolSize));
+
+  it('reuses a released render\'s buffers for the next render, and never those of one still being sent', async () => {
+    const { store, expo } = setup();
+    applyAll(store);
+    const first = await expo.render('text');
+    const text = first.text();
+    const overlapping = await expo.render('text');
+    // Not released yet: the second render wrote elsewhere, and the first still reads as rendered.
+    expect([...memoryOf(overlapping)].some((b) => memoryOf(first).has(b))).toBe(false);
+    expect(first.text()).toBe(text);
+    first.release();
+    const next = await expo.render('text');
+    expect([...memoryOf(next)].some((b) => memoryOf(first).has(b))).toBe(true);
+    expect(stable(next.text())).toEqual(stable(overlapping.text()));
+  });
+});
+
 describe('Prometheus exposition: process and runtime metrics', () => {
   const families = ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds'];
 
   it('adds prom-client default metrics with event-loop lag to the registry, in text and OpenMetrics', async () => {
     const { expo } = setup();
-    const text = await expo.render('text');
+    const text = { body: (await expo.render('text')).text() };
     for (const name of families) expect(text.body, name).toMatch(new RegExp(`^# TYPE ${name} (gauge|counter)$`, 'm'));
     expect(valueOf(parseExposition(text.body), 'process_cpu_seconds_total', {})).toBeGreaterThan(0);
     expect(valueOf(parseExposition(text.body), 'nodejs_eventloop_lag_seconds', {})).toBeGreaterThanOrEqual(0);
 
-    const om = (await expo.render('openmetrics')).body;
+    const om = (await expo.render('openmetrics')).text();
     expect(om).toMatch(/^# TYPE process_cpu_seconds counter$/m);
     expect(om).toMatch(/^process_cpu_seconds_total \S+$/m);
     expect(om.match(/^# EOF$/gm)).toHaveLength(1);
     // OpenMetrics renders must not rename the text registry's counters.
-    expect((await expo.render('text')).body).toMatch(/^# TYPE process_cpu_seconds_total counter$/m);
+    expect((await expo.render('text')).text()).toMatch(/^# TYPE process_cpu_seconds_total counter$/m);
   });
 
   it('leaves them out with processMetrics: false', async () => {
     const store = new SampleStore({ backfill: false });
     const expo = createPrometheusExposition({ store, perCallSeries: true, activeCalls: () => [], version: 'x', processMetrics: false });
-    const { body } = await expo.render('text');
+    const body = (await expo.render('text')).text();
     expect(body).not.toMatch(/^# TYPE (process|nodejs)_/m);
     expect(body).toMatch(/^# TYPE twilio_insights_exporter_build_info gauge$/m);
   });

@@ -43,7 +43,7 @@ describe('adding a label to a per-call family is one table row', () => {
     s.addListener(expo.listener);
     fill(s);
     for (const format of ['text', 'openmetrics'] as const) {
-      const samples = parseExposition((await expo.render(format)).body);
+      const samples = parseExposition((await expo.render(format)).text());
       expect(find(samples, 'twilio_call_mos')).toEqual(
         expect.arrayContaining([
           { name: 'twilio_call_mos', labels: { call_sid: CALL_1, edge: 'sdk_edge', direction: 'both', account_sid: ACCOUNT_A }, value: 4.3 },
@@ -54,7 +54,7 @@ describe('adding a label to a per-call family is one table row', () => {
       for (const other of find(samples, 'twilio_call_rtt_seconds')) expect(Object.keys(other.labels).sort()).toEqual(['call_sid', 'direction', 'edge']);
     }
     // The label order is the row's: the text is exactly what the table says.
-    expect((await expo.render('text')).body).toContain(
+    expect((await expo.render('text')).text()).toContain(
       `twilio_call_mos{call_sid="${CALL_1}",edge="sdk_edge",direction="both",account_sid="${ACCOUNT_A}"} 4.3\n`,
     );
   });
@@ -95,7 +95,7 @@ describe('one fleet aggregator for both outputs', () => {
     s.apply([sample({ callSid: CALL_1, at: 20, values: { mos: 2.4 } })]);
     const producer = createStoreProducer({ store: s, fleet: expo.fleet, perCallSeries: false, activeCalls: () => [], include: () => true, scopeName: 's', scopeVersion: '1' });
     const metrics = (await producer.collect()).resourceMetrics.scopeMetrics[0]!.metrics;
-    const prom = parseExposition((await expo.render('text')).body);
+    const prom = parseExposition((await expo.render('text')).text());
 
     const point = metric(metrics, 'twilio.voice.mos').dataPoints.find((p) => p.attributes['twilio.account.sid'] === ACCOUNT_A)!;
     const h = point.value as Histogram;
