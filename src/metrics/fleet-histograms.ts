@@ -20,6 +20,9 @@ export class FleetHistograms {
   readonly #bounds: readonly (readonly number[])[];
   readonly #cells = new Map<Edge, Map<Direction, Map<string, Cell>>>();
   readonly #now: () => number;
+  // The two cells observed last: a page alternates at most between the two directions of one edge and account.
+  #recent: Cell | undefined;
+  #before: Cell | undefined;
 
   /** Creates empty histograms for the given fleet definitions (each with `buckets` and `extract`). */
   constructor(defs: readonly MetricDefinition[], now: () => number = Date.now) {
@@ -29,6 +32,15 @@ export class FleetHistograms {
   }
 
   #cell(edge: Edge, direction: Direction, accountSid: string): Cell {
+    const recent = this.#recent;
+    if (recent !== undefined && recent.edge === edge && recent.direction === direction && recent.accountSid === accountSid) return recent;
+    const before = this.#before;
+    this.#before = recent;
+    if (before !== undefined && before.edge === edge && before.direction === direction && before.accountSid === accountSid) return (this.#recent = before);
+    return (this.#recent = this.#lookup(edge, direction, accountSid));
+  }
+
+  #lookup(edge: Edge, direction: Direction, accountSid: string): Cell {
     let byDirection = this.#cells.get(edge);
     if (!byDirection) this.#cells.set(edge, (byDirection = new Map<Direction, Map<string, Cell>>()));
     let byAccount = byDirection.get(direction);
