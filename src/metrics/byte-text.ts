@@ -16,7 +16,7 @@ export class ByteText {
 
   /** An empty buffer that first reserves `capacity` bytes. */
   constructor(capacity = MIN_CAPACITY) {
-    this.#buf = Buffer.allocUnsafe(Math.max(capacity, 16));
+    this.#buf = Buffer.allocUnsafeSlow(Math.max(capacity, 16));
   }
 
   /** Empties the buffer, keeping its memory for the next render. */
@@ -31,7 +31,7 @@ export class ByteText {
 
   #reserve(n: number): void {
     if (this.#len + n <= this.#buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + n));
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.#buf.length * 2, this.#len + n));
     this.#buf.copy(grown, 0, 0, this.#len);
     this.#buf = grown;
   }

@@ -12,6 +12,7 @@ import type { ExpositionFormat } from './text-format.ts';
  */
 export class LabelTextCache {
   readonly #byLabels = new Map<string, WeakMap<object, Uint8Array>>();
+  readonly #varyingByLabels = new Map<string, WeakMap<object, VaryingText>>();
   #spare: ByteText[] | undefined;
 
   /**
@@ -31,20 +32,38 @@ export class LabelTextCache {
     this.#spare = bodies;
   }
 
-  /** The cache of one label list. */
+  /** The cache of one label list whose values never change over a key's life. */
   of(labels: readonly string[]): WeakMap<object, Uint8Array> {
-    const id = labels.join(',');
-    let cache = this.#byLabels.get(id);
-    if (!cache) this.#byLabels.set(id, (cache = new WeakMap()));
-    return cache;
+    return cacheOf(this.#byLabels, labels);
   }
+
+  /** The cache of one label list with values that can change (codec, call type): each entry says what it was built from. */
+  varying(labels: readonly string[]): WeakMap<object, VaryingText> {
+    return cacheOf(this.#varyingByLabels, labels);
+  }
+}
+
+function cacheOf<T>(caches: Map<string, WeakMap<object, T>>, labels: readonly string[]): WeakMap<object, T> {
+  const id = labels.join(',');
+  let cache = caches.get(id);
+  if (!cache) caches.set(id, (cache = new WeakMap()));
+  return cache;
+}
+
+/** Label bytes built from values that can change, with the values of the changing labels they were built from. */
+interface VaryingText {
+  bytes: Uint8Array;
+  readonly read: (string | undefined)[];
 }
 
 // Families with the same label list share their label text: one group per list.
 interface Group {
   readonly values: readonly LabelValue[];
-  /** Undefined when a label can change over the key's life (codec, call type): such text is built per render. */
+  /** Set when no label can change over the key's life. */
   readonly cache: WeakMap<object, Uint8Array> | undefined;
+  /** Set otherwise: entries are rebuilt when a changing label (codec, call type) reads differently. */
+  readonly varying: WeakMap<object, VaryingText> | undefined;
+  readonly changing: readonly LabelValue[];
   lastKey: object | undefined;
   lastBytes: Uint8Array | undefined;
 }
@@ -84,22 +103,46 @@ export class PrometheusTextWriter implements MetricsWriter {
       let g = groups.get(id);
       if (!g) {
         const values = d.labelValues ?? [];
-        groups.set(id, (g = { values, cache: values.every((v) => v.stable) ? cache.of(d.labels) : undefined, lastKey: undefined, lastBytes: undefined }));
+        const changing = values.filter((v) => !v.stable);
+        g = {
+          values,
+          cache: changing.length === 0 ? cache.of(d.labels) : undefined,
+          varying: changing.length === 0 ? undefined : cache.varying(d.labels),
+          changing,
+          lastKey: undefined,
+          lastBytes: undefined,
+        };
+        groups.set(id, g);
       }
       return g;
     });
     this.#le = families.map((d) => (d.type === 'histogram' ? [...(d.buckets ?? []).map(formatValue), '+Inf'] : []));
   }
 
-  // The cached label bytes of the subject, or undefined when its group's text is built per render.
+  // The cached label bytes of the subject, or undefined when it has no key to cache them by.
   #cachedLabels(g: Group, s: Readonly<Subject>): Uint8Array | undefined {
     const key = s.key;
-    if (key === undefined || g.cache === undefined) return undefined;
+    if (key === undefined) return undefined;
     if (key === g.lastKey) return g.lastBytes;
-    let bytes = g.cache.get(key);
-    if (bytes === undefined) g.cache.set(key, (bytes = encodeText(`${labelText(g.values, s)} `)));
+    let bytes: Uint8Array | undefined;
+    if (g.cache !== undefined) {
+      bytes = g.cache.get(key);
+      if (bytes === undefined) g.cache.set(key, (bytes = encodeText(`${labelText(g.values, s)} `)));
+    } else {
+      bytes = this.#varyingLabels(g, g.varying!, key, s);
+    }
     g.lastKey = key;
     g.lastBytes = bytes;
+    return bytes;
+  }
+
+  #varyingLabels(g: Group, cache: WeakMap<object, VaryingText>, key: object, s: Readonly<Subject>): Uint8Array {
+    const entry = cache.get(key);
+    let same = entry !== undefined;
+    for (let i = 0; same && i < g.changing.length; i++) same = g.changing[i]!.read(s) === entry!.read[i];
+    if (same) return entry!.bytes;
+    const bytes = encodeText(`${labelText(g.values, s)} `);
+    cache.set(key, { bytes, read: g.changing.map((v) => v.read(s)) });
     return bytes;
   }
 
