@@ -1,7 +1,5 @@
-import type { RequestListener } from 'node:http';
 import express from 'express';
 import type { Express, Request, RequestHandler, Response, Router } from 'express';
-import type { DirectRoute } from '../calls/source.ts';
 import type { ExpositionFormat, RenderedExposition } from '../metrics/prometheus.ts';
 import { errorResponder, methodNotAllowed, notFound } from './error-responses.ts';
 
@@ -108,16 +106,4 @@ export function createApp(options: AppOptions): Express {
   app.use(notFound);
   app.use(errorResponder(options.onError));
   return app;
-}
-
-/**
- * Offers each request to the direct routes first, in order, and gives express the rest. A direct route skips every
- * app-wide handler, the guard included: mount none when a guard is configured.
- */
-export function withDirectRoutes(app: RequestListener, routes: readonly DirectRoute[]): RequestListener {
-  if (routes.length === 0) return app;
-  return (req, res) => {
-    for (const route of routes) if (route(req, res)) return;
-    app(req, res);
-  };
 }
