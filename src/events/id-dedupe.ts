@@ -31,6 +31,8 @@ export class IdDedupe {
   #times: number[] = [];
   #head = 0;
   #base = 0;
+  // Slots superseded by a later add of their id; while there are none, the front needs no Map lookup to judge.
+  #stale = 0;
   readonly #horizonMs: number;
   readonly #maxIds: number;
   readonly #now: () => number;
@@ -51,13 +53,17 @@ export class IdDedupe {
   /** Remembers an id (applied events only, so a failed delivery can be retried in full). */
   add(id: string): void {
     const now = this.#now();
+    const size = this.#seen.size;
     this.#seen.set(id, this.#base + this.#ids.length);
+    if (this.#seen.size === size) this.#stale++;
     this.#ids.push(id);
     this.#times.push(now);
     while (this.#head < this.#ids.length) {
       const oldest = this.#ids[this.#head]!;
       // A slot whose id was added again later is stale: the id lives on at its newer slot.
-      if (this.#seen.get(oldest) === this.#base + this.#head) {
+      if (this.#stale > 0 && this.#seen.get(oldest) !== this.#base + this.#head) {
+        this.#stale--;
+      } else {
         if (this.#seen.size <= this.#maxIds && this.#times[this.#head]! + this.#horizonMs > now) break;
         this.#seen.delete(oldest);
       }
