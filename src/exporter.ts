@@ -1,6 +1,6 @@
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import { Discovery } from './calls/discovery.ts';
 import { CallRegistry } from './calls/registry.ts';
@@ -16,6 +16,7 @@ import { adminRoutes } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
 import type { Readiness } from './http/app.ts';
 import { basicAuth } from './http/basic-auth.ts';
+import { withDirectRoutes } from './http/direct-routes.ts';
 import type { WebConfig } from './http/web-config.ts';
 import { webhookRoutes } from './http/webhook-routes.ts';
 import type { MetricDefinition } from './metrics/definitions.ts';
@@ -58,8 +59,8 @@ export interface ExporterDeps {
 
 /** A wired exporter: the HTTP app plus the loops behind it. */
 export interface Exporter {
-  /** The HTTP app (not listening). */
-  readonly app: Express;
+  /** The HTTP request listener (not listening): express, behind the sources' direct routes. */
+  readonly app: RequestListener;
   readonly registry: CallRegistry;
   readonly store: SampleStore;
   readonly poller: Poller;
@@ -127,7 +128,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const shard = { ordinal: deps.shard?.ordinal ?? 0, total: deps.shard?.total ?? 1 };
   const status = statusParts.sources({ config, registry, store, poller, accounts, shard, now });
   const guard = deps.webConfig && deps.webConfig.users.size > 0 ? basicAuth(deps.webConfig.users) : undefined;
-  const app = createApp({
+  const expressApp = createApp({
     render: (format) => prometheus.render(format),
     telemetryPath: config.web.telemetryPath,
     readiness: () => telemetry.readiness(),
@@ -140,6 +141,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
       for (const s of sources) if (s.routes) a.use(s.routes);
     },
   });
+  // Direct routes would skip the basic-auth guard: with users configured, every request goes through express.
+  const app = withDirectRoutes(expressApp, guard ? [] : sources.flatMap((s) => s.directRoute ?? []));
 
   return {
     app,

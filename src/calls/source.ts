@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config/types.ts';
 import type { CallRegistry, CallSource } from './registry.ts';
@@ -7,6 +8,9 @@ import type { CallRegistry, CallSource } from './registry.ts';
  * tracked. Sources get this slice of the registry, never the registry's listeners or housekeeping.
  */
 export type CallAnnouncer = Pick<CallRegistry, 'track' | 'end' | 'remove' | 'get' | 'calls' | 'lifecycle'>;
+
+/** A route answered straight from node:http ahead of express; returns false to leave the request to express. */
+export type DirectRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /**
  * One source of calls (and, for push, of samples): the static list, discovery, status callbacks, the admin API,
@@ -19,6 +23,8 @@ export interface CallSourceUnit {
   readonly name: CallSource;
   /** HTTP routes the source serves (callbacks, admin, push), mounted on the exporter's app. */
   readonly routes?: RequestHandler;
+  /** Hot routes answered before express sees the request (Event Streams deliveries); `routes` must still serve them. */
+  readonly directRoute?: DirectRoute;
   /** Begins announcing; may run a first listing. */
   start?(): void | Promise<void>;
   /** Stops announcing and waits for work in flight. */

@@ -47,7 +47,7 @@ export function eventStreamsSource(w: EventStreamsWiring): {
     onSkipped: (_accountSid, s) => t.pushSkipped(s),
     onUnknownTypes: (_accountSid, n) => t.pushUnknownTypes(n),
   });
-  const routes = eventStreamsRoutes({
+  const sink = eventStreamsRoutes({
     // Only push and hybrid accounts have a sink; any other path is answered 403 like a bad signature.
     authToken: (accountSid) => {
       const acc = w.isRunning(accountSid) ? w.runningAccount(accountSid) : undefined;
@@ -70,5 +70,5 @@ export function eventStreamsSource(w: EventStreamsWiring): {
   });
   const refreshModes = (): void => t.ingestModes(w.running().accounts.filter((a) => w.isRunning(a.accountSid)));
   refreshModes();
-  return { source: { name: 'event_streams', routes }, push, observePolls, refreshModes };
+  return { source: { name: 'event_streams', routes: sink.router, directRoute: sink.direct }, push, observePolls, refreshModes };
 }

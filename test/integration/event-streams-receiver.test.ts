@@ -1,3 +1,4 @@
+import bcrypt from 'bcryptjs';
 import twilio from 'twilio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
@@ -39,13 +40,13 @@ function metricEvent(id: string, second: number, extra: Record<string, unknown> 
   };
 }
 
-async function start(extra: Record<string, unknown> = {}): Promise<string> {
+async function start(extra: Record<string, unknown> = {}, deps: Parameters<typeof startTestExporter>[2] = {}): Promise<string> {
   sim = await startSimulator({ lagSeconds: 0 });
   exp = await startTestExporter(sim.url, {
     accounts: [{ account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
     backfill: true,
     ...extra,
-  });
+  }, deps);
   return `${exp.url}/webhooks/twilio/event-streams/${ACCOUNT}`;
 }
 
@@ -140,5 +141,21 @@ describe('Event Streams receiver', () => {
     expect((await deliver(`${sink}${query}`, body, viaProxy.signature)).status).toBe(200);
     const direct = signDelivery(TOKEN, sink, body);
     expect((await deliver(direct.url, body, direct.signature)).status).toBe(403);
+  });
+
+  it('still asks for basic auth when the web config has users, though deliveries skip express otherwise (issue 14)', async () => {
+    const sink = await start({}, { webConfig: { users: new Map([['prom', bcrypt.hashSync('scrape-pass', 4)]]) } });
+    const body = JSON.stringify([metricEvent('EV1', 10)]);
+    const d = signDelivery(TOKEN, sink, body);
+    const res = await deliver(d.url, body, d.signature);
+    expect(res.status).toBe(401);
+    expect(exp!.exporter.registry.size).toBe(0);
+    const authorized = await fetch(d.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-twilio-signature': d.signature, authorization: `Basic ${Buffer.from('prom:scrape-pass').toString('base64')}` },
+      body,
+    });
+    expect(authorized.status).toBe(200);
+    expect(exp!.exporter.registry.get(CALL)?.sources).toEqual(new Set(['event_streams']));
   });
 });
