@@ -204,6 +204,36 @@ describe('parseTimestamp against Date.parse', () => {
     );
   });
 
+  // The rule in its plainest form: the shape as a regular expression, then the fields round-tripped through Date.
+  function reference(text: string): number {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?Z$/.exec(text);
+    if (!m) return Number.NaN;
+    const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+    // setUTCFullYear, not Date.UTC, which reads years 0 to 99 as 1900 to 1999.
+    const at = new Date(0);
+    at.setUTCFullYear(y, mo - 1, d);
+    at.setUTCHours(h, mi, sec, m[7] ? Number(m[7].slice(1, 4).padEnd(3, '0')) : 0);
+    const same = at.getUTCFullYear() === y && at.getUTCMonth() === mo - 1 && at.getUTCDate() === d && at.getUTCHours() === h && at.getUTCMinutes() === mi && sec < 60;
+    return same ? at.getTime() : Number.NaN;
+  }
+
+  it('refuses exactly what the shape or the calendar refuses, on mutated timestamps', () => {
+    const mutated = fc
+      .tuple(stamp, fc.nat(), fc.constantFrom('0', '9', '-', ':', '.', 'T', 'Z', 'z', ' ', '٣', 'x', ''), fc.boolean())
+      .map(([{ text }, at, ch, insert]) => {
+        const i = at % (text.length + 1);
+        return insert ? text.slice(0, i) + ch + text.slice(i) : text.slice(0, i) + ch + text.slice(i + 1);
+      });
+    fc.assert(
+      fc.property(mutated, (text) => {
+        const want = reference(text);
+        if (Number.isNaN(want)) expect(parseTimestamp(text), text).toBeNaN();
+        else expect(parseTimestamp(text), text).toBe(want);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('refuses an impossible date in the hour it remembers, and a good one after a bad one', () => {
     expect(parseTimestamp('2019-02-28T23:59:59Z')).toBe(Date.UTC(2019, 1, 28, 23, 59, 59));
     expect(parseTimestamp('2019-02-28T23:60:00Z')).toBeNaN();
