@@ -27,8 +27,10 @@ export type ParseResult =
 
 // Twilio sends both `2019-10-07T22:32:06Z` and `2020-01-06T15:21:48.006Z`, with 1 to 6 fraction digits; nothing else
 // is accepted (the shape `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$`, checked a character at a time).
-const EDGE_SET: ReadonlySet<string> = new Set(EDGES);
-const DIRECTION_SET: ReadonlySet<string> = new Set(DIRECTIONS);
+// The known edges and directions, each mapped to its own constant: a sample carries the constant, not the string
+// JSON.parse made, so every later lookup keyed by it (streams, fleet cells, label text) hashes and compares nothing.
+const EDGE_OF: ReadonlyMap<string, Edge> = new Map(EDGES.filter((e) => e !== 'unknown_edge').map((e) => [e, e]));
+const DIRECTION_OF: ReadonlyMap<string, Direction> = new Map(DIRECTIONS.map((d) => [d, d]));
 
 class BadValue extends Error {}
 
@@ -185,7 +187,7 @@ function extractValues(data: Obj): SampleValues {
 }
 
 // The SIDs of one page are all the same call and account: a SID equal to the last one that passed its
-// pattern passes again without the regular expression.
+// pattern passes again without the regular expression (and is replaced by that one, see parseMetricRecord).
 let lastCallSid = '';
 let lastAccountSid = '';
 
@@ -253,32 +255,40 @@ function edgeData(raw: Obj, edge: Edge): unknown {
   }
 }
 
+// A valid SID, or undefined. A page names one call and account: a SID equal to the last one that passed is that
+// same string object from then on, so the store's lookups by it find its hash computed and an identical key.
+function sameSid(v: unknown, last: string, pattern: RegExp): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (v === last && last !== '') return last;
+  return pattern.test(v) ? v : undefined;
+}
+
 /** Parses one Call Metrics wire record into a sample in base units; pure, never throws. */
 export function parseMetricRecord(raw: unknown): ParseResult {
   if (!isObj(raw)) return { ok: false, reason: 'not_object', detail: 'record is not a JSON object' };
-  const callSid = raw['call_sid'];
-  if (typeof callSid !== 'string' || (callSid !== lastCallSid && !CALL_SID_RE.test(callSid))) {
-    return { ok: false, reason: 'bad_call_sid', detail: `call_sid ${CALL_SID_RULE}` };
-  }
+  // A page names one call and account: a SID equal to the last one that passed is that same string from then on,
+  // so the store's lookups by it find a hash already computed and an identical key.
+  const callSid = sameSid(raw['call_sid'], lastCallSid, CALL_SID_RE);
+  if (callSid === undefined) return { ok: false, reason: 'bad_call_sid', detail: `call_sid ${CALL_SID_RULE}` };
   lastCallSid = callSid;
-  const accountSid = raw['account_sid'];
-  if (typeof accountSid !== 'string' || (accountSid !== lastAccountSid && !ACCOUNT_SID_RE.test(accountSid))) {
-    return { ok: false, reason: 'bad_account_sid', detail: `account_sid ${ACCOUNT_SID_RULE}` };
-  }
+  const accountSid = sameSid(raw['account_sid'], lastAccountSid, ACCOUNT_SID_RE);
+  if (accountSid === undefined) return { ok: false, reason: 'bad_account_sid', detail: `account_sid ${ACCOUNT_SID_RULE}` };
   lastAccountSid = accountSid;
-  const edge = raw['edge'];
-  if (typeof edge !== 'string' || !EDGE_SET.has(edge) || edge === 'unknown_edge') {
-    return { ok: false, reason: 'bad_edge', detail: `edge ${describeValue(edge)} is not a known media edge` };
+  const rawEdge = raw['edge'];
+  const edge = typeof rawEdge === 'string' ? EDGE_OF.get(rawEdge) : undefined;
+  if (edge === undefined) {
+    return { ok: false, reason: 'bad_edge', detail: `edge ${describeValue(rawEdge)} is not a known media edge` };
   }
-  const direction = raw['direction'];
-  if (typeof direction !== 'string' || !DIRECTION_SET.has(direction)) {
-    return { ok: false, reason: 'bad_direction', detail: `direction ${describeValue(direction)} is not a known direction` };
+  const rawDirection = raw['direction'];
+  const direction = typeof rawDirection === 'string' ? DIRECTION_OF.get(rawDirection) : undefined;
+  if (direction === undefined) {
+    return { ok: false, reason: 'bad_direction', detail: `direction ${describeValue(rawDirection)} is not a known direction` };
   }
   const timestampMs = parseTimestamp(raw['timestamp']);
   if (Number.isNaN(timestampMs)) {
     return { ok: false, reason: 'bad_timestamp', detail: `timestamp ${describeValue(raw['timestamp'])} is not ISO 8601 UTC` };
   }
-  const data = edgeData(raw, edge as Edge);
+  const data = edgeData(raw, edge);
   if (!isObj(data)) {
     return { ok: false, reason: 'missing_edge_data', detail: `${edge} holds no metrics object` };
   }
@@ -295,8 +305,8 @@ export function parseMetricRecord(raw: unknown): ParseResult {
   const sample: { -readonly [K in keyof Sample]: Sample[K] } = {
     callSid,
     accountSid,
-    edge: edge as Edge,
-    direction: direction as Direction,
+    edge,
+    direction,
     timestampMs,
     values,
   };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { REJECT_REASONS, checkScope, describeValue, parseMetricRecord, parseTimestamp } from '../../../src/samples/parse.ts';
 import type { RejectReason } from '../../../src/samples/parse.ts';
 import type { Sample } from '../../../src/samples/sample.ts';
@@ -240,6 +240,21 @@ describe('parseTimestamp against Date.parse', () => {
     expect(parseTimestamp('2019-02-29T23:00:00Z')).toBeNaN();
     expect(parseTimestamp('2019-02-28T23:00:00.25Z')).toBe(Date.UTC(2019, 1, 28, 23, 0, 0, 250));
     expect(parseTimestamp('2019-03-01T00:00:00Z')).toBe(Date.UTC(2019, 2, 1));
+  });
+});
+
+describe('parseMetricRecord in a fresh process', () => {
+  it('rejects an empty call_sid or account_sid as the very first record, before any SID was remembered', async () => {
+    vi.resetModules();
+    const fresh = await import('../../../src/samples/parse.ts');
+    const record = structuredClone(SPEC_SDK[0]) as Json;
+    record['call_sid'] = '';
+    expect(fresh.parseMetricRecord(record)).toMatchObject({ ok: false, reason: 'bad_call_sid' });
+    vi.resetModules();
+    const again = await import('../../../src/samples/parse.ts');
+    const other = structuredClone(SPEC_SDK[0]) as Json;
+    other['account_sid'] = '';
+    expect(again.parseMetricRecord(other)).toMatchObject({ ok: false, reason: 'bad_account_sid' });
   });
 });
 
