@@ -50,10 +50,13 @@ export class SinkRegistry {
     this.#now = now;
   }
 
-  /** Creates a webhook sink. */
+  /**
+   * Creates a webhook sink, `active` at once: "There is no longer a need for validating a Sink. The status of
+   * Sinks is active by default" (twilio.com/docs/events/event-streams/sink-resource/validate).
+   */
   createSink(accountSid: string, description: string, configuration: WebhookSinkConfiguration): SimSink {
     const now = this.#now();
-    const sink: SimSink = { sid: sid('DG'), accountSid, description, configuration, status: 'initialized', createdMs: now, updatedMs: now, lastTestId: undefined };
+    const sink: SimSink = { sid: sid('DG'), accountSid, description, configuration, status: 'active', createdMs: now, updatedMs: now, lastTestId: undefined };
     this.sinks.set(sink.sid, sink);
     return sink;
   }
@@ -70,10 +73,9 @@ export class SinkRegistry {
     for (const [k, sub] of this.subscriptions) if (sub.sinkSid === sinkSid) this.subscriptions.delete(k);
   }
 
-  /** Starts a sink test: returns the test id the delivered test event carries. */
+  /** Starts a sink test: returns the test id the delivered test event carries (the sink stays as it is). */
   startTest(sink: SimSink): string {
     sink.lastTestId = randomUUID();
-    sink.status = 'validating';
     return sink.lastTestId;
   }
 

@@ -168,10 +168,10 @@ const ROUTES: ReadonlyArray<[string, string, Handler]> = [
     return [201, { result: 'submitted' }];
   }],
   ['POST', '/v1/Sinks/:sid/Validate', (ctx, acc, req, form) => {
-    const s = findSink(ctx, acc, req);
-    if (!form.get('TestId') || form.get('TestId') !== s.lastTestId) throw badParam('TestId does not match the last test event of this sink');
-    s.status = 'active';
-    ctx.sinks.touch(s);
+    findSink(ctx, acc, req);
+    // TestId is required by the spec, but any value is `valid`: validation is no longer needed, and the endpoint
+    // "always returns a result property with a value of valid" (twilio.com/docs/events/event-streams/sink-resource/validate).
+    if (!form.get('TestId')) throw badParam('TestId is required');
     return [201, { result: 'valid' }];
   }],
   ['POST', '/v1/Subscriptions', (ctx, acc, req, form) => {

@@ -64,7 +64,7 @@ describe('event-streams setup and status', () => {
     const first = await run(['setup', `--config.file=${file}`, `--public-url=${PUBLIC}/`]);
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
-    expect(first.out).toMatch(/sink DG[0-9a-f]{32} created \(status initialized\), subscription DF[0-9a-f]{32} created/);
+    expect(first.out).toMatch(/sink DG[0-9a-f]{32} created \(status active\), subscription DF[0-9a-f]{32} created/);
     const after1 = await state();
     expect(after1).toEqual({ sinks: 1, subscriptions: 1, types: WANTED });
 
@@ -75,7 +75,7 @@ describe('event-streams setup and status', () => {
 
     const status = await run(['status', `--config.file=${file}`, `--public-url=${PUBLIC}`]);
     expect(status.code).toBe(0);
-    expect(status.out).toContain(`status initialized -> ${SINK_URL}`);
+    expect(status.out).toContain(`status active -> ${SINK_URL}`);
     expect(status.out).toContain('every type the exporter reads');
   });
 
