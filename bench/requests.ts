@@ -5,10 +5,9 @@ import { Agent } from 'undici';
 import { CALL_TYPES, EDGES_BY_CALL_TYPE } from '../src/samples/sample.ts';
 import type { CallType, Edge } from '../src/samples/sample.ts';
 import { SimulatorControl } from '../src/simulator/control-client.ts';
-import { DEMO_ACCOUNT } from '../src/simulator/demo-account.ts';
 import { edgeDirections } from '../src/simulator/metric-stream.ts';
 import type { SortOrder } from '../src/simulator/page-selection.ts';
-import { createTwilioClient } from '../src/twilio/client.ts';
+import { demoClient } from '../test/helpers/simulator.ts';
 import type { TwilioClient } from '../src/twilio/client.ts';
 import { ACCOUNT_SID, benchConfig, benchExporter } from './lib/exporter.ts';
 import { startCountingSimulator } from './lib/simulator.ts';
@@ -88,15 +87,7 @@ async function measure(order: SortOrder, withBaselines: boolean): Promise<{ h1: 
     }
     const streams = calls.reduce((n, c) => n + c.streams, 0);
     const queries = calls.reduce((n, c) => n + c.edges.length, 0);
-    const client = createTwilioClient({
-      accountSid: ACCOUNT_SID,
-      credentials: () => ({ username: DEMO_ACCOUNT.accountSid, password: { reveal: () => DEMO_ACCOUNT.authToken } }),
-      insightsBaseUrl: sim.url,
-      apiBaseUrl: sim.url,
-      dispatcher: agent,
-      userAgent: 'twilio-insights-exporter-bench',
-      requestTimeoutMs: 60_000,
-    });
+    const client = demoClient(sim.url, agent, 'twilio-insights-exporter-bench', 60_000);
     for (const call of calls) exporter.registry.track(call.sid, ACCOUNT_SID, 'config');
     const pollAll = (): Promise<unknown> => Promise.all(calls.map((c) => exporter.poller.pollNow(c.sid)));
 

@@ -5,10 +5,9 @@ import { newCursor, readQuery } from '../../src/poller/cursor.ts';
 import type { EdgeCursor } from '../../src/poller/cursor.ts';
 import { QUERYABLE_EDGES } from '../../src/poller/edge-plan.ts';
 import type { CallType, Edge } from '../../src/samples/sample.ts';
-import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { SimulatorVariant } from '../../src/simulator/variant.ts';
-import { createTwilioClient } from '../../src/twilio/client.ts';
+import { demoClient } from '../../test/helpers/simulator.ts';
 
 const STEP_MS = 10_000;
 const SUMMARY_RETRY_POLLS = 6;
@@ -24,15 +23,7 @@ export async function fourEdgeRequestsPerPoll(
   const sim = await startSimulator({ now: () => simNow, seed: 3, lagSeconds: 90, variant });
   const agent = new Agent({ connections: 8 });
   try {
-    const client = createTwilioClient({
-      accountSid: DEMO_ACCOUNT.accountSid,
-      credentials: () => ({ username: DEMO_ACCOUNT.accountSid, password: { reveal: () => DEMO_ACCOUNT.authToken } }),
-      insightsBaseUrl: sim.url,
-      apiBaseUrl: sim.url,
-      dispatcher: agent,
-      userAgent: 'four-edge-baseline',
-      requestTimeoutMs: 10_000,
-    });
+    const client = demoClient(sim.url, agent, 'four-edge-baseline');
     const calls = types.map((type) => ({
       type,
       sid: sim.simulator.createCall({ type, durationSeconds: callMinutes * 60 }).sid,

@@ -150,8 +150,8 @@ export class PrometheusTextWriter implements MetricsWriter {
   value(f: number, s: Readonly<Subject>, value: number): void {
     const out = this.#bodies[f]!;
     const g = this.#groupOf[f]!;
-    // Consecutive series of one subject (a stream's families) share the bytes found for the first.
-    const labels = s.key !== undefined && s.key === g.lastKey ? g.lastBytes : this.#cachedLabels(g, s);
+    // Consecutive series of one subject (a stream's families) share the bytes found for the first (#cachedLabels).
+    const labels = this.#cachedLabels(g, s);
     if (labels !== undefined) {
       out.line(this.#nameBytes[f]!, labels, value);
       return;

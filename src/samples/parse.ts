@@ -250,8 +250,9 @@ function edgeData(raw: Obj, edge: Edge): unknown {
       return raw['sip_edge'];
     case 'client_edge':
       return raw['client_edge'];
-    default:
-      return raw[edge];
+    case 'unknown_edge':
+      // Refused before this is reached (EDGE_OF has no unknown_edge); listed so the switch covers every Edge.
+      return undefined;
   }
 }
 

@@ -2,6 +2,9 @@ import { SimulatorControl } from '../../src/simulator/control-client.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import type { RunningSimulator, SimulatorOptions } from '../../src/simulator/server.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
+import type { Dispatcher } from 'undici';
+import { createTwilioClient } from '../../src/twilio/client.ts';
+import type { TwilioClient } from '../../src/twilio/client.ts';
 
 /** A simulator on 127.0.0.1:0 with an HTTP control client and ready-made demo credentials. */
 export interface TestSimulator extends RunningSimulator {
@@ -16,6 +19,19 @@ export interface TestSimulator extends RunningSimulator {
 /** `Basic base64(user:password)`. */
 export function basicAuth(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/** A Twilio client of the demo account whose Insights and REST base URLs are the simulator at `url`. */
+export function demoClient(url: string, dispatcher: Dispatcher, userAgent: string, requestTimeoutMs = 10_000): TwilioClient {
+  return createTwilioClient({
+    accountSid: DEMO_ACCOUNT.accountSid,
+    credentials: () => ({ username: DEMO_ACCOUNT.accountSid, password: { reveal: () => DEMO_ACCOUNT.authToken } }),
+    insightsBaseUrl: url,
+    apiBaseUrl: url,
+    dispatcher,
+    userAgent,
+    requestTimeoutMs,
+  });
 }
 
 /** Starts a simulator for a test (loopback, free port; lag 0 unless given). Close it when done. */

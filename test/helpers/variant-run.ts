@@ -13,7 +13,7 @@ import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import type { MetricRecord } from '../../src/simulator/metric-record.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { SimulatorVariant } from '../../src/simulator/variant.ts';
-import { createTwilioClient } from '../../src/twilio/client.ts';
+import { demoClient } from './simulator.ts';
 
 /** One run of the matrix. */
 export interface VariantRunOptions {
@@ -114,15 +114,7 @@ export async function runVariant(options: VariantRunOptions): Promise<VariantRun
   try {
     const calls = options.types.map((type) => ({ type, sid: sim.simulator.createCall({ type, durationSeconds: options.callMinutes * 60 }).sid }));
     if (options.tracking === 'discovery') {
-      const client = createTwilioClient({
-        accountSid: DEMO_ACCOUNT.accountSid,
-        credentials: () => ({ username: DEMO_ACCOUNT.accountSid, password: { reveal: () => DEMO_ACCOUNT.authToken } }),
-        insightsBaseUrl: sim.url,
-        apiBaseUrl: sim.url,
-        dispatcher: agent,
-        userAgent: 'variant-matrix',
-        requestTimeoutMs: 10_000,
-      });
+      const client = demoClient(sim.url, agent, 'variant-matrix');
       const discovery = new Discovery({
         accounts: [{ accountSid: DEMO_ACCOUNT.accountSid, client, policy: createAccountPolicy({ maxConcurrent: 2 }) }],
         registry: exporter.registry,
