@@ -42,7 +42,10 @@ export interface MetricDefinition {
   readonly scope: MetricScope;
   /** Prometheus label names (OTel attributes are derived by `otelAttributeName`). */
   readonly labels: readonly string[];
-  /** For sample metrics: the value in base units, or undefined when the sample lacks it. */
+  /**
+   * For sample metrics: the value in base units, or undefined when the sample lacks it. On a per-stream row it is
+   * what `value` reads from the stream's newest values, and the walk calls it directly (`streamMetric` keeps both).
+   */
   readonly extract?: (v: Readonly<SampleValues>) => number | undefined;
   /** Histogram bucket upper bounds, shared by Prometheus and OTel. */
   readonly buckets?: readonly number[];

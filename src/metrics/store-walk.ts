@@ -2,7 +2,7 @@ import type { CallQuality } from '../quality/call-quality.ts';
 import type { IssueCellView } from '../quality/fleet-issues.ts';
 import { ISSUES } from '../quality/thresholds.ts';
 import { ISSUE_BIT } from '../quality/verdicts.ts';
-import type { Direction, Edge } from '../samples/sample.ts';
+import type { Direction, Edge, SampleValues } from '../samples/sample.ts';
 import type { CallState, SampleStore, StreamState } from '../store/sample-store.ts';
 import { SeenIntervals } from '../store/seen-intervals.ts';
 import type { MetricDefinition } from './definitions.ts';
@@ -25,7 +25,11 @@ export interface MetricsWriter {
 /** A family list split by the walk loop that emits it, resolved once: every entry indexes `families`. */
 export interface WalkPlan {
   readonly families: readonly MetricDefinition[];
+  /** Per-stream families read by `value` alone (the sample time). */
   readonly stream: readonly number[];
+  /** Per-stream families read from the stream's newest values: the walk calls their `extract` (`streamReads`) with them. */
+  readonly streamValues: readonly number[];
+  readonly streamReads: ReadonlyArray<(v: Readonly<SampleValues>) => number | undefined>;
   readonly call: readonly number[];
   readonly fleet: readonly number[];
   /** Fleet histogram families with the index of their histogram in the aggregator. */
@@ -39,8 +43,8 @@ export interface WalkPlan {
 
 /** What the walk reads of the live quality verdicts (a CallQualityTracker). */
 export interface QualityView {
-  /** The verdicts of a call, if it has samples. */
-  get(callSid: string): Readonly<CallQuality> | undefined;
+  /** The verdicts of a call if it raises an issue now. */
+  raising(callSid: string): Readonly<CallQuality> | undefined;
   /** The fleet verdict cells. */
   issueCells(): Iterable<IssueCellView>;
 }
@@ -64,6 +68,8 @@ export function planWalk(families: readonly MetricDefinition[], fleet: FleetHist
   const plan = {
     families,
     stream: [] as number[],
+    streamValues: [] as number[],
+    streamReads: [] as Array<(v: Readonly<SampleValues>) => number | undefined>,
     call: [] as number[],
     fleet: [] as number[],
     histograms: [] as Array<[number, number]>,
@@ -80,6 +86,12 @@ export function planWalk(families: readonly MetricDefinition[], fleet: FleetHist
       return;
     }
     if (!def.value) throw new Error(`metric ${def.name} has no value function`);
+    if (def.source === 'stream' && def.extract) {
+      // One call per series instead of two (`value` would call `extract`): most of a render's series are these.
+      plan.streamValues.push(f);
+      plan.streamReads.push(def.extract);
+      return;
+    }
     plan[def.source === 'stream_issue' ? 'streamIssue' : def.source].push(f);
   });
   return plan;
@@ -151,18 +163,24 @@ function emitCall(plan: WalkPlan, call: Readonly<CallState>, s: Subject, writer:
   s.edge = '';
   s.direction = '';
   emitValues(plan.families, plan.call, s, writer);
-  if (plan.stream.length > 0) {
+  if (plan.stream.length > 0 || plan.streamValues.length > 0) {
+    const { streamValues, streamReads } = plan;
     for (const stream of call.streams.values()) {
       s.key = stream;
       s.stream = stream;
       s.edge = stream.edge;
       s.direction = stream.direction;
+      const values = stream.values;
+      for (let i = 0; i < streamValues.length; i++) {
+        const v = streamReads[i]!(values);
+        if (v !== undefined) writer.value(streamValues[i]!, s, v);
+      }
       emitValues(plan.families, plan.stream, s, writer);
     }
   }
   if (plan.streamIssue.length === 0 || !quality) return;
-  const q = quality.get(call.callSid);
-  if (q && q.raised !== 0) emitIssues(plan, q, s, writer);
+  const q = quality.raising(call.callSid);
+  if (q) emitIssues(plan, q, s, writer);
 }
 
 const nextTurn = (): Promise<void> => new Promise<void>((resume) => setImmediate(resume));
@@ -235,7 +253,7 @@ function walkIssueCells(plan: WalkPlan, quality: QualityView, s: Subject, writer
 export async function walkStore(plan: WalkPlan, inputs: WalkInputs, writer: MetricsWriter, callsPerSlice?: number): Promise<void> {
   const s = newSubject();
   writer.slice?.();
-  if (plan.stream.length > 0 || plan.call.length > 0 || plan.streamIssue.length > 0) await walkCalls(plan, inputs, s, writer, callsPerSlice);
+  if (plan.stream.length > 0 || plan.streamValues.length > 0 || plan.call.length > 0 || plan.streamIssue.length > 0) await walkCalls(plan, inputs, s, writer, callsPerSlice);
   walkFleet(plan, inputs.fleet, s, writer);
   if (plan.issue.length > 0 && inputs.quality) walkIssueCells(plan, inputs.quality, s, writer);
   if (plan.account.length === 0) return;

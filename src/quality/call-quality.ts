@@ -70,6 +70,8 @@ export interface QualityListener {
 export class CallQualityTracker implements SampleListener {
   readonly #rules: CompiledRules;
   readonly #calls = new Map<string, CallQuality>();
+  // The calls raising an issue now: few, so the /metrics walk looks each call up here, in a table that stays in cache.
+  readonly #raisingCalls = new Map<string, CallQuality>();
   readonly #fleet: FleetIssues;
   // Oldest first, bounded by #maxRemembered: insertion order is eviction order.
   readonly #removed = new Map<string, Remembered>();
@@ -92,6 +94,11 @@ export class CallQualityTracker implements SampleListener {
   /** The verdicts of a call, if it has samples. */
   get(callSid: string): Readonly<CallQuality> | undefined {
     return this.#calls.get(callSid);
+  }
+
+  /** The verdicts of a call if it raises an issue now. */
+  raising(callSid: string): Readonly<CallQuality> | undefined {
+    return this.#raisingCalls.size === 0 ? undefined : this.#raisingCalls.get(callSid);
   }
 
   /** Calls raising each issue now. */
@@ -176,6 +183,8 @@ export class CallQualityTracker implements SampleListener {
         for (const l of this.#listeners) l.onFirstRaised?.(call.callSid, call.accountSid, issue);
       }
     }
+    if (q.raised === 0) this.#raisingCalls.set(call.callSid, q);
+    else if (mask === 0) this.#raisingCalls.delete(call.callSid);
     q.raised = mask;
   }
 }

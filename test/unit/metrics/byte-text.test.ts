@@ -19,6 +19,22 @@ describe('ByteText', () => {
     }), { numRuns: 5000 });
   });
 
+  it('writes decimals (gauges in seconds, ratios, timestamps with milliseconds) exactly as String() does', () => {
+    // Values built as m / 10^k, as Twilio's ms and percentages divided down are, and their neighbours one bit
+    // away: the shortest text differs between them, and a wrong guess on either side would show here.
+    const next = (v: number, bits: number): number => {
+      const f = new Float64Array([v]);
+      new BigInt64Array(f.buffer)[0]! += BigInt(bits);
+      return f[0]!;
+    };
+    const samples = [0.001, 0.005, 0.03, 0.4, 4.5, 3.999, 1764490000.123, 1764490000.1, 2147483646.999999, 1e-6, 1.5e-6, 0.1 + 0.2];
+    for (const v of samples.flatMap((x) => [x, -x, next(x, 1), next(x, -1)])) expect(written(v), String(v)).toBe(formatValue(v));
+    fc.assert(fc.property(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: -2, max: 2 }), (m, k, bits) => {
+      const v = next(m / 10 ** k, bits);
+      expect(written(v)).toBe(formatValue(v));
+    }), { numRuns: 20_000 });
+  });
+
   it('grows past its first capacity and keeps every byte in order, UTF-8 included', () => {
     const out = new ByteText(16);
     const name = encodeText('twilio_call_mos');

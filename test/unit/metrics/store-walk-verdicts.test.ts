@@ -71,6 +71,26 @@ describe('store walk: the verdict families', () => {
     expect(perCall(second)[0]).toBe(perCall(first)[0]);
   });
 
+  it('drops a call from the per-call verdict family once it clears, or is removed, and brings it back when it raises again', async () => {
+    const { store, quality } = setup();
+    const perCall = async (): Promise<string[]> => {
+      const w = recorder();
+      await walkStore(plan, { store, fleet, activeCalls: () => [], quality }, w);
+      return w.series.filter(([f]) => f === 0).map(([, issue]) => issue);
+    };
+    expect(await perCall()).toEqual(['high_rtt', 'low_mos']);
+    store.apply([4, 5, 6, 7, 8].map((at) => sample({ at, values: { mos: 4.4, rttSeconds: 0.05 } })));
+    expect(await perCall()).toEqual([]);
+    // The walk asks the tracker for raising calls only: a cleared call is not one (nor kept in its table).
+    expect(quality.raising(CALL_1)).toBeUndefined();
+    store.apply([9, 10, 11].map((at) => sample({ at, values: { mos: 3, rttSeconds: 0.05 } })));
+    expect(await perCall()).toEqual(['low_mos']);
+    expect(quality.raising(CALL_1)?.raised).toBeGreaterThan(0);
+    store.removeCall(CALL_1);
+    expect(await perCall()).toEqual([]);
+    expect(quality.raising(CALL_1)).toBeUndefined();
+  });
+
   it('emits nothing for the verdict families when no tracker is given', async () => {
     const { store } = setup();
     const w = recorder();

@@ -114,3 +114,18 @@ describe('one fleet aggregator for both outputs', () => {
 function mosBounds(): string[] {
   return FLEET_HISTOGRAMS[0]!.buckets!.map(String);
 }
+
+describe('the walk reads per-stream rows through their extract', () => {
+  it('every per-stream row with an extract has a value that reads the same from the stream (the walk calls extract alone)', () => {
+    const s = store();
+    s.apply([sample({ callSid: CALL_1, at: 10, values: { mos: 4.3, rttSeconds: 0.08, jitterSeconds: 0.004, packetLossRatio: 0.01, packetsSent: 900, bytesSent: 1e6 } })]);
+    const stream = [...s.get(CALL_1)!.streams.values()][0]!;
+    const subject = { stream } as unknown as Parameters<NonNullable<MetricDefinition['value']>>[0];
+    const rows = STORE_FAMILIES.filter((d) => d.source === 'stream' && d.extract);
+    expect(rows.length).toBeGreaterThan(10);
+    for (const d of rows) expect(d.value!(subject), d.name).toBe(d.extract!(stream.values));
+    const plan = planWalk(STORE_FAMILIES, new FleetHistograms(FLEET_HISTOGRAMS));
+    expect(plan.streamValues.map((f) => STORE_FAMILIES[f])).toEqual(rows);
+    expect(plan.streamReads).toEqual(rows.map((d) => d.extract));
+  });
+});
