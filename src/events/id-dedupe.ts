@@ -30,9 +30,9 @@ const INITIAL_SLOTS = 64;
  * Map of 200,000 ids cost several cache misses per lookup and most of the CPU of a webhook batch.
  */
 export class IdDedupe {
-  // Linear-probing table, a power of two at most half full: ring slot + 1 of each id (0 is empty), and its hash.
-  #table = new Int32Array(INITIAL_SLOTS);
-  #tableHash = new Int32Array(INITIAL_SLOTS);
+  // Linear-probing table of a power of two entries, at most half full, each two ints side by side (one cache
+  // line holds both): ring slot + 1 of an id (0 is empty), and the id's hash.
+  #table = new Int32Array(INITIAL_SLOTS * 2);
   // The ring, a power of two long: the id (undefined once superseded or dropped), its hash and when it was added.
   #ids: Array<string | undefined> = new Array<string | undefined>(INITIAL_SLOTS).fill(undefined);
   #hashes = new Int32Array(INITIAL_SLOTS);
@@ -72,7 +72,7 @@ export class IdDedupe {
       this.#ids[this.#table[at]! - 1] = undefined;
       this.#table[at] = slot + 1;
     } else {
-      if ((this.#live + 1) * 2 > this.#table.length) this.#rebuildTable(this.#table.length * 2);
+      if (this.#live + 1 > this.#table.length / 4) this.#rebuildTable(this.#table.length / 2);
       this.#insert(h, slot);
       this.#live++;
     }
@@ -96,7 +96,7 @@ export class IdDedupe {
       const id = this.#ids[slot];
       if (id !== undefined) {
         if (this.#live <= this.#maxIds && this.#times[slot]! + this.#horizonMs > now) return;
-        this.#remove(this.#find(id, this.#hashes[slot]!));
+        this.#remove(this.#entryOf(slot));
         this.#ids[slot] = undefined;
         this.#live--;
       }
@@ -114,37 +114,45 @@ export class IdDedupe {
     return h ^ (h >>> 16);
   }
 
-  // The table index holding `id`, or -1.
+  // The table position (an even index) holding `id`, or -1. The id is compared only when the hash matches.
   #find(id: string, h: number): number {
     const table = this.#table;
-    const mask = table.length - 1;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
+    const mask = table.length - 2;
+    for (let i = (h << 1) & mask; ; i = (i + 2) & mask) {
       const entry = table[i]!;
       if (entry === 0) return -1;
-      if (this.#tableHash[i] === h && this.#ids[entry - 1] === id) return i;
+      if (table[i + 1] === h && this.#ids[entry - 1] === id) return i;
     }
+  }
+
+  // The table position pointing at ring slot `slot` (which is live): found by its hash, no string compared.
+  #entryOf(slot: number): number {
+    const table = this.#table;
+    const mask = table.length - 2;
+    let i = (this.#hashes[slot]! << 1) & mask;
+    while (table[i] !== slot + 1) i = (i + 2) & mask;
+    return i;
   }
 
   #insert(h: number, slot: number): void {
     const table = this.#table;
-    const mask = table.length - 1;
-    let i = h & mask;
-    while (table[i] !== 0) i = (i + 1) & mask;
+    const mask = table.length - 2;
+    let i = (h << 1) & mask;
+    while (table[i] !== 0) i = (i + 2) & mask;
     table[i] = slot + 1;
-    this.#tableHash[i] = h;
+    table[i + 1] = h;
   }
 
-  // Empties table index `i`, moving later entries of its probe chain back so every chain stays unbroken.
+  // Empties table position `i`, moving later entries of its probe chain back so every chain stays unbroken.
   #remove(i: number): void {
     const table = this.#table;
-    const hashes = this.#tableHash;
-    const mask = table.length - 1;
-    for (let j = (i + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = hashes[j]! & mask;
+    const mask = table.length - 2;
+    for (let j = (i + 2) & mask; table[j] !== 0; j = (j + 2) & mask) {
+      const home = (table[j + 1]! << 1) & mask;
       // The entry at j may fill the hole at i when its home is not cyclically within (i, j].
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
         table[i] = table[j]!;
-        hashes[i] = hashes[j]!;
+        table[i + 1] = table[j + 1]!;
         i = j;
       }
     }
@@ -174,12 +182,13 @@ export class IdDedupe {
     this.#times = times;
     this.#head = 0;
     this.#used = n;
-    this.#rebuildTable(this.#table.length);
+    this.#rebuildTable(this.#table.length / 2);
   }
 
-  #rebuildTable(length: number): void {
-    this.#table = new Int32Array(length);
-    this.#tableHash = new Int32Array(length);
+  // A table of `entries` positions, or twice as many when the live ids would fill more than half of it.
+  #rebuildTable(entries: number): void {
+    const length = (this.#live + 1) * 2 > entries ? entries * 2 : entries;
+    this.#table = new Int32Array(length * 2);
     const mask = this.#ids.length - 1;
     for (let k = 0; k < this.#used; k++) {
       const slot = (this.#head + k) & mask;
