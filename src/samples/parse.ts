@@ -264,12 +264,30 @@ function sameSid(v: unknown, last: string, pattern: RegExp): string | undefined 
   return pattern.test(v) ? v : undefined;
 }
 
+// Call SIDs that passed their pattern, each mapped to the first string that carried it. A pushed batch interleaves
+// many calls, so the last SID alone rarely matches: this memory spares the pattern, and the store and its listeners
+// (six lookups per sample) get a string whose hash is computed and which is the very key they hold. Bounded: it is
+// emptied when full, which costs only the pattern and the hash again.
+const knownCallSids = new Map<string, string>();
+const MAX_KNOWN_CALL_SIDS = 4096;
+
+function callSidOf(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (v === lastCallSid && lastCallSid !== '') return lastCallSid;
+  const known = knownCallSids.get(v);
+  if (known !== undefined) return known;
+  if (!CALL_SID_RE.test(v)) return undefined;
+  if (knownCallSids.size >= MAX_KNOWN_CALL_SIDS) knownCallSids.clear();
+  knownCallSids.set(v, v);
+  return v;
+}
+
 /** Parses one Call Metrics wire record into a sample in base units; pure, never throws. */
 export function parseMetricRecord(raw: unknown): ParseResult {
   if (!isObj(raw)) return { ok: false, reason: 'not_object', detail: 'record is not a JSON object' };
   // A page names one call and account: a SID equal to the last one that passed is that same string from then on,
   // so the store's lookups by it find a hash already computed and an identical key.
-  const callSid = sameSid(raw['call_sid'], lastCallSid, CALL_SID_RE);
+  const callSid = callSidOf(raw['call_sid']);
   if (callSid === undefined) return { ok: false, reason: 'bad_call_sid', detail: `call_sid ${CALL_SID_RULE}` };
   lastCallSid = callSid;
   const accountSid = sameSid(raw['account_sid'], lastAccountSid, ACCOUNT_SID_RE);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IdDedupe } from '../../../src/events/id-dedupe.ts';
 
@@ -55,5 +56,93 @@ describe('IdDedupe at its cap (issue 14: each add walked the holes V8 leaves at 
     expect(d.has(ids[ids.length - cap]!) && !d.has(ids[ids.length - cap - 1]!)).toBe(true);
     // Before the fix an add past the cap cost 10 to 100 times one made while filling.
     expect((t2 - t1) / (ids.length - cap)).toBeLessThan((4 * (t1 - t0)) / cap);
+  });
+});
+
+// The id memory as first written (a Map in arrival order), for comparing the typed-array table against.
+class ReferenceMemory {
+  readonly #ids = new Map<string, number>();
+  readonly horizonMs: number;
+  readonly maxIds: number;
+  readonly now: () => number;
+  constructor(horizonMs: number, maxIds: number, now: () => number) {
+    this.horizonMs = horizonMs;
+    this.maxIds = maxIds;
+    this.now = now;
+  }
+  has(id: string): boolean {
+    const t = this.#ids.get(id);
+    return t !== undefined && t + this.horizonMs > this.now();
+  }
+  add(id: string): void {
+    const now = this.now();
+    this.#ids.delete(id);
+    this.#ids.set(id, now);
+    for (const [oldest, t] of this.#ids) {
+      if (this.#ids.size <= this.maxIds && t + this.horizonMs > now) break;
+      this.#ids.delete(oldest);
+    }
+  }
+  get size(): number {
+    return this.#ids.size;
+  }
+}
+
+type Step = { op: 'add' | 'has'; id: number } | { op: 'tick'; ms: number };
+
+describe('IdDedupe as a hash table (issue 14: a string Map of 200,000 ids cost most of a batch\'s CPU)', () => {
+  it('answers every add, lookup, expiry and eviction as the Map it replaced did', () => {
+    const step = fc.oneof(
+      fc.record({ op: fc.constantFrom('add' as const, 'has' as const), id: fc.nat(300) }),
+      fc.record({ op: fc.constant('tick' as const), ms: fc.nat(30) }),
+    );
+    fc.assert(fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 400 }), fc.array(step, { minLength: 200, maxLength: 3000, size: 'max' }), (maxIds, horizonMs, steps) => {
+      const clock = { now: 0 };
+      const d = new IdDedupe({ maxIds, horizonMs, now: () => clock.now });
+      const ref = new ReferenceMemory(horizonMs, maxIds, () => clock.now);
+      for (const s of steps as Step[]) {
+        if (s.op === 'tick') clock.now += s.ms;
+        else if (s.op === 'add') {
+          d.add(`EV${s.id}`);
+          ref.add(`EV${s.id}`);
+          expect(d.size).toBe(ref.size);
+        } else expect(d.has(`EV${s.id}`)).toBe(ref.has(`EV${s.id}`));
+      }
+      for (let id = 0; id <= 300; id++) expect(d.has(`EV${id}`)).toBe(ref.has(`EV${id}`));
+    }), { numRuns: 100 });
+  });
+
+  it('never confuses ids that share probe chains, through growth and removals', () => {
+    // 50,000 ids in a memory of 20,000: the table starts at 64 slots and doubles, ids are pushed out while chains
+    // run through them, and every id is checked against exactly what was added.
+    const d = new IdDedupe({ maxIds: 20_000, now: () => 0 });
+    const ids = Array.from({ length: 50_000 }, (_, i) => `EV${(i * 2_654_435_761) >>> 0}`);
+    for (const [i, id] of ids.entries()) {
+      d.add(id);
+      if (i % 997 === 0) expect(ids.slice(Math.max(0, i - 19_999), i + 1).every((x) => d.has(x))).toBe(true);
+    }
+    expect(d.size).toBe(20_000);
+    expect(ids.slice(0, 30_000).some((id) => d.has(id))).toBe(false);
+    expect(ids.slice(30_000).every((id) => d.has(id))).toBe(true);
+    // Ids that were never added, of the same shape and of others, are never found.
+    expect(Array.from({ length: 20_000 }, (_, i) => `EV${i * 2 + 1}x`).some((id) => d.has(id))).toBe(false);
+    expect(['', 'E', 'EV', `EV${'0'.repeat(127)}`].some((id) => d.has(id))).toBe(false);
+  });
+
+  it('keeps an id added again and again in bounded slots, and forgets it at the horizon', () => {
+    const clock = { now: 0 };
+    const d = new IdDedupe({ maxIds: 4, horizonMs: 1_000, now: () => clock.now });
+    d.add('first');
+    for (let i = 0; i < 10_000; i++) {
+      clock.now = i / 100;
+      d.add('again');
+    }
+    expect([d.size, d.has('first'), d.has('again')]).toEqual([2, true, true]);
+    clock.now = 1_000;
+    expect([d.has('first'), d.has('again')]).toEqual([false, true]);
+    d.add('later');
+    expect([d.size, d.has('first'), d.has('again'), d.has('later')]).toEqual([2, false, true, true]);
+    clock.now = 2_100;
+    expect(d.has('again') || d.has('later')).toBe(false);
   });
 });

@@ -258,6 +258,19 @@ describe('parseMetricRecord in a fresh process', () => {
   });
 });
 
+describe('parseMetricRecord with interleaved calls (issue 14: pushed batches mix many calls)', () => {
+  it('accepts every valid call SID and refuses every bad one, past the size of its SID memory', () => {
+    const sid = (i: number): string => `CA${i.toString(16).padStart(32, '0')}`;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 10_000; i += 7) {
+        expect(accepted(gateway((r) => (r['call_sid'] = sid(i)))).callSid).toBe(sid(i));
+        expect(rejectedWith(gateway((r) => (r['call_sid'] = `${sid(i)}0`)))).toBe('bad_call_sid');
+        expect(rejectedWith(gateway((r) => (r['call_sid'] = sid(i).toLowerCase().replace('ca', 'CB'))))).toBe('bad_call_sid');
+      }
+    }
+  });
+});
+
 describe('parseMetricRecord rejects', () => {
   it('covers every reject reason with the cases below', () => {
     // If a reason is added, this list and the cases must grow with it.
