@@ -90,3 +90,19 @@ describe('live quality verdicts, 3 of the last 5 samples', () => {
     for (const issue of ISSUES) expect(DEFAULT_RULES.some((r) => r.issue === issue && r.edges.includes('sdk_edge')), issue).toBe(true);
   });
 });
+
+describe('every field a threshold can test', () => {
+  it('is read from the sample under its own name: past the threshold raises, short of it does not, absent is not judged', async () => {
+    const { THRESHOLD_FIELDS } = await import('../../../src/quality/thresholds.ts');
+    const once: VerdictWindow = { samples: 1, raiseAt: 1, clearAt: 0 };
+    for (const [field, key] of Object.entries(THRESHOLD_FIELDS) as Array<[keyof typeof THRESHOLD_FIELDS, keyof SampleValues]>) {
+      // Other fields far past any threshold, so a rule that read one of them instead would raise.
+      const others = Object.fromEntries(Object.values(THRESHOLD_FIELDS).filter((k) => k !== key).map((k) => [k, 1e6])) as SampleValues;
+      const rules = compileRules([{ issue: 'low_mos', edges: ['sdk_edge'], conditions: [{ field, above: 0.5 }], source: 'test' }], once);
+      const v = new StreamVerdicts(rules, 'sdk_edge');
+      expect(v.push({ ...others, [key]: 0.1 }), `${field} short of the threshold`).toBe(0);
+      expect(v.push({ ...others, [key]: 1 }), `${field} past the threshold`).not.toBe(0);
+      expect(v.push({ ...others }), `${field} absent: not judged, the raised issue stays`).not.toBe(0);
+    }
+  });
+});
