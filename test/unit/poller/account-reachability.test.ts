@@ -82,8 +82,11 @@ describe('logs during failures', () => {
     await eventually(() => (fake.callsListRequests >= 2 ? true : undefined), 5_000, 'discovery running');
 
     await fake.outage('calls_500');
-    // Each listing retries its 503s with backoff for a second or two: seven seconds hold several listings.
-    await sleep(7_000);
+    // Each listing retries its 503s with backoff for a second or two, so a fixed wait from the outage's start held
+    // only one failed listing on a loaded machine. Wait for the first failure's warning, then hold the outage for
+    // several more 1 s intervals (listings fail fast once the circuit is open).
+    await eventually(() => about(exp.logs, 'account_sid', ACCOUNT_1, WARN).find((l) => /discovery/.test(l.msg)), 20_000, 'the first failed listing');
+    await sleep(5_000);
     await fake.recover();
     // Listings failing fast on an open circuit count too; the first probe goes out after 15 s.
     const recovered = await eventually(
@@ -96,7 +99,7 @@ describe('logs during failures', () => {
       expect(about(exp.logs, 'account_sid', account, WARN).filter((l) => /discovery/.test(l.msg))).toHaveLength(1);
     }
     expect(recovered['failures']).toBeGreaterThanOrEqual(2);
-  }, 45_000);
+  }, 60_000);
 
   it('a call answered 404 on every edge is asked once, ended at once, and logged once', async () => {
     const gone: FakeCall = { callSid: sid(9), accountSid: ACCOUNT_1, behaviour: 'not_found' };
