@@ -186,11 +186,6 @@ function extractValues(data: Obj): SampleValues {
   return values;
 }
 
-// The SIDs of one page are all the same call and account: a SID equal to the last one that passed its
-// pattern passes again without the regular expression (and is replaced by that one, see parseMetricRecord).
-let lastCallSid = '';
-let lastAccountSid = '';
-
 /** Longest piece of an untrusted string quoted in a reject detail. */
 const MAX_QUOTED_CHARS = 40;
 
@@ -256,43 +251,49 @@ function edgeData(raw: Obj, edge: Edge): unknown {
   }
 }
 
-// A valid SID, or undefined. A page names one call and account: a SID equal to the last one that passed is that
-// same string object from then on, so the store's lookups by it find its hash computed and an identical key.
-function sameSid(v: unknown, last: string, pattern: RegExp): string | undefined {
-  if (typeof v !== 'string') return undefined;
-  if (v === last && last !== '') return last;
-  return pattern.test(v) ? v : undefined;
+const MAX_KNOWN_SIDS = 4096;
+
+/**
+ * SIDs that passed their pattern, each mapped to the first string that carried it. A page names one call and
+ * account (the last SID matches: one string compare), and a pushed batch interleaves a few hundred calls (the map
+ * matches): either way the pattern is spared, and the store and its listeners (six lookups per sample) get a string
+ * whose hash is computed and which is the very key they hold. Bounded: emptied when full, which costs only the
+ * pattern and the hash again.
+ */
+class SidMemory {
+  readonly #pattern: RegExp;
+  readonly #known = new Map<string, string>();
+  #last = '';
+
+  constructor(pattern: RegExp) {
+    this.#pattern = pattern;
+  }
+
+  /** A valid SID (the remembered string for one seen before), or undefined. */
+  of(v: unknown): string | undefined {
+    if (typeof v !== 'string') return undefined;
+    if (v === this.#last && v !== '') return this.#last;
+    let sid = this.#known.get(v);
+    if (sid === undefined) {
+      if (!this.#pattern.test(v)) return undefined;
+      if (this.#known.size >= MAX_KNOWN_SIDS) this.#known.clear();
+      this.#known.set(v, (sid = v));
+    }
+    this.#last = sid;
+    return sid;
+  }
 }
 
-// Call SIDs that passed their pattern, each mapped to the first string that carried it. A pushed batch interleaves
-// many calls, so the last SID alone rarely matches: this memory spares the pattern, and the store and its listeners
-// (six lookups per sample) get a string whose hash is computed and which is the very key they hold. Bounded: it is
-// emptied when full, which costs only the pattern and the hash again.
-const knownCallSids = new Map<string, string>();
-const MAX_KNOWN_CALL_SIDS = 4096;
-
-function callSidOf(v: unknown): string | undefined {
-  if (typeof v !== 'string') return undefined;
-  if (v === lastCallSid && lastCallSid !== '') return lastCallSid;
-  const known = knownCallSids.get(v);
-  if (known !== undefined) return known;
-  if (!CALL_SID_RE.test(v)) return undefined;
-  if (knownCallSids.size >= MAX_KNOWN_CALL_SIDS) knownCallSids.clear();
-  knownCallSids.set(v, v);
-  return v;
-}
+const callSids = new SidMemory(CALL_SID_RE);
+const accountSids = new SidMemory(ACCOUNT_SID_RE);
 
 /** Parses one Call Metrics wire record into a sample in base units; pure, never throws. */
 export function parseMetricRecord(raw: unknown): ParseResult {
   if (!isObj(raw)) return { ok: false, reason: 'not_object', detail: 'record is not a JSON object' };
-  // A page names one call and account: a SID equal to the last one that passed is that same string from then on,
-  // so the store's lookups by it find a hash already computed and an identical key.
-  const callSid = callSidOf(raw['call_sid']);
+  const callSid = callSids.of(raw['call_sid']);
   if (callSid === undefined) return { ok: false, reason: 'bad_call_sid', detail: `call_sid ${CALL_SID_RULE}` };
-  lastCallSid = callSid;
-  const accountSid = sameSid(raw['account_sid'], lastAccountSid, ACCOUNT_SID_RE);
+  const accountSid = accountSids.of(raw['account_sid']);
   if (accountSid === undefined) return { ok: false, reason: 'bad_account_sid', detail: `account_sid ${ACCOUNT_SID_RULE}` };
-  lastAccountSid = accountSid;
   const rawEdge = raw['edge'];
   const edge = typeof rawEdge === 'string' ? EDGE_OF.get(rawEdge) : undefined;
   if (edge === undefined) {
