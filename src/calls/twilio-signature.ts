@@ -14,6 +14,14 @@ export function computeSignature(authToken: string, url: string, params: URLSear
   return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
 }
 
+/**
+ * The URL Twilio called, which it signed: the configured public URL (behind a proxy) followed by the request's path
+ * and query, or else the request's own protocol and Host.
+ */
+export function signedRequestUrl(publicUrl: string, protocol: string, host: string | undefined, pathAndQuery: string): string {
+  return publicUrl !== '' ? `${publicUrl}${pathAndQuery}` : `${protocol}://${host ?? ''}${pathAndQuery}`;
+}
+
 // Twilio may sign the URL with or without an explicit default port, as its SDKs' validators allow for.
 // The port is read from the text: URL.port is '' for an explicit default port, which hid `:443` here.
 const AUTHORITY_PORT = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*?)(?::(\d+))?(?=[/?#]|$)/i;

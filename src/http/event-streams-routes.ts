@@ -4,7 +4,7 @@ import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import { methodNotAllowed } from './error-responses.ts';
 import { readBody } from './read-body.ts';
-import { SIGNATURE_HEADER } from '../calls/twilio-signature.ts';
+import { SIGNATURE_HEADER, signedRequestUrl } from '../calls/twilio-signature.ts';
 import type { DirectRoute } from '../calls/source.ts';
 import { checkBodyHash, checkSignedUrl } from '../events/body-signature.ts';
 import type { SignatureFailure } from '../events/body-signature.ts';
@@ -77,10 +77,7 @@ export function eventStreamsRoutes(options: EventStreamsRoutesOptions): EventStr
     options.onDelivery?.('forbidden', failure);
     reply(res, 403, 'invalid or missing X-Twilio-Signature or bodySHA256\n');
   };
-  const signedUrl = (protocol: string, host: string | undefined, pathAndQuery: string): string => {
-    const base = options.publicUrl();
-    return base !== '' ? `${base}${pathAndQuery}` : `${protocol}://${host ?? ''}${pathAndQuery}`;
-  };
+  const signedUrl = (protocol: string, host: string | undefined, pathAndQuery: string): string => signedRequestUrl(options.publicUrl(), protocol, host, pathAndQuery);
   // What the URL and headers decide before the body is read; false once the refusal is answered.
   const admit = (res: ServerResponse, accountSid: string, url: string, signature: string | undefined, contentType: string | undefined): boolean => {
     const token = ACCOUNT_SID_RE.test(accountSid) ? options.authToken(accountSid) : undefined;

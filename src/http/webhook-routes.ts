@@ -1,7 +1,7 @@
 import express from 'express';
 import type { ErrorRequestHandler, Router } from 'express';
 import type { CallRegistry } from '../calls/registry.ts';
-import { SIGNATURE_HEADER, verifySignature } from '../calls/twilio-signature.ts';
+import { SIGNATURE_HEADER, signedRequestUrl, verifySignature } from '../calls/twilio-signature.ts';
 import { methodNotAllowed } from './error-responses.ts';
 import { CALL_SID_RE, CALL_SID_RULE } from '../samples/ids.ts';
 
@@ -38,8 +38,7 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
       const params = new URLSearchParams(body);
       const accountSid = params.get('AccountSid') ?? '';
       const token = options.authToken(accountSid);
-      const base = options.publicUrl();
-      const url = base !== '' ? `${base}${req.originalUrl}` : `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl}`;
+      const url = signedRequestUrl(options.publicUrl(), req.protocol, req.get('host'), req.originalUrl);
       // A Host header no URL can hold (`a b`, `[zz`) leaves nothing to check a signature against.
       if (!URL.canParse(url)) {
         options.onCallback?.('bad_request');
