@@ -7,6 +7,7 @@
 //   npx node bench/scrape-compare.ts /tmp/before 1000 && npx node bench/scrape-compare.ts "$PWD" 1000
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cpuMs, median } from './lib/stats.ts';
 
 interface Rendered {
   readonly body?: string | Uint8Array;
@@ -23,10 +24,6 @@ const calls = Number(process.argv[3] ?? 10_000);
 if (!Number.isInteger(calls) || calls < 1) throw new Error(`calls must be a positive integer, got ${process.argv[3]}`);
 const reps = calls >= 10_000 ? 9 : 41;
 const series = (await import(pathToFileURL(`${root}/bench/lib/series.ts`).href)) as Series;
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 const template = await series.templateSamples();
 const exporter = series.buildExporter(calls, template);
 const baseline = series.buildBaseline(calls, template);
@@ -59,7 +56,6 @@ for (let i = 0; i < reps; i++) {
     await timed(exporterScrape, e);
   }
 }
-const median = (t: number[]): number => [...t].sort((x, y) => x - y)[t.length >> 1]!;
 process.stdout.write(
   `${root}: CPU ms per /metrics scrape body, ${calls.toLocaleString('en-US')} calls, ${reps} scrapes each: ` +
     `exporter median ${median(e).toFixed(2)}, prom-client + Buffer.from median ${median(b).toFixed(2)}, ratio ${(median(e) / median(b)).toFixed(4)}\n`,

@@ -8,6 +8,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
+import { median } from './lib/stats.ts';
 
 const [callsText, scrapesText, ...rootArgs] = process.argv.slice(2);
 const calls = Number(callsText);
@@ -31,19 +32,19 @@ for (const root of rootArgs.map((r) => resolve(r))) {
   servers.push({ root, child, port: Number(line.toString().trim()), cpu: [], bytes: 0 });
 }
 
-async function cpuMs(child: ChildProcess): Promise<number> {
+async function childCpuMs(child: ChildProcess): Promise<number> {
   const answer = once(child, 'message');
   child.send('cpu');
   return (await answer)[0] as number;
 }
 
 async function scrape(s: Server): Promise<number> {
-  const before = await cpuMs(s.child);
+  const before = await childCpuMs(s.child);
   const res = await fetch(`http://127.0.0.1:${s.port}/metrics`);
   const body = await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`${s.root}: GET /metrics answered ${res.status}`);
   s.bytes = body.byteLength;
-  return (await cpuMs(s.child)) - before;
+  return (await childCpuMs(s.child)) - before;
 }
 
 for (let i = 0; i < 5; i++) for (const s of servers) await scrape(s);
@@ -54,7 +55,6 @@ for (let i = 0; i < scrapes; i++) {
     s.cpu.push(await scrape(s));
   }
 }
-const median = (t: readonly number[]): number => [...t].sort((a, b) => a - b)[t.length >> 1]!;
 for (const s of servers) {
   process.stdout.write(`${s.root}: ${calls.toLocaleString('en-US')} calls, ${scrapes} scrapes of ${(s.bytes / 1e6).toFixed(2)} MB: server CPU ms per GET /metrics, median ${median(s.cpu).toFixed(2)}\n`);
   s.child.disconnect();

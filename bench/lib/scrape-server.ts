@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { cpuMs } from './stats.ts';
 
 interface Series {
   templateSamples(): Promise<unknown>;
@@ -15,8 +16,6 @@ const series = (await import(pathToFileURL(`${root}/bench/lib/series.ts`).href))
 const exporter = series.buildExporter(Number(callsText), await series.templateSamples());
 const server = createServer(exporter.app).listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
 process.on('message', (m) => {
-  if (m !== 'cpu') return;
-  const u = process.cpuUsage();
-  process.send?.((u.user + u.system) / 1000);
+  if (m === 'cpu') process.send?.(cpuMs());
 });
 process.on('disconnect', () => process.exit(0));
