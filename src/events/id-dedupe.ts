@@ -72,7 +72,7 @@ export class IdDedupe {
       this.#ids[this.#table[at]! - 1] = undefined;
       this.#table[at] = slot + 1;
     } else {
-      if (this.#live + 1 > this.#table.length / 4) this.#rebuildTable(this.#table.length / 2);
+      if (this.#tableTooFull()) this.#rebuildTable();
       this.#insert(h, slot);
       this.#live++;
     }
@@ -182,13 +182,17 @@ export class IdDedupe {
     this.#times = times;
     this.#head = 0;
     this.#used = n;
-    this.#rebuildTable(this.#table.length / 2);
+    this.#rebuildTable();
   }
 
-  // A table of `entries` positions, or twice as many when the live ids would fill more than half of it.
-  #rebuildTable(entries: number): void {
-    const length = (this.#live + 1) * 2 > entries ? entries * 2 : entries;
-    this.#table = new Int32Array(length * 2);
+  // Whether one more live id would fill more than half of the table's positions (two ints each).
+  #tableTooFull(): boolean {
+    return (this.#live + 1) * 4 > this.#table.length;
+  }
+
+  // Refills the table from the ring (slots change when the ring is resized), doubling it when it is too full.
+  #rebuildTable(): void {
+    this.#table = new Int32Array(this.#tableTooFull() ? this.#table.length * 2 : this.#table.length);
     const mask = this.#ids.length - 1;
     for (let k = 0; k < this.#used; k++) {
       const slot = (this.#head + k) & mask;
