@@ -1,20 +1,21 @@
 // Benchmark 6: Event Streams webhook ingest through the real HTTP server (signature, body hash, JSON.parse,
 // CloudEvent parse, de-duplication, store, fleet histograms) in samples per CPU second of the server, against
 // the same signed bodies read and JSON.parse'd behind a bare node:http server, at batch sizes 1, 50 and 500.
+// Each server runs alone in a child process (bench/lib/push-server.ts), as the exporter runs in production: the
+// other contender's heap and this process's delivery lists (tens of MB) are in neither's garbage collections.
 // Goal: ratio <= 2 at every size, and >= 50,000 samples/s at the sizes where the bare baseline reaches that rate.
-import { execFile } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { RequestListener, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DEMO_ACCOUNT } from '../src/simulator/demo-account.ts';
 import { signDelivery } from '../src/simulator/event-signing.ts';
-import { ACCOUNT_SID, benchConfig, benchExporter, callSid } from './lib/exporter.ts';
-import { collect, cpuMs, log } from './lib/stats.ts';
+import { ACCOUNT_SID, callSid } from './lib/exporter.ts';
+import { log } from './lib/stats.ts';
 import type { Row } from './lib/stats.ts';
 
 const BATCH_SIZES = [1, 50, 500] as const;
@@ -30,6 +31,7 @@ const GOAL_RATIO = 2;
 const T0 = Date.UTC(2026, 0, 1);
 const PATH = `/webhooks/twilio/event-streams/${ACCOUNT_SID}`;
 const clientPath = fileURLToPath(new URL('./lib/push-client.ts', import.meta.url));
+const serverPath = fileURLToPath(new URL('./lib/push-server.ts', import.meta.url));
 
 // A carrier_edge record like Twilio's, with distinct (call, timestamp) per index so every sample is new.
 function event(i: number, salt: number): Record<string, unknown> {
@@ -71,24 +73,32 @@ function deliveries(base: string, batchSize: number, salt: number): Array<{ path
   return out;
 }
 
-async function serve(listener: RequestListener): Promise<{ server: Server; base: string }> {
-  const server = createServer({ keepAliveTimeout: 30_000 }, listener);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const a = server.address();
-  if (a === null || typeof a === 'string') throw new Error('no address');
-  return { server, base: `http://127.0.0.1:${a.port}` };
+interface Contender {
+  readonly child: ChildProcess;
+  readonly base: string;
 }
 
-// CPU of this process (the server) while the client process posts every delivery once.
-async function measure(base: string, list: unknown[], dir: string): Promise<number> {
+// A server child (inheriting this process's flags, --expose-gc among them), once it listens.
+async function start(mode: 'exporter' | 'bare'): Promise<Contender> {
+  const child = fork(serverPath, [mode, String(CALLS)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, base: `http://127.0.0.1:${Number(line.toString().trim())}` };
+}
+
+async function ask<T>(c: Contender, message: string): Promise<T> {
+  const answer = once(c.child, 'message');
+  c.child.send(message);
+  return (await answer)[0] as T;
+}
+
+// CPU of the server child while the client process posts every delivery once, from a collected heap.
+async function measure(c: Contender, list: unknown[], dir: string): Promise<number> {
   const file = join(dir, 'deliveries.json');
   writeFileSync(file, JSON.stringify(list));
-  // The delivery lists are tens of MB of garbage: collect it now, not in the middle of either contender's run.
-  collect();
-  const c0 = cpuMs();
-  const { stdout } = await promisify(execFile)(process.execPath, [clientPath, base, file, '8'], { maxBuffer: 1 << 20 });
-  const cpu = cpuMs() - c0;
+  await ask(c, 'collect');
+  const c0 = await ask<number>(c, 'cpu');
+  const { stdout } = await promisify(execFile)(process.execPath, [clientPath, c.base, file, '8'], { maxBuffer: 1 << 20 });
+  const cpu = (await ask<number>(c, 'cpu')) - c0;
   if ((JSON.parse(stdout) as { failed: number }).failed > 0) throw new Error(`push bench: ${stdout.trim()} deliveries not answered 200`);
   return cpu;
 }
@@ -98,21 +108,13 @@ export async function run(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'tie-push-'));
   const rows: Row[] = [];
   try {
-    const exporter = benchExporter(benchConfig('http://127.0.0.1:9', { backfill: true, max_calls: CALLS }, { ingest_mode: 'push' }));
-    const exp = await serve(exporter.app);
-    const bare = await serve((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const events = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown[];
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ applied: events.length }));
-      });
-    });
+    const exp = await start('exporter');
+    const bare = await start('bare');
     let salt = 0;
     for (const size of BATCH_SIZES) {
       // Warm-up with other samples, then the timed rounds; both contenders get the same bodies in each round.
-      await measure(exp.base, deliveries(exp.base, size, ++salt).slice(0, 200), dir);
-      await measure(bare.base, deliveries(bare.base, size, salt).slice(0, 200), dir);
+      await measure(exp, deliveries(exp.base, size, ++salt).slice(0, 200), dir);
+      await measure(bare, deliveries(bare.base, size, salt).slice(0, 200), dir);
       const n = SAMPLES[size]! * ROUNDS;
       let cpuExporter = 0;
       let cpuBaseline = 0;
@@ -123,11 +125,11 @@ export async function run(): Promise<Row[]> {
         let e = 0;
         let b = 0;
         if (round % 2 === 0) {
-          e = await measure(exp.base, forExporter, dir);
-          b = await measure(bare.base, forBaseline, dir);
+          e = await measure(exp, forExporter, dir);
+          b = await measure(bare, forBaseline, dir);
         } else {
-          b = await measure(bare.base, forBaseline, dir);
-          e = await measure(exp.base, forExporter, dir);
+          b = await measure(bare, forBaseline, dir);
+          e = await measure(exp, forExporter, dir);
         }
         cpuExporter += e;
         cpuBaseline += b;
@@ -153,11 +155,11 @@ export async function run(): Promise<Row[]> {
         pass: (!rateJudged || rate >= GOAL_RATE) && ratio <= GOAL_RATIO,
       });
     }
-    const applied = [...exporter.store.calls()].reduce((n, c) => n + c.streams.size, 0);
-    log(`push: ${exporter.store.size} calls, ${applied} streams held`);
-    exp.server.closeAllConnections();
-    bare.server.closeAllConnections();
-    await Promise.all([new Promise((d) => exp.server.close(d)), new Promise((d) => bare.server.close(d)), exporter.stop()]);
+    const held = await ask<{ calls: number; streams: number }>(exp, 'streams');
+    log(`push: ${held.calls} calls, ${held.streams} streams held`);
+    exp.child.disconnect();
+    bare.child.disconnect();
+    await Promise.all([once(exp.child, 'exit'), once(bare.child, 'exit')]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
