@@ -67,10 +67,23 @@ export interface SkippedEvent {
   readonly detail: string;
 }
 
+/** The skipped events of one reason in a delivery: how many, and the first one's detail. */
+export interface SkippedGroup {
+  readonly reason: EventSkipReason;
+  readonly detail: string;
+  count: number;
+}
+
 /** The outcome of parsing one delivery. */
 export interface ParsedBatch {
   readonly events: ParsedEvent[];
-  readonly skipped: SkippedEvent[];
+  /**
+   * Skipped events by reason, in the order each reason first appeared: one entry per reason, however many events
+   * a delivery skips (a 16 MB body holds millions of `{}`), so what follows costs nothing per skipped event.
+   */
+  readonly skipped: SkippedGroup[];
+  /** Events skipped, all reasons together. */
+  skippedCount: number;
   /** Events of types the exporter does not read. */
   unknownTypes: number;
 }
@@ -206,14 +219,22 @@ export function parseCloudEvent(raw: unknown, accountSid: string): ParsedEvent |
   return parsed;
 }
 
+function skipEvent(batch: ParsedBatch, s: SkippedEvent): void {
+  batch.skippedCount++;
+  // A linear search: there are fewer than twenty reasons.
+  const group = batch.skipped.find((g) => g.reason === s.reason);
+  if (group) group.count++;
+  else batch.skipped.push({ reason: s.reason, detail: s.detail, count: 1 });
+}
+
 /** Parses a delivery body (already JSON-parsed) into events; a bad event is skipped with its reason. */
 export function parseEventBatch(body: unknown, accountSid: string): ParsedBatch | string {
   if (!Array.isArray(body)) return 'body must be a JSON array of CloudEvents';
-  const batch: ParsedBatch = { events: [], skipped: [], unknownTypes: 0 };
+  const batch: ParsedBatch = { events: [], skipped: [], skippedCount: 0, unknownTypes: 0 };
   for (const raw of body) {
     const r = parseCloudEvent(raw, accountSid);
     if (r === undefined) batch.unknownTypes++;
-    else if ('reason' in r) batch.skipped.push(r);
+    else if ('reason' in r) skipEvent(batch, r);
     else batch.events.push(r);
   }
   return batch;

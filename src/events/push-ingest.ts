@@ -3,7 +3,7 @@ import type { IngestMode } from '../config/types.ts';
 import type { SampleStore } from '../store/sample-store.ts';
 import { applyEvents } from './apply-events.ts';
 import type { ApplyEventsResult } from './apply-events.ts';
-import type { ParsedBatch, SkippedEvent } from './cloud-event.ts';
+import type { ParsedBatch, SkippedGroup } from './cloud-event.ts';
 import { IdDedupe } from './id-dedupe.ts';
 import type { IdDedupeOptions } from './id-dedupe.ts';
 import { skipPoll } from './ingest-mode.ts';
@@ -25,8 +25,8 @@ export interface PushIngestOptions {
   readonly dedupe?: IdDedupeOptions;
   /** Called per applied batch, for self-metrics. */
   readonly onApplied?: (accountSid: string, r: ApplyEventsResult) => void;
-  /** Called per skipped event. */
-  readonly onSkipped?: (accountSid: string, s: SkippedEvent) => void;
+  /** Called per reason events of a batch were skipped for, with how many. */
+  readonly onSkipped?: (accountSid: string, skipped: SkippedGroup) => void;
   /** Called with the number of events of unknown types in a batch. */
   readonly onUnknownTypes?: (accountSid: string, n: number) => void;
 }
@@ -56,13 +56,13 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
     pushes,
     apply(accountSid, batch) {
       const r = applyEvents(batch.events, { registry: options.registry, store: options.store, dedupe, pushes, countedTags });
-      for (const s of batch.skipped) options.onSkipped?.(accountSid, s);
+      for (const g of batch.skipped) options.onSkipped?.(accountSid, g);
       if (batch.unknownTypes > 0) options.onUnknownTypes?.(accountSid, batch.unknownTypes);
       options.onApplied?.(accountSid, r);
       return {
         applied: r.events,
         duplicates: r.duplicateEvents,
-        skipped: batch.skipped.length,
+        skipped: batch.skippedCount,
         unknown_types: batch.unknownTypes,
       };
     },

@@ -17,7 +17,7 @@ import { TwilioError } from '../twilio/errors.ts';
 import type { AccountActivity } from '../status/account-activity.ts';
 import type { ApplyEventsResult } from '../events/apply-events.ts';
 import { EVENT_SKIP_REASONS } from '../events/cloud-event.ts';
-import type { SkippedEvent } from '../events/cloud-event.ts';
+import type { SkippedGroup } from '../events/cloud-event.ts';
 import type { SignatureFailure } from '../events/body-signature.ts';
 import { DELIVERY_OUTCOMES } from '../http/event-streams-routes.ts';
 import type { DeliveryOutcome } from '../http/event-streams-routes.ts';
@@ -299,11 +299,11 @@ export class SelfTelemetry {
     this.#self.eventStreamsGapFillPolls.inc({ account_sid: accountSid });
   }
 
-  /** A pushed event skipped, by reason. */
-  pushSkipped(s: SkippedEvent): void {
-    this.#self.eventStreamsEvents.inc({ outcome: 'skipped' });
-    this.#self.eventStreamsSkipped.inc({ reason: s.reason });
-    this.#log.debug({ reason: s.reason, detail: s.detail }, 'pushed event skipped');
+  /** The pushed events of one batch skipped for one reason: counted at once, one log line with the first's detail. */
+  pushSkipped(g: SkippedGroup): void {
+    this.#self.eventStreamsEvents.inc({ outcome: 'skipped' }, g.count);
+    this.#self.eventStreamsSkipped.inc({ reason: g.reason }, g.count);
+    this.#log.debug({ reason: g.reason, count: g.count, detail: g.detail }, 'pushed events skipped');
   }
 
   /** Events of types the exporter does not read, in one batch. */

@@ -26,7 +26,7 @@ export interface TestExporter {
 export async function startTestExporter(
   simulatorUrl: string,
   extra: Record<string, unknown> = {},
-  deps: Partial<Pick<ExporterDeps, 'shard' | 'webConfig'>> = {},
+  deps: Partial<Pick<ExporterDeps, 'shard' | 'webConfig' | 'logger'>> = {},
 ): Promise<TestExporter> {
   const dir = mkdtempSync(join(tmpdir(), 'tie-test-'));
   const file = join(dir, 'config.yaml');

@@ -1,4 +1,5 @@
 import bcrypt from 'bcryptjs';
+import { pino } from 'pino';
 import twilio from 'twilio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
@@ -109,6 +110,32 @@ describe('Event Streams receiver', () => {
     expect(counter(text, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'bad_envelope')).toBe(2);
     expect(counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', 'unknown_type')).toBe(2);
     expect(counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', 'duplicate')).toBe(2);
+  });
+
+  it('counts a batch of thousands of bad events by reason, with one log line per reason and not one per event', async () => {
+    // Event counts are bounded only by the body limit: 16 MB holds millions of `{}`. Per-event metric updates and
+    // log calls took such a batch past Twilio's 5 s deadline; the work per bad event is now its parse alone.
+    const lines: Array<{ msg?: string; reason?: string; count?: number; detail?: string }> = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const sink = await start({}, { logger });
+    const badSid = (i: number): Record<string, unknown> => {
+      const e = metricEvent(`EVsid${i}`, 1);
+      return { ...e, data: { ...(e['data'] as Record<string, unknown>), call_sid: 'CAnot-a-sid' } };
+    };
+    const events = [...Array.from({ length: 1500 }, () => ({})), ...Array.from({ length: 1500 }, (_, i) => badSid(i)), metricEvent('EVgood', 5)];
+    const body = JSON.stringify(events);
+    const d = signDelivery(TOKEN, sink, body);
+    const res = await deliver(d.url, body, d.signature);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ applied: 1, duplicates: 0, skipped: 3000, unknown_types: 0 });
+    const text = await exp!.scrape();
+    expect(samplesTotal(text)).toBe(1);
+    expect(counter(text, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'bad_envelope')).toBe(1500);
+    expect(counter(text, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'bad_call_sid')).toBe(1500);
+    expect(counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', 'skipped')).toBe(3000);
+    const logged = lines.filter((l) => l.msg === 'pushed events skipped' || l.msg === 'pushed event skipped');
+    expect(logged.map((l) => [l.reason, l.count])).toEqual([['bad_envelope', 1500], ['bad_call_sid', 1500]]);
+    expect(logged[1]!.detail).toMatch(/^call_sid /);
   });
 
   it('refuses a wrong content type (415), an oversized body (413), a non-array body (400), and a poll-mode account (403)', async () => {

@@ -122,6 +122,17 @@ describe('parseEventBatch', () => {
     expect(b.unknownTypes).toBe(1);
   });
 
+  it('groups skipped events by reason, in order of first appearance, with the count and first detail of each group', () => {
+    const badSid = (i: number) => envelope('call-metrics.gateway', { ...METRIC, call_sid: `CA-bad-${i}` }, { id: `EVs${i}` });
+    const body = [badSid(1), 7, badSid(2), { nope: true }, envelope('call-metrics.gateway', METRIC), 'x', badSid(3)];
+    const b = parseEventBatch(body, ACCOUNT) as ParsedBatch;
+    expect(b.events).toHaveLength(1);
+    expect(b.skippedCount).toBe(6);
+    expect(b.skipped.map((g) => [g.reason, g.count])).toEqual([['bad_call_sid', 3], ['not_object', 2], ['bad_envelope', 1]]);
+    expect(b.skipped[0]!.detail).toMatch(/^call_sid /);
+    expect(b.skipped[1]!.detail).toBe('event is not a JSON object');
+  });
+
   it('refuses a body that is not an array, naming what it must be', () => {
     expect(parseEventBatch({ events: [] }, ACCOUNT)).toBe('body must be a JSON array of CloudEvents');
   });

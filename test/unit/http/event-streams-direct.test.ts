@@ -44,7 +44,7 @@ function sink(outcomes: string[]): ReturnType<typeof eventStreamsRoutes> {
     maxBodyBytes: MAX_BODY_BYTES,
     apply: (_sid, batch) => {
       if (batch.events.some((e) => e.id === 'boom')) throw new Error('store failed');
-      return { applied: batch.events.length, duplicates: 0, skipped: batch.skipped.length, unknown_types: batch.unknownTypes };
+      return { applied: batch.events.length, duplicates: 0, skipped: batch.skippedCount, unknown_types: batch.unknownTypes };
     },
     onDelivery: (outcome: DeliveryOutcome, failure) => outcomes.push(failure ? `${outcome}/${failure}` : outcome),
   });
