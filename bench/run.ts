@@ -37,7 +37,8 @@ const childPath = fileURLToPath(new URL('./child.ts', import.meta.url));
 function runChild(name: string, limitMs: number, flags: readonly string[]): Promise<Row[]> {
   return new Promise((resolve, reject) => {
     // Its own process group, so a timeout also ends the simulator a benchmark may have started.
-    const child = spawn(process.execPath, ['--expose-gc', ...flags, childPath, name], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    // Node flags given to this process reach every benchmark too (`node --single-threaded-gc bench/run.ts push`).
+    const child = spawn(process.execPath, [...process.execArgv, '--expose-gc', ...flags, childPath, name], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
