@@ -133,7 +133,7 @@ describe('Event Streams receiver', () => {
     expect(counter(text, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'bad_envelope')).toBe(1500);
     expect(counter(text, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'bad_call_sid')).toBe(1500);
     expect(counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', 'skipped')).toBe(3000);
-    const logged = lines.filter((l) => l.msg === 'pushed events skipped' || l.msg === 'pushed event skipped');
+    const logged = lines.filter((l) => l.msg === 'pushed events skipped');
     expect(logged.map((l) => [l.reason, l.count])).toEqual([['bad_envelope', 1500], ['bad_call_sid', 1500]]);
     expect(logged[1]!.detail).toMatch(/^call_sid /);
   });
