@@ -57,8 +57,20 @@ export function loadWebConfig(file: string): WebConfig {
   return { ...(tls && { tls }), users: new Map(Object.entries(c.basic_auth_users ?? {})) };
 }
 
-/** Creates the HTTP or HTTPS server for the app, as the web configuration says. */
+/**
+ * How long a client may take to send a request's headers, and the whole request. Node's defaults (60 s and 300 s,
+ * checked every 30 s) let a client that sends a few bytes hold a connection for 90 s; the webhook routes face the
+ * internet, Twilio gives a sink 5 s to answer, and the other requests are small.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** See HEADERS_TIMEOUT_MS. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+// Incomplete requests are checked for those timeouts this often.
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/** Creates the HTTP or HTTPS server for the app, as the web configuration says; slow clients are cut off. */
 export function createWebServer(app: RequestListener, web: WebConfig | undefined): Server {
-  if (web?.tls) return createHttpsServer({ cert: web.tls.cert, key: web.tls.key, minVersion: web.tls.minVersion }, app);
-  return createHttpServer(app);
+  const limits = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
+  if (web?.tls) return createHttpsServer({ cert: web.tls.cert, key: web.tls.key, minVersion: web.tls.minVersion, ...limits }, app);
+  return createHttpServer(limits, app);
 }

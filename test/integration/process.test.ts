@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../src/http/web-config.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
@@ -114,5 +116,41 @@ describe('the exporter process', () => {
     expect(await p.exited).toBe(1);
     expect(p.output()).toContain('accounts[0].account_sid');
     expect(p.output()).not.toContain('sup3r-s3cret-t0ken');
+  });
+
+  it('answers 408 to a client that sends nothing, stops inside its headers, or trickles its body, and serves on', { timeout: 90_000 }, async () => {
+    const p = run(['--demo', '--web.listen-address=127.0.0.1:0']);
+    const url = await eventually(() => urlFrom(p.output()), 20_000, 'the demo banner');
+    const started = Date.now();
+    // Node's defaults held such a connection for 60 s (headers) or 300 s (request), checked every 30 s.
+    const slowClient = (first?: string): Promise<{ ms: number; answer: string }> =>
+      new Promise((done) => {
+        const s = connect(Number(new URL(url).port), '127.0.0.1', () => {
+          if (first !== undefined) s.write(first);
+        });
+        let answer = '';
+        s.on('data', (d: Buffer) => (answer += d.toString()));
+        s.on('close', () => done({ ms: Date.now() - started, answer: answer.split('\r\n')[0] ?? '' }));
+        setTimeout(() => {
+          done({ ms: Date.now() - started, answer: 'still open' });
+          s.destroy();
+        }, 70_000).unref();
+      });
+    const stalledHeaders = `POST /webhooks/twilio/event-streams/${DEMO_ACCOUNT.accountSid} HTTP/1.1\r\nHost: 127.0.0.1\r\n`;
+    // The status-callback route reads its form body before checking the signature, so it waits for the rest.
+    const trickledBody = 'POST /webhooks/twilio/call-status HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nA';
+    const [idle, stalled, trickled] = await Promise.all([slowClient(), slowClient(stalledHeaders), slowClient(trickledBody)]);
+    for (const r of [idle, stalled]) {
+      expect(r.answer).toBe('HTTP/1.1 408 Request Timeout');
+      expect(r.ms).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS);
+      expect(r.ms).toBeLessThan(HEADERS_TIMEOUT_MS * 3);
+    }
+    expect(trickled.answer).toBe('HTTP/1.1 408 Request Timeout');
+    expect(trickled.ms).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS);
+    expect(trickled.ms).toBeLessThan(REQUEST_TIMEOUT_MS * 2);
+    // The server goes on serving whole requests.
+    expect((await fetch(`${url}/metrics`)).status).toBe(200);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
   });
 });
