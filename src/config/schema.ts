@@ -91,15 +91,26 @@ const originUrl = () =>
   });
 
 // A base URL that may carry a path prefix (a reverse proxy), trailing slash stripped; "" means unset.
+/**
+ * A base URL the exporter is reached at, which paths are appended to: http(s) with no query, fragment or
+ * credentials (`https://host/x?` has an empty query yet still ends in `?`). Its href without a trailing slash, or
+ * null.
+ */
+export function parseBaseUrl(s: string): string | null {
+  const url = httpUrl(s);
+  if (url === null || url.search !== '' || url.href.includes('?')) return null;
+  return url.href.replace(/\/$/, '');
+}
+
 const optionalBaseUrl = () =>
   z.string().transform((s, ctx) => {
     if (s === '') return '';
-    const url = httpUrl(s);
-    if (url === null || url.search !== '') {
-      addProblem(ctx, [], 'must be empty or an http(s) URL with no query or credentials');
+    const base = parseBaseUrl(s);
+    if (base === null) {
+      addProblem(ctx, [], 'must be empty or an http(s) URL with no query, fragment or credentials');
       return z.NEVER;
     }
-    return url.href.replace(/\/$/, '');
+    return base;
   });
 
 const optionalEndpointUrl = () =>

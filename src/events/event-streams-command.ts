@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
+import { parseBaseUrl } from '../config/schema.ts';
 import type { AccountConfig, Config } from '../config/types.ts';
 import { createEventsClient } from '../twilio/events-client.ts';
 import { userAgent } from '../twilio/user-agent.ts';
@@ -56,9 +57,16 @@ export async function runEventStreamsCommand(argv: string[], io: CommandIo): Pro
     }
     throw err;
   }
-  const base = (values['public-url'] ?? config.webhooks.publicUrl).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/.test(base)) {
+  const given = values['public-url'] ?? config.webhooks.publicUrl;
+  if (given === '') {
     io.err('--public-url=https://… (or webhooks.public_url) is required: it is the URL Twilio delivers to\n');
+    return 2;
+  }
+  // Checked as webhooks.public_url is: the sink path is appended, so a query or fragment would swallow it. The value
+  // is not echoed, since it may hold credentials.
+  const base = parseBaseUrl(given);
+  if (base === null) {
+    io.err('--public-url must be an http(s) URL with no query, fragment or credentials: Twilio delivers to it plus /webhooks/twilio/event-streams/{AccountSid}\n');
     return 2;
   }
   const accounts = pushAccounts(config);

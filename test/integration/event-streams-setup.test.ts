@@ -103,6 +103,19 @@ describe('event-streams setup and status', () => {
     expect(denied.err).not.toContain('wrong-token');
   });
 
+  it('refuses a public URL Twilio could not deliver to as given (query, fragment, credentials, not http), creating nothing', async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const file = configFile(sim.url);
+    // The sink URL is the public URL plus the sink path: after a query or fragment that path is lost.
+    for (const bad of [`${PUBLIC}/x?y=1`, `${PUBLIC}/x?`, `${PUBLIC}#frag`, 'https://user:secret-pw@exporter.example.com', 'ftp://exporter.example.com', 'notaurl']) {
+      const r = await run(['setup', `--config.file=${file}`, `--public-url=${bad}`]);
+      expect({ bad, code: r.code }).toEqual({ bad, code: 2 });
+      expect(r.err).toContain('--public-url must be an http(s) URL with no query, fragment or credentials');
+      expect(r.err).not.toContain('secret-pw');
+    }
+    expect(await state()).toEqual({ sinks: 0, subscriptions: 0, types: {} });
+  });
+
   it('runs as `npm run exporter -- event-streams setup` through the real entry point', { timeout: 30_000 }, async () => {
     sim = await startSimulator({ lagSeconds: 0 });
     const main = resolve(import.meta.dirname, '../../src/main.ts');
