@@ -90,18 +90,18 @@ const originUrl = () =>
     return url.origin;
   });
 
-// A base URL that may carry a path prefix (a reverse proxy), trailing slash stripped; "" means unset.
 /**
  * A base URL the exporter is reached at, which paths are appended to: http(s) with no query, fragment or
- * credentials (`https://host/x?` has an empty query yet still ends in `?`). Its href without a trailing slash, or
- * null.
+ * credentials. `https://host/x?` has an empty query and `https://host#` an empty fragment, yet each href still ends
+ * in its mark, which would swallow an appended path. Its href without a trailing slash, or null.
  */
 export function parseBaseUrl(s: string): string | null {
   const url = httpUrl(s);
-  if (url === null || url.search !== '' || url.href.includes('?')) return null;
+  if (url === null || url.search !== '' || url.href.includes('?') || url.href.includes('#')) return null;
   return url.href.replace(/\/$/, '');
 }
 
+// A base URL that may carry a path prefix (a reverse proxy), trailing slash stripped; "" means unset.
 const optionalBaseUrl = () =>
   z.string().transform((s, ctx) => {
     if (s === '') return '';

@@ -107,7 +107,7 @@ describe('event-streams setup and status', () => {
     sim = await startSimulator({ lagSeconds: 0 });
     const file = configFile(sim.url);
     // The sink URL is the public URL plus the sink path: after a query or fragment that path is lost.
-    for (const bad of [`${PUBLIC}/x?y=1`, `${PUBLIC}/x?`, `${PUBLIC}#frag`, 'https://user:secret-pw@exporter.example.com', 'ftp://exporter.example.com', 'notaurl']) {
+    for (const bad of [`${PUBLIC}/x?y=1`, `${PUBLIC}/x?`, `${PUBLIC}#frag`, `${PUBLIC}#`, 'https://user:secret-pw@exporter.example.com', 'ftp://exporter.example.com', 'notaurl']) {
       const r = await run(['setup', `--config.file=${file}`, `--public-url=${bad}`]);
       expect({ bad, code: r.code }).toEqual({ bad, code: 2 });
       expect(r.err).toContain('--public-url must be an http(s) URL with no query, fragment or credentials');
