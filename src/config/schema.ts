@@ -97,7 +97,8 @@ const originUrl = () =>
  */
 export function parseBaseUrl(s: string): string | null {
   const url = httpUrl(s);
-  if (url === null || url.search !== '' || url.href.includes('?') || url.href.includes('#')) return null;
+  // httpUrl refuses a non-empty fragment; the href shows an empty query or fragment as well as a full one.
+  if (url === null || /[?#]/.test(url.href)) return null;
   return url.href.replace(/\/$/, '');
 }
 
