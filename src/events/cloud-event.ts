@@ -82,8 +82,6 @@ export interface ParsedBatch {
    * a delivery skips (a 16 MB body holds millions of `{}`), so what follows costs nothing per skipped event.
    */
   readonly skipped: SkippedGroup[];
-  /** Events skipped, all reasons together. */
-  skippedCount: number;
   /** Events of types the exporter does not read. */
   unknownTypes: number;
 }
@@ -219,8 +217,14 @@ export function parseCloudEvent(raw: unknown, accountSid: string): ParsedEvent |
   return parsed;
 }
 
+/** Events of a batch skipped, all reasons together. */
+export function skippedTotal(batch: ParsedBatch): number {
+  let n = 0;
+  for (const g of batch.skipped) n += g.count;
+  return n;
+}
+
 function skipEvent(batch: ParsedBatch, s: SkippedEvent): void {
-  batch.skippedCount++;
   // A linear search: there are fewer than twenty reasons.
   const group = batch.skipped.find((g) => g.reason === s.reason);
   if (group) group.count++;
@@ -230,7 +234,7 @@ function skipEvent(batch: ParsedBatch, s: SkippedEvent): void {
 /** Parses a delivery body (already JSON-parsed) into events; a bad event is skipped with its reason. */
 export function parseEventBatch(body: unknown, accountSid: string): ParsedBatch | string {
   if (!Array.isArray(body)) return 'body must be a JSON array of CloudEvents';
-  const batch: ParsedBatch = { events: [], skipped: [], skippedCount: 0, unknownTypes: 0 };
+  const batch: ParsedBatch = { events: [], skipped: [], unknownTypes: 0 };
   for (const raw of body) {
     const r = parseCloudEvent(raw, accountSid);
     if (r === undefined) batch.unknownTypes++;

@@ -3,6 +3,7 @@ import type { IngestMode } from '../config/types.ts';
 import type { SampleStore } from '../store/sample-store.ts';
 import { applyEvents } from './apply-events.ts';
 import type { ApplyEventsResult } from './apply-events.ts';
+import { skippedTotal } from './cloud-event.ts';
 import type { ParsedBatch, SkippedGroup } from './cloud-event.ts';
 import { IdDedupe } from './id-dedupe.ts';
 import type { IdDedupeOptions } from './id-dedupe.ts';
@@ -62,7 +63,7 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
       return {
         applied: r.events,
         duplicates: r.duplicateEvents,
-        skipped: batch.skippedCount,
+        skipped: skippedTotal(batch),
         unknown_types: batch.unknownTypes,
       };
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCloudEvent, parseEventBatch } from '../../../src/events/cloud-event.ts';
+import { parseCloudEvent, parseEventBatch, skippedTotal } from '../../../src/events/cloud-event.ts';
 import type { ParsedBatch } from '../../../src/events/cloud-event.ts';
 
 const ACCOUNT = 'AC998c10b68cbfda9f67277f7d8f4439c9';
@@ -127,7 +127,7 @@ describe('parseEventBatch', () => {
     const body = [badSid(1), 7, badSid(2), { nope: true }, envelope('call-metrics.gateway', METRIC), 'x', badSid(3)];
     const b = parseEventBatch(body, ACCOUNT) as ParsedBatch;
     expect(b.events).toHaveLength(1);
-    expect(b.skippedCount).toBe(6);
+    expect(skippedTotal(b)).toBe(6);
     expect(b.skipped.map((g) => [g.reason, g.count])).toEqual([['bad_call_sid', 3], ['not_object', 2], ['bad_envelope', 1]]);
     expect(b.skipped[0]!.detail).toMatch(/^call_sid /);
     expect(b.skipped[1]!.detail).toBe('event is not a JSON object');

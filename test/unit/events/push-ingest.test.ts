@@ -17,12 +17,12 @@ function setup(modes: Record<string, IngestMode>) {
 describe('createPushIngest', () => {
   it('ends push-mode calls silent for the silence timeout, and no poll-mode call', () => {
     const { clock, registry, push } = setup({ [ACCOUNT_A]: 'push', [ACCOUNT_B]: 'poll' });
-    push.apply(ACCOUNT_A, { events: [{ kind: 'call_metrics', id: 'E1', sample: sample({ at: 10 }) }], skipped: [], skippedCount: 0, unknownTypes: 0 });
+    push.apply(ACCOUNT_A, { events: [{ kind: 'call_metrics', id: 'E1', sample: sample({ at: 10 }) }], skipped: [], unknownTypes: 0 });
     registry.track(CALL_2, ACCOUNT_A, 'discovery');
     registry.track(CALL_3, ACCOUNT_B, 'config');
     clock.now += 600_000;
     expect(push.endSilent(clock.now)).toBe(0);
-    push.apply(ACCOUNT_A, { events: [{ kind: 'call_metrics', id: 'E2', sample: sample({ at: 20 }) }], skipped: [], skippedCount: 0, unknownTypes: 0 });
+    push.apply(ACCOUNT_A, { events: [{ kind: 'call_metrics', id: 'E2', sample: sample({ at: 20 }) }], skipped: [], unknownTypes: 0 });
     clock.now += 1;
     expect(push.endSilent(clock.now)).toBe(1);
     expect(registry.get(CALL_2)?.endedAtMs).toBe(clock.now);
@@ -35,7 +35,7 @@ describe('createPushIngest', () => {
 
   it('tells the poller to skip push calls always and hybrid calls while pushes are fresh', () => {
     const { clock, registry, push } = setup({ [ACCOUNT_A]: 'hybrid', [ACCOUNT_B]: 'push' });
-    push.apply(ACCOUNT_A, { events: [{ kind: 'call_metrics', id: 'E1', sample: sample({ at: 10 }) }], skipped: [], skippedCount: 0, unknownTypes: 0 });
+    push.apply(ACCOUNT_A, { events: [{ kind: 'call_metrics', id: 'E1', sample: sample({ at: 10 }) }], skipped: [], unknownTypes: 0 });
     registry.track(CALL_3, ACCOUNT_B, 'config');
     clock.now += 60_001;
     expect(push.skipPoll(registry.get(CALL_1)!, clock.now)).toBe(false);

@@ -3,6 +3,7 @@ import { createServer, request } from 'node:http';
 import type { RequestListener, Server } from 'node:http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
+import { skippedTotal } from '../../../src/events/cloud-event.ts';
 import { eventStreamsRoutes } from '../../../src/http/event-streams-routes.ts';
 import type { DeliveryOutcome } from '../../../src/http/event-streams-routes.ts';
 import { DEMO_ACCOUNT } from '../../../src/simulator/demo-account.ts';
@@ -44,7 +45,7 @@ function sink(outcomes: string[]): ReturnType<typeof eventStreamsRoutes> {
     maxBodyBytes: MAX_BODY_BYTES,
     apply: (_sid, batch) => {
       if (batch.events.some((e) => e.id === 'boom')) throw new Error('store failed');
-      return { applied: batch.events.length, duplicates: 0, skipped: batch.skippedCount, unknown_types: batch.unknownTypes };
+      return { applied: batch.events.length, duplicates: 0, skipped: skippedTotal(batch), unknown_types: batch.unknownTypes };
     },
     onDelivery: (outcome: DeliveryOutcome, failure) => outcomes.push(failure ? `${outcome}/${failure}` : outcome),
   });
