@@ -4,8 +4,7 @@
 // Each server runs alone in a child process (bench/lib/push-server.ts), as the exporter runs in production: the
 // other contender's heap and this process's delivery lists (tens of MB) are in neither's garbage collections.
 // Goal: ratio <= 2 at every size, and >= 50,000 samples/s at the sizes where the bare baseline reaches that rate.
-import { execFile, fork } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,8 @@ import { promisify } from 'node:util';
 import { DEMO_ACCOUNT } from '../src/simulator/demo-account.ts';
 import { signDelivery } from '../src/simulator/event-signing.ts';
 import { ACCOUNT_SID, callSid } from './lib/exporter.ts';
+import { ask, startServerChild } from './lib/server-child.ts';
+import type { ServerChild } from './lib/server-child.ts';
 import { log } from './lib/stats.ts';
 import type { Row } from './lib/stats.ts';
 
@@ -73,26 +74,8 @@ function deliveries(base: string, batchSize: number, salt: number): Array<{ path
   return out;
 }
 
-interface Contender {
-  readonly child: ChildProcess;
-  readonly base: string;
-}
-
-// A server child (inheriting this process's flags, --expose-gc among them), once it listens.
-async function start(mode: 'exporter' | 'bare'): Promise<Contender> {
-  const child = fork(serverPath, [mode, String(CALLS)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { child, base: `http://127.0.0.1:${Number(line.toString().trim())}` };
-}
-
-async function ask<T>(c: Contender, message: string): Promise<T> {
-  const answer = once(c.child, 'message');
-  c.child.send(message);
-  return (await answer)[0] as T;
-}
-
 // CPU of the server child while the client process posts every delivery once, from a collected heap.
-async function measure(c: Contender, list: unknown[], dir: string): Promise<number> {
+async function measure(c: ServerChild, list: unknown[], dir: string): Promise<number> {
   const file = join(dir, 'deliveries.json');
   writeFileSync(file, JSON.stringify(list));
   await ask(c, 'collect');
@@ -108,8 +91,9 @@ export async function run(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'tie-push-'));
   const rows: Row[] = [];
   try {
-    const exp = await start('exporter');
-    const bare = await start('bare');
+    // Forked from this benchmark's process, so with its flags (--expose-gc among them).
+    const exp = await startServerChild(serverPath, ['exporter', String(CALLS)]);
+    const bare = await startServerChild(serverPath, ['bare', String(CALLS)]);
     let salt = 0;
     for (const size of BATCH_SIZES) {
       // Warm-up with other samples, then the timed rounds; both contenders get the same bodies in each round.

@@ -1,14 +1,11 @@
 // Child of bench/push.ts: one contender of the push bench alone in its process, so neither the other contender's
 // heap nor the bench's delivery lists (tens of MB) add to its garbage collections. MODE `exporter` is the exporter
 // wired by createExporter in push mode with at most CALLS calls, its real HTTP app; MODE `bare` reads each body and
-// JSON.parse's it behind node:http. It listens on 127.0.0.1 (a free port, printed on stdout) and answers on the IPC
-// channel: 'collect' after a full collection (so each measured run starts from a clean heap), 'cpu' with its CPU ms
-// so far, and 'streams' with the calls and streams the exporter holds.
-import { createServer } from 'node:http';
+// JSON.parse's it behind node:http. Besides what every server child answers (server-child.ts), 'streams' gives the
+// calls and streams the exporter holds.
 import type { RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { benchConfig, benchExporter } from './exporter.ts';
-import { collect, cpuMs } from './stats.ts';
+import { serveForParent } from './server-child.ts';
 
 const [mode, callsText] = process.argv.slice(2);
 const calls = Number(callsText);
@@ -23,22 +20,8 @@ const bare: RequestListener = (req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ applied: events.length }));
   });
 };
-const server = createServer({ keepAliveTimeout: 30_000 }, exporter?.app ?? bare);
-server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
-process.on('message', (m) => {
-  if (m === 'collect') {
-    collect();
-    process.send?.('collected');
-  } else if (m === 'cpu') {
-    process.send?.(cpuMs());
-  } else if (m === 'streams') {
-    const streams = exporter ? [...exporter.store.calls()].reduce((n, c) => n + c.streams.size, 0) : 0;
-    process.send?.({ calls: exporter?.store.size ?? 0, streams });
-  }
+const streams = (): { calls: number; streams: number } => ({
+  calls: exporter?.store.size ?? 0,
+  streams: exporter ? [...exporter.store.calls()].reduce((n, c) => n + c.streams.size, 0) : 0,
 });
-process.on('disconnect', () => {
-  server.closeAllConnections();
-  server.close();
-  void exporter?.stop().then(() => process.exit(0));
-  if (!exporter) process.exit(0);
-});
+serveForParent(exporter?.app ?? bare, { streams }, exporter && (() => exporter.stop()));
