@@ -1,4 +1,5 @@
 import type { CallRecord, TwilioClient } from '../twilio/client.ts';
+import { MAX_CALLS_LIST_PAGES, PageTrail } from '../twilio/page-trail.ts';
 import type { CallAnnouncer, CallSourceUnit } from './source.ts';
 
 /** Runs one Twilio request within the account's limits (the poller's account policy is one). */
@@ -43,8 +44,9 @@ export function matchesFilter(call: CallRecord, filter: DiscoveryFilter): boolea
 }
 
 /**
- * Lists each account's in-progress calls (all pages) every interval: new calls are tracked, calls it
- * found before that are no longer in progress are ended. A listing that failed half-way ends nothing.
+ * Lists each account's in-progress calls (all pages, at most {@link MAX_CALLS_LIST_PAGES}) every interval: new
+ * calls are tracked, calls it found before that are no longer in progress are ended. A listing that failed
+ * half-way, or whose next-page links loop or run past the cap, ends nothing.
  */
 export class Discovery implements CallSourceUnit {
   /** Its calls' source label. */
@@ -87,6 +89,7 @@ export class Discovery implements CallSourceUnit {
     const seen = new Set<string>();
     try {
       let req: { status: string; pageSize: number } | { url: string } = { status: 'in-progress', pageSize: 1000 };
+      const trail = new PageTrail('calls', MAX_CALLS_LIST_PAGES);
       for (;;) {
         const page = await account.policy.run((s) => account.client.fetchCallsPage(req, s), signal);
         for (const call of page.calls) {
@@ -94,6 +97,7 @@ export class Discovery implements CallSourceUnit {
           seen.add(call.sid);
           this.#o.registry.track(call.sid, account.accountSid, 'discovery', { from: call.from ?? undefined, to: call.to ?? undefined, trunkSid: call.trunkSid });
         }
+        trail.read(page.requestUrl, page.nextPageUrl);
         if (page.nextPageUrl === null) break;
         req = { url: page.nextPageUrl };
       }

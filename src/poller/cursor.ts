@@ -4,6 +4,7 @@ import type { ParseResult, RecordScope, RejectReason } from '../samples/parse.ts
 import type { Sample } from '../samples/sample.ts';
 import type { MetricsPage, MetricsQuery, PageLimits } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
+import { PageTrail } from '../twilio/page-trail.ts';
 import { readBudget } from './read-budget.ts';
 import type { ReadBudget } from './read-budget.ts';
 
@@ -172,8 +173,8 @@ export async function readQuery(
   let pagesRead = 0;
   let bytesRead = 0;
   let stopped: PagingStop | undefined;
-  // Every page URL read so far: a next_page_url pointing back at one would loop forever.
-  const visited = new Set<string>();
+  // Every page read so far: a next_page_url pointing back at one would loop forever.
+  const trail = new PageTrail('metrics');
   // Set by every page read; the loop below never ends before one.
   let lastUrl: string;
 
@@ -204,18 +205,10 @@ export async function readQuery(
     const oldest = readPage(state, page.records, scope);
     lastUrl = page.requestUrl;
     if (state.order !== 'desc' && Number.isFinite(oldest) && !state.pages.has(lastUrl)) state.pages.set(lastUrl, oldest);
-    visited.add(normalizeUrl(page.requestUrl));
     if (page.nextPageUrl === null) break;
     // Newest first: every later page is older still than this one's oldest record.
     if (state.order === 'desc' && oldest <= stopAt) break;
-    if (visited.has(normalizeUrl(page.nextPageUrl))) {
-      throw new TwilioError({
-        code: 'bad_payload',
-        endpoint: 'metrics',
-        detail: 'next_page_url points back at a page already read',
-        url: page.requestUrl,
-      });
-    }
+    trail.read(page.requestUrl, page.nextPageUrl);
     if (pagesRead >= budget.maxPages || bytesRead >= budget.maxBytes) {
       stopped = { reason: pagesRead >= budget.maxPages ? 'page_cap' : 'byte_cap' };
       break;
@@ -316,12 +309,4 @@ function readPage(state: ReadState, records: readonly unknown[], scope: RecordSc
     state.order = last > first ? 'asc' : 'desc';
   }
   return oldest;
-}
-
-function normalizeUrl(url: string): string {
-  try {
-    return new URL(url).href;
-  } catch {
-    return url;
-  }
 }

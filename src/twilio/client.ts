@@ -7,6 +7,7 @@ import type { CallRecord, CallSummary, VoiceSettings } from './envelope.ts';
 import { TwilioError } from './errors.ts';
 import { createTransport } from './transport.ts';
 import type { RequestEvent, TwilioCredentials } from './transport.ts';
+import { MAX_CALLS_LIST_PAGES, PageTrail } from './page-trail.ts';
 import { checkAccountSid, checkCallSid, checkSameOrigin, joinPath, parseBaseUrl } from './urls.ts';
 
 export type { Endpoint } from './endpoint.ts';
@@ -159,10 +160,11 @@ export function createTwilioClient(o: TwilioClientOptions): TwilioClient {
   }
 
   async function* listMetrics(query: MetricsQuery, signal?: AbortSignal): AsyncGenerator<MetricsPage> {
+    const trail = new PageTrail('metrics');
     let page = await fetchMetricsPage(query, signal);
     yield page;
     while (page.nextPageUrl !== null) {
-      assertProgress('metrics', page.requestUrl, page.nextPageUrl);
+      trail.read(page.requestUrl, page.nextPageUrl);
       page = await fetchMetricsPage({ url: page.nextPageUrl }, signal);
       yield page;
     }
@@ -195,10 +197,11 @@ export function createTwilioClient(o: TwilioClientOptions): TwilioClient {
   }
 
   async function* listCalls(req: CallsQuery, signal?: AbortSignal): AsyncGenerator<CallRecord> {
+    const trail = new PageTrail('calls', MAX_CALLS_LIST_PAGES);
     let page = await fetchCallsPage(req, signal);
     yield* page.calls;
     while (page.nextPageUrl !== null) {
-      assertProgress('calls', page.requestUrl, page.nextPageUrl);
+      trail.read(page.requestUrl, page.nextPageUrl);
       page = await fetchCallsPage({ url: page.nextPageUrl }, signal);
       yield* page.calls;
     }
@@ -217,13 +220,6 @@ export function createTwilioClient(o: TwilioClientOptions): TwilioClient {
   }
 
   return { fetchMetricsPage, listMetrics, fetchCallsPage, listCalls, fetchCallSummary, fetchSettings };
-}
-
-function assertProgress(endpoint: Endpoint, current: string, next: string): void {
-  // A server that points a page at itself would otherwise be polled forever.
-  if (new URL(next).href === current) {
-    throw new TwilioError({ code: 'bad_payload', endpoint, detail: 'next page URL repeats the page just read' });
-  }
 }
 
 function oneOf<T extends string>(endpoint: Endpoint, name: string, value: string, allowed: readonly T[]): T {
