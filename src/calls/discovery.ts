@@ -86,15 +86,20 @@ export class Discovery implements CallSourceUnit {
 
   async #listAccount(account: DiscoveryAccount): Promise<void> {
     const signal = this.#abort.signal;
+    // Every in-progress call listed (what may stay tracked), and how many of them pass the filter.
     const seen = new Set<string>();
+    let found = 0;
     try {
       let req: { status: string; pageSize: number } | { url: string } = { status: 'in-progress', pageSize: 1000 };
       const trail = new PageTrail('calls', MAX_CALLS_LIST_PAGES);
       for (;;) {
         const page = await account.policy.run((s) => account.client.fetchCallsPage(req, s), signal);
         for (const call of page.calls) {
-          if (call.status !== 'in-progress' || !matchesFilter(call, this.#o.filter)) continue;
+          if (call.status !== 'in-progress') continue;
+          // A call tracked before stays seen even if an odd field now fails the filter: only its end ends it.
           seen.add(call.sid);
+          if (!matchesFilter(call, this.#o.filter)) continue;
+          found++;
           this.#o.registry.track(call.sid, account.accountSid, 'discovery', { from: call.from ?? undefined, to: call.to ?? undefined, trunkSid: call.trunkSid });
         }
         trail.read(page.requestUrl, page.nextPageUrl);
@@ -102,7 +107,7 @@ export class Discovery implements CallSourceUnit {
         req = { url: page.nextPageUrl };
       }
     } catch (error) {
-      this.#o.onListed?.(account.accountSid, { ok: false, found: seen.size, error });
+      this.#o.onListed?.(account.accountSid, { ok: false, found, error });
       return;
     }
     for (const call of this.#o.registry.calls()) {
@@ -110,6 +115,6 @@ export class Discovery implements CallSourceUnit {
         this.#o.registry.end(call.callSid);
       }
     }
-    this.#o.onListed?.(account.accountSid, { ok: true, found: seen.size });
+    this.#o.onListed?.(account.accountSid, { ok: true, found });
   }
 }

@@ -152,15 +152,15 @@ export function parseCallRecord(record: unknown): CallRecord | string {
   }
   const status = record['status'];
   if (typeof status !== 'string' || status === '') return '"status" is not a non-empty string';
+  // An odd optional field is read as absent: the call is still in progress, and dropping its record would make
+  // discovery take it for ended.
   const optional: Record<string, string | null> = {};
   for (const key of ['direction', 'from', 'to', 'start_time', 'parent_call_sid', 'trunk_sid']) {
     const value = record[key];
-    if (value === undefined || value === null) optional[key] = null;
-    else if (typeof value === 'string') optional[key] = value;
-    else return `"${key}" is ${kind(value)}, expected a string or null`;
+    optional[key] = typeof value === 'string' && value !== '' ? value : null;
   }
-  const parentCallSid = optional['parent_call_sid'] ?? null;
-  if (parentCallSid !== null && !CALL_SID_RE.test(parentCallSid)) return '"parent_call_sid" is not a Call SID';
+  const parent = optional['parent_call_sid'] ?? null;
+  const parentCallSid = parent !== null && CALL_SID_RE.test(parent) ? parent : null;
   return {
     sid,
     accountSid,

@@ -11,7 +11,8 @@ import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { demoClient } from '../helpers/simulator.ts';
 
 // Regressions found by playing a hostile Calls list against discovery over a real socket: a next-page link that
-// loops or never ends made one listing page forever (about 1,200 requests a second, and no call ever ended).
+// loops or never ends made one listing page forever (about 1,200 requests a second, and no call ever ended), and
+// one odd optional field of an in-progress call's record made discovery take the call for gone and end it.
 
 const ACCOUNT = DEMO_ACCOUNT.accountSid;
 const CALLS_PATH = `/2010-04-01/Accounts/${ACCOUNT}/Calls.json`;
@@ -99,5 +100,24 @@ describe('discovery against a Calls list that pages without end', () => {
     expect(listed[0]!.ok).toBe(false);
     expect(String(listed[0]!.error)).toMatch(/next_page_uri still leads on after 100 pages/);
     expect(registry.get(sid(7))?.endedAtMs).toBeUndefined();
+  });
+});
+
+describe('discovery against odd call records', () => {
+  it('keeps tracking an in-progress call whose optional fields turn odd, and ends one no longer listed', async () => {
+    let listing = 0;
+    fake = await fakeCalls(() => ({
+      calls: listing === 0 ? [record(1), record(2)] : [record(1, { parent_call_sid: '', direction: 42, from: ['x'] })],
+      next: null,
+    }));
+    const registry = newRegistry();
+    const listed: Array<{ ok: boolean; error?: unknown }> = [];
+    const discovery = discoveryOf(fake, registry, listed);
+    await discovery.runOnce();
+    listing++;
+    await discovery.runOnce();
+    expect(listed.map((r) => r.ok)).toEqual([true, true]);
+    expect(registry.get(sid(1))?.endedAtMs).toBeUndefined();
+    expect(registry.get(sid(2))?.endedAtMs).toBeDefined();
   });
 });

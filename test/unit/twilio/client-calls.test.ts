@@ -91,19 +91,19 @@ describe('fetchCallsPage', () => {
 
     const page = await client.fetchCallsPage({});
 
-    expect(page.calls.map((c) => c.sid)).toEqual([sid(1), sid(5)]);
-    expect(page.calls[1]).toMatchObject({ direction: null, parentCallSid: null, from: null });
-    expect(page.skipped).toBe(4);
+    // An odd optional field (from: 12345) is read as absent: the record still names an in-progress call.
+    expect(page.calls.map((c) => c.sid)).toEqual([sid(1), sid(3), sid(5)]);
+    expect(page.calls[1]).toMatchObject({ from: null });
+    expect(page.calls[2]).toMatchObject({ direction: null, parentCallSid: null, from: null });
+    expect(page.skipped).toBe(3);
     expect(bad.map((b) => [b.endpoint, b.index])).toEqual([
       ['calls', 1],
       ['calls', 2],
-      ['calls', 3],
       ['calls', 4],
     ]);
     expect(bad.map((b) => b.reason)).toEqual([
       '"sid" is not a Call SID',
       'record is null, expected an object',
-      '"from" is a number, expected a string or null',
       '"status" is not a non-empty string',
     ]);
     expect(JSON.stringify(bad)).not.toContain('+1305');

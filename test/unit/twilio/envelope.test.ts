@@ -98,10 +98,17 @@ describe('parseCallRecord (pure)', () => {
   it.each([
     ['a bad account_sid', { account_sid: 'AC1' }, '"account_sid" is not an Account SID'],
     ['an empty status', { status: '' }, '"status" is not a non-empty string'],
-    ['a bad parent_call_sid', { parent_call_sid: 'CA1' }, '"parent_call_sid" is not a Call SID'],
-    ['a non-string to', { to: ['x'] }, '"to" is an array, expected a string or null'],
   ])('rejects %s', (_name, patch, reason) => {
     expect(parseCallRecord({ ...good, ...patch })).toBe(reason);
+  });
+
+  it.each([
+    ['a bad parent_call_sid', { parent_call_sid: 'CA1' }, { parentCallSid: null }],
+    ['an empty parent_call_sid', { parent_call_sid: '' }, { parentCallSid: null }],
+    ['a non-string to', { to: ['x'] }, { to: null }],
+    ['a number for direction', { direction: 42 }, { direction: null }],
+  ])('reads %s as absent and keeps the call', (_name, patch, read) => {
+    expect(parseCallRecord({ ...good, ...patch })).toEqual({ ...(parseCallRecord(good) as object), ...read });
   });
 });
 
