@@ -68,6 +68,8 @@ export class SelfTelemetry {
   // Failures repeat on every poll and listing while they last: logged when they start and when they end.
   readonly #pollFailures: FailureEpisodes;
   readonly #listingFailures: FailureEpisodes;
+  // Set by a refused call, cleared when a call is tracked: one warn line per stretch at max_calls, not one per call.
+  #refusing = false;
 
   /** Sets the gauges known at start and the closed counters to 0. */
   constructor(options: SelfTelemetryOptions) {
@@ -209,7 +211,10 @@ export class SelfTelemetry {
   registryListener(): RegistryListener {
     const log = this.#log;
     return {
-      onTracked: (call) => log.debug({ call_sid: call.callSid, sources: [...call.sources] }, 'tracking call'),
+      onTracked: (call) => {
+        this.#refusing = false;
+        log.debug({ call_sid: call.callSid, sources: [...call.sources] }, 'tracking call');
+      },
       onEnded: (call) => log.debug({ call_sid: call.callSid }, 'call ended, draining'),
       onRemoved: (call) => {
         this.#pollFailures.forget(call.callSid);
@@ -221,7 +226,13 @@ export class SelfTelemetry {
   /** A call refused because `max_calls` is reached. */
   callRefused(source: CallSource): void {
     this.#self.callsRefused.inc({ source });
-    this.#log.warn({ source, max_calls: this.#o.maxCalls }, 'call refused: max_calls reached');
+    // A listing of thousands of calls past the cap would write thousands of lines: the counter has them all.
+    if (this.#refusing) {
+      this.#log.debug({ source, max_calls: this.#o.maxCalls }, 'call refused: max_calls reached');
+      return;
+    }
+    this.#refusing = true;
+    this.#log.warn({ source, max_calls: this.#o.maxCalls }, 'call refused: max_calls reached; further refusals are counted in twilio_insights_exporter_calls_refused_total and logged at debug until a call is tracked again');
   }
 
   /** The outcome of one discovery listing of an account. */

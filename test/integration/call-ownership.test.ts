@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import twilio from 'twilio';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startSimulator } from '../../src/simulator/server.ts';
@@ -67,6 +68,22 @@ describe('calls_refused_total', () => {
     expect((await admin(exp.url, 'PUT', `/calls/CA${'c'.repeat(32)}`)).status).toBe(409);
     const refused = seriesOf(await exp.scrape(), 'twilio_insights_exporter_calls_refused_total');
     expect(refused.find((s) => s.labels['source'] === 'admin')?.value).toBe(2);
+  });
+
+  it('logs one warning per stretch at the cap, not one per refused call', async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    exp = await startTestExporter(sim.url, { max_calls: 1, admin: { bearer_token: TOKEN } }, { logger });
+    expect((await admin(exp.url, 'PUT', `/calls/CA${'a'.repeat(32)}`)).status).toBe(201);
+    for (const c of 'bcdef') expect((await admin(exp.url, 'PUT', `/calls/CA${c.repeat(32)}`)).status).toBe(409);
+    // A freed slot taken by a new call starts a new stretch.
+    expect((await admin(exp.url, 'DELETE', `/calls/CA${'a'.repeat(32)}`)).status).toBe(204);
+    expect((await admin(exp.url, 'PUT', `/calls/CA${'9'.repeat(32)}`)).status).toBe(201);
+    expect((await admin(exp.url, 'PUT', `/calls/CA${'8'.repeat(32)}`)).status).toBe(409);
+    const refusals = lines.filter((l) => l.msg.startsWith('call refused: max_calls reached'));
+    expect(refusals).toHaveLength(6);
+    expect(refusals.filter((l) => l.level === 40)).toHaveLength(2);
   });
 });
 
