@@ -60,12 +60,12 @@ afterEach(() => {
   fake = undefined;
 });
 
-function discoveryOf(f: Fake, registry: CallRegistry, listed: Array<{ ok: boolean; error?: unknown }>): Discovery {
+function discoveryOf(f: Fake, registry: CallRegistry, listed: Array<{ ok: boolean; error?: unknown }>, directions: string[] = []): Discovery {
   return new Discovery({
     accounts: [{ accountSid: ACCOUNT, client: demoClient(f.url, agent, 'discovery-paging'), policy: createAccountPolicy({ maxConcurrent: 2 }) }],
     registry,
     intervalMs: 60_000,
-    filter: { directions: [], fromPrefix: '', toPrefix: '' },
+    filter: { directions, fromPrefix: '', toPrefix: '' },
     onListed: (_account, r) => listed.push(r),
   });
 }
@@ -119,5 +119,19 @@ describe('discovery against odd call records', () => {
     expect(listed.map((r) => r.ok)).toEqual([true, true]);
     expect(registry.get(sid(1))?.endedAtMs).toBeUndefined();
     expect(registry.get(sid(2))?.endedAtMs).toBeDefined();
+  });
+
+  it('keeps a call it tracked when an odd field now fails the filter: a filter decides what is tracked, not what ends', async () => {
+    let listing = 0;
+    fake = await fakeCalls(() => ({ calls: [record(1, listing === 0 ? {} : { direction: 42 }), record(2, { direction: 'outbound-api' })], next: null }));
+    const registry = newRegistry();
+    const discovery = discoveryOf(fake, registry, [], ['inbound']);
+    await discovery.runOnce();
+    expect(registry.get(sid(1))).toBeDefined();
+    expect(registry.get(sid(2))).toBeUndefined();
+    listing++;
+    await discovery.runOnce();
+    expect(registry.get(sid(1))?.endedAtMs).toBeUndefined();
+    expect(registry.get(sid(2))).toBeUndefined();
   });
 });
