@@ -324,6 +324,10 @@ export class Poller {
         error ??= err;
       }
     }
+    // A poll the stop cut short (in flight, waiting out a Retry-After or still queued for a slot) did not fail.
+    if (error !== undefined && signal.aborted && !(error instanceof TwilioError && error.code === 'aborted')) {
+      error = new TwilioError({ code: 'aborted', endpoint: 'metrics', detail: 'the exporter is stopping', cause: error });
+    }
     if (callGone) {
       state.gone = true;
       this.#notify(() => this.#o.observer.callNotFound(accountSid, callSid));

@@ -439,7 +439,8 @@ describe('Poller lifecycle', () => {
 
     expect(stopped).toBe(true);
     await poll;
-    expect(lastEvent(h.rec, CALL_1)).toMatchObject({ ok: false, error: { code: 'rate_limited' } });
+    // Cut short by the stop, it is reported as aborted (logged at debug), with the error it was waiting out.
+    expect(lastEvent(h.rec, CALL_1)).toMatchObject({ ok: false, error: { code: 'aborted', cause: { code: 'rate_limited' } } });
     expect(h.client.edgesQueried(CALL_1)).toHaveLength(1);
   });
 
@@ -459,6 +460,27 @@ describe('Poller lifecycle', () => {
 
     expect(lastEvent(h.rec, CALL_1)).toMatchObject({ ok: false, error: { code: 'aborted' } });
     expect(h.poller.inFlight).toBe(0);
+  });
+
+  it('stop() reports the polls still queued for a request slot as aborted, not as failures', async () => {
+    const h = setup();
+    h.client.gate = (signal) =>
+      new Promise<void>((_resolve, reject) => {
+        signal?.addEventListener('abort', () => reject(new TwilioError({ code: 'aborted', endpoint: 'metrics' })), { once: true });
+      });
+    const calls = Array.from({ length: 12 }, (_, i) => `CA${(0xa00 + i).toString(16).padStart(32, '0')}`);
+    for (const c of calls) {
+      h.client.setSummary(c, summary('sip'));
+      h.registry.track(c, ACCOUNT_A, 'config');
+    }
+    const polls = calls.map((c) => h.poller.pollNow(c));
+    // Four requests hold the account's four slots; the other polls wait for one.
+    await vi.waitFor(() => expect(h.client.metricsRequests).toHaveLength(4));
+
+    await h.poller.stop();
+    await Promise.all(polls);
+
+    expect(calls.map((c) => (lastEvent(h.rec, c).error as TwilioError | undefined)?.code)).toEqual(calls.map(() => 'aborted'));
   });
 
   it('keeps polling on schedule, losing no sample, when an observer callback throws', async () => {
