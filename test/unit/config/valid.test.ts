@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { dumpConfig } from '../../../src/config/dump.ts';
+import { resolveOtelSettings } from '../../../src/metrics/otel-settings.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import { DEFAULT_RULES } from '../../../src/quality/thresholds.ts';
 import { Secret } from '../../../src/config/secret.ts';
@@ -251,10 +252,20 @@ describe('shipped config files', () => {
   it('loads config/example.yaml, whose values are the defaults', () => {
     const example = loadConfig({ file: 'example.yaml', cwd: CONFIG_DIR, env: { TWILIO_AUTH_TOKEN: 'dummy' } });
     const minimal = loadConfig({ env: { TWILIO_ACCOUNT_SID: SID_A, TWILIO_AUTH_TOKEN: 'dummy' } });
-    // Equal but for which OTLP keys were written out (the example writes every one, so OTEL_* fills in none).
+    // Equal but for which OTLP keys were written out.
     const values = (c: typeof example): unknown => ({ ...c, otlp: { ...c.otlp, setKeys: undefined } });
     expect(values(example)).toEqual(values(minimal));
-    expect(example.otlp.setKeys).toContain('export_interval');
+  });
+
+  it('leaves the standard OTEL_* variables in force under config/example.yaml (the container image\'s default)', () => {
+    const example = loadConfig({ file: 'example.yaml', cwd: CONFIG_DIR, env: { TWILIO_AUTH_TOKEN: 'dummy' } });
+    const otel = resolveOtelSettings(example.otlp, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'calls-eu',
+      OTEL_METRIC_EXPORT_INTERVAL: '5000',
+      OTEL_METRIC_EXPORT_TIMEOUT: '4000',
+    });
+    expect(otel).toMatchObject({ serviceName: 'calls-eu', exportIntervalMs: 5000, exportTimeoutMs: 4000 });
   });
 
   it('loads config/demo.yaml: the simulator account on 127.0.0.1:8089', () => {
