@@ -95,6 +95,13 @@ describe('status page over HTTP, with hostile strings from the simulator and bas
     expect(byIssue).toContain('<option value="low_mos" selected>');
   });
 
+  it('shows the last page, with no link past it, for a page number past the end', async () => {
+    const text = await (await get('/?page=999999')).text();
+    expect(text).toContain('page 1 of 1.');
+    expect(text).toContain(`data-call="${sids[0]}"`);
+    expect(text).not.toContain('rel="prev"');
+  });
+
   it('refuses a bad query with 400 naming the parameter, without echoing the value', async () => {
     for (const [path, problem] of [
       ['/?state=%3Cscript%3E', 'state: must be one of active, draining, ended'],
@@ -102,6 +109,8 @@ describe('status page over HTTP, with hostile strings from the simulator and bas
       ['/?account=AC%3Cb%3E', 'account: must be one of the configured account SIDs'],
       ['/?page=0', 'page: must be a whole number from 1'],
       ['/?page=%3Cscript%3E', 'page: must be a whole number from 1'],
+      ['/?state=active&state=ended', 'state: give it at most once'],
+      ['/?page=1&page=2', 'page: give it at most once'],
     ] as const) {
       const res = await get(path);
       expect(res.status, path).toBe(400);

@@ -65,7 +65,7 @@ function pageLink(query: CallsQuery, pageNo: number): string {
 export function renderIndexPage(src: StatusSources, query: CallsQuery): string {
   const nowMs = src.now();
   const accounts = src.accounts();
-  const { rows, total, pages } = callsPage(src, query);
+  const { rows, total, page: pageNo, pages } = callsPage(src, query);
   const counts = src.quality.raisingCounts();
   const byState = new Map<string, number>();
   for (const states of src.registry.countByState(nowMs).values()) for (const [s, n] of states) byState.set(s, (byState.get(s) ?? 0) + n);
@@ -77,9 +77,9 @@ export function renderIndexPage(src: StatusSources, query: CallsQuery): string {
 ${accountsTable(accounts, nowMs)}
 <h2>Tracked calls</h2>
 ${filterForm(query, accounts)}
-<p>${total} matching, worst first; page ${query.page} of ${pages}.
-${query.page > 1 && html`<a rel="prev" href="${pageLink(query, query.page - 1)}">previous</a>`}
-${query.page < pages && html`<a rel="next" href="${pageLink(query, query.page + 1)}">next</a>`}</p>
+<p>${total} matching, worst first; page ${pageNo} of ${pages}.
+${pageNo > 1 && html`<a rel="prev" href="${pageLink(query, pageNo - 1)}">previous</a>`}
+${pageNo < pages && html`<a rel="next" href="${pageLink(query, pageNo + 1)}">next</a>`}</p>
 ${rows.length === 0 ? html`<p class="muted">No call matches.</p>` : callsTable(rows)}`;
   return page('Twilio Insights Exporter', src.version, src.telemetryPath, body);
 }

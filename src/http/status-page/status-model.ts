@@ -78,6 +78,9 @@ const STATES: readonly CallLifecycle[] = ['active', 'draining', 'ended'];
 
 /** Reads the list's query string; an unknown value is an error naming the parameter and what it accepts. */
 export function parseCallsQuery(query: Record<string, unknown>, accountSids: readonly string[]): CallsQuery | { error: string } {
+  // A parameter given twice (?state=active&state=ended) is refused rather than silently ignored.
+  const repeated = ['state', 'issue', 'account', 'page'].find((name) => typeof query[name] !== 'string' && query[name] !== undefined);
+  if (repeated !== undefined) return { error: `${repeated}: give it at most once` };
   const one = (name: string): string | undefined => {
     const v = query[name];
     return typeof v === 'string' && v !== '' ? v : undefined;
@@ -149,8 +152,8 @@ function badness(src: StatusSources, call: Readonly<TrackedCall>): number {
   return issues * 100 + (5 - mos) * 10 + Math.min(loss, 1) * 9;
 }
 
-/** The page of calls matching the query, worst first, and how many match in all. */
-export function callsPage(src: StatusSources, query: CallsQuery): { rows: CallRow[]; total: number; pages: number } {
+/** The page of calls matching the query (its last page when the query asks past it), worst first, and how many match in all. */
+export function callsPage(src: StatusSources, query: CallsQuery): { rows: CallRow[]; total: number; page: number; pages: number } {
   const nowMs = src.now();
   const bit = query.issue === undefined ? 0 : ISSUE_BIT[query.issue];
   const matching: Array<{ call: Readonly<TrackedCall>; score: number }> = [];
@@ -162,6 +165,8 @@ export function callsPage(src: StatusSources, query: CallsQuery): { rows: CallRo
   }
   matching.sort((a, b) => b.score - a.score || (a.call.callSid < b.call.callSid ? -1 : 1));
   const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
-  const start = (query.page - 1) * PAGE_SIZE;
-  return { rows: matching.slice(start, start + PAGE_SIZE).map((m) => callRow(src, m.call, nowMs)), total: matching.length, pages };
+  // A link kept from when more calls matched points past the end: the last page is what it was after.
+  const page = Math.min(query.page, pages);
+  const start = (page - 1) * PAGE_SIZE;
+  return { rows: matching.slice(start, start + PAGE_SIZE).map((m) => callRow(src, m.call, nowMs)), total: matching.length, page, pages };
 }

@@ -73,7 +73,7 @@ describe('status page calls list', () => {
   it('reads the query string, refusing unknown values by name', () => {
     expect(parseCallsQuery({ state: 'draining', issue: 'low_mos', page: '2' }, [ACCOUNT_A])).toEqual({ page: 2, state: 'draining', issue: 'low_mos' });
     expect(parseCallsQuery({ state: 'gone' }, [])).toEqual({ error: 'state: must be one of active, draining, ended' });
-    expect(parseCallsQuery({ page: ['1', '2'] }, [])).toEqual({ page: 1 });
+    expect(parseCallsQuery({ page: ['1', '2'] }, [])).toEqual({ error: 'page: give it at most once' });
     expect(parseCallsQuery({ page: '9999999' }, [])).toEqual({ error: 'page: must be a whole number from 1' });
   });
 });
