@@ -1,6 +1,7 @@
 import { EDGES, DIRECTIONS } from './sample.ts';
 import type { Direction, Edge, Sample, SampleValues } from './sample.ts';
 import { ACCOUNT_SID_RE, ACCOUNT_SID_RULE, CALL_SID_RE, CALL_SID_RULE } from './ids.ts';
+import { labelValue } from './label-value.ts';
 
 /** Why a wire record was rejected: a closed set, used as a metric label value. */
 export const REJECT_REASONS = [
@@ -72,10 +73,6 @@ function counter(v: unknown, where: string, key: string): number | undefined {
 
 function ms(v: number | undefined): number | undefined {
   return v === undefined ? undefined : v / 1000;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -320,8 +317,9 @@ export function parseMetricRecord(raw: unknown): ParseResult {
     throw e;
   }
   const metadata = isObj(data['metadata']) ? data['metadata'] : undefined;
-  const codecName = str(data['codec_name']);
-  const region = str(metadata?.['region']);
+  // Label values only: an odd one is dropped as if not sent, and the sample's measurements are kept.
+  const codecName = labelValue(data['codec_name']);
+  const region = labelValue(metadata?.['region']);
   const sample: { -readonly [K in keyof Sample]: Sample[K] } = {
     callSid,
     accountSid,

@@ -466,6 +466,41 @@ describe('parseMetricRecord keeps absent fields absent', () => {
     expect(Object.keys(accepted(gateway((r) => (r.carrier_edge['metadata'] = 'us1'))))).not.toContain('region');
   });
 
+  // Regression test (probe B, defect 2): a 150,000-character codec name became a 150,167-character
+  // twilio_call_info line, which fails the whole scrape of a Prometheus with label_value_length_limit, and was
+  // saved into a state file that the next start refused whole.
+  it.each([
+    ['65 characters', 'x'.repeat(65)],
+    ['150,000 characters', 'x'.repeat(150_000)],
+    ['a newline', 'opus\nx'],
+    ['a NUL', 'opus\u0000'],
+    ['a DEL', 'opus\u007f'],
+    ['a C1 control', 'opus\u0085'],
+    ['a lone surrogate', 'opus\ud800'],
+  ])('a codec name or region with %s is dropped, and the sample is kept', (_what, odd) => {
+    const s = accepted(
+      gateway((r) => {
+        r.carrier_edge['codec_name'] = odd;
+        r.carrier_edge['metadata'] = { region: odd };
+      }),
+    );
+    expect(Object.keys(s)).not.toContain('codecName');
+    expect(Object.keys(s)).not.toContain('region');
+    expect(s.values.packetsReceived).toBeDefined();
+  });
+
+  it('keeps a codec name and region of up to 64 printable characters, quotes, backslashes and non-ASCII included', () => {
+    const printable = `opus "stereo" \\ ü 🎧 ${'x'.repeat(64)}`.slice(0, 64);
+    const s = accepted(
+      gateway((r) => {
+        r.carrier_edge['codec_name'] = printable;
+        r.carrier_edge['metadata'] = { region: 'x'.repeat(64) };
+      }),
+    );
+    expect(s.codecName).toBe(printable);
+    expect(s.region).toBe('x'.repeat(64));
+  });
+
   it('accepts the boundaries of every range', () => {
     const s = accepted(
       sdk((r) => {
