@@ -6,6 +6,7 @@ import type { SampleValues } from '../samples/sample.ts';
 import type { CallState, StreamState } from './sample-store.ts';
 import { SeenIntervals } from './seen-intervals.ts';
 import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
+import { labelValue } from '../samples/label-value.ts';
 
 /** Names the file's format, so a file written by something else is told apart from a corrupt one. */
 export const STATE_FORMAT = 'twilio-insights-exporter-state';
@@ -34,9 +35,11 @@ const call = z.strictObject({
   account_sid: z.string().regex(ACCOUNT_SID_RE),
   tracked_at_ms: ms(),
   parked_at_ms: ms().nullable(),
-  call_type: z.string().max(64).nullable(),
-  codec_name: z.string().max(64).nullable(),
-  media_region: z.string().max(64).nullable(),
+  // Optional labels: any string is read and an odd one dropped in toEntry, so a call saved with a label the
+  // parser no longer keeps (or an older build kept) loses that label, not the whole file its state.
+  call_type: z.string().nullable(),
+  codec_name: z.string().nullable(),
+  media_region: z.string().nullable(),
   streams: z.array(stream).max(EDGES.length * DIRECTIONS.length),
 });
 const header = z.object({ format: z.literal(STATE_FORMAT), version: z.number() });
@@ -118,9 +121,9 @@ function toEntry(saved: SavedCall): StateEntry {
     callSid: saved.call_sid,
     accountSid: saved.account_sid,
     trackedAtMs: saved.tracked_at_ms,
-    callType: saved.call_type ?? undefined,
-    codecName: saved.codec_name ?? undefined,
-    mediaRegion: saved.media_region ?? undefined,
+    callType: labelValue(saved.call_type),
+    codecName: labelValue(saved.codec_name),
+    mediaRegion: labelValue(saved.media_region),
     streams,
   };
   return { call, parkedAtMs: saved.parked_at_ms };

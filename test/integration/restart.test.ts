@@ -61,12 +61,16 @@ function savedSamples(path: string): number {
   return n;
 }
 
-async function setup(flushInterval: string, stateFile?: (dir: string) => string) {
+// Three calls (carrier, sip, client); `codecName`, when given, is what the carrier call's records carry.
+async function setup(flushInterval: string, stateFile?: (dir: string) => string, codecName?: string) {
   let simNow = Math.floor(Date.now() / 1000) * 1000;
   sim = await startSimulator({ lagSeconds: 0, seed: 9, now: () => simNow });
   const control = simControl(sim.url);
   const sids: string[] = [];
-  for (const type of ['carrier', 'sip', 'client'] as const) sids.push((await control.createCall({ type, age_seconds: 300, duration_seconds: 3600 })).sid);
+  for (const type of ['carrier', 'sip', 'client'] as const) {
+    const codec = type === 'carrier' && codecName !== undefined ? { codec_name: codecName } : {};
+    sids.push((await control.createCall({ type, age_seconds: 300, duration_seconds: 3600, ...codec })).sid);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'tie-restart-'));
   const statePath = stateFile ? stateFile(dir) : join(dir, 'state.json');
   const file = join(dir, 'config.yaml');
@@ -108,6 +112,25 @@ describe('restarts with a state file', () => {
     await settlesAt(second, total - before);
     expect(second.output()).toContain('state file loaded');
     expect(await s.served()).toBe(total);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  // Regression test (probe B, defect 2): a codec name over 64 characters was saved as is, the next start refused
+  // the whole state file, and every call's samples were counted again.
+  it('a call whose codec name is over 64 characters costs no call its state over a restart', { timeout: 90_000 }, async () => {
+    const s = await setup('1s', undefined, 'x'.repeat(200));
+    const first = await start(s.file);
+    const before = await s.visible();
+    await settlesAt(first, before);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    s.advance(60_000);
+    const second = await start(s.file);
+    const total = await s.visible();
+    await settlesAt(second, total - before);
+    expect(second.output()).toContain('state file loaded');
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SampleStore } from '../../../src/store/sample-store.ts';
 import { parseState, readStateFile, serializeState, STATE_FORMAT, writeStateFile } from '../../../src/store/state-file.ts';
 import { StateSaver } from '../../../src/store/state-saver.ts';
-import { ACCOUNT_A, ACCOUNT_B, CALL_1, CALL_2, T0, sample } from './sample-builder.ts';
+import { ACCOUNT_A, ACCOUNT_B, CALL_1, CALL_2, CALL_3, T0, sample } from './sample-builder.ts';
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'tie-state-'));
 
@@ -62,6 +62,27 @@ describe('state file contents', () => {
     });
     expect(parseState(JSON.stringify(badSid))).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^calls\.0\.call_sid: /) as string });
     expect(parseState(JSON.stringify(broken))).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/invalid run \[5, 1, 0\]/) as string });
+  });
+
+  // Regression test (probe B, defect 2): a codec name over 64 characters was saved as is and refused on load,
+  // and the refusal threw away every call's exactly-once state, so each sample since was counted again.
+  it('a call whose saved label is odd loses that label on load, and every call keeps its state', () => {
+    const now = T0 + 100_000;
+    const store = filledStore(() => now);
+    store.addCall(CALL_3, ACCOUNT_A, T0);
+    store.apply([sample({ callSid: CALL_3, at: 0, codecName: 'x'.repeat(150_000), region: 'us1\n' })]);
+    store.setCallType(CALL_3, 'carrier\u0000');
+    const r = parseState(serializeState(store.entries(), now));
+    if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
+    expect(r.entries.map((e) => e.call.callSid).sort()).toEqual([CALL_1, CALL_2, CALL_3].sort());
+
+    const next = new SampleStore({ backfill: true, now: () => now });
+    next.restore(r.entries);
+    expect(next.addCall(CALL_1, ACCOUNT_A, now)).toMatchObject({ callType: 'client', codecName: 'opus', mediaRegion: 'de1' });
+    const odd = next.addCall(CALL_3, ACCOUNT_A, now);
+    expect([odd.callType, odd.codecName, odd.mediaRegion]).toEqual([undefined, undefined, undefined]);
+    expect(odd.streams.get('sdk_edge/both')!.lastTimestampMs).toBe(T0);
+    expect(next.apply([0, 10, 20].map((at) => sample({ at }))).duplicates).toBe(3);
   });
 
   it('reads a missing file as missing and an oversized one as too large, without reading it', () => {
