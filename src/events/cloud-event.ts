@@ -4,6 +4,7 @@ import { CALL_LEVEL, NO_EDGE, SUMMARY_TAGS, bounded } from './event-labels.ts';
 import { eventType, schemaVersion } from './event-types.ts';
 import type { EventTypeSpec } from './event-types.ts';
 import { ACCOUNT_SID_RE, ACCOUNT_SID_RULE, CALL_SID_RE, CALL_SID_RULE } from '../samples/ids.ts';
+import { labelValue } from '../samples/label-value.ts';
 
 /** Why an event of a batch was skipped: a closed set, used as a metric label value. */
 export const EVENT_SKIP_REASONS = [
@@ -160,10 +161,11 @@ function parseSummary(spec: EventTypeSpec, id: string, data: Obj): SummaryEvent 
   if (tags === undefined || edgeTags === undefined) {
     return skip('bad_event_data', `tags (top-level and per edge) must be at most ${MAX_TAGS} names matching ${NAME.source}`);
   }
-  const callType = str(data, 'call_type');
+  // The rule a polled summary's call_type meets too, so a call's label does not depend on how its summary came.
+  const callType = labelValue(data['call_type']);
   const processingState = spec.type.endsWith('.complete') ? 'complete' : spec.type.endsWith('.partial') ? 'partial' : 'predicted_complete';
   return {
-    kind: 'call_summary', id, callSid, accountSid, callType: callType !== undefined && NAME.test(callType) ? callType : undefined,
+    kind: 'call_summary', id, callSid, accountSid, callType,
     tags, processingState, edgeTags,
   };
 }

@@ -1,4 +1,5 @@
 import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
+import { labelValue } from '../samples/label-value.ts';
 import { joinPath } from './urls.ts';
 
 /** A response body whose shape is not what the endpoint promises; the client turns it into a `bad_payload` TwilioError. */
@@ -63,7 +64,7 @@ export interface CallsEnvelope {
 
 /** The fields of a Call Summary the exporter uses, plus the whole body. */
 export interface CallSummary {
-  /** carrier, sip, trunking, client, whatsapp; null when absent. */
+  /** carrier, sip, trunking, client, whatsapp; null when absent or not a label value (see labelValue). */
   callType: string | null;
   /** e.g. ringing, answered, completed; null when absent. */
   callState: string | null;
@@ -178,7 +179,8 @@ export function parseCallRecord(record: unknown): CallRecord | string {
 export function parseSummary(body: unknown): CallSummary {
   if (!isObject(body)) throw new PayloadError(`body is ${kind(body)}, expected an object`);
   return {
-    callType: optionalString(body, 'call_type'),
+    // A label of twilio_call_info and the state file: an odd one is treated as not sent, like a pushed summary's.
+    callType: labelValue(optionalString(body, 'call_type')) ?? null,
     callState: optionalString(body, 'call_state'),
     processingState: optionalString(body, 'processing_state'),
     raw: body,

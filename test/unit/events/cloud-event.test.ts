@@ -90,6 +90,13 @@ describe('parseCloudEvent', () => {
     });
   });
 
+  it('reads a summary call_type the poll path would not keep as a label as absent, and keeps the summary', () => {
+    for (const odd of ['x'.repeat(65), 'carrier\n']) {
+      const sum = parseCloudEvent(envelope('call-summary.complete', { call_sid: CALL, account_sid: ACCOUNT, call_type: odd, tags: [] }, { dataschema: 'x/VoiceInsights.CallSummary/2' }), ACCOUNT);
+      expect(sum).toMatchObject({ kind: 'call_summary', callType: undefined, processingState: 'complete' });
+    }
+  });
+
   it('reads a summary with tags null (a real capture) as one without tags', () => {
     const sum = parseCloudEvent(envelope('call-summary.complete', { call_sid: CALL, account_sid: ACCOUNT, tags: null }, { dataschema: 'x/VoiceInsights.CallSummary/1' }), ACCOUNT);
     expect(sum).toMatchObject({ processingState: 'complete', tags: [], edgeTags: [] });

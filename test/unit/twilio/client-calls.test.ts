@@ -216,6 +216,17 @@ describe('fetchCallSummary', () => {
     });
   });
 
+  // Regression test (probe B, defect 2): call_type becomes a label of twilio_call_info and the state file.
+  it.each([
+    ['65 characters', 'x'.repeat(65)],
+    ['a control character', 'carrier\n'],
+  ])('reads a call_type of %s as absent', async (_what, odd) => {
+    const fake = await fakeUpstream((_req, res) => sendJson(res, 200, { call_type: odd, processing_state: 'partial' }));
+    const { client } = testClient(fake);
+
+    expect(await client.fetchCallSummary(CALL_SID)).toMatchObject({ callType: null, processingState: 'partial' });
+  });
+
   it('maps 17001 (complete summary not ready) with its Twilio code', async () => {
     const fake = await fakeUpstream((_req, res) =>
       sendJson(res, 404, { code: 17001, message: "Completed summary for this call wasn't found", status: 404 }),
