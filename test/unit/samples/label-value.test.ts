@@ -1,0 +1,44 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MAX_LABEL_VALUE_LENGTH, labelValue } from '../../../src/samples/label-value.ts';
+
+// The rule written as a regular expression, to check the one-pass implementation against.
+const reference = (v: string): boolean => v.length >= 1 && v.length <= MAX_LABEL_VALUE_LENGTH && !/[\p{Cc}\p{Cs}]/u.test(v);
+
+describe('labelValue', () => {
+  it.each([
+    ['pcmu', true],
+    ['x'.repeat(64), true],
+    ['x'.repeat(65), false],
+    ['', false],
+    ['opus "stereo" \\ ü', true],
+    [`${'x'.repeat(62)}🎧`, true],
+    ['a\tb', false],
+    ['a\u007f', false],
+    ['a\u009f', false],
+    ['a\u00a0', true],
+    ['\ud83c', false],
+    ['\udfa7x', false],
+    ['\ud83c\ud83c\udfa7', false],
+  ])('%j is kept: %s', (v, kept) => {
+    expect(labelValue(v)).toBe(kept ? v : undefined);
+  });
+
+  it('keeps only strings', () => {
+    for (const v of [null, undefined, 7, ['pcmu'], { name: 'pcmu' }]) expect(labelValue(v)).toBeUndefined();
+  });
+
+  it('agrees with the rule written as a regular expression, on any UTF-16 code units', () => {
+    const unit = fc.oneof(
+      fc.integer({ min: 0, max: 0xffff }),
+      fc.constantFrom(0x00, 0x1f, 0x20, 0x7e, 0x7f, 0x9f, 0xa0, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0x78),
+    );
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 70 }), (units) => {
+        const v = String.fromCharCode(...units);
+        expect(labelValue(v) !== undefined).toBe(reference(v));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
