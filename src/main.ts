@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { ConfigError } from './config/errors.ts';
 import { dumpConfig } from './config/dump.ts';
-import { loadConfig } from './config/load.ts';
+import { loadConfig, loadWebSettings } from './config/load.ts';
 import type { LoadConfigOptions } from './config/load.ts';
 import { parseListenAddress } from './config/listen-address.ts';
 import type { Config } from './config/types.ts';
@@ -121,6 +121,12 @@ function loadOptions(flags: Flags): LoadConfigOptions {
   };
 }
 
+// The address the exporter listens on: the flag as given, else the configured one (the demo's on loopback only:
+// it is a local tool, not a service).
+function servedAddress(flags: Flags, configured: string, demo: boolean): string {
+  return flags.listenAddress ?? (demo ? `127.0.0.1:${parseListenAddress(configured).port}` : configured);
+}
+
 async function listen(server: Server, address: string, tls: boolean): Promise<string> {
   const { host, port } = parseListenAddress(address);
   server.listen(port, host === '' ? undefined : host);
@@ -185,7 +191,18 @@ async function main(argv: string[]): Promise<number> {
   if (flags.healthcheck) {
     // The demo's listener address does not depend on where its simulator runs.
     const asRun = demoMode ? { ...options, raw: demoConfig('http://127.0.0.1'), credentialsFromEnv: false } : options;
-    return healthcheckMain(flags, flags.healthcheck, () => loadConfig(asRun), demoMode);
+    // The check reads only the web section: the exporter's credentials may come from where the check cannot see
+    // them (the image's config file leaves them to the environment), and the check has no use for them.
+    let listenAddress: string;
+    try {
+      listenAddress = servedAddress(flags, loadWebSettings(asRun).listenAddress, demoMode);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      process.stderr.write(`healthcheck: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      return 2;
+    }
+    // With the address given, healthcheckMain never calls its loader.
+    return healthcheckMain({ ...flags, listenAddress }, flags.healthcheck, () => loadConfig(asRun), demoMode);
   }
   try {
     if (demoMode) {
@@ -239,8 +256,7 @@ async function serve({ flags, config, options, shard, demo, webConfig }: Serving
     ...((options.file !== undefined || options.raw !== undefined) && { loadConfig: () => loadConfig(options) }),
   });
   const server = createWebServer(exporter.app, webConfig);
-  // The demo only listens on loopback: it is a local tool, not a service.
-  const listenAddress = flags.listenAddress ?? (demo ? `127.0.0.1:${parseListenAddress(config.web.listenAddress).port}` : config.web.listenAddress);
+  const listenAddress = servedAddress(flags, config.web.listenAddress, demo !== undefined);
   const baseUrl = await listen(server, listenAddress, webConfig?.tls !== undefined);
   await exporter.start();
   logger.info(

@@ -6,7 +6,7 @@ export { ConfigError } from './errors.ts';
 export { dumpConfig } from './dump.ts';
 export { parseListenAddress } from './listen-address.ts';
 export type { ListenAddress } from './listen-address.ts';
-export { loadConfig } from './load.ts';
+export { loadConfig, loadWebSettings } from './load.ts';
 export type { LoadConfigOptions } from './load.ts';
 export { createConfigSchema } from './schema.ts';
 export { REDACTED, Secret } from './secret.ts';

@@ -1,10 +1,11 @@
 import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
 
 import { FileTooLargeError, MAX_CONFIG_FILE_BYTES, MAX_SECRET_FILE_BYTES, readFileBounded } from './bounded-read.ts';
 import { applyEnv } from './env.ts';
 import { ConfigError } from './errors.ts';
 import { configErrorMap, formatIssues } from './issues.ts';
-import { ACCOUNTS_REQUIRED, createConfigSchema } from './schema.ts';
+import { ACCOUNTS_REQUIRED, createConfigSchema, webSchema } from './schema.ts';
 import { schemaLeaves } from './schema-walk.ts';
 import type { Config } from './types.ts';
 import { parseConfigYaml } from './yaml-source.ts';
@@ -68,6 +69,21 @@ function renamer(sources: ReadonlyMap<string, string>): (keyPath: string) => str
   };
 }
 
+// The settings as written (the file's, or those given in memory) and the directory their relative paths start from.
+function readRaw(opts: LoadConfigOptions, cwd: string): { raw: Record<string, unknown>; baseDir: string } {
+  if (opts.file === undefined) return { raw: opts.raw ?? {}, baseDir: cwd };
+  const path = resolve(cwd, opts.file);
+  let text: string;
+  try {
+    text = readFileBounded(path, MAX_CONFIG_FILE_BYTES);
+  } catch (err) {
+    if (err instanceof FileTooLargeError) throw new ConfigError([`${opts.file}: ${err.message}`]);
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError([`${opts.file}: cannot read (${code})`]);
+  }
+  return { raw: parseConfigYaml(text), baseDir: dirname(path) };
+}
+
 /**
  * Loads the configuration: reads the YAML file if given, lays the environment over it, and validates the result
  * against the one schema into a deeply frozen {@link Config}. Relative `*_file` paths in the file start from the
@@ -76,26 +92,12 @@ function renamer(sources: ReadonlyMap<string, string>): (keyPath: string) => str
 export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  let raw: Record<string, unknown> = opts.raw ?? {};
-  let baseDir = cwd;
-  if (opts.file !== undefined) {
-    const path = resolve(cwd, opts.file);
-    baseDir = dirname(path);
-    let text: string;
-    try {
-      text = readFileBounded(path, MAX_CONFIG_FILE_BYTES);
-    } catch (err) {
-      if (err instanceof FileTooLargeError) throw new ConfigError([`${opts.file}: ${err.message}`]);
-      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ConfigError([`${opts.file}: cannot read (${code})`]);
-    }
-    raw = parseConfigYaml(text);
-  }
+  const read = readRaw(opts, cwd);
+  const raw = opts.defaults ? layer(opts.defaults, read.raw) : read.raw;
   const schema = createConfigSchema({
-    readSecretFile: (p) => readSecretFile(resolve(baseDir, p)),
+    readSecretFile: (p) => readSecretFile(resolve(read.baseDir, p)),
     ...(opts.metricNames && { metricNames: opts.metricNames }),
   });
-  if (opts.defaults) raw = layer(opts.defaults, raw);
   const overlay = applyEnv(raw, env, cwd, schemaLeaves(schema), { credentials: opts.credentialsFromEnv ?? true });
   const merged = opts.overrides ? layer(overlay.raw, opts.overrides) : overlay.raw;
   const result = schema.safeParse(merged, { error: configErrorMap });
@@ -110,4 +112,24 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const rawOtlp = merged['otlp'];
   const setKeys = isPlainObject(rawOtlp) ? Object.keys(rawOtlp) : [];
   return deepFreeze({ ...result.data, otlp: { ...result.data.otlp, setKeys } });
+}
+
+/**
+ * Loads only the `web` section, from the same file, environment and overrides as {@link loadConfig}: what
+ * `--healthcheck` needs to find the exporter. Nothing else is checked (no credentials, no secret files), so the check
+ * works wherever the exporter's own credentials come from. Throws {@link ConfigError} for an unreadable file or a bad
+ * `web` setting.
+ */
+export function loadWebSettings(opts: LoadConfigOptions = {}): Config['web'] {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const { raw } = readRaw(opts, cwd);
+  // Leaves only: no secret file is read while walking the schema's shape.
+  const leaves = schemaLeaves(createConfigSchema({ readSecretFile: () => '' }));
+  // Problems of other settings (an unknown variable, two sources of a secret) are not this caller's business.
+  const overlay = applyEnv(raw, env, cwd, leaves, { credentials: false });
+  const merged = opts.overrides ? layer(overlay.raw, opts.overrides) : overlay.raw;
+  const result = z.object({ web: webSchema.prefault({}) }).safeParse(merged, { error: configErrorMap });
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, renamer(overlay.sources)));
+  return deepFreeze(result.data.web);
 }

@@ -30,6 +30,30 @@ export interface SchemaDeps {
   readonly metricNames?: readonly string[];
 }
 
+/** The `web` section: where the exporter listens and serves its exposition (needs no secrets, reads no files). */
+export const webSchema = z
+  .strictObject({
+    listen_address: z
+      .string()
+      .refine(
+        (s) => {
+          try {
+            parseListenAddress(s);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { error: LISTEN_ADDRESS_RULE },
+      )
+      .default(DEFAULTS.listenAddress),
+    telemetry_path: z
+      .string()
+      .regex(/^\/[^?#\s]*$/, { error: 'must be a URL path starting with "/"' })
+      .default(DEFAULTS.telemetryPath),
+  })
+  .transform((w) => ({ listenAddress: w.listen_address, telemetryPath: w.telemetry_path }));
+
 type Ctx = z.core.$RefinementCtx;
 
 function addProblem(ctx: Ctx, path: readonly (string | number)[], message: string): void {
@@ -310,28 +334,6 @@ export function createConfigSchema(deps: SchemaDeps) {
       };
     });
 
-  const web = z
-    .strictObject({
-      listen_address: z
-        .string()
-        .refine(
-          (s) => {
-            try {
-              parseListenAddress(s);
-              return true;
-            } catch {
-              return false;
-            }
-          },
-          { error: LISTEN_ADDRESS_RULE },
-        )
-        .default(DEFAULTS.listenAddress),
-      telemetry_path: z
-        .string()
-        .regex(/^\/[^?#\s]*$/, { error: 'must be a URL path starting with "/"' })
-        .default(DEFAULTS.telemetryPath),
-    })
-    .transform((w) => ({ listenAddress: w.listen_address, telemetryPath: w.telemetry_path }));
 
   // Names or `*` globs of exposed metrics; a pattern matching no metric is a typo, so it is an error.
   // The names come from the metrics table through the caller: config is a leaf stage and imports no other.
@@ -381,7 +383,7 @@ export function createConfigSchema(deps: SchemaDeps) {
       event_streams: eventStreams.prefault({}),
       admin: admin.prefault({}),
       otlp: otlp.prefault({}),
-      web: web.prefault({}),
+      web: webSchema.prefault({}),
       log: log.prefault({}),
       state: state.prefault({}),
       quality: qualitySchema.prefault({}),

@@ -17,9 +17,9 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const ENV = { PATH: process.env['PATH'] ?? '' };
 
 
-function healthcheck(args: string[]): Promise<{ code: number; out: string }> {
+function healthcheck(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, ['src/main.ts', '--healthcheck', ...args], { cwd: ROOT, env: ENV, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['src/main.ts', '--healthcheck', ...args], { cwd: ROOT, env: { ...ENV, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
       done({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, out: stdout + stderr });
     });
   });
@@ -124,11 +124,26 @@ describe('--healthcheck against a TLS and basic-auth listener', () => {
     expect(chosen.code).toBe(0);
   });
 
-  it('exits 2 on an invalid configuration file, naming the key', { timeout: 30_000 }, async () => {
+  // Probe C #1: the image's check reads its baked-in example.yaml, whose account has no credentials (they come from
+  // the environment, or the demo runs) or a placeholder SID that TWILIO_ACCOUNT_SID conflicts with.
+  it('exits 0 with the image\'s config file whatever the credentials: it reads only where the exporter listens', { timeout: 30_000 }, async () => {
+    const args = ['--config.file=config/example.yaml', `--web.config.file=${web}`, `--healthcheck.password-file=${join(dir, 'password')}`];
+    const at = { TWILIO_INSIGHTS_EXPORTER_WEB_LISTEN_ADDRESS: listen };
+    const none = await healthcheck(args, at);
+    expect(none.out).toMatch(/^healthcheck: healthy: /m);
+    expect(none.code).toBe(0);
+    const conflicting = await healthcheck(args, { ...at, TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'x' });
+    expect(conflicting.code).toBe(0);
+  });
+
+  it('exits 2 on an invalid web section or an unreadable configuration file, naming the key or the file', { timeout: 30_000 }, async () => {
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, stringify({ accounts: [{ account_sid: 'nope', auth_token: 'x' }] }));
+    writeFileSync(bad, stringify({ web: { listen_address: 'foo' } }));
     const r = await healthcheck([`--config.file=${bad}`]);
-    expect(r.out).toContain('accounts[0].account_sid');
+    expect(r.out).toContain('web.listen_address: must be host:port');
     expect(r.code).toBe(2);
+    const missing = await healthcheck([`--config.file=${join(dir, 'missing.yaml')}`]);
+    expect(missing.out).toContain('missing.yaml: cannot read (ENOENT)');
+    expect(missing.code).toBe(2);
   });
 });
