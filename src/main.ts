@@ -117,7 +117,15 @@ function loadOptions(flags: Flags): LoadConfigOptions {
     ...(flags.configFile !== undefined && { file: flags.configFile }),
     // Configured from the environment alone there is no call list: track the account's in-progress calls.
     ...(flags.configFile === undefined && { defaults: { discovery: { enabled: true } } }),
-    ...(flags.logLevel !== undefined && { overrides: { log: { level: flags.logLevel } } }),
+    // Flags are checked with the rest, by the same rules as the keys they override, and their problems name them.
+    overrides: {
+      ...(flags.logLevel !== undefined && { log: { level: flags.logLevel } }),
+      ...(flags.listenAddress !== undefined && { web: { listen_address: flags.listenAddress } }),
+    },
+    overrideFlags: {
+      ...(flags.logLevel !== undefined && { 'log.level': '--log.level' }),
+      ...(flags.listenAddress !== undefined && { 'web.listen_address': '--web.listen-address' }),
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 import { FileTooLargeError, MAX_CONFIG_FILE_BYTES, MAX_SECRET_FILE_BYTES, readFileBounded } from './bounded-read.ts';
 import { applyEnv } from './env.ts';
+import type { EnvOverlay } from './env.ts';
 import { ConfigError } from './errors.ts';
 import { configErrorMap, formatIssues } from './issues.ts';
 import { ACCOUNTS_REQUIRED, createConfigSchema, webSchema } from './schema.ts';
@@ -24,6 +25,8 @@ export interface LoadConfigOptions {
   defaults?: Record<string, unknown>;
   /** Settings laid over the file and the environment: command-line flags. */
   overrides?: Record<string, unknown>;
+  /** Key path of an override (`web.listen_address`) → the flag that set it, so that its problems name the flag [none]. */
+  overrideFlags?: Readonly<Record<string, string>>;
   /** Every metric name (the metrics table), so that a `metrics.include`/`exclude` pattern matching none is an error. */
   metricNames?: readonly string[];
   /** Whether `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN` and friends supply credentials [true]; the demo turns it off. */
@@ -57,7 +60,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-// Swaps a key path for the environment variable that supplied it (or the list it is an item of).
+// Swaps a key path for the flag or environment variable that supplied it (or the list it is an item of).
 function renamer(sources: ReadonlyMap<string, string>): (keyPath: string) => string {
   return (keyPath) => {
     for (const [path, envName] of sources) {
@@ -67,6 +70,11 @@ function renamer(sources: ReadonlyMap<string, string>): (keyPath: string) => str
     }
     return keyPath;
   };
+}
+
+// Who set each key: a flag beats the environment, as its value does.
+function sourcesOf(opts: LoadConfigOptions, overlay: EnvOverlay): ReadonlyMap<string, string> {
+  return new Map([...Object.entries(opts.overrideFlags ?? {}), ...overlay.sources]);
 }
 
 // The settings as written (the file's, or those given in memory) and the directory their relative paths start from.
@@ -105,7 +113,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   if (!result.success) {
     // "no account" adds nothing when the environment's account variables already said why there is none.
     const redundant = overlay.accountFromEnvFailed ? `accounts: ${ACCOUNTS_REQUIRED}` : undefined;
-    problems.push(...formatIssues(result.error.issues, renamer(overlay.sources)).filter((p) => p !== redundant));
+    problems.push(...formatIssues(result.error.issues, renamer(sourcesOf(opts, overlay))).filter((p) => p !== redundant));
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   // Which OTLP keys the config set: the schema's defaults cannot tell an omitted key from one set to its default.
@@ -130,6 +138,6 @@ export function loadWebSettings(opts: LoadConfigOptions = {}): Config['web'] {
   const overlay = applyEnv(raw, env, cwd, leaves, { credentials: false });
   const merged = opts.overrides ? layer(overlay.raw, opts.overrides) : overlay.raw;
   const result = z.object({ web: webSchema.prefault({}) }).safeParse(merged, { error: configErrorMap });
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, renamer(overlay.sources)));
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, renamer(sourcesOf(opts, overlay))));
   return deepFreeze(result.data.web);
 }

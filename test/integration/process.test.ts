@@ -118,6 +118,20 @@ describe('the exporter process', () => {
     expect(p.output()).not.toContain('sup3r-s3cret-t0ken');
   });
 
+  // Probe C #5: the flag was not checked with the config, so --config.check passed and the start died with a stack.
+  it('--web.listen-address is checked like web.listen_address: --config.check and the start name the flag and exit 1', { timeout: 30_000 }, async () => {
+    const env = { TWILIO_ACCOUNT_SID: DEMO_ACCOUNT.accountSid, TWILIO_AUTH_TOKEN: DEMO_ACCOUNT.authToken };
+    for (const bad of ['foo', ':99999']) {
+      const check = run(['--config.check', `--web.listen-address=${bad}`], env);
+      expect(await check.exited).toBe(1);
+      expect(check.output()).toContain('--web.listen-address: must be host:port');
+    }
+    const start = run(['--web.listen-address=foo'], env);
+    expect(await start.exited).toBe(1);
+    expect(start.output()).toContain('--web.listen-address: must be host:port');
+    expect(start.output()).not.toMatch(/^\s+at /m);
+  });
+
   it('answers 408 to a client that sends nothing, stops inside its headers, or trickles its body, and serves on', { timeout: 90_000 }, async () => {
     const p = run(['--demo', '--web.listen-address=127.0.0.1:0']);
     const url = await eventually(() => urlFrom(p.output()), 20_000, 'the demo banner');

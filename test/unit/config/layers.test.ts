@@ -33,6 +33,14 @@ describe('config layers', () => {
     expect(problemsOf({ env, overrides: { log: { level: 'loud' } } }).join('\n')).toMatch(/^log\.level: /m);
   });
 
+  it('names the flag in its problems when told which flag set the key, and only that key', () => {
+    const overrideFlags = { 'web.listen_address': '--web.listen-address' };
+    const flag = problemsOf({ env, overrides: { web: { listen_address: 'foo' } }, overrideFlags });
+    expect(flag).toEqual(['--web.listen-address: must be host:port, e.g. ":9487" or "127.0.0.1:9487"']);
+    const fromEnv = problemsOf({ env: { ...env, TWILIO_INSIGHTS_EXPORTER_LOG_LEVEL: 'loud' }, overrides: { web: { listen_address: ':1' } }, overrideFlags });
+    expect(fromEnv.join('\n')).toMatch(/^TWILIO_INSIGHTS_EXPORTER_LOG_LEVEL: /m);
+  });
+
   it('leaves credential variables out when asked: the demo keeps its own account whatever the shell exports', () => {
     const c = loadConfig({
       raw: demoConfig('http://127.0.0.1:1234'),
