@@ -135,6 +135,18 @@ function servedAddress(flags: Flags, configured: string, demo: boolean): string 
   return flags.listenAddress ?? (demo ? `127.0.0.1:${parseListenAddress(configured).port}` : configured);
 }
 
+const LISTEN_PROBLEMS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address in use',
+  EACCES: 'permission denied (a port below 1024 needs privileges)',
+  EADDRNOTAVAIL: 'no such address on this machine',
+  ENOTFOUND: 'unknown host',
+};
+
+function listenProblem(err: NodeJS.ErrnoException): string {
+  const known = err.code === undefined ? undefined : LISTEN_PROBLEMS[err.code];
+  return known === undefined ? err.message : `${known} (${err.code}); choose another with --web.listen-address`;
+}
+
 async function listen(server: Server, address: string, tls: boolean): Promise<string> {
   const { host, port } = parseListenAddress(address);
   server.listen(port, host === '' ? undefined : host);
@@ -265,7 +277,15 @@ async function serve({ flags, config, options, shard, demo, webConfig }: Serving
   });
   const server = createWebServer(exporter.app, webConfig);
   const listenAddress = servedAddress(flags, config.web.listenAddress, demo !== undefined);
-  const baseUrl = await listen(server, listenAddress, webConfig?.tls !== undefined);
+  let baseUrl: string;
+  try {
+    baseUrl = await listen(server, listenAddress, webConfig?.tls !== undefined);
+  } catch (err) {
+    // A busy or forbidden address is the operator's to fix: one line naming it, not a stack trace.
+    process.stderr.write(`cannot listen on ${listenAddress}: ${listenProblem(err as NodeJS.ErrnoException)}\n`);
+    await demo?.stop();
+    return 1;
+  }
   await exporter.start();
   logger.info(
     { version: VERSION, address: baseUrl, accounts: config.accounts.length, poll_interval_ms: config.pollIntervalMs },

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -130,6 +132,22 @@ describe('the exporter process', () => {
     expect(await start.exited).toBe(1);
     expect(start.output()).toContain('--web.listen-address: must be host:port');
     expect(start.output()).not.toMatch(/^\s+at /m);
+  });
+
+  // Probe C #6: a busy port (the demo's 9487, say) printed a stack trace.
+  it('exits 1 with one line naming the address when it cannot listen', { timeout: 30_000 }, async () => {
+    const busy = createServer();
+    busy.listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const address = `127.0.0.1:${(busy.address() as AddressInfo).port}`;
+    try {
+      const p = run(['--demo', `--web.listen-address=${address}`]);
+      expect(await p.exited).toBe(1);
+      expect(p.output()).toContain(`cannot listen on ${address}: address in use (EADDRINUSE)`);
+      expect(p.output()).not.toMatch(/^\s+at /m);
+    } finally {
+      busy.close();
+    }
   });
 
   it('answers 408 to a client that sends nothing, stops inside its headers, or trickles its body, and serves on', { timeout: 90_000 }, async () => {
