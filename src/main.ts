@@ -42,7 +42,7 @@ Flags:
   --healthcheck.username=U    basic-auth user of the check [the web config's only user]
   --healthcheck.password-file=PATH  that user's password, when the web config requires basic auth
   --version                   print the version and exit
-  --help                      print this help and exit
+  -h, --help                  print this help and exit
 
 Commands:
   event-streams setup|status  create or check the Event Streams sink and subscription (see event-streams --help)
@@ -81,7 +81,7 @@ function parseFlags(argv: string[]): Flags | 'help' | 'version' {
       'healthcheck.username': { type: 'string' },
       'healthcheck.password-file': { type: 'string' },
       version: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });

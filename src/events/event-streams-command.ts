@@ -17,6 +17,7 @@ export const EVENT_STREAMS_HELP = `Usage: twilio-insights-exporter event-streams
 Flags:
   --config.file=PATH   YAML configuration file (default: TWILIO_* environment variables)
   --public-url=URL     base URL Twilio calls the exporter on (default: webhooks.public_url)
+  -h, --help           print this help and exit
 `;
 
 /** Where output goes (tests capture it). */
@@ -32,15 +33,24 @@ function pushAccounts(config: Config): AccountConfig[] {
   return push.length > 0 ? push : config.accounts.filter((a) => a.credentials.kind === 'auth_token');
 }
 
-/** Runs `event-streams setup|status`; returns the exit code (0 ok, 1 failed, 2 usage). */
+/** Runs `event-streams setup|status`; returns the exit code (0 ok or help, 1 failed, 2 usage). */
 export async function runEventStreamsCommand(argv: string[], io: CommandIo): Promise<number> {
-  let values: { 'config.file'?: string | undefined; 'public-url'?: string | undefined };
+  let values: { 'config.file'?: string | undefined; 'public-url'?: string | undefined; help?: boolean | undefined };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: { 'config.file': { type: 'string' }, 'public-url': { type: 'string' } }, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: { 'config.file': { type: 'string' }, 'public-url': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    }));
   } catch (err) {
     io.err(`${(err as Error).message}\n\n${EVENT_STREAMS_HELP}`);
     return 2;
+  }
+  if (values.help === true) {
+    io.out(EVENT_STREAMS_HELP);
+    return 0;
   }
   const action = positionals[0];
   if ((action !== 'setup' && action !== 'status') || positionals.length !== 1) {

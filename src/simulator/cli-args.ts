@@ -29,7 +29,7 @@ under /_simulator/. Without account flags it serves the documented demo account
   --late-seconds=30..600          the longest extra delay of a late sample (default 300)
   --public-url=URL                base URL for paging links (default: from the Host header)
   --calls=N                       start N demo calls of mixed types (default 0)
-  --help                          print this help
+  -h, --help                      print this help
 `;
 
 function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
@@ -132,7 +132,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorCommand {
       'late-publication': { type: 'string' },
       'late-seconds': { type: 'string' },
       calls: { type: 'string' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help === true) return { help: true };

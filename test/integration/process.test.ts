@@ -150,6 +150,22 @@ describe('the exporter process', () => {
     }
   });
 
+  // Probe C #7: the main help points to `event-streams --help`, which Node's parser refused (exit 2), as it did -h.
+  it('prints the usage and exits 0 for --help and -h, on the exporter and on event-streams', { timeout: 30_000 }, async () => {
+    const cases: Array<[string[], string]> = [
+      [['--help'], 'Usage: twilio-insights-exporter [flags]'],
+      [['-h'], 'Usage: twilio-insights-exporter [flags]'],
+      [['event-streams', '--help'], 'Usage: twilio-insights-exporter event-streams'],
+      [['event-streams', '-h'], 'Usage: twilio-insights-exporter event-streams'],
+      [['event-streams', 'setup', '--help'], 'Usage: twilio-insights-exporter event-streams'],
+    ];
+    for (const [args, usage] of cases) {
+      const p = run(args);
+      expect(await p.exited, args.join(' ')).toBe(0);
+      expect(p.output().slice(0, usage.length), args.join(' ')).toBe(usage);
+    }
+  });
+
   it('answers 408 to a client that sends nothing, stops inside its headers, or trickles its body, and serves on', { timeout: 90_000 }, async () => {
     const p = run(['--demo', '--web.listen-address=127.0.0.1:0']);
     const url = await eventually(() => urlFrom(p.output()), 20_000, 'the demo banner');

@@ -50,11 +50,14 @@ describe('simulator CLI (npm run simulator)', () => {
     expect(await exited).toBe(0);
   });
 
-  it('exits 0 with usage for --help and 2 with the reason for a bad flag', async () => {
+  it('exits 0 with usage for --help and -h, and 2 with the reason for a bad flag', async () => {
     const help = run(['--help']);
+    const short = run(['-h']);
     const bad = run(['--order=sideways']);
     expect(await help.exited).toBe(0);
     expect(help.output()).toContain('--web.listen-address=HOST:PORT');
+    expect(await short.exited).toBe(0);
+    expect(short.output()).toContain('--web.listen-address=HOST:PORT');
     expect(await bad.exited).toBe(2);
     expect(bad.output()).toContain('--order must be asc or desc');
   });
