@@ -13,6 +13,7 @@ import type { Demo } from './demo.ts';
 import { createExporter } from './exporter.ts';
 import { createLogger } from './logger.ts';
 import { ALL_METRICS } from './metrics/definitions.ts';
+import { resolveOtelSettings } from './metrics/otel-settings.ts';
 import { resolveShard } from './calls/shard.ts';
 import type { Shard } from './calls/shard.ts';
 import { healthcheckMain } from './http/healthcheck-main.ts';
@@ -246,7 +247,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (flags.dump) {
-    process.stdout.write(dumpConfig(config));
+    // The push as it would run: the standard OTEL_* variables fill in what the config leaves unset, or turn it off.
+    const otlp = resolveOtelSettings(config.otlp, process.env) ?? { ...config.otlp, endpoint: '' };
+    process.stdout.write(dumpConfig(config, otlp));
     await demo?.stop();
     return 0;
   }

@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { DEFAULT_RULES } from '../quality/thresholds.ts';
 import { formatDuration } from './duration.ts';
 import { REDACTED } from './secret.ts';
-import type { AccountConfig, Config } from './types.ts';
+import type { AccountConfig, Config, OtlpConfig } from './types.ts';
 
 function dumpAccount(a: AccountConfig): Record<string, unknown> {
   const credentials =
@@ -22,11 +22,15 @@ function dumpAccount(a: AccountConfig): Record<string, unknown> {
   };
 }
 
+/** The OTLP push settings the process runs with, once the standard `OTEL_*` variables are applied. */
+export type EffectiveOtlp = Pick<OtlpConfig, 'endpoint' | 'headers' | 'exportIntervalMs' | 'exportTimeoutMs' | 'serviceName'>;
+
 /**
  * Renders the effective configuration as YAML in the config file's own keys (for `--config.dump`), every secret
- * shown as `<secret>`; the output loads again as a config file.
+ * shown as `<secret>`; the output loads again as a config file. `otlp` is the push as resolved from the config and
+ * the `OTEL_*` variables (an empty endpoint when they turn it off) [the config's own `otlp`].
  */
-export function dumpConfig(c: Config): string {
+export function dumpConfig(c: Config, otlp: EffectiveOtlp = c.otlp): string {
   const doc = {
     accounts: c.accounts.map(dumpAccount),
     calls: c.calls.map((call) => ({ call_sid: call.callSid, account_sid: call.accountSid })),
@@ -34,6 +38,7 @@ export function dumpConfig(c: Config): string {
     request_timeout: formatDuration(c.requestTimeoutMs),
     page_size: c.pageSize,
     max_calls: c.maxCalls,
+    max_clock_skew: formatDuration(c.maxClockSkewMs),
     call_retention: formatDuration(c.callRetentionMs),
     drain_period: formatDuration(c.drainPeriodMs),
     max_sample_lateness: formatDuration(c.maxSampleLatenessMs),
@@ -55,11 +60,11 @@ export function dumpConfig(c: Config): string {
     },
     admin: c.admin.bearerToken === undefined ? {} : { bearer_token: REDACTED },
     otlp: {
-      endpoint: c.otlp.endpoint,
-      headers: Object.fromEntries(Object.keys(c.otlp.headers).map((name) => [name, REDACTED])),
-      export_interval: formatDuration(c.otlp.exportIntervalMs),
-      export_timeout: formatDuration(c.otlp.exportTimeoutMs),
-      service_name: c.otlp.serviceName,
+      endpoint: otlp.endpoint,
+      headers: Object.fromEntries(Object.keys(otlp.headers).map((name) => [name, REDACTED])),
+      export_interval: formatDuration(otlp.exportIntervalMs),
+      export_timeout: formatDuration(otlp.exportTimeoutMs),
+      service_name: otlp.serviceName,
     },
     web: { listen_address: c.web.listenAddress, telemetry_path: c.web.telemetryPath },
     log: { level: c.log.level, format: c.log.format },

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../src/http/web-config.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
@@ -164,6 +164,22 @@ describe('the exporter process', () => {
       expect(await p.exited, args.join(' ')).toBe(0);
       expect(p.output().slice(0, usage.length), args.join(' ')).toBe(usage);
     }
+  });
+
+  // Probe C #4: the dump left out the listen flag and the OTLP push the OTEL_* variables turn on.
+  it('--config.dump prints what the process would run with: flags and the standard OTEL_* variables applied', { timeout: 30_000 }, async () => {
+    const env = {
+      TWILIO_ACCOUNT_SID: DEMO_ACCOUNT.accountSid,
+      TWILIO_AUTH_TOKEN: DEMO_ACCOUNT.authToken,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_METRIC_EXPORT_INTERVAL: '5000',
+      OTEL_SERVICE_NAME: 'voice-edge',
+    };
+    const p = run(['--config.dump', '--web.listen-address=127.0.0.1:19755'], env);
+    expect(await p.exited).toBe(0);
+    const dumped = parse(p.output()) as { web: Record<string, unknown>; otlp: Record<string, unknown> };
+    expect(dumped.web['listen_address']).toBe('127.0.0.1:19755');
+    expect(dumped.otlp).toMatchObject({ endpoint: 'http://collector:4318/v1/metrics', export_interval: '5s', service_name: 'voice-edge' });
   });
 
   it('answers 408 to a client that sends nothing, stops inside its headers, or trickles its body, and serves on', { timeout: 90_000 }, async () => {
