@@ -7,8 +7,11 @@
 #   docker run -p 9487:9487 -e TWILIO_AUTH_TOKEN=... \
 #     -v $PWD/config.yaml:/etc/twilio-insights-exporter/config.yaml:ro twilio-insights-exporter
 #
-# The baked-in configuration is config/example.yaml (every key at its default); mount your own over it. The
-# web config/web.yaml (TLS, basic auth) is baked in empty at /etc/twilio-insights-exporter/web.yaml. Pass other
+#   docker run -p 9487:9487 -e TWILIO_ACCOUNT_SID=AC... -e TWILIO_AUTH_TOKEN=... twilio-insights-exporter
+#
+# The baked-in configuration is config/container.yaml: the account comes from the environment and discovery is
+# on; mount your own file over it for anything else (config/example.yaml documents every key). The web config
+# config/web.yaml (TLS, basic auth) is baked in empty at /etc/twilio-insights-exporter/web.yaml. Pass other
 # flags (they replace the default command): docker run twilio-insights-exporter --demo
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -32,7 +35,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY src ./src
 COPY config ./config
-COPY config/example.yaml /etc/twilio-insights-exporter/config.yaml
+COPY config/container.yaml /etc/twilio-insights-exporter/config.yaml
 # The state file (state.path) carries what was already counted over a restart; keep the directory on a volume.
 # Set TWILIO_INSIGHTS_EXPORTER_STATE_PATH="" to run without one.
 RUN mkdir -p /var/lib/twilio-insights-exporter && chown node:node /var/lib/twilio-insights-exporter

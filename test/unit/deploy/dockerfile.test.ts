@@ -83,7 +83,7 @@ describe('Dockerfile', () => {
     expect(user[0]).not.toMatch(/^(root|0)(:|$)/);
     expect(JSON.parse(all('ENTRYPOINT')[0]!)).toEqual(['node', 'src/main.ts']);
     expect(JSON.parse(all('CMD')[0]!)).toEqual(['--config.file=/etc/twilio-insights-exporter/config.yaml', '--web.config.file=/etc/twilio-insights-exporter/web.yaml']);
-    expect(all('COPY')).toContain('config/example.yaml /etc/twilio-insights-exporter/config.yaml');
+    expect(all('COPY')).toContain('config/container.yaml /etc/twilio-insights-exporter/config.yaml');
     expect(all('COPY')).toContain('config/web.yaml /etc/twilio-insights-exporter/web.yaml');
   });
 
@@ -155,12 +155,18 @@ describe('the image\u2019s runtime needs', () => {
     expect(withScripts).toEqual([]);
   });
 
-  it('the default command\u2019s config (config/example.yaml) and web config (config/web.yaml) are valid once a token is given', async () => {
-    const r = await run(process.execPath, [join(ROOT, 'src/main.ts'), '--config.file=config/example.yaml', '--web.config.file=config/web.yaml', '--config.check'], {
-      cwd: ROOT,
-      env: { PATH: process.env['PATH'] ?? '', TWILIO_AUTH_TOKEN: 'token-for-the-check' },
-      timeout: 30_000,
-    });
-    expect(r.stdout).toContain('configuration is valid');
+  // The README's single-account recipe (TWILIO_ACCOUNT_SID and a token in the environment) must work with the image's
+  // default command: the baked config leaves the account to the environment, and turns discovery on as env-only does.
+  it('the default command\u2019s config and web config take the account from the environment, discovery on', { timeout: 60_000 }, async () => {
+    const baked = /^(\S+) \/etc\/twilio-insights-exporter\/config\.yaml$/.exec(all('COPY').find((c) => c.endsWith(' /etc/twilio-insights-exporter/config.yaml')) ?? '')?.[1];
+    expect(baked).toBeDefined();
+    const args = [join(ROOT, 'src/main.ts'), `--config.file=${baked}`, '--web.config.file=config/web.yaml'];
+    const env = { PATH: process.env['PATH'] ?? '', TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token-for-the-check' };
+    const check = await run(process.execPath, [...args, '--config.check'], { cwd: ROOT, env, timeout: 30_000 });
+    expect(check.stderr).toBe('');
+    expect(check.stdout).toContain('configuration is valid');
+    const dump = await run(process.execPath, [...args, '--config.dump'], { cwd: ROOT, env, timeout: 30_000 });
+    expect(dump.stdout).toContain(`account_sid: AC${'1'.repeat(32)}`);
+    expect(dump.stdout).toMatch(/^discovery:\n\s+enabled: true$/m);
   });
 });
