@@ -214,16 +214,7 @@ async function main(argv: string[]): Promise<number> {
     const asRun = demoMode ? { ...options, raw: demoConfig('http://127.0.0.1'), credentialsFromEnv: false } : options;
     // The check reads only the web section: the exporter's credentials may come from where the check cannot see
     // them (the image's config file leaves them to the environment), and the check has no use for them.
-    let listenAddress: string;
-    try {
-      listenAddress = servedAddress(flags, loadWebSettings(asRun).listenAddress, demoMode);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      process.stderr.write(`healthcheck: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
-      return 2;
-    }
-    // With the address given, healthcheckMain never calls its loader.
-    return healthcheckMain({ ...flags, listenAddress }, flags.healthcheck, () => loadConfig(asRun), demoMode);
+    return healthcheckMain(() => servedAddress(flags, loadWebSettings(asRun).listenAddress, demoMode), flags.webConfigFile, flags.healthcheck);
   }
   try {
     if (demoMode) {
