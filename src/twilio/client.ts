@@ -155,7 +155,7 @@ export function createTwilioClient(o: TwilioClientOptions): TwilioClient {
   async function fetchMetricsPage(req: MetricsQuery | { url: string }, signal?: AbortSignal, limits?: PageLimits): Promise<MetricsPage> {
     const url = 'url' in req ? checkSameOrigin('metrics', insightsBase, req.url) : metricsUrl(req);
     const parse = (body: unknown, bodyBytes: number) => ({ ...parseMetricsEnvelope(body, url), bodyBytes });
-    const envelope = await getJson('metrics', url, parse, signal, limits?.maxBodyBytes);
+    const envelope = await getJson('metrics', url, parse, { signal, maxBodyBytes: limits?.maxBodyBytes });
     return { requestUrl: url.href, ...envelope };
   }
 
@@ -180,7 +180,7 @@ export function createTwilioClient(o: TwilioClientOptions): TwilioClient {
 
   async function fetchCallsPage(req: CallsQuery | { url: string }, signal?: AbortSignal): Promise<CallsPage> {
     const url = 'url' in req ? checkSameOrigin('calls', apiBase, req.url) : callsUrl(req);
-    const envelope = await getJson('calls', url, (body) => parseCallsEnvelope(body, apiBase), signal);
+    const envelope = await getJson('calls', url, (body) => parseCallsEnvelope(body, apiBase), { signal });
     for (const { index, reason } of envelope.skipped) {
       try {
         o.onBadRecord?.({ endpoint: 'calls', index, reason });
@@ -212,11 +212,11 @@ export function createTwilioClient(o: TwilioClientOptions): TwilioClient {
     const url = joinPath(insightsBase, `/v1/Voice/${sid}/Summary`);
     // `partial` answers 200 during and right after the call; the default (complete) is 17001 for ~30 min.
     url.searchParams.set('ProcessingState', 'partial');
-    return getJson('summary', url, parseSummary, signal);
+    return getJson('summary', url, parseSummary, { signal });
   }
 
   async function fetchSettings(signal?: AbortSignal): Promise<VoiceSettings> {
-    return getJson('settings', joinPath(insightsBase, '/v1/Voice/Settings'), parseSettings, signal);
+    return getJson('settings', joinPath(insightsBase, '/v1/Voice/Settings'), parseSettings, { signal });
   }
 
   return { fetchMetricsPage, listMetrics, fetchCallsPage, listCalls, fetchCallSummary, fetchSettings };

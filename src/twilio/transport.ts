@@ -50,13 +50,25 @@ export interface TransportOptions {
   onRequest?: (e: RequestEvent) => void;
 }
 
-/** Sends one authenticated GET and hands the decoded JSON body of a 2xx response, and its size in bytes, to `parse`; a body over `maxBodyBytes` [MAX_BODY_BYTES] is `bad_payload`. */
-export type GetJson = <T>(
+/** Form fields sent as an `application/x-www-form-urlencoded` body, in order; a name may repeat. */
+export type FormBody = ReadonlyArray<[string, string]>;
+
+/** The optional parts of one request. */
+export interface RequestOptions {
+  /** A caller's abort, on top of the transport's own deadline. */
+  signal?: AbortSignal | undefined;
+  /** Largest success body read, in bytes, at most MAX_BODY_BYTES [MAX_BODY_BYTES]; a longer one is `bad_payload`. */
+  maxBodyBytes?: number | undefined;
+  /** Sent as the body of a POST (the Events API's creates and updates); without it the request is a GET. */
+  form?: FormBody | undefined;
+}
+
+/** Sends one authenticated request and hands the decoded JSON body of a 2xx response, and its size in bytes, to `parse`; redirects are not followed (a 3xx is `upstream`). */
+export type SendJson = <T>(
   endpoint: Endpoint,
   url: URL,
   parse: (body: unknown, bytes: number) => T,
-  signal?: AbortSignal,
-  maxBodyBytes?: number,
+  options?: RequestOptions,
 ) => Promise<T>;
 
 // The codes that describe a failed attempt better than its HTTP status does (or that have none).
@@ -71,15 +83,14 @@ const TIMEOUT_ERROR_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** Builds the one function that talks HTTP to Twilio: auth, headers, deadline, body handling and error classification. */
-export function createTransport(options: TransportOptions): GetJson {
+export function createTransport(options: TransportOptions): SendJson {
   const { dispatcher, userAgent, requestTimeoutMs, credentials, onRequest } = options;
 
-  return async function getJson<T>(
+  return async function sendJson<T>(
     endpoint: Endpoint,
     url: URL,
     parse: (body: unknown, bytes: number) => T,
-    signal?: AbortSignal,
-    maxBodyBytes = MAX_BODY_BYTES,
+    { signal, maxBodyBytes = MAX_BODY_BYTES, form }: RequestOptions = {},
   ): Promise<T> {
     if (isAborted(signal)) {
       throw new TwilioError({ code: 'aborted', endpoint, detail: 'aborted before sending', url: url.href });
@@ -104,7 +115,7 @@ export function createTransport(options: TransportOptions): GetJson {
       let response: Dispatcher.ResponseData;
       try {
         response = await request(url, {
-          method: 'GET',
+          method: form === undefined ? 'GET' : 'POST',
           dispatcher,
           signal: combined,
           headers: {
@@ -112,7 +123,9 @@ export function createTransport(options: TransportOptions): GetJson {
             accept: 'application/json',
             'accept-charset': 'utf-8',
             'user-agent': userAgent,
+            ...(form !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }),
           },
+          ...(form !== undefined && { body: new URLSearchParams(form).toString() }),
         });
       } catch (err) {
         throw fail(err);
