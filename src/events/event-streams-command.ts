@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { Agent } from 'undici';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
 import { parseBaseUrl } from '../config/schema.ts';
@@ -85,30 +86,36 @@ export async function runEventStreamsCommand(argv: string[], io: CommandIo): Pro
     return 1;
   }
   let failed = false;
-  for (const account of accounts) {
-    const client = createEventsClient({
-      baseUrl: account.eventsBaseUrl,
-      username: account.credentials.username,
-      password: account.credentials.password.reveal(),
-      timeoutMs: config.requestTimeoutMs,
-      userAgent: userAgent(VERSION),
-    });
-    const sinkUrl = `${base}/webhooks/twilio/event-streams/${account.accountSid}`;
-    try {
-      if (action === 'setup') {
-        const r = await setupSink(client, sinkUrl);
-        io.out(
-          `${account.accountSid}: sink ${r.sinkSid} ${r.sink} (status ${r.sinkStatus}), subscription ${r.subscriptionSid} ${r.subscription}` +
-            `${r.changedTypes.length > 0 ? ` (${r.changedTypes.length} types)` : ''} -> ${sinkUrl}\n`,
-        );
-        if (account.ingestMode === 'poll') io.out(`${account.accountSid}: ingest_mode is poll; set push or hybrid to accept the deliveries\n`);
-      } else {
-        await printStatus(client, sinkUrl, account.accountSid, io);
+  // One pool for the run, closed at the end so the process can exit.
+  const dispatcher = new Agent();
+  try {
+    for (const account of accounts) {
+      const client = createEventsClient({
+        baseUrl: account.eventsBaseUrl,
+        credentials: () => account.credentials,
+        dispatcher,
+        requestTimeoutMs: config.requestTimeoutMs,
+        userAgent: userAgent(VERSION),
+      });
+      const sinkUrl = `${base}/webhooks/twilio/event-streams/${account.accountSid}`;
+      try {
+        if (action === 'setup') {
+          const r = await setupSink(client, sinkUrl);
+          io.out(
+            `${account.accountSid}: sink ${r.sinkSid} ${r.sink} (status ${r.sinkStatus}), subscription ${r.subscriptionSid} ${r.subscription}` +
+              `${r.changedTypes.length > 0 ? ` (${r.changedTypes.length} types)` : ''} -> ${sinkUrl}\n`,
+          );
+          if (account.ingestMode === 'poll') io.out(`${account.accountSid}: ingest_mode is poll; set push or hybrid to accept the deliveries\n`);
+        } else {
+          await printStatus(client, sinkUrl, account.accountSid, io);
+        }
+      } catch (err) {
+        failed = true;
+        io.err(`${account.accountSid}: ${(err as Error).message}\n`);
       }
-    } catch (err) {
-      failed = true;
-      io.err(`${account.accountSid}: ${(err as Error).message}\n`);
     }
+  } finally {
+    await dispatcher.close();
   }
   return failed ? 1 : 0;
 }

@@ -1,3 +1,8 @@
+import type { Dispatcher } from 'undici';
+import { createTransport } from './transport.ts';
+import type { FormBody, TwilioCredentials } from './transport.ts';
+import { checkSameOrigin, joinPath, parseBaseUrl } from './urls.ts';
+
 /** A webhook Sink as the Events API returns it (the fields the exporter reads). */
 export interface EventsSink {
   readonly sid: string;
@@ -21,13 +26,15 @@ export interface EventsSubscribedEvent {
 
 /** Options of the Events API client. */
 export interface EventsClientOptions {
-  /** Origin, e.g. `https://events.twilio.com`. */
+  /** Events API base URL, e.g. `https://events.twilio.com`; credentials are only sent to its origin. */
   readonly baseUrl: string;
-  /** Basic credentials: Account SID + Auth Token, or API key SID + secret. */
-  readonly username: string;
-  readonly password: string;
-  /** Timeout of each request, ms. */
-  readonly timeoutMs: number;
+  /** Basic credentials (Account SID + Auth Token, or API Key SID + secret), read per request. */
+  readonly credentials: () => TwilioCredentials;
+  /** Connection pool of every request. */
+  readonly dispatcher: Dispatcher;
+  /** Deadline of each request, covering connect, headers and body, in milliseconds. */
+  readonly requestTimeoutMs: number;
+  /** Sent as `User-Agent`. */
   readonly userAgent: string;
 }
 
@@ -45,70 +52,54 @@ export interface EventsClient {
 
 // Lists are short (a few sinks per account); 20 pages of 1000 bound a runaway paging loop.
 const MAX_PAGES = 20;
-const MAX_ERROR_CHARS = 200;
 
-/** A small Events API client over fetch: Basic auth, a timeout per request, every page followed up to a cap. */
+/** Largest Events API response read, in bytes: a page of 1000 sinks or subscribed types is well under 1 MiB. */
+export const MAX_EVENTS_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A small Events API client over the Twilio transport, so it keeps the poll path's rules: Basic auth to the
+ * configured origin only, no redirects followed, a deadline and a body cap per request, error bodies redacted,
+ * every failure a classified TwilioError (endpoint `events`). Every page is followed up to a cap.
+ */
 export function createEventsClient(o: EventsClientOptions): EventsClient {
-  const auth = `Basic ${Buffer.from(`${o.username}:${o.password}`).toString('base64')}`;
-  const call = async <T>(method: string, pathOrUrl: string, form?: Array<[string, string]>): Promise<T> => {
-    const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${o.baseUrl}${pathOrUrl}`;
-    // Only follow links on the configured origin: credentials never go elsewhere.
-    if (!url.startsWith(`${o.baseUrl}/`)) throw new Error(`refusing to follow a link off ${o.baseUrl}`);
-    const res = await fetch(url, {
-      method,
-      headers: {
-        authorization: auth,
-        'user-agent': o.userAgent,
-        ...(form && { 'content-type': 'application/x-www-form-urlencoded' }),
-      },
-      ...(form && { body: new URLSearchParams(form).toString() }),
-      signal: AbortSignal.timeout(o.timeoutMs),
-    });
-    const text = await res.text();
-    if (!res.ok) {
-      let message = text.slice(0, MAX_ERROR_CHARS);
-      try {
-        const m = (JSON.parse(text) as { message?: unknown }).message;
-        if (typeof m === 'string') message = m.slice(0, MAX_ERROR_CHARS);
-      } catch {
-        // not JSON: the text itself is the message
-      }
-      throw new Error(`${method} ${new URL(url).pathname}: HTTP ${res.status}: ${message}`);
-    }
-    return (text === '' ? undefined : JSON.parse(text)) as T;
-  };
+  const base = parseBaseUrl('baseUrl', o.baseUrl);
+  const send = createTransport({ dispatcher: o.dispatcher, userAgent: o.userAgent, requestTimeoutMs: o.requestTimeoutMs, credentials: o.credentials });
+  const call = <T>(url: string | URL, form?: FormBody): Promise<T> =>
+    send('events', typeof url === 'string' ? joinPath(base, url) : url, (body) => body as T, { maxBodyBytes: MAX_EVENTS_BODY_BYTES, form });
   const all = async <T>(path: string, key: string): Promise<T[]> => {
     const out: T[] = [];
-    let next: string | null = path;
+    let next: URL | null = joinPath(base, path);
     for (let i = 0; next !== null && i < MAX_PAGES; i++) {
-      const page: Record<string, unknown> = await call<Record<string, unknown>>('GET', next);
+      const page: Record<string, unknown> = await call<Record<string, unknown>>(next);
       out.push(...((page[key] as T[] | undefined) ?? []));
-      next = ((page['meta'] as { next_page_url?: string | null } | undefined)?.next_page_url) ?? null;
+      const link = (page['meta'] as { next_page_url?: string | null } | undefined)?.next_page_url ?? null;
+      // Only follow links on the configured origin: credentials never go elsewhere.
+      next = link === null ? null : checkSameOrigin('events', base, link);
     }
     return out;
   };
   return {
     listSinks: () => all<EventsSink>('/v1/Sinks?PageSize=1000', 'sinks'),
     createSink: (description, destination) =>
-      call('POST', '/v1/Sinks', [
+      call('/v1/Sinks', [
         ['Description', description],
         ['SinkType', 'webhook'],
         ['SinkConfiguration', JSON.stringify({ destination, method: 'POST', batch_events: true })],
       ]),
-    updateSink: (sid, description) => call('POST', `/v1/Sinks/${sid}`, [['Description', description]]),
+    updateSink: (sid, description) => call(`/v1/Sinks/${sid}`, [['Description', description]]),
     listSubscriptions: (sinkSid) => all<EventsSubscription>(`/v1/Subscriptions?SinkSid=${sinkSid}&PageSize=1000`, 'subscriptions'),
     createSubscription: (sinkSid, description, types) =>
-      call('POST', '/v1/Subscriptions', [
+      call('/v1/Subscriptions', [
         ['Description', description],
         ['SinkSid', sinkSid],
         ...types.map((t): [string, string] => ['Types', JSON.stringify({ type: t.type, schema_version: t.schema_version })]),
       ]),
     listSubscribedEvents: (sid) => all<EventsSubscribedEvent>(`/v1/Subscriptions/${sid}/SubscribedEvents?PageSize=1000`, 'types'),
     addSubscribedEvent: async (sid, t) => {
-      await call('POST', `/v1/Subscriptions/${sid}/SubscribedEvents`, [['Type', t.type], ['SchemaVersion', String(t.schema_version)]]);
+      await call(`/v1/Subscriptions/${sid}/SubscribedEvents`, [['Type', t.type], ['SchemaVersion', String(t.schema_version)]]);
     },
     updateSubscribedEvent: async (sid, t) => {
-      await call('POST', `/v1/Subscriptions/${sid}/SubscribedEvents/${encodeURIComponent(t.type)}`, [['SchemaVersion', String(t.schema_version)]]);
+      await call(`/v1/Subscriptions/${sid}/SubscribedEvents/${encodeURIComponent(t.type)}`, [['SchemaVersion', String(t.schema_version)]]);
     },
   };
 }

@@ -12,6 +12,7 @@ import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { subscribeSink } from '../helpers/event-streams.ts';
 import { basicAuth } from '../helpers/simulator.ts';
+import { fakeUpstream, sendJson } from '../unit/twilio/fake-upstream.ts';
 
 let sim: RunningSimulator | undefined;
 afterEach(async () => {
@@ -99,7 +100,7 @@ describe('event-streams setup and status', () => {
     writeFileSync(file, stringify({ accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: 'wrong-token', events_base_url: sim.url, ingest_mode: 'push' }] }));
     const denied = await run(['setup', `--config.file=${file}`, `--public-url=${PUBLIC}`]);
     expect(denied.code).toBe(1);
-    expect(denied.err).toMatch(/GET \/v1\/Sinks: HTTP 401/);
+    expect(denied.err).toMatch(/\(auth\): HTTP 401.*\/v1\/Sinks/);
     expect(denied.err).not.toContain('wrong-token');
   });
 
@@ -122,5 +123,31 @@ describe('event-streams setup and status', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [main, 'event-streams', 'setup', `--config.file=${configFile(sim.url)}`, `--public-url=${PUBLIC}`], { env: { PATH: process.env['PATH'] ?? '' } });
     expect(stdout).toContain('created');
     expect((await state()).sinks).toBe(1);
+  });
+});
+
+// The command against a hostile fake Events API over a real socket (found by an outside probe): whatever the
+// server answers, setup and status exit 1 with one short line per account, no stack, no secret.
+describe('event-streams setup and status against a hostile Events API', () => {
+  const clean = (text: string): void => {
+    expect(text).not.toContain(DEMO_ACCOUNT.authToken);
+    expect(text).not.toContain(basicAuth(DEMO_ACCOUNT.accountSid, DEMO_ACCOUNT.authToken).slice('Basic '.length));
+    expect(text).not.toMatch(/\n\s+at /);
+  };
+
+  it('does not follow a 307 to another origin, and says which status it got', async () => {
+    const other = await fakeUpstream((_req, res) => sendJson(res, 200, { sinks: [], meta: { next_page_url: null } }));
+    const fake = await fakeUpstream((req, res) => {
+      res.writeHead(307, { location: `${other.baseUrl}${req.url ?? '/'}` });
+      res.end();
+    });
+
+    for (const action of ['setup', 'status']) {
+      const r = await run([action, `--config.file=${configFile(fake.baseUrl)}`, `--public-url=${PUBLIC}`]);
+      expect({ action, code: r.code }).toEqual({ action, code: 1 });
+      expect(r.err).toContain('HTTP 307');
+      clean(r.err);
+    }
+    expect(other.requests).toHaveLength(0);
   });
 });

@@ -1,0 +1,148 @@
+import type { ServerResponse } from 'node:http';
+import { Agent } from 'undici';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createEventsClient } from '../../../src/twilio/events-client.ts';
+import type { EventsClient } from '../../../src/twilio/events-client.ts';
+import { TwilioError } from '../../../src/twilio/errors.ts';
+import { ACCOUNT_SID, AUTH_TOKEN, accountCredentials, basicAuth, caught, fakeUpstream, sendJson } from './fake-upstream.ts';
+import type { FakeUpstream } from './fake-upstream.ts';
+
+// The Events API client (used only by `event-streams setup|status`) against a real socket, one fake per case.
+// Each case is named after a defect an outside probe found with a hostile fake Events API.
+
+const SINK_SID = `DG${'a'.repeat(32)}`;
+const DESTINATION = `https://exporter.example.com/webhooks/twilio/event-streams/${ACCOUNT_SID}`;
+
+const sinkJson = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  sid: SINK_SID,
+  status: 'active',
+  description: 'twilio-insights-exporter',
+  sink_type: 'webhook',
+  sink_configuration: { destination: DESTINATION, method: 'POST', batch_events: true },
+  ...over,
+});
+const page = (key: string, items: unknown[]): unknown => ({ [key]: items, meta: { next_page_url: null, key } });
+
+function client(fake: FakeUpstream, requestTimeoutMs = 2_000): EventsClient {
+  const dispatcher = new Agent();
+  onTestFinished(() => dispatcher.destroy());
+  return createEventsClient({ baseUrl: fake.baseUrl, credentials: accountCredentials, dispatcher, requestTimeoutMs, userAgent: 'test' });
+}
+
+function asTwilioError(err: unknown): TwilioError {
+  expect(err).toBeInstanceOf(TwilioError);
+  return err as TwilioError;
+}
+
+describe('events client: redirects', () => {
+  it('does not follow a 307 to another origin: the 3xx is an error naming the status, and the other host is never asked', async () => {
+    const other = await fakeUpstream((_req, res) => sendJson(res, 200, page('sinks', [])));
+    const fake = await fakeUpstream((req, res) => {
+      res.writeHead(307, { location: `${other.baseUrl}${req.url ?? '/'}` });
+      res.end();
+    });
+
+    for (const call of [() => client(fake).listSinks(), () => client(fake).createSink('d', DESTINATION)]) {
+      const err = asTwilioError(await caught(call));
+      expect(err).toMatchObject({ code: 'upstream', status: 307, endpoint: 'events' });
+      expect(err.message).toContain('HTTP 307');
+    }
+    expect(other.requests).toHaveLength(0);
+  });
+});
+
+describe('events client: responses', () => {
+  it('a body that is not JSON is a bad_payload, not a SyntaxError', async () => {
+    const fake = await fakeUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>gateway</html>');
+    });
+
+    expect(asTwilioError(await caught(() => client(fake).listSinks()))).toMatchObject({ code: 'bad_payload', status: 200 });
+  });
+
+  it('reads the shapes the Events API documents, paging to the end on the configured origin only', async () => {
+    const fake = await fakeUpstream((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.searchParams.get('PageToken') === '1') return sendJson(res, 200, page('sinks', [sinkJson({ sid: `DG${'c'.repeat(32)}`, description: null, sink_configuration: null, status: 'initialized' })]));
+      sendJson(res, 200, { sinks: [sinkJson()], meta: { page: 0, page_size: 1, key: 'sinks', next_page_url: `${fake.baseUrl}/v1/Sinks?PageSize=1&PageToken=1` } });
+    });
+
+    const sinks = await client(fake).listSinks();
+
+    expect(sinks.map((s) => [s.sid, s.status, s.sink_configuration?.destination])).toEqual([
+      [SINK_SID, 'active', DESTINATION],
+      [`DG${'c'.repeat(32)}`, 'initialized', undefined],
+    ]);
+    expect(fake.requests.map((r) => r.headers.authorization)).toEqual([basicAuth(ACCOUNT_SID, AUTH_TOKEN), basicAuth(ACCOUNT_SID, AUTH_TOKEN)]);
+  });
+});
+
+describe('events client: error text', () => {
+  it('redacts echoed credentials from what the server says', async () => {
+    const fake = await fakeUpstream((req, res) =>
+      sendJson(res, 401, { code: 20003, message: `Authenticate: you sent ${req.headers.authorization ?? ''} (${AUTH_TOKEN})` }),
+    );
+
+    const err = (await caught(() => client(fake).listSinks())) as Error;
+
+    expect(err.message).toContain('Authenticate: you sent');
+    expect(err.message).not.toContain(AUTH_TOKEN);
+    expect(err.message).not.toContain(basicAuth(ACCOUNT_SID, AUTH_TOKEN).slice('Basic '.length));
+    expect(asTwilioError(err)).toMatchObject({ code: 'auth', status: 401, twilioCode: 20003 });
+  });
+});
+
+describe('events client: bounds', () => {
+  it('stops reading a body past a few MiB instead of buffering all of it', async () => {
+    const total = 64 * 1024 * 1024;
+    let sent = 0;
+    const fake = await fakeUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"sinks":[],"meta":{"next_page_url":null},"x":"');
+      const chunk = Buffer.alloc(256 * 1024, 0x20);
+      const pump = (): void => {
+        while (sent < total && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        if (!res.destroyed) res.end('"}');
+      };
+      pump();
+    });
+
+    const err = asTwilioError(await caught(() => client(fake, 10_000).listSinks()));
+
+    expect(err).toMatchObject({ code: 'bad_payload', status: 200 });
+    expect(err.message).toContain('exceeds');
+    // The socket buffers hold a few MiB beyond what was read; nowhere near the whole body.
+    expect(sent).toBeLessThan(total / 2);
+  });
+
+  it('refuses a declared Content-Length over the cap before reading it', async () => {
+    const fake = await fakeUpstream((_req, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(1024 * 1024 * 1024) });
+      res.write('{');
+    });
+
+    const err = asTwilioError(await caught(() => client(fake).listSinks()));
+
+    expect(err).toMatchObject({ code: 'bad_payload', status: 200 });
+    expect(err.message).toContain('exceeds');
+  });
+
+  it('ends a body that trickles forever as a timeout within the request timeout', async () => {
+    const fake = await fakeUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"sinks":[');
+      const t = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(t));
+    });
+    const started = Date.now();
+
+    const err = asTwilioError(await caught(() => client(fake, 300).listSinks()));
+
+    expect(err).toMatchObject({ code: 'timeout', endpoint: 'events' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
