@@ -262,9 +262,15 @@ function parseErrorBody(text: string, redact: (text: string) => string): ErrorDe
   return details;
 }
 
+// C0 controls, DEL and C1 controls (ESC, CSI, CR, LF, BEL...): upstream text must not recolour or move a
+// terminal, nor start a forged line in a text log.
+const CONTROL_CHARACTERS = /\p{Cc}/gu;
+
+// Makes upstream text safe to show: control characters removed first (so none can split a secret and
+// slip past), then each secret replaced by `<secret>`.
 function redactor(secrets: string[]): (text: string) => string {
   const present = secrets.filter((s) => s !== '');
-  return (text) => present.reduce((out, s) => out.split(s).join('<secret>'), text);
+  return (text) => present.reduce((out, s) => out.split(s).join('<secret>'), text.replace(CONTROL_CHARACTERS, ''));
 }
 
 // A function, not an inline check, because the signal changes state across awaits and TypeScript narrows it too early.

@@ -127,12 +127,14 @@ describe('event-streams setup and status', () => {
 });
 
 // The command against a hostile fake Events API over a real socket (found by an outside probe): whatever the
-// server answers, setup and status exit 1 with one short line per account, no stack, no secret.
+// server answers, setup and status exit 1 with one short line per account, no stack, no secret, no terminal escape.
 describe('event-streams setup and status against a hostile Events API', () => {
   const clean = (text: string): void => {
     expect(text).not.toContain(DEMO_ACCOUNT.authToken);
     expect(text).not.toContain(basicAuth(DEMO_ACCOUNT.accountSid, DEMO_ACCOUNT.authToken).slice('Basic '.length));
-    expect(text).not.toMatch(/\n\s+at /);
+    // One line for the one account: no stack, and no control character from the server (ESC, CR, a forged LF).
+    expect(text).toMatch(/^[^\n]*\n$/);
+    expect(text.slice(0, -1)).not.toMatch(/\p{Cc}/u);
   };
 
   it('does not follow a 307 to another origin, and says which status it got', async () => {
@@ -149,5 +151,18 @@ describe('event-streams setup and status against a hostile Events API', () => {
       clean(r.err);
     }
     expect(other.requests).toHaveLength(0);
+  });
+
+  it('prints an error body that echoes the credentials and carries terminal escapes without either', async () => {
+    const fake = await fakeUpstream((req, res) =>
+      sendJson(res, 401, { code: 20003, message: `Authenticate: you sent ${req.headers.authorization ?? ''} \u001b[31mRED\u001b[0m` }),
+    );
+
+    const r = await run(['status', `--config.file=${configFile(fake.baseUrl)}`, `--public-url=${PUBLIC}`]);
+
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('HTTP 401');
+    expect(r.err).toContain('RED');
+    clean(r.err);
   });
 });

@@ -79,16 +79,19 @@ describe('events client: responses', () => {
 });
 
 describe('events client: error text', () => {
-  it('redacts echoed credentials from what the server says', async () => {
+  it('redacts echoed credentials and strips control characters from what the server says', async () => {
     const fake = await fakeUpstream((req, res) =>
-      sendJson(res, 401, { code: 20003, message: `Authenticate: you sent ${req.headers.authorization ?? ''} (${AUTH_TOKEN})` }),
+      sendJson(res, 401, { code: 20003, message: `Authenticate: you sent ${req.headers.authorization ?? ''} (${AUTH_TOKEN}, ${AUTH_TOKEN.slice(0, 9)}\u0000${AUTH_TOKEN.slice(9)}) \u001b[31mRED\u001b[0m\r\nX-Injected: 1\u0007` }),
     );
 
     const err = (await caught(() => client(fake).listSinks())) as Error;
 
     expect(err.message).toContain('Authenticate: you sent');
+    expect(err.message).toContain('RED');
     expect(err.message).not.toContain(AUTH_TOKEN);
     expect(err.message).not.toContain(basicAuth(ACCOUNT_SID, AUTH_TOKEN).slice('Basic '.length));
+    // No C0 or C1 control character (ESC, CR, LF, BEL...) reaches a terminal.
+    expect(err.message).not.toMatch(/\p{Cc}/u);
     expect(asTwilioError(err)).toMatchObject({ code: 'auth', status: 401, twilioCode: 20003 });
   });
 });
