@@ -214,7 +214,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function kind(value: unknown): string {
+/** Names a JSON value's kind the way payload errors do: `missing`, `null`, `an array`, `an object`, `a string`... */
+export function kind(value: unknown): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';

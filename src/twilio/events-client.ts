@@ -2,27 +2,17 @@ import type { Dispatcher } from 'undici';
 import { createTransport } from './transport.ts';
 import type { FormBody, TwilioCredentials } from './transport.ts';
 import { checkSameOrigin, joinPath, parseBaseUrl } from './urls.ts';
+import {
+  parseSink,
+  parseSinksPage,
+  parseSubscribedEvent,
+  parseSubscribedEventsPage,
+  parseSubscription,
+  parseSubscriptionsPage,
+} from './events-envelope.ts';
+import type { EventsPage, EventsSink, EventsSubscribedEvent, EventsSubscription } from './events-envelope.ts';
 
-/** A webhook Sink as the Events API returns it (the fields the exporter reads). */
-export interface EventsSink {
-  readonly sid: string;
-  readonly status: string;
-  readonly description: string;
-  readonly sink_configuration: { readonly destination?: string } | null;
-}
-
-/** A Subscription as the Events API returns it. */
-export interface EventsSubscription {
-  readonly sid: string;
-  readonly sink_sid: string;
-  readonly description: string;
-}
-
-/** A subscribed event type. */
-export interface EventsSubscribedEvent {
-  readonly type: string;
-  readonly schema_version: number;
-}
+export type { EventsSink, EventsSubscribedEvent, EventsSubscription } from './events-envelope.ts';
 
 /** Options of the Events API client. */
 export interface EventsClientOptions {
@@ -64,42 +54,41 @@ export const MAX_EVENTS_BODY_BYTES = 4 * 1024 * 1024;
 export function createEventsClient(o: EventsClientOptions): EventsClient {
   const base = parseBaseUrl('baseUrl', o.baseUrl);
   const send = createTransport({ dispatcher: o.dispatcher, userAgent: o.userAgent, requestTimeoutMs: o.requestTimeoutMs, credentials: o.credentials });
-  const call = <T>(url: string | URL, form?: FormBody): Promise<T> =>
-    send('events', typeof url === 'string' ? joinPath(base, url) : url, (body) => body as T, { maxBodyBytes: MAX_EVENTS_BODY_BYTES, form });
-  const all = async <T>(path: string, key: string): Promise<T[]> => {
+  const call = <T>(url: string | URL, parse: (body: unknown) => T, form?: FormBody): Promise<T> =>
+    send('events', typeof url === 'string' ? joinPath(base, url) : url, parse, { maxBodyBytes: MAX_EVENTS_BODY_BYTES, form });
+  const all = async <T>(path: string, parsePage: (body: unknown) => EventsPage<T>): Promise<T[]> => {
     const out: T[] = [];
     let next: URL | null = joinPath(base, path);
     for (let i = 0; next !== null && i < MAX_PAGES; i++) {
-      const page: Record<string, unknown> = await call<Record<string, unknown>>(next);
-      out.push(...((page[key] as T[] | undefined) ?? []));
-      const link = (page['meta'] as { next_page_url?: string | null } | undefined)?.next_page_url ?? null;
+      const page: EventsPage<T> = await call(next, parsePage);
+      out.push(...page.items);
       // Only follow links on the configured origin: credentials never go elsewhere.
-      next = link === null ? null : checkSameOrigin('events', base, link);
+      next = page.nextPageUrl === null ? null : checkSameOrigin('events', base, page.nextPageUrl);
     }
     return out;
   };
   return {
-    listSinks: () => all<EventsSink>('/v1/Sinks?PageSize=1000', 'sinks'),
+    listSinks: () => all('/v1/Sinks?PageSize=1000', parseSinksPage),
     createSink: (description, destination) =>
-      call('/v1/Sinks', [
+      call('/v1/Sinks', parseSink, [
         ['Description', description],
         ['SinkType', 'webhook'],
         ['SinkConfiguration', JSON.stringify({ destination, method: 'POST', batch_events: true })],
       ]),
-    updateSink: (sid, description) => call(`/v1/Sinks/${sid}`, [['Description', description]]),
-    listSubscriptions: (sinkSid) => all<EventsSubscription>(`/v1/Subscriptions?SinkSid=${sinkSid}&PageSize=1000`, 'subscriptions'),
+    updateSink: (sid, description) => call(`/v1/Sinks/${sid}`, parseSink, [['Description', description]]),
+    listSubscriptions: (sinkSid) => all(`/v1/Subscriptions?SinkSid=${sinkSid}&PageSize=1000`, parseSubscriptionsPage),
     createSubscription: (sinkSid, description, types) =>
-      call('/v1/Subscriptions', [
+      call('/v1/Subscriptions', parseSubscription, [
         ['Description', description],
         ['SinkSid', sinkSid],
         ...types.map((t): [string, string] => ['Types', JSON.stringify({ type: t.type, schema_version: t.schema_version })]),
       ]),
-    listSubscribedEvents: (sid) => all<EventsSubscribedEvent>(`/v1/Subscriptions/${sid}/SubscribedEvents?PageSize=1000`, 'types'),
+    listSubscribedEvents: (sid) => all(`/v1/Subscriptions/${sid}/SubscribedEvents?PageSize=1000`, parseSubscribedEventsPage),
     addSubscribedEvent: async (sid, t) => {
-      await call(`/v1/Subscriptions/${sid}/SubscribedEvents`, [['Type', t.type], ['SchemaVersion', String(t.schema_version)]]);
+      await call(`/v1/Subscriptions/${sid}/SubscribedEvents`, parseSubscribedEvent, [['Type', t.type], ['SchemaVersion', String(t.schema_version)]]);
     },
     updateSubscribedEvent: async (sid, t) => {
-      await call(`/v1/Subscriptions/${sid}/SubscribedEvents/${encodeURIComponent(t.type)}`, [['SchemaVersion', String(t.schema_version)]]);
+      await call(`/v1/Subscriptions/${sid}/SubscribedEvents/${encodeURIComponent(t.type)}`, parseSubscribedEvent, [['SchemaVersion', String(t.schema_version)]]);
     },
   };
 }

@@ -137,6 +137,22 @@ describe('event-streams setup and status against a hostile Events API', () => {
     expect(text.slice(0, -1)).not.toMatch(/\p{Cc}/u);
   };
 
+  it('fails, naming the field, when a create answers 201 {"status":"ok"} instead of a Sink; nothing is sent for an undefined SID', async () => {
+    const fake = await fakeUpstream((req, res) => {
+      if (req.method === 'GET') return sendJson(res, 200, { sinks: [], subscriptions: [], types: [], meta: { next_page_url: null } });
+      sendJson(res, 201, { status: 'ok' });
+    });
+
+    const r = await run(['setup', `--config.file=${configFile(fake.baseUrl)}`, `--public-url=${PUBLIC}`]);
+
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(new RegExp(`^${DEMO_ACCOUNT.accountSid}: .*bad_payload.*sid.*\n$`));
+    expect(r.err).not.toContain('undefined');
+    clean(r.err);
+    expect(fake.requests.map((q) => `${q.method} ${q.url}`)).toEqual(['GET /v1/Sinks?PageSize=1000', 'POST /v1/Sinks']);
+  });
+
   it('does not follow a 307 to another origin, and says which status it got', async () => {
     const other = await fakeUpstream((_req, res) => sendJson(res, 200, { sinks: [], meta: { next_page_url: null } }));
     const fake = await fakeUpstream((req, res) => {

@@ -11,7 +11,9 @@ import type { FakeUpstream } from './fake-upstream.ts';
 // Each case is named after a defect an outside probe found with a hostile fake Events API.
 
 const SINK_SID = `DG${'a'.repeat(32)}`;
+const SUB_SID = `DF${'b'.repeat(32)}`;
 const DESTINATION = `https://exporter.example.com/webhooks/twilio/event-streams/${ACCOUNT_SID}`;
+const TYPE = { type: 'com.twilio.voice.insights.call-metrics.gateway', schema_version: 2 };
 
 const sinkJson = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
   sid: SINK_SID,
@@ -51,7 +53,33 @@ describe('events client: redirects', () => {
   });
 });
 
-describe('events client: responses', () => {
+describe('events client: response shapes', () => {
+  // What each method reads, and a body in the wrong shape with the field its error must name.
+  const cases: Array<{ name: string; run: (c: EventsClient) => Promise<unknown>; body: unknown; status?: number; field: string }> = [
+    { name: 'createSink answering {"status":"ok"}', run: (c) => c.createSink('d', DESTINATION), body: { status: 'ok' }, status: 201, field: 'sid' },
+    { name: 'updateSink answering a sink without a status', run: (c) => c.updateSink(SINK_SID, 'd'), body: sinkJson({ status: undefined }), field: 'status' },
+    { name: 'createSubscription answering {"status":"ok"}', run: (c) => c.createSubscription(SINK_SID, 'd', [TYPE]), body: { status: 'ok' }, status: 201, field: 'sid' },
+    { name: 'listSinks answering "sinks": "abc"', run: (c) => c.listSinks(), body: { sinks: 'abc', meta: { next_page_url: null } }, field: 'sinks' },
+    { name: 'listSinks answering a sink whose sid is a path', run: (c) => c.listSinks(), body: page('sinks', [sinkJson({ sid: '../../2010-04-01/Accounts/ACx/Calls' })]), field: 'sinks[0].sid' },
+    { name: 'listSinks answering a destination that is not a string', run: (c) => c.listSinks(), body: page('sinks', [sinkJson({ sink_configuration: { destination: 7 } })]), field: 'sinks[0].sink_configuration.destination' },
+    { name: 'listSinks answering no meta', run: (c) => c.listSinks(), body: { sinks: [] }, field: 'meta' },
+    { name: 'listSubscriptions answering a subscription without a sink_sid', run: (c) => c.listSubscriptions(SINK_SID), body: page('subscriptions', [{ sid: SUB_SID, description: 'd' }]), field: 'subscriptions[0].sink_sid' },
+    { name: 'listSubscribedEvents answering a schema_version as a string', run: (c) => c.listSubscribedEvents(SUB_SID), body: page('types', [{ type: TYPE.type, schema_version: '2' }]), field: 'types[0].schema_version' },
+    { name: 'addSubscribedEvent answering {"status":"ok"}', run: (c) => c.addSubscribedEvent(SUB_SID, TYPE), body: { status: 'ok' }, status: 201, field: 'type' },
+    { name: 'updateSubscribedEvent answering an array', run: (c) => c.updateSubscribedEvent(SUB_SID, TYPE), body: [], field: 'body' },
+    { name: 'a next_page_url that is not a string', run: (c) => c.listSinks(), body: { sinks: [], meta: { next_page_url: 5 } }, field: 'meta.next_page_url' },
+  ];
+
+  it.each(cases)('$name is a bad_payload naming $field', async ({ run, body, status, field }) => {
+    const fake = await fakeUpstream((_req, res) => sendJson(res, status ?? 200, body));
+
+    const err = asTwilioError(await caught(() => run(client(fake))));
+
+    expect(err).toMatchObject({ code: 'bad_payload', endpoint: 'events' });
+    expect(err.message).toContain(field);
+    expect(err.message).not.toContain('undefined');
+  });
+
   it('a body that is not JSON is a bad_payload, not a SyntaxError', async () => {
     const fake = await fakeUpstream((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
