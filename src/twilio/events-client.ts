@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { TwilioError } from './errors.ts';
 import { createTransport } from './transport.ts';
 import type { FormBody, TwilioCredentials } from './transport.ts';
 import { checkSameOrigin, joinPath, parseBaseUrl } from './urls.ts';
@@ -65,6 +66,8 @@ export function createEventsClient(o: EventsClientOptions): EventsClient {
       // Only follow links on the configured origin: credentials never go elsewhere.
       next = page.nextPageUrl === null ? null : checkSameOrigin('events', base, page.nextPageUrl);
     }
+    // Part of a list is worse than none: setup would not find its sink and create a second one.
+    if (next !== null) throw new TwilioError({ code: 'bad_payload', endpoint: 'events', detail: `list has more than ${MAX_PAGES} pages`, url: next.href });
     return out;
   };
   return {

@@ -104,6 +104,17 @@ describe('events client: response shapes', () => {
     ]);
     expect(fake.requests.map((r) => r.headers.authorization)).toEqual([basicAuth(ACCOUNT_SID, AUTH_TOKEN), basicAuth(ACCOUNT_SID, AUTH_TOKEN)]);
   });
+  it('fails rather than return part of a list whose paging does not end (a partial list would make setup create a second sink)', async () => {
+    const fake = await fakeUpstream((req, res) =>
+      sendJson(res, 200, { sinks: [sinkJson({ sid: `DG${'d'.repeat(32)}`, sink_configuration: null })], meta: { next_page_url: `${fake.baseUrl}${req.url ?? '/'}` } }),
+    );
+
+    const err = asTwilioError(await caught(() => client(fake).listSinks()));
+
+    expect(err).toMatchObject({ code: 'bad_payload', endpoint: 'events' });
+    expect(err.message).toContain('pages');
+    expect(fake.requests.length).toBeLessThanOrEqual(20);
+  });
 });
 
 describe('events client: error text', () => {
