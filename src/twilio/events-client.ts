@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { TwilioError } from './errors.ts';
+import { PageTrail } from './page-trail.ts';
 import { createTransport } from './transport.ts';
 import type { FormBody, TwilioCredentials } from './transport.ts';
 import { checkSameOrigin, joinPath, parseBaseUrl } from './urls.ts';
@@ -41,7 +41,7 @@ export interface EventsClient {
   updateSubscribedEvent(subscriptionSid: string, t: EventsSubscribedEvent): Promise<void>;
 }
 
-// Lists are short (a few sinks per account); 20 pages of 1000 bound a runaway paging loop.
+// Lists are short (a few sinks per account): 20 pages of 1000 bound a runaway paging loop.
 const MAX_PAGES = 20;
 
 /** Largest Events API response read, in bytes: a page of 1000 sinks or subscribed types is well under 1 MiB. */
@@ -59,16 +59,18 @@ export function createEventsClient(o: EventsClientOptions): EventsClient {
     send('events', typeof url === 'string' ? joinPath(base, url) : url, parse, { maxBodyBytes: MAX_EVENTS_BODY_BYTES, form });
   const all = async <T>(path: string, parsePage: (body: unknown) => EventsPage<T>): Promise<T[]> => {
     const out: T[] = [];
-    let next: URL | null = joinPath(base, path);
-    for (let i = 0; next !== null && i < MAX_PAGES; i++) {
-      const page: EventsPage<T> = await call(next, parsePage);
+    // A link back at a page read, or a list still paging after MAX_PAGES, fails the walk: part of a list is worse
+    // than none (setup would not find its sink and create a second one).
+    const trail = new PageTrail('events', MAX_PAGES);
+    let url = joinPath(base, path);
+    for (;;) {
+      const page: EventsPage<T> = await call(url, parsePage);
       out.push(...page.items);
+      trail.read(url.href, page.nextPageUrl);
+      if (page.nextPageUrl === null) return out;
       // Only follow links on the configured origin: credentials never go elsewhere.
-      next = page.nextPageUrl === null ? null : checkSameOrigin('events', base, page.nextPageUrl);
+      url = checkSameOrigin('events', base, page.nextPageUrl);
     }
-    // Part of a list is worse than none: setup would not find its sink and create a second one.
-    if (next !== null) throw new TwilioError({ code: 'bad_payload', endpoint: 'events', detail: `list has more than ${MAX_PAGES} pages`, url: next.href });
-    return out;
   };
   return {
     listSinks: () => all('/v1/Sinks?PageSize=1000', parseSinksPage),

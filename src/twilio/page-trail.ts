@@ -5,7 +5,7 @@ import { TwilioError } from './errors.ts';
 export const MAX_CALLS_LIST_PAGES = 100;
 
 // The name of the next-page link in each resource's body, for the error a bad link gets.
-const LINK_NAME: Readonly<Record<Endpoint, string>> = { metrics: 'next_page_url', calls: 'next_page_uri', summary: 'next_page_url', settings: 'next_page_url' };
+const LINK_NAME: Readonly<Record<Endpoint, string>> = { metrics: 'next_page_url', calls: 'next_page_uri', summary: 'next_page_url', settings: 'next_page_url', events: 'next_page_url' };
 
 /**
  * The pages one walk of a Twilio list has read. An upstream controls the next-page links: one that points back

@@ -112,8 +112,21 @@ describe('events client: response shapes', () => {
     const err = asTwilioError(await caught(() => client(fake).listSinks()));
 
     expect(err).toMatchObject({ code: 'bad_payload', endpoint: 'events' });
-    expect(err.message).toContain('pages');
-    expect(fake.requests.length).toBeLessThanOrEqual(20);
+    expect(err.message).toContain('next_page_url points back at a page already read');
+    expect(fake.requests.length).toBe(1);
+  });
+
+  it('fails on a list that keeps paging to new pages past its cap of 20', async () => {
+    let n = 0;
+    const fake = await fakeUpstream((_req, res) =>
+      sendJson(res, 200, { sinks: [sinkJson({ sid: `DG${'d'.repeat(32)}`, sink_configuration: null })], meta: { next_page_url: `${fake.baseUrl}/v1/Sinks?Page=${++n}` } }),
+    );
+
+    const err = asTwilioError(await caught(() => client(fake).listSinks()));
+
+    expect(err).toMatchObject({ code: 'bad_payload', endpoint: 'events' });
+    expect(err.message).toContain('next_page_url still leads on after 20 pages');
+    expect(fake.requests.length).toBe(20);
   });
 });
 
