@@ -10,7 +10,8 @@ const MESSAGES: Readonly<Record<string, string>> = {
   'request.aborted': 'request aborted',
 };
 
-function statusOf(err: unknown): number {
+/** The HTTP status an error carries (`status` or `statusCode`, 400-599), or 500. */
+export function statusOf(err: unknown): number {
   if (typeof err !== 'object' || err === null) return 500;
   const s = (err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
   return typeof s === 'number' && Number.isInteger(s) && s >= 400 && s <= 599 ? s : 500;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
-import { methodNotAllowed } from './error-responses.ts';
+import { methodNotAllowed, statusOf } from './error-responses.ts';
 import { readBody } from './read-body.ts';
 import { SIGNATURE_HEADER, signedRequestUrl } from '../calls/twilio-signature.ts';
 import type { DirectRoute } from '../calls/source.ts';
@@ -149,12 +149,13 @@ export function eventStreamsRoutes(options: EventStreamsRoutesOptions): EventStr
     const raw: unknown = req.body;
     receive(res, accountSid, url, Buffer.isBuffer(raw) ? raw : Buffer.alloc(0));
   };
-  // Body-reader failures (too large, aborted, bad encoding) get a short answer, never a stack trace.
+  // Body-reader failures (too large, aborted, bad encoding) get a short answer, never a stack trace. Decided by the
+  // status: body-parser wraps zlib failures (a body that is not the encoding it claims) as a 400 with no `type`.
   const bodyErrors = (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
     if (res.headersSent) return next(err);
-    const type = (err as { type?: unknown }).type;
-    if (type === 'entity.too.large') tooLarge(res);
-    else if (typeof type === 'string') unreadable(res);
+    const status = statusOf(err);
+    if (status === 413) tooLarge(res);
+    else if (status < 500) unreadable(res);
     else notApplied(res);
   };
   const router = express.Router();

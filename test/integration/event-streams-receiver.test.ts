@@ -159,6 +159,24 @@ describe('Event Streams receiver', () => {
     expect(exp!.exporter.registry.size).toBe(0);
   });
 
+  it('answers 400, not 500, to a signed delivery whose Content-Encoding does not match its body (probe A #4)', async () => {
+    // zlib failures reach the route as a 400 without a body-parser `type`; answered 500, Twilio retried them for hours.
+    const sink = await start();
+    const body = 'this is not compressed data';
+    const d = signDelivery(TOKEN, sink, body);
+    for (const encoding of ['deflate', 'gzip']) {
+      const res = await fetch(d.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding, 'x-twilio-signature': d.signature },
+        body,
+      });
+      expect({ encoding, status: res.status, body: await res.text() }).toEqual({ encoding, status: 400, body: 'body could not be read\n' });
+    }
+    const text = await exp!.scrape();
+    expect(counter(text, 'twilio_insights_exporter_event_streams_deliveries_total', 'outcome', 'bad_request')).toBe(2);
+    expect(counter(text, 'twilio_insights_exporter_event_streams_deliveries_total', 'outcome', 'error')).toBe(0);
+  });
+
   it('checks the signature against webhooks.public_url behind a proxy', async () => {
     const sink = await start({ webhooks: { public_url: 'https://exporter.example.com/base' } });
     const body = JSON.stringify([metricEvent('EV1', 10)]);
