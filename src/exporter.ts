@@ -12,7 +12,7 @@ import type { CallSource } from './calls/registry.ts';
 import { staticCallsSource } from './calls/static-source.ts';
 import { metricAllowed } from './config/glob.ts';
 import type { AccountConfig, Config } from './config/types.ts';
-import { adminRoutes } from './http/admin-routes.ts';
+import { adminRoutes, adminTokenHolders } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
 import type { Readiness } from './http/app.ts';
 import { basicAuth } from './http/basic-auth.ts';
@@ -135,7 +135,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     version: VERSION,
     onError: (err) => logger.error({ err: String(err) }, 'HTTP request failed'),
     reload,
-    ...(guard && { guard }),
+    ...(guard && { guard, ownCredentialRoutes: sources.flatMap((s) => s.ownCredentialRoutes ?? []) }),
     status: statusRoutes(status),
     mount: (a) => {
       for (const s of sources) if (s.routes) a.use(s.routes);
@@ -312,14 +312,15 @@ function callSources(w: SourceWiring): CallSourceUnit[] {
     });
     sources.push({ name: 'webhook', routes });
   }
+  const adminToken = (): string | undefined => w.running().admin.bearerToken?.reveal();
   const admin = adminRoutes({
     registry: w.registry,
     store: w.store,
-    token: () => w.running().admin.bearerToken?.reveal(),
+    token: adminToken,
     accountSids: () => [...w.accounts.keys()],
     pendingAccountSids: () => w.running().accounts.map((x) => x.accountSid).filter((sid) => !isRunning(sid)),
   });
-  sources.push({ name: 'admin', routes: admin });
+  sources.push({ name: 'admin', routes: admin, ownCredentialRoutes: adminTokenHolders(admin, adminToken) });
   return sources;
 }
 

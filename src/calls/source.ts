@@ -23,6 +23,11 @@ export interface CallSourceUnit {
   readonly name: CallSource;
   /** HTTP routes the source serves (callbacks, admin, push), mounted on the exporter's app. */
   readonly routes?: RequestHandler;
+  /**
+   * Those of `routes` that authenticate with a credential of their own (the admin token), answering only requests
+   * that carry it; offered each request ahead of the web config's basic-auth guard, whatever they pass on meets it.
+   */
+  readonly ownCredentialRoutes?: RequestHandler;
   /** Hot routes answered before express sees the request (Event Streams deliveries); `routes` must still serve them. */
   readonly directRoute?: DirectRoute;
   /** Begins announcing; may run a first listing. */

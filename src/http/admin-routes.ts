@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express from 'express';
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { CallRegistry } from '../calls/registry.ts';
 import type { SampleStore } from '../store/sample-store.ts';
 import { methodNotAllowed } from './error-responses.ts';
@@ -28,6 +28,12 @@ function tokenMatches(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+// The token a request carries as `Authorization: Bearer <token>`, or '' (the scheme is case-sensitive here).
+function bearerOf(req: Request): string {
+  const header = req.get('authorization') ?? '';
+  return header.startsWith('Bearer ') ? header.slice(7) : '';
+}
+
 function problem(res: Response, status: number, message: string): void {
   res.status(status).json({ error: message });
 }
@@ -41,8 +47,7 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
       problem(res, 404, 'admin API disabled: set admin.bearer_token');
       return;
     }
-    const header = req.get('authorization') ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const given = bearerOf(req);
     if (given === '' || !tokenMatches(given, expected)) {
       res.set('WWW-Authenticate', 'Bearer realm="twilio-insights-exporter"');
       problem(res, 401, 'missing or invalid bearer token');
@@ -103,4 +108,19 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
   });
   one.all(methodNotAllowed('PUT', 'DELETE'));
   return router;
+}
+
+/**
+ * The admin API for the requests that carry its bearer token, to be offered each request ahead of the web config's
+ * basic-auth guard: one Authorization header cannot hold both credentials, and the token is the stronger, narrower
+ * secret. Every other request, and one the admin API does not answer (no such admin route), is passed on to meet
+ * the guard, so the token opens nothing but the admin API.
+ */
+export function adminTokenHolders(admin: RequestHandler, token: () => string | undefined): RequestHandler {
+  return (req, res, next) => {
+    const expected = token();
+    const given = bearerOf(req);
+    if (expected !== undefined && given !== '' && tokenMatches(given, expected)) admin(req, res, next);
+    else next();
+  };
 }

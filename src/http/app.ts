@@ -27,6 +27,11 @@ export interface AppOptions {
   readonly onError?: (err: unknown) => void;
   /** Runs before every route (basic auth from the web configuration). */
   readonly guard?: RequestHandler;
+  /**
+   * With a guard, offered each request ahead of it: routes with a credential of their own that answer only its
+   * holders (the admin API and its bearer token); what they pass on meets the guard [none].
+   */
+  readonly ownCredentialRoutes?: readonly RequestHandler[];
   /** The status page (`/` and `/calls/{CallSid}`); without it `/` is a plain landing page. */
   readonly status?: Router;
   /** `POST /-/reload`: re-reads the configuration. */
@@ -67,7 +72,10 @@ export function createApp(options: AppOptions): Express {
   app.set('etag', false);
   // Should an error ever slip past errorResponder, express's own handler must not print a stack trace either.
   app.set('env', 'production');
-  if (options.guard) app.use(options.guard);
+  if (options.guard) {
+    for (const routes of options.ownCredentialRoutes ?? []) app.use(routes);
+    app.use(options.guard);
+  }
 
   app.route(options.telemetryPath).get((req: Request, res: Response) => {
     const format = negotiateFormat(req.get('accept'));
