@@ -65,6 +65,37 @@ function landingPage(version: string, telemetryPath: string): string {
 `;
 }
 
+// The exposition is written this much at a time, the next slice once the socket drained: each completed write
+// restarts the server's idle timeout, so a reader that keeps reading is never cut off. Written whole, a chunk of
+// megabytes was one socket write, which (over TLS, or queued behind another) shows no progress until it completes.
+const WRITE_SLICE_BYTES = 64 * 1024;
+
+// Writes the chunks in slices, following backpressure; stops if the response is destroyed meanwhile.
+function writeSliced(res: Response, chunks: readonly Uint8Array[]): void {
+  let i = 0;
+  let offset = 0;
+  const next = (): void => {
+    while (i < chunks.length) {
+      if (res.destroyed) return;
+      const chunk = chunks[i]!;
+      const end = Math.min(offset + WRITE_SLICE_BYTES, chunk.length);
+      const more = res.write(chunk.subarray(offset, end));
+      if (end === chunk.length) {
+        i++;
+        offset = 0;
+      } else {
+        offset = end;
+      }
+      if (!more) {
+        res.once('drain', next);
+        return;
+      }
+    }
+    res.end();
+  };
+  next();
+}
+
 /** Builds the express app without listening; tests mount it on port 0. */
 export function createApp(options: AppOptions): Express {
   const app = express();
@@ -81,11 +112,11 @@ export function createApp(options: AppOptions): Express {
     const format = negotiateFormat(req.get('accept'));
     options.render(format).then(
       (out) => {
-        // The chunks are the render's reusable buffers: written as they are, handed back once the response is done.
+        // The chunks are the render's reusable buffers: written as they are, handed back once the response is done
+        // (sent, or its connection closed, as the server's idle timeout does to a client that stopped reading).
         res.once('close', () => out.release());
         res.set('Content-Type', out.contentType).set('Cache-Control', 'no-store').set('Content-Length', String(out.length));
-        for (const chunk of out.chunks) res.write(chunk);
-        res.end();
+        writeSliced(res, out.chunks);
       },
       (err: unknown) => {
         options.onError?.(err);

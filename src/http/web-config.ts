@@ -65,12 +65,30 @@ export function loadWebConfig(file: string): WebConfig {
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** See HEADERS_TIMEOUT_MS. */
 export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * How long a connection may make no progress at all, sending or receiving, before it is destroyed. The two timeouts
+ * above bound only the request: a client that asked for `/metrics` and stopped reading kept its connection, and the
+ * rendered exposition the answer holds, for ever. Well above Prometheus' default scrape timeout (10 s); a slow reader
+ * that keeps reading is not cut off, and idle keep-alive connections keep Node's shorter `keepAliveTimeout` (5 s).
+ */
+export const IDLE_TIMEOUT_MS = 30_000;
 // Incomplete requests are checked for those timeouts this often.
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
+/** Tuning of {@link createWebServer}; tests shorten the timeouts. */
+export interface WebServerOptions {
+  /** See IDLE_TIMEOUT_MS [IDLE_TIMEOUT_MS]. */
+  readonly idleTimeoutMs?: number;
+}
+
 /** Creates the HTTP or HTTPS server for the app, as the web configuration says; slow clients are cut off. */
-export function createWebServer(app: RequestListener, web: WebConfig | undefined): Server {
+export function createWebServer(app: RequestListener, web: WebConfig | undefined, options: WebServerOptions = {}): Server {
   const limits = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
-  if (web?.tls) return createHttpsServer({ cert: web.tls.cert, key: web.tls.key, minVersion: web.tls.minVersion, ...limits }, app);
-  return createHttpServer(limits, app);
+  const server = web?.tls
+    ? createHttpsServer({ cert: web.tls.cert, key: web.tls.key, minVersion: web.tls.minVersion, ...limits }, app)
+    : createHttpServer(limits, app);
+  // With no 'timeout' listener, Node destroys the socket; the response closes and the /metrics route hands its
+  // render back. Every read or completed write restarts the clock.
+  server.setTimeout(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
+  return server;
 }
