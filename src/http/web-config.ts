@@ -65,15 +65,17 @@ export function loadWebConfig(file: string): WebConfig {
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** See HEADERS_TIMEOUT_MS. */
 export const REQUEST_TIMEOUT_MS = 30_000;
+// Incomplete requests are checked for those timeouts this often.
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 /**
  * How long a connection may make no progress at all, sending or receiving, before it is destroyed. The two timeouts
  * above bound only the request: a client that asked for `/metrics` and stopped reading kept its connection, and the
- * rendered exposition the answer holds, for ever. Well above Prometheus' default scrape timeout (10 s); a slow reader
- * that keeps reading is not cut off, and idle keep-alive connections keep Node's shorter `keepAliveTimeout` (5 s).
+ * rendered exposition the answer holds, for ever. Well above Prometheus' default scrape timeout (10 s), and longer
+ * than REQUEST_TIMEOUT_MS and its check, so a client too slow to send its request gets its 408 first instead of a
+ * silent close; a slow reader that keeps reading is not cut off, and idle keep-alive connections keep Node's shorter
+ * `keepAliveTimeout` (5 s).
  */
-export const IDLE_TIMEOUT_MS = 30_000;
-// Incomplete requests are checked for those timeouts this often.
-const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+export const IDLE_TIMEOUT_MS = 40_000;
 
 /** Tuning of {@link createWebServer}; tests shorten the timeouts. */
 export interface WebServerOptions {
