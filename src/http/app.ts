@@ -44,7 +44,8 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   for (const part of accept.split(',')) {
     const [type, ...params] = part.trim().split(';');
     if (type?.trim().toLowerCase() !== 'application/openmetrics-text') continue;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    // Parameter names are case-insensitive (RFC 9110): Q=0 refuses the type as q=0 does.
+    const q = params.map((p) => p.trim()).find((p) => p.toLowerCase().startsWith('q='));
     if (q === undefined || Number(q.slice(2)) > 0) return 'openmetrics';
   }
   return 'text';
