@@ -51,6 +51,17 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   return 'text';
 }
 
+// Whether a request's Origin header names a site other than the one it was sent to (Host).
+function crossOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== host;
+  } catch {
+    // 'null' (a sandboxed page or a file) or anything unparseable: no site vouches for it.
+    return true;
+  }
+}
+
 function landingPage(version: string, telemetryPath: string): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>Twilio Insights Exporter</title></head>
@@ -133,9 +144,15 @@ export function createApp(options: AppOptions): Express {
     if (r.ready) res.type('text/plain').send('Ready\n');
     else res.status(503).type('text/plain').send(`Not ready: ${r.reason ?? 'starting'}\n`);
   }).all(methodNotAllowed('GET'));
-  app.route('/-/reload').post((_req, res) => {
+  app.route('/-/reload').post((req, res) => {
     if (!options.reload) {
       res.status(404).type('text/plain').send('reload not available\n');
+      return;
+    }
+    // A page on another site can make a browser POST here (a form needs no preflight); browsers name that page's
+    // origin, and the tools that reload an exporter (curl, a sidecar, kubectl exec) send no Origin at all.
+    if (crossOrigin(req.get('origin'), req.get('host'))) {
+      res.status(403).type('text/plain').send('reload refused: the request comes from another site (Origin)\n');
       return;
     }
     const r = options.reload();

@@ -170,6 +170,19 @@ describe('POST /-/reload', () => {
     expect(await bad.text()).toContain('accounts[0].account_sid');
 
     writeFileSync(exp.file, good);
+    // A browser sent here by another site names that site: refused, nothing re-read (the last reload, the bad one,
+    // stays the last).
+    const lastReloadOk = async () => seriesOf(await exp!.scrape(), 'twilio_insights_exporter_config_last_reload_successful')[0]?.value;
+    expect(await lastReloadOk()).toBe(0);
+    for (const origin of ['http://evil.example', 'null']) {
+      const forged = await fetch(`${exp.url}/-/reload`, { method: 'POST', headers: { origin } });
+      expect(forged.status, origin).toBe(403);
+      expect(await forged.text()).toContain('another site');
+    }
+    expect(await lastReloadOk()).toBe(0);
+    // The exporter's own status page (same origin) may.
+    const sameSite = await fetch(`${exp.url}/-/reload`, { method: 'POST', headers: { origin: exp.url } });
+    expect(sameSite.status).toBe(200);
     const ok = await fetch(`${exp.url}/-/reload`, { method: 'POST' });
     expect(ok.status).toBe(200);
     await eventually(async () =>
