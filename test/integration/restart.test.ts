@@ -94,6 +94,20 @@ async function setup(flushInterval: string, stateFile?: (dir: string) => string,
   return { file, statePath, visible, served, advance: (ms: number) => (simNow += ms) };
 }
 
+// SIGTERM the exporter once it has observed `before` samples, let a minute of samples be published while it is down,
+// start it again and wait until it has observed exactly those: nothing lost and nothing twice. The second process
+// is left running.
+async function stopAndRestart(s: Awaited<ReturnType<typeof setup>>, first: Awaited<ReturnType<typeof start>>, before: number) {
+  first.child.kill('SIGTERM');
+  expect(await first.exited).toBe(0);
+  s.advance(60_000);
+  const second = await start(s.file);
+  const total = await s.visible();
+  await settlesAt(second, total - before);
+  expect(second.output()).toContain('state file loaded');
+  return { second, total };
+}
+
 describe('restarts with a state file', () => {
   it('SIGTERM and start again: fleet totals over the restart equal what the simulator served, 0 lost, 0 doubled', { timeout: 90_000 }, async () => {
     const s = await setup('1s');
@@ -102,15 +116,7 @@ describe('restarts with a state file', () => {
     s.advance(60_000);
     const before = await s.visible();
     await settlesAt(first, before);
-    first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
-
-    // Samples published while the exporter is down are observed after the restart, and nothing twice.
-    s.advance(60_000);
-    const second = await start(s.file);
-    const total = await s.visible();
-    await settlesAt(second, total - before);
-    expect(second.output()).toContain('state file loaded');
+    const { second, total } = await stopAndRestart(s, first, before);
     expect(await s.served()).toBe(total);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
@@ -123,14 +129,7 @@ describe('restarts with a state file', () => {
     const first = await start(s.file);
     const before = await s.visible();
     await settlesAt(first, before);
-    first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
-
-    s.advance(60_000);
-    const second = await start(s.file);
-    const total = await s.visible();
-    await settlesAt(second, total - before);
-    expect(second.output()).toContain('state file loaded');
+    const { second } = await stopAndRestart(s, first, before);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });
