@@ -77,6 +77,13 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
  */
 export const IDLE_TIMEOUT_MS = 40_000;
 
+/**
+ * How long a TLS client may take to finish its handshake. Node's default (120 s) let a client that opens a TCP
+ * connection to the TLS listener and sends nothing hold it for two minutes: the timeouts above start only once
+ * the handshake is done.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Tuning of {@link createWebServer}; tests shorten the timeouts. */
 export interface WebServerOptions {
   /** See IDLE_TIMEOUT_MS [IDLE_TIMEOUT_MS]. */
@@ -87,7 +94,7 @@ export interface WebServerOptions {
 export function createWebServer(app: RequestListener, web: WebConfig | undefined, options: WebServerOptions = {}): Server {
   const limits = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
   const server = web?.tls
-    ? createHttpsServer({ cert: web.tls.cert, key: web.tls.key, minVersion: web.tls.minVersion, ...limits }, app)
+    ? createHttpsServer({ cert: web.tls.cert, key: web.tls.key, minVersion: web.tls.minVersion, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ...limits }, app)
     : createHttpServer(limits, app);
   // With no 'timeout' listener, Node destroys the socket; the response closes and the /metrics route hands its
   // render back. Every read or completed write restarts the clock.

@@ -8,7 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.ts';
-import { createWebServer, IDLE_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../src/http/web-config.ts';
+import { createWebServer, HANDSHAKE_TIMEOUT_MS, IDLE_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../src/http/web-config.ts';
 import type { WebConfig } from '../../src/http/web-config.ts';
 import { RenderedExposition } from '../../src/metrics/rendered.ts';
 import { eventually } from '../helpers/exporter.ts';
@@ -147,5 +147,27 @@ describe('createWebServer', () => {
     // Past Prometheus' default scrape timeout, and past the request timeout and its 1 s check: a request that
     // trickles in must get its 408 (process.test.ts) before the idle timeout closes the connection without a word.
     expect(IDLE_TIMEOUT_MS).toBeGreaterThan(Math.max(10_000, REQUEST_TIMEOUT_MS + 1_000));
+  });
+});
+
+describe('a TLS client that never finishes its handshake', () => {
+  // The idle and request timeouts start once the handshake is done: before, Node's own 120 s applied.
+  it('is cut off after HANDSHAKE_TIMEOUT_MS', { timeout: HANDSHAKE_TIMEOUT_MS + 20_000 }, async () => {
+    const server = createWebServer(createApp({ render: () => Promise.reject(new Error('unused')), telemetryPath: '/metrics', readiness: () => ({ ready: true }), version: 'test' }), { tls: tls!, users: new Map() });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanup.push(() => {
+      server.closeAllConnections();
+      return new Promise<void>((done) => server.close(() => done()));
+    });
+    const socket = netConnect({ host: '127.0.0.1', port: (server.address() as { port: number }).port });
+    cleanup.push(() => void socket.destroy());
+    await once(socket, 'connect');
+    const opened = Date.now();
+    socket.resume();
+    await once(socket, 'close');
+    const heldMs = Date.now() - opened;
+    expect(heldMs).toBeGreaterThanOrEqual(HANDSHAKE_TIMEOUT_MS - 1_000);
+    expect(heldMs).toBeLessThan(HANDSHAKE_TIMEOUT_MS + 5_000);
   });
 });
