@@ -43,6 +43,8 @@ export interface EventStreamsRoutesOptions {
   readonly apply: (accountSid: string, batch: ParsedBatch) => DeliveryAnswer;
   /** Called once per delivery with its outcome, and the signature failure when forbidden. */
   readonly onDelivery?: (outcome: DeliveryOutcome, failure?: SignatureFailure) => void;
+  /** Called with the error of a delivery answered 500 (not applied, so Twilio retries it) [none]. */
+  readonly onError?: (err: unknown) => void;
 }
 
 /** The sink route twice: mounted on express, and answered straight from node:http ahead of express. */
@@ -122,17 +124,19 @@ export function eventStreamsRoutes(options: EventStreamsRoutesOptions): EventStr
     options.onDelivery?.('bad_request');
     reply(res, 400, 'body could not be read\n');
   };
-  const notApplied = (res: ServerResponse): void => {
+  const notApplied = (res: ServerResponse, err: unknown): void => {
     options.onDelivery?.('error');
+    options.onError?.(err);
     reply(res, 500, 'batch not applied\n');
   };
   // Unlike an express handler, a throw here would reach node:http and end the process.
   const answering = (res: ServerResponse, work: () => void): void => {
     try {
       work();
-    } catch {
-      if (res.headersSent) res.destroy();
-      else notApplied(res);
+    } catch (err) {
+      if (!res.headersSent) return notApplied(res, err);
+      options.onError?.(err);
+      res.destroy();
     }
   };
 
@@ -156,7 +160,7 @@ export function eventStreamsRoutes(options: EventStreamsRoutesOptions): EventStr
     const status = statusOf(err);
     if (status === 413) tooLarge(res);
     else if (status < 500) unreadable(res);
-    else notApplied(res);
+    else notApplied(res, err);
   };
   const router = express.Router();
   router

@@ -58,6 +58,7 @@ export function eventStreamsSource(w: EventStreamsWiring): {
     maxBodyBytes: w.config.eventStreams.maxBodyBytes,
     apply: (accountSid, batch) => push.apply(accountSid, batch),
     onDelivery: (outcome, failure) => t.pushDelivery(outcome, failure),
+    onError: (err) => t.pushNotApplied(err),
   });
   // The poller skips a hybrid call while its pushes are fresh, so every poll of a hybrid call is a gap fill.
   // Counted when the poll finishes, not when skip() is asked (a poll held back by the account's cap is asked again).

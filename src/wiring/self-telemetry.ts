@@ -284,6 +284,11 @@ export class SelfTelemetry {
     if (failure) this.#log.debug({ failure }, 'Event Streams delivery refused');
   }
 
+  /** A delivery answered 500 because applying it failed: the outcome counter has it, the log says why. */
+  pushNotApplied(err: unknown): void {
+    this.#log.error({ err: String(err) }, 'Event Streams delivery not applied; answered 500, so Twilio delivers it again');
+  }
+
   /** What one applied batch of an account did: event counts, and the call-event and tag counters. */
   pushApplied(r: ApplyEventsResult, accountSid: string): void {
     for (const l of r.callEventLabels) this.#self.callEvents.inc({ account_sid: accountSid, ...l });

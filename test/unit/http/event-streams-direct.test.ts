@@ -38,7 +38,7 @@ function metricEvent(id: string): Record<string, unknown> {
 }
 
 // One sink whose apply throws for a batch holding the event id `boom`, the way a failed store would.
-function sink(outcomes: string[]): ReturnType<typeof eventStreamsRoutes> {
+function sink(outcomes: string[], errors: unknown[] = []): ReturnType<typeof eventStreamsRoutes> {
   return eventStreamsRoutes({
     authToken: (sid) => (sid === ACCOUNT ? DEMO_ACCOUNT.authToken : undefined),
     publicUrl: () => '',
@@ -48,6 +48,7 @@ function sink(outcomes: string[]): ReturnType<typeof eventStreamsRoutes> {
       return { applied: batch.events.length, duplicates: 0, skipped: skippedTotal(batch), unknown_types: batch.unknownTypes };
     },
     onDelivery: (outcome: DeliveryOutcome, failure) => outcomes.push(failure ? `${outcome}/${failure}` : outcome),
+    onError: (err) => errors.push(err),
   });
 }
 
@@ -115,12 +116,13 @@ function send(base: string, c: Case): Promise<string> {
 describe('Event Streams sink answered straight from node:http (issue 14)', () => {
   it('answers every delivery exactly as the express route does: status, headers, body and outcome', async () => {
     const viaExpress: string[] = [];
+    const errors: unknown[] = [];
     const app = express();
     app.disable('x-powered-by');
-    app.use(sink(viaExpress).router);
+    app.use(sink(viaExpress, errors).router);
     const expressBase = await listen(app);
     const direct: string[] = [];
-    const directSink = sink(direct);
+    const directSink = sink(direct, errors);
     const directBase = await listen((req, res) => {
       if (!directSink.direct(req, res)) res.writeHead(599).end();
     });
@@ -130,6 +132,8 @@ describe('Event Streams sink answered straight from node:http (issue 14)', () =>
       expect(d).not.toMatch(/^599/);
     }
     expect(direct).toEqual(viaExpress);
+    // The one delivery answered 500 reports why, on both routes.
+    expect(errors.map(String)).toEqual(['Error: store failed', 'Error: store failed']);
     expect(new Set(direct)).toEqual(new Set(['accepted', 'forbidden/bad_body_hash', 'forbidden/missing_signature', 'forbidden/bad_signature', 'unsupported_media_type', 'too_large', 'bad_request', 'error']));
   });
 
