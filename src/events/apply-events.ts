@@ -33,6 +33,8 @@ export interface ApplyEventsResult {
   events: number;
   /** Events whose CloudEvent id was already applied. */
   duplicateEvents: number;
+  /** Events about a call tracked for another account than the one that signed the delivery (skipped). */
+  otherAccount: number;
   /** New samples applied to the store. */
   samples: number;
   /** Samples the store already held (pushed before, or polled). */
@@ -70,7 +72,7 @@ function applySummary(e: SummaryEvent, deps: ApplyEventsDeps, result: ApplyEvent
  */
 export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDeps): ApplyEventsResult {
   const { registry, store, dedupe, pushes } = deps;
-  const result: ApplyEventsResult = { events: 0, duplicateEvents: 0, samples: 0, duplicateSamples: 0, ended: 0, summaries: [], callEvents: [], callEventLabels: [], newTags: [] };
+  const result: ApplyEventsResult = { events: 0, duplicateEvents: 0, otherAccount: 0, samples: 0, duplicateSamples: 0, ended: 0, summaries: [], callEvents: [], callEventLabels: [], newTags: [] };
   const fresh: ParsedEvent[] = [];
   const inBatch = new Set<string>();
   for (const e of events) {
@@ -79,6 +81,14 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
       continue;
     }
     inBatch.add(e.id);
+    // The signature proves the account, not the call: a call tracked for another account is not this signer's to
+    // feed, end or relabel (as for status callbacks).
+    const about = e.kind === 'call_metrics' ? e.sample : e;
+    const known = registry.get(about.callSid);
+    if (known !== undefined && known.accountSid !== about.accountSid) {
+      result.otherAccount++;
+      continue;
+    }
     fresh.push(e);
   }
   const samples: Sample[] = [];

@@ -58,12 +58,13 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
     apply(accountSid, batch) {
       const r = applyEvents(batch.events, { registry: options.registry, store: options.store, dedupe, pushes, countedTags });
       for (const g of batch.skipped) options.onSkipped?.(accountSid, g);
+      if (r.otherAccount > 0) options.onSkipped?.(accountSid, { reason: 'wrong_account', detail: 'the call is tracked for another account', count: r.otherAccount });
       if (batch.unknownTypes > 0) options.onUnknownTypes?.(accountSid, batch.unknownTypes);
       options.onApplied?.(accountSid, r);
       return {
         applied: r.events,
         duplicates: r.duplicateEvents,
-        skipped: skippedTotal(batch),
+        skipped: skippedTotal(batch) + r.otherAccount,
         unknown_types: batch.unknownTypes,
       };
     },

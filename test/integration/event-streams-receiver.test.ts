@@ -112,6 +112,44 @@ describe('Event Streams receiver', () => {
     expect(counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', 'duplicate')).toBe(2);
   });
 
+  // Probe D #1: a delivery signed by one configured account, naming a call tracked for another, ended that call and
+  // relabelled it; its samples would have been counted as the other account's.
+  it('leaves a call tracked for another account alone: samples, call events and summaries of it are skipped as wrong_account', async () => {
+    const OTHER = `AC${'e'.repeat(32)}`;
+    const OTHER_TOKEN = 'other-account-token';
+    await start({
+      accounts: [
+        // Push mode asks Twilio nothing: the base URLs are never used.
+        { account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: 'http://127.0.0.1:9', api_base_url: 'http://127.0.0.1:9', ingest_mode: 'push' },
+        { account_sid: OTHER, auth_token: OTHER_TOKEN, insights_base_url: 'http://127.0.0.1:9', api_base_url: 'http://127.0.0.1:9', ingest_mode: 'push' },
+      ],
+    });
+    const own = JSON.stringify([metricEvent('EV1', 10)]);
+    const d = signDelivery(TOKEN, `${exp!.url}/webhooks/twilio/event-streams/${ACCOUNT}`, own);
+    expect((await deliver(d.url, own, d.signature)).status).toBe(200);
+    const before = await exp!.scrape();
+
+    const asOther = (e: Record<string, unknown>): Record<string, unknown> => ({ ...e, data: { ...(e['data'] as object), account_sid: OTHER } });
+    const forged = JSON.stringify([
+      asOther(metricEvent('EV2', 20)),
+      asOther({ specversion: '1.0', id: 'EV3', type: 'com.twilio.voice.insights.call-event.gateway', source: 'x', dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallEvent/2', data: { call_sid: CALL, account_sid: ACCOUNT, name: 'completed', level: 'INFO', group: 'connection', edge: 'carrier_edge', timestamp: '2024-01-01T00:00:30Z' } }),
+      asOther({ specversion: '1.0', id: 'EV4', type: 'com.twilio.voice.insights.call-summary.complete', source: 'x', dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallSummary/2', data: { call_sid: CALL, account_sid: ACCOUNT, call_type: 'sip', tags: [] } }),
+    ]);
+    const f = signDelivery(OTHER_TOKEN, `${exp!.url}/webhooks/twilio/event-streams/${OTHER}`, forged);
+    const res = await deliver(f.url, forged, f.signature);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ applied: 0, skipped: 3 });
+
+    const call = exp!.exporter.registry.get(CALL);
+    expect(call?.accountSid).toBe(ACCOUNT);
+    expect(call?.endedAtMs).toBeUndefined();
+    expect([...call!.sources]).toEqual(['event_streams']);
+    expect(exp!.exporter.store.get(CALL)?.callType).not.toBe('sip');
+    const after = await exp!.scrape();
+    expect(samplesTotal(after)).toBe(samplesTotal(before));
+    expect(counter(after, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'wrong_account')).toBe(3);
+  });
+
   it('counts a batch of thousands of bad events by reason, with one log line per reason and not one per event', async () => {
     // Event counts are bounded only by the body limit: 16 MB holds millions of `{}`. Per-event metric updates and
     // log calls took such a batch past Twilio's 5 s deadline; the work per bad event is now its parse alone.
