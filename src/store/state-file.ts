@@ -1,5 +1,5 @@
 import { open, rename, unlink } from 'node:fs/promises';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DIRECTIONS, EDGES, streamKey } from '../samples/sample.ts';
 import type { SampleValues } from '../samples/sample.ts';
@@ -132,9 +132,17 @@ function toEntry(saved: SavedCall): StateEntry {
 /** Reads and parses the state file at `path`, bounded in size; never throws. */
 export function readStateFile(path: string, maxBytes = MAX_STATE_BYTES): LoadResult {
   try {
-    const size = statSync(path).size;
-    if (size > maxBytes) return { ok: false, reason: 'too_large', detail: `${size} bytes, more than ${maxBytes}` };
-    return parseState(readFileSync(path, 'utf8'));
+    // Opened without blocking and checked on the open file: a FIFO with no writer would block the start for ever,
+    // and a device (/dev/zero reports size 0) would be read without end. The exporter only ever writes a file.
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) return { ok: false, reason: 'unreadable', detail: 'not a regular file' };
+      if (stat.size > maxBytes) return { ok: false, reason: 'too_large', detail: `${stat.size} bytes, more than ${maxBytes}` };
+      return parseState(readFileSync(fd, 'utf8'));
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, reason: 'missing', detail: 'no such file' };

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -90,6 +91,18 @@ describe('state file contents', () => {
     expect(readStateFile(join(d, 'none.json'))).toEqual({ ok: false, reason: 'missing', detail: 'no such file' });
     writeFileSync(join(d, 'big.json'), 'x'.repeat(2000));
     expect(readStateFile(join(d, 'big.json'), 1000)).toEqual({ ok: false, reason: 'too_large', detail: '2000 bytes, more than 1000' });
+  });
+
+  // Probe D #2: a FIFO at the path blocked the start for ever (SIGTERM ignored), and /dev/zero (size 0) grew the
+  // process to 3.3 GB until it was killed.
+  it('refuses what is not a regular file, promptly: a FIFO with no writer, a device, a directory', () => {
+    const d = dir();
+    execFileSync('mkfifo', [join(d, 'fifo.json')]);
+    symlinkSync('/dev/zero', join(d, 'zero.json'));
+    mkdirSync(join(d, 'dir.json'));
+    for (const name of ['fifo.json', 'zero.json', 'dir.json']) {
+      expect(readStateFile(join(d, name)), name).toEqual({ ok: false, reason: 'unreadable', detail: 'not a regular file' });
+    }
   });
 
   it('writes through a temporary file and leaves none behind', async () => {
