@@ -262,20 +262,20 @@ export class SampleStore {
   /**
    * Keeps saved calls (from the state file) as removed ones, so each resumes its state when it is
    * announced again; calls already held are left alone. `parkedAtMs` null means the call was live: its
-   * wait starts now.
+   * wait starts now. Returns how many are kept: past the removed-call cap or its retention, the oldest are not.
    */
   restore(entries: Iterable<{ readonly call: CallState; readonly parkedAtMs: number | null }>): number {
     const now = this.#now();
-    let n = 0;
+    const restored: string[] = [];
     const byAge = [...entries].sort((a, b) => (a.parkedAtMs ?? now) - (b.parkedAtMs ?? now));
     for (const { call, parkedAtMs } of byAge) {
       if (this.#calls.has(call.callSid)) continue;
       this.#parked.delete(call.callSid);
       this.#park(call, Math.min(parkedAtMs ?? now, now));
-      n++;
+      restored.push(call.callSid);
     }
     this.#expireParked();
-    return n;
+    return restored.filter((sid) => this.#parked.has(sid)).length;
   }
 
   /** Forgets removed calls whose wait is over, so memory returns to its baseline after churn; returns how many. */

@@ -262,6 +262,17 @@ describe('SampleStore listeners and removal', () => {
 });
 
 describe('SampleStore saved state', () => {
+  // Probe D #4: a state file of 180,000 calls logged '180000 calls resume' where about 10,000 were kept.
+  it('restore counts the calls it keeps, not those past the removed-call cap', () => {
+    const now = T0 + 3_600_000;
+    const { store } = setup({ backfill: false, now: () => now }, T0);
+    const saved = [...store.entries()][0]!.call;
+    const entries = Array.from({ length: 5 }, (_, i) => ({ call: { ...saved, callSid: `CA${String(i).padStart(32, '0')}` }, parkedAtMs: now - (5 - i) * 1000 }));
+    const next = new SampleStore({ backfill: false, now: () => now, maxParked: 3 });
+    expect(next.restore(entries)).toBe(3);
+    expect(next.parkedSize).toBe(3);
+  });
+
   it('a store restored from another store\'s entries resumes each call when it is announced again', () => {
     let now = T0 + 3_600_000;
     const { store } = setup({ backfill: false, now: () => now }, T0);
