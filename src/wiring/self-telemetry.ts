@@ -68,6 +68,7 @@ export class SelfTelemetry {
   // Failures repeat on every poll and listing while they last: logged when they start and when they end.
   readonly #pollFailures: FailureEpisodes;
   readonly #listingFailures: FailureEpisodes;
+  readonly #otlpFailures: FailureEpisodes;
   // Set by a refused call, cleared when a call is tracked: one warn line per stretch at max_calls, not one per call.
   #refusing = false;
 
@@ -78,6 +79,7 @@ export class SelfTelemetry {
     this.#log = options.logger;
     this.#pollFailures = new FailureEpisodes(options.now);
     this.#listingFailures = new FailureEpisodes(options.now);
+    this.#otlpFailures = new FailureEpisodes(options.now);
     const self = this.#self;
     self.shardOrdinal.set(options.shard.ordinal);
     self.totalShards.set(options.shard.total);
@@ -261,7 +263,13 @@ export class SelfTelemetry {
   /** The outcome of one OTLP export. */
   otlpExported(ok: boolean, err?: unknown): void {
     this.#self.otlpExports.inc({ outcome: ok ? 'success' : 'failure' });
-    if (!ok) this.#log.warn({ err: String(err) }, 'OTLP export failed');
+    // A collector down fails every interval: logged when that starts and when it ends, the counter has each.
+    if (!ok) {
+      if (this.#otlpFailures.failed('otlp')) this.#log.warn({ err: String(err) }, 'OTLP export failed; it is tried again every interval, and a line follows when it works again');
+      return;
+    }
+    const ended = this.#otlpFailures.succeeded('otlp');
+    if (ended) this.#log.info({ failures: ended.failures }, 'OTLP export works again');
   }
 
   /** A configuration (re)load: successful or not, at the clock's time. */

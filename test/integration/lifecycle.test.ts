@@ -1,3 +1,7 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import { startSimulator } from '../../src/simulator/server.ts';
@@ -205,5 +209,41 @@ describe('metrics allow/deny lists', () => {
     expect(text).not.toContain('twilio_call_audio_in_level');
     expect(text).not.toContain('twilio_voice_rtt_seconds');
     expect(seriesOf(text, 'twilio_voice_mos_count').length).toBeGreaterThan(0);
+  });
+});
+
+// Probe D #5: every failed OTLP export wrote a warn line, one per interval for as long as the collector was down.
+describe('OTLP export failures', () => {
+  it('are logged once when they start and once when exports work again; the counter has each', { timeout: 30_000 }, async () => {
+    let failing = true;
+    let requests = 0;
+    const collector = createServer((req, res) => {
+      requests++;
+      req.resume();
+      // 400 is not retried by the OTLP exporter: each export fails at once.
+      req.on('end', () => res.writeHead(failing ? 400 : 200, { 'content-type': 'application/x-protobuf' }).end());
+    });
+    collector.listen(0, '127.0.0.1');
+    await once(collector, 'listening');
+    try {
+      sim = await startSimulator({ lagSeconds: 0 });
+      const lines: Array<{ level: number; msg: string }> = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
+      const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/metrics`;
+      exp = await startTestExporter(sim.url, { otlp: { endpoint, export_interval: '1s', export_timeout: '1s' } }, { logger });
+      const exports = async (outcome: string) =>
+        seriesOf(await exp!.scrape(), 'twilio_insights_exporter_otlp_exports_total').find((s) => s.labels['outcome'] === outcome)?.value ?? 0;
+      await eventually(async () => ((await exports('failure')) >= 3 ? true : undefined), 15_000, 'three failed exports');
+      failing = false;
+      await eventually(async () => ((await exports('success')) >= 1 ? true : undefined), 10_000, 'an export that works');
+      const otlpLines = lines.filter((l) => l.msg.startsWith('OTLP export'));
+      expect(otlpLines.map((l) => [l.level, l.msg.split(';')[0]])).toEqual([
+        [40, 'OTLP export failed'],
+        [30, 'OTLP export works again'],
+      ]);
+      expect(requests).toBeGreaterThanOrEqual(4);
+    } finally {
+      collector.close();
+    }
   });
 });
