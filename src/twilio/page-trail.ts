@@ -9,7 +9,7 @@ const LINK_NAME: Readonly<Record<Endpoint, string>> = { metrics: 'next_page_url'
 
 /**
  * The pages one walk of a Twilio list has read. An upstream controls the next-page links: one that points back
- * at a page already read, or that never ends, would be followed forever; `checkNext` stops both with a
+ * at a page already read, or that never ends, would be followed forever; `read` stops both with a
  * `bad_payload` error, so the walk fails instead of running on.
  */
 export class PageTrail {
@@ -21,11 +21,6 @@ export class PageTrail {
   constructor(endpoint: Endpoint, maxPages = Number.POSITIVE_INFINITY) {
     this.#endpoint = endpoint;
     this.#maxPages = maxPages;
-  }
-
-  /** Pages read so far. */
-  get pages(): number {
-    return this.#read.size;
   }
 
   /** Records the page read at `url`, and checks its link `next` (null on the last page) before it is followed. */
