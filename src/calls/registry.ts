@@ -135,6 +135,15 @@ export class CallRegistry {
     return true;
   }
 
+  /**
+   * Whether the call is tracked for an account other than `accountSid`. A signed callback or delivery proves its
+   * account, not the call: such a call is not the signer's to feed, end or relabel.
+   */
+  trackedForAnother(callSid: string, accountSid: string): boolean {
+    const known = this.#calls.get(callSid);
+    return known !== undefined && known.accountSid !== accountSid;
+  }
+
   /** Drops a call at once (admin DELETE); its series disappear now. */
   remove(callSid: string): boolean {
     const call = this.#calls.get(callSid);

@@ -81,11 +81,8 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
       continue;
     }
     inBatch.add(e.id);
-    // The signature proves the account, not the call: a call tracked for another account is not this signer's to
-    // feed, end or relabel (as for status callbacks).
     const about = e.kind === 'call_metrics' ? e.sample : e;
-    const known = registry.get(about.callSid);
-    if (known !== undefined && known.accountSid !== about.accountSid) {
+    if (registry.trackedForAnother(about.callSid, about.accountSid)) {
       result.otherAccount++;
       continue;
     }

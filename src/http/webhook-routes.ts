@@ -58,9 +58,7 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
         res.status(400).type('text/plain').send(`CallSid ${CALL_SID_RULE}\n`);
         return;
       }
-      // The signature proves the account, not the call: a call tracked for another account is not this signer's.
-      const known = options.registry.get(callSid);
-      if (known !== undefined && known.accountSid !== accountSid) {
+      if (options.registry.trackedForAnother(callSid, accountSid)) {
         options.onCallback?.('forbidden');
         res.status(403).type('text/plain').send('CallSid belongs to another account\n');
         return;
