@@ -115,11 +115,12 @@ const originUrl = () =>
   });
 
 /**
- * A base URL the exporter is reached at, which paths are appended to: http(s) with no query, fragment or
- * credentials. `https://host/x?` has an empty query and `https://host#` an empty fragment, yet each href still ends
- * in its mark, which would swallow an appended path. Its href without a trailing slash, or null.
+ * A base URL the exporter is reached at (`webhooks.public_url`, `--public-url`), which paths are appended to as
+ * text: http(s) with no query, fragment or credentials. `https://host/x?` has an empty query and `https://host#` an
+ * empty fragment, yet each href still ends in its mark, which would swallow an appended path. Its href without a
+ * trailing slash, or null. (The Twilio base URLs the clients join paths onto are twilio/urls.ts's parseBaseUrl.)
  */
-export function parseBaseUrl(s: string): string | null {
+export function parsePublicBaseUrl(s: string): string | null {
   const url = httpUrl(s);
   // httpUrl refuses a non-empty fragment; the href shows an empty query or fragment as well as a full one.
   if (url === null || /[?#]/.test(url.href)) return null;
@@ -130,7 +131,7 @@ export function parseBaseUrl(s: string): string | null {
 const optionalBaseUrl = () =>
   z.string().transform((s, ctx) => {
     if (s === '') return '';
-    const base = parseBaseUrl(s);
+    const base = parsePublicBaseUrl(s);
     if (base === null) {
       addProblem(ctx, [], 'must be empty or an http(s) URL with no query, fragment or credentials');
       return z.NEVER;

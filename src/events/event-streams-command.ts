@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { Agent } from 'undici';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
-import { parseBaseUrl } from '../config/schema.ts';
+import { parsePublicBaseUrl } from '../config/schema.ts';
 import type { AccountConfig, Config } from '../config/types.ts';
 import { createEventsClient } from '../twilio/events-client.ts';
 import { userAgent } from '../twilio/user-agent.ts';
@@ -75,7 +75,7 @@ export async function runEventStreamsCommand(argv: string[], io: CommandIo): Pro
   }
   // Checked as webhooks.public_url is: the sink path is appended, so a query or fragment would swallow it. The value
   // is not echoed, since it may hold credentials.
-  const base = parseBaseUrl(given);
+  const base = parsePublicBaseUrl(given);
   if (base === null) {
     io.err('--public-url must be an http(s) URL with no query, fragment or credentials: Twilio delivers to it plus /webhooks/twilio/event-streams/{AccountSid}\n');
     return 2;
