@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { createExporter } from '../../src/exporter.ts';
@@ -69,6 +70,17 @@ export async function startTestExporter(
       await Promise.all([exporter.stop(), new Promise<void>((done) => server.close(() => done()))]);
     },
   };
+}
+
+/**
+ * After each test, closes what it left open, in the order `open()` lists it (an exporter before the simulator it
+ * polls), then `forget()`s it: the one teardown of the tests that hold an exporter and a simulator per test.
+ */
+export function closeAfterEach(open: () => ReadonlyArray<{ close(): Promise<void> } | undefined>, forget: () => void): void {
+  afterEach(async () => {
+    for (const o of open()) await o?.close();
+    forget();
+  });
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */

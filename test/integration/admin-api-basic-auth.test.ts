@@ -2,13 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadWebConfig } from '../../src/http/web-config.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
-import { startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 
 const ADMIN_TOKEN = 'admin-secret-token';
@@ -18,11 +18,7 @@ const bearer = (token: string): string => `Bearer ${token}`;
 
 let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
-afterEach(async () => {
-  await exp?.close();
-  await sim?.close();
-  exp = sim = undefined;
-});
+closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
 // The exporter with an admin token and a web config file with one basic-auth user, as an operator would run it.
 async function start(): Promise<string> {

@@ -1,20 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import twilio from 'twilio';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
-import { seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 
 let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
-afterEach(async () => {
-  await exp?.close();
-  await sim?.close();
-  exp = sim = undefined;
-});
+closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
 const ONE = { accountSid: 'AC0e0000000000000000000000000000a1', authToken: 'token-of-account-one' };
 const TWO = { accountSid: 'AC0e0000000000000000000000000000a2', authToken: 'token-of-account-two' };

@@ -1,19 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
-import { eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 import { simControl } from '../helpers/sim-control.ts';
 
 const TYPES = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_terminating'] as const;
 let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
-afterEach(async () => {
-  await exp?.close();
-  await sim?.close();
-  exp = sim = undefined;
-});
+closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
 type Counts = Record<string, number>;
 const streamKey = (edge: unknown, direction: unknown) => `${String(edge)}/${String(direction)}`;

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { signDelivery } from '../../src/simulator/event-signing.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
-import { seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 
 const ACCOUNT = DEMO_ACCOUNT.accountSid;
@@ -12,11 +12,7 @@ const CALL = 'CA7569efe0253644fa4a88aa97beca3310';
 
 let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
-afterEach(async () => {
-  await exp?.close();
-  await sim?.close();
-  exp = sim = undefined;
-});
+closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
 function envelope(id: string, type: string, schema: string, data: Record<string, unknown>): Record<string, unknown> {
   return { specversion: '1.0', type: `com.twilio.voice.insights.${type}`, source: `/v1/Voice/${CALL}`, id, dataschema: `https://events-schemas.twilio.com/VoiceInsights.${schema}`, time: '2024-01-01T00:02:00Z', data };

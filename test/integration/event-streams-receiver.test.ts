@@ -1,12 +1,12 @@
 import bcrypt from 'bcryptjs';
 import { pino } from 'pino';
 import twilio from 'twilio';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { signDelivery } from '../../src/simulator/event-signing.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
-import { seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 
 const ACCOUNT = DEMO_ACCOUNT.accountSid;
@@ -15,11 +15,7 @@ const CALL = 'CA7569efe0253644fa4a88aa97beca3310';
 
 let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
-afterEach(async () => {
-  await exp?.close();
-  await sim?.close();
-  exp = sim = undefined;
-});
+closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
 function metricEvent(id: string, second: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

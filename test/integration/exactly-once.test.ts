@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
-import { eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 import { simControl } from '../helpers/sim-control.ts';
 
@@ -9,11 +9,7 @@ const TYPES = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_ter
 
 let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
-afterEach(async () => {
-  await exp?.close();
-  await sim?.close();
-  exp = sim = undefined;
-});
+closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
 function key(edge: string, direction: string): string {
   return `${edge}/${direction}`;

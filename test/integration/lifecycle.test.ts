@@ -2,22 +2,18 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
-import { eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 import { simControl } from '../helpers/sim-control.ts';
 
 let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
-afterEach(async () => {
-  await exp?.close();
-  await sim?.close();
-  exp = sim = undefined;
-});
+closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
 const callSids = (text: string): Set<string> => new Set(seriesOf(text, 'twilio_call_info').map((s) => s.labels['call_sid']!));
 

@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
-import { eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 import { simControl } from '../helpers/sim-control.ts';
 
 let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
-afterEach(async () => {
-  await exp?.close();
-  await sim?.close();
-  exp = sim = undefined;
-});
+closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
 const TOKEN = 'adm1n-t0ken';
 

@@ -1,21 +1,17 @@
 // The parties of a call, as discovery's Calls list and a status callback give them, reach the tracked
 // call as hints (through the real HTTP routes), so the poller can pick its edges without the Summary.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
-import { eventually, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, eventually, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 import { simControl } from '../helpers/sim-control.ts';
 
 let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
-afterEach(async () => {
-  await exp?.close();
-  await sim?.close();
-  exp = sim = undefined;
-});
+closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
 describe('call hints', () => {
   it('discovery carries from, to and trunk_sid; a status callback carries From and To', { timeout: 30_000 }, async () => {
