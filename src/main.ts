@@ -240,7 +240,9 @@ async function main(argv: string[]): Promise<number> {
   if (flags.dump) {
     // The push as it would run: the standard OTEL_* variables fill in what the config leaves unset, or turn it off.
     const otlp = resolveOtelSettings(config.otlp, process.env) ?? { ...config.otlp, endpoint: '' };
-    process.stdout.write(dumpConfig(config, otlp));
+    // The address as served: the demo's is on loopback whatever the configured one says.
+    const web = { ...config.web, listenAddress: servedAddress(flags, config.web.listenAddress, demo !== undefined) };
+    process.stdout.write(dumpConfig({ ...config, web }, otlp));
     await demo?.stop();
     return 0;
   }

@@ -182,6 +182,14 @@ describe('the exporter process', () => {
     expect(dumped.otlp).toMatchObject({ endpoint: 'http://collector:4318/v1/metrics', export_interval: '5s', service_name: 'voice-edge' });
   });
 
+  // The demo serves on loopback only, and the dump said `:9487` (every interface).
+  it('--demo --config.dump shows the loopback address the demo listens on', { timeout: 30_000 }, async () => {
+    const p = run(['--demo', '--config.dump']);
+    expect(await p.exited).toBe(0);
+    const dumped = parse(p.output()) as { web: Record<string, unknown> };
+    expect(dumped.web['listen_address']).toBe('127.0.0.1:9487');
+  });
+
   it('answers 408 to a client that sends nothing, stops inside its headers, or trickles its body, and serves on', { timeout: 90_000 }, async () => {
     const p = run(['--demo', '--web.listen-address=127.0.0.1:0']);
     const url = await eventually(() => urlFrom(p.output()), 20_000, 'the demo banner');
