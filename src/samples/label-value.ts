@@ -5,15 +5,21 @@ export const MAX_LABEL_VALUE_LENGTH = 64;
  * `v` when it may be a label value taken from Twilio's data: a string of 1 to {@link MAX_LABEL_VALUE_LENGTH}
  * printable characters; else undefined (treated as not sent). A Prometheus with `label_value_length_limit`
  * fails a whole scrape on one longer value, so the bound is applied where the value enters, and the state file
- * applies it again on load. Refused: control characters (C0, DEL, C1) and lone surrogates, which have no UTF-8
- * form (a writer would turn them into U+FFFD, two values into one series). One pass over the characters and
- * no regular expression: this runs twice per record, and a regular expression doubled its cost.
+ * applies it again on load. Refused: control characters (C0, DEL, C1); lone surrogates, which have no UTF-8
+ * form (a writer would turn them into U+FFFD, two values into one series); and invisible format characters
+ * (Unicode Cf: bidi overrides, zero-width spaces and joiners, the BOM) and the line and paragraph separators
+ * (U+2028, U+2029), with which a value can pass for another in a legend, an alert or the status page (`pcmu`
+ * and `pcmu` + U+200B are two series that read the same). One pass
+ * over the characters and no regular expression for plain ASCII: this runs twice per record, and a regular
+ * expression doubled its cost; only a value with other characters is also matched against those classes.
  */
 export function labelValue(v: unknown): string | undefined {
   if (typeof v !== 'string' || v === '' || v.length > MAX_LABEL_VALUE_LENGTH) return undefined;
+  let ascii = true;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return undefined;
+    if (c > 0x7f) ascii = false;
     if (c >= 0xd800 && c <= 0xdfff) {
       // A high surrogate followed by a low one is one character; anything else is a lone surrogate.
       const next = v.charCodeAt(i + 1);
@@ -21,5 +27,8 @@ export function labelValue(v: unknown): string | undefined {
       i++;
     }
   }
-  return v;
+  return ascii || !FORMAT_CHARACTER.test(v) ? v : undefined;
 }
+
+// The runtime's own Unicode table, so the set follows the Unicode version Node ships.
+const FORMAT_CHARACTER = /[\p{Cf}\p{Zl}\p{Zp}]/u;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_LABEL_VALUE_LENGTH, labelValue } from '../../../src/samples/label-value.ts';
 
 // The rule written as a regular expression, to check the one-pass implementation against.
-const reference = (v: string): boolean => v.length >= 1 && v.length <= MAX_LABEL_VALUE_LENGTH && !/[\p{Cc}\p{Cs}]/u.test(v);
+const reference = (v: string): boolean => v.length >= 1 && v.length <= MAX_LABEL_VALUE_LENGTH && !/[\p{Cc}\p{Cs}\p{Cf}\p{Zl}\p{Zp}]/u.test(v);
 
 describe('labelValue', () => {
   it.each([
@@ -20,6 +20,15 @@ describe('labelValue', () => {
     ['\ud83c', false],
     ['\udfa7x', false],
     ['\ud83c\ud83c\udfa7', false],
+    // Invisible format characters: a value that reads like another is another series.
+    ['pcmu\u200b', false],
+    ['\u202eumcp', false],
+    ['us1\u2066', false],
+    ['\ufeffopus', false],
+    ['op\u00adus', false],
+    ['x\udb40\udc01', false],
+    ['us1\u2028', false],
+    ['us1\u2029', false],
   ])('%j is kept: %s', (v, kept) => {
     expect(labelValue(v)).toBe(kept ? v : undefined);
   });
@@ -31,7 +40,7 @@ describe('labelValue', () => {
   it('agrees with the rule written as a regular expression, on any UTF-16 code units', () => {
     const unit = fc.oneof(
       fc.integer({ min: 0, max: 0xffff }),
-      fc.constantFrom(0x00, 0x1f, 0x20, 0x7e, 0x7f, 0x9f, 0xa0, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0x78),
+      fc.constantFrom(0x00, 0x1f, 0x20, 0x7e, 0x7f, 0x9f, 0xa0, 0xad, 0x200b, 0x202e, 0x2066, 0x2028, 0x2029, 0xfeff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xdb40, 0x78),
     );
     fc.assert(
       fc.property(fc.array(unit, { maxLength: 70 }), (units) => {
