@@ -239,8 +239,11 @@ interface Running {
 
 // Start: saved state first, then the sources, the account check, the poller and housekeeping. Stop: the loops,
 // the last state save, the last OTLP push, then the pools.
+// A stop while start() is still under way (a signal during the account check) aborts the check, and start()
+// starts nothing more: no poller or housekeeping outlives the stop.
 function lifecycle(r: Running): Pick<Exporter, 'start' | 'stop'> {
   let housekeeping: NodeJS.Timeout | undefined;
+  const stopping = new AbortController();
   return {
     async start(): Promise<void> {
       r.telemetry.configLoaded(true);
@@ -248,7 +251,9 @@ function lifecycle(r: Running): Pick<Exporter, 'start' | 'stop'> {
       r.stateSaver?.load();
       r.stateSaver?.start();
       await startSources(r.sources);
-      await checkAccounts(r.accounts, r.telemetry, r.logger);
+      if (stopping.signal.aborted) return;
+      await checkAccounts(r.accounts, r.telemetry, r.logger, stopping.signal);
+      if (stopping.signal.aborted) return;
       r.poller.start();
       r.telemetry.updateTracked();
       housekeeping = setInterval(() => {
@@ -261,6 +266,7 @@ function lifecycle(r: Running): Pick<Exporter, 'start' | 'stop'> {
       }, 1000);
     },
     async stop(): Promise<void> {
+      stopping.abort();
       if (housekeeping) clearInterval(housekeeping);
       await Promise.all([r.poller.stop(), stopSources(r.sources)]);
       // After the poller: nothing is applied once the last save is taken.
@@ -325,16 +331,17 @@ function callSources(w: SourceWiring): CallSourceUnit[] {
 }
 
 // Settings answer fast and prove the credentials: an account is ready once Twilio answered it.
-async function checkAccounts(accounts: ReadonlyMap<string, PollerAccount>, telemetry: SelfTelemetry, logger: Logger): Promise<void> {
+async function checkAccounts(accounts: ReadonlyMap<string, PollerAccount>, telemetry: SelfTelemetry, logger: Logger, stopping: AbortSignal): Promise<void> {
   await Promise.all(
     [...accounts.values()].map(async (a) => {
       try {
-        const s = await a.policy.run((signal) => a.client.fetchSettings(signal));
+        const s = await a.policy.run((signal) => a.client.fetchSettings(signal), stopping);
         telemetry.answered(a.accountSid);
         if (s.advancedFeatures === false) {
           logger.warn({ account_sid: a.accountSid }, 'Voice Insights Advanced Features are off: Twilio serves no call metrics');
         }
       } catch (err) {
+        if (stopping.aborted) return;
         telemetry.answered(a.accountSid, err);
         logger.error({ account_sid: a.accountSid, err: String(err) }, 'Twilio account check failed; will keep trying while polling');
       }

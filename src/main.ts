@@ -261,7 +261,9 @@ interface Serving {
 }
 
 // Runs the exporter until SIGTERM or SIGINT: listen, start, reload on SIGHUP, then stop cleanly (a second signal
-// exits at once).
+// exits at once). The signals are handled from before the server listens: the start-up account check can wait on
+// Twilio for a minute while the server already answers, and a SIGHUP or SIGTERM in that window killed the process
+// (Node's default action) with no log line and no last state save.
 async function serve({ flags, config, options, shard, demo, webConfig }: Serving): Promise<number> {
   const logger: Logger = createLogger(config.log.level, config.log.format);
   const exporter = createExporter({
@@ -270,6 +272,21 @@ async function serve({ flags, config, options, shard, demo, webConfig }: Serving
     ...(webConfig && { webConfig }),
     shard,
     ...((options.file !== undefined || options.raw !== undefined) && { loadConfig: () => loadConfig(options) }),
+  });
+  const signalled = new Promise<NodeJS.Signals>((done) => {
+    process.once('SIGTERM', () => done('SIGTERM'));
+    process.once('SIGINT', () => done('SIGINT'));
+  });
+  // A reload asked for while starting waits for the start to end: it rebuilds what the start is setting up.
+  let started = false;
+  let reloadAsked = false;
+  const reload = (): void => {
+    const r = exporter.reload();
+    if (!r.ok) process.stderr.write(`configuration reload failed, keeping the running configuration: ${r.message}\n`);
+  };
+  process.on('SIGHUP', () => {
+    if (started) reload();
+    else reloadAsked = true;
   });
   const server = createWebServer(exporter.app, webConfig);
   const listenAddress = servedAddress(flags, config.web.listenAddress, demo !== undefined);
@@ -282,28 +299,25 @@ async function serve({ flags, config, options, shard, demo, webConfig }: Serving
     await demo?.stop();
     return 1;
   }
-  await exporter.start();
-  logger.info(
-    { version: VERSION, address: baseUrl, accounts: config.accounts.length, poll_interval_ms: config.pollIntervalMs },
-    'twilio-insights-exporter started',
-  );
-  if (demo) process.stdout.write(banner(`${baseUrl}${config.web.telemetryPath}`, `${baseUrl}/`, demo.simulator.url));
-  else process.stdout.write(`Serving metrics on ${baseUrl}${config.web.telemetryPath}\n`);
-
-  process.on('SIGHUP', () => {
-    const r = exporter.reload();
-    if (!r.ok) process.stderr.write(`configuration reload failed, keeping the running configuration: ${r.message}\n`);
-  });
-  const signal = await new Promise<NodeJS.Signals>((done) => {
-    process.once('SIGTERM', () => done('SIGTERM'));
-    process.once('SIGINT', () => done('SIGINT'));
-  });
-  logger.info({ signal }, 'shutting down');
+  const early = await Promise.race([exporter.start().then(() => undefined), signalled]);
+  if (early === undefined) {
+    started = true;
+    logger.info(
+      { version: VERSION, address: baseUrl, accounts: config.accounts.length, poll_interval_ms: config.pollIntervalMs },
+      'twilio-insights-exporter started',
+    );
+    if (demo) process.stdout.write(banner(`${baseUrl}${config.web.telemetryPath}`, `${baseUrl}/`, demo.simulator.url));
+    else process.stdout.write(`Serving metrics on ${baseUrl}${config.web.telemetryPath}\n`);
+    if (reloadAsked) reload();
+  }
+  const signal = early ?? (await signalled);
+  logger.info({ signal, ...(!started && { during: 'start-up' }) }, 'shutting down');
   // A second signal while shutting down exits at once.
   const force = (): void => process.exit(1);
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
   server.closeIdleConnections();
+  // stop() also ends a start still under way: its account check is aborted and nothing more is started.
   await Promise.all([exporter.stop(), new Promise<void>((done) => server.close(() => done()))]);
   await demo?.stop();
   logger.info('stopped');

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { eventually, seriesOf } from '../helpers/exporter.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { simControl } from '../helpers/sim-control.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -89,6 +91,70 @@ describe('the exporter process', () => {
 
     p.child.kill('SIGINT');
     expect(await p.exited).toBe(0);
+  });
+
+  // Probe E #1: the signal handlers were installed only once the start-up account check ended (84 s against a Twilio
+  // that never answers), while the server already answered: a SIGHUP in that window killed the process silently,
+  // and a SIGTERM skipped the last state save.
+  it('reloads on SIGHUP and stops cleanly on SIGTERM while the start-up account check still waits on Twilio', { timeout: 60_000 }, async () => {
+    const held: Socket[] = [];
+    const blackhole = createServer((s) => held.push(s));
+    blackhole.listen(0, '127.0.0.1');
+    await once(blackhole, 'listening');
+    const upstream = `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}`;
+    try {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
+      const file = join(dir, 'config.yaml');
+      writeFileSync(file, stringify({
+        accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: upstream, api_base_url: upstream }],
+        state: { path: join(dir, 'state.json') },
+      }));
+      const p = run([`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`]);
+      await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/-/healthy`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, 'the server');
+      expect(p.output()).not.toContain('Serving metrics on');
+      p.child.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(p.child.exitCode, p.output()).toBeNull();
+      expect(p.child.signalCode, p.output()).toBeNull();
+      expect((await fetch(`http://127.0.0.1:${port}/-/healthy`)).status).toBe(200);
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      expect(p.output()).toContain('"msg":"stopped"');
+      expect(existsSync(join(dir, 'state.json'))).toBe(true);
+    } finally {
+      for (const s of held) s.destroy();
+      blackhole.close();
+    }
+  });
+
+  it('applies a SIGHUP received during start-up once the start ends', { timeout: 60_000 }, async () => {
+    // Twilio answers the account check only after 3 s (with a 404, which the check logs and the start survives).
+    const slow = createHttpServer((_req, res) => void setTimeout(() => res.writeHead(404).end(), 3000));
+    slow.listen(0, '127.0.0.1');
+    await once(slow, 'listening');
+    const upstream = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    try {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
+      const file = join(dir, 'config.yaml');
+      writeFileSync(file, stringify({
+        accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: upstream, api_base_url: upstream }],
+      }));
+      const p = run([`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`]);
+      await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/-/healthy`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, 'the server');
+      expect(p.output()).not.toContain('Serving metrics on');
+      p.child.kill('SIGHUP');
+      await eventually(() => (p.output().includes('configuration reloaded') ? true : undefined), 20_000, 'the reload');
+      const out = p.output();
+      expect(out.indexOf('Serving metrics on')).toBeGreaterThan(-1);
+      expect(out.indexOf('configuration reloaded')).toBeGreaterThan(out.indexOf('twilio-insights-exporter started'));
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
   });
 
   it('configured from the environment alone, discovers the account\'s calls (npm start with credentials)', { timeout: 60_000 }, async () => {
