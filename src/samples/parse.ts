@@ -284,6 +284,13 @@ class SidMemory {
 const callSids = new SidMemory(CALL_SID_RE);
 const accountSids = new SidMemory(ACCOUNT_SID_RE);
 
+/**
+ * Earliest timestamp a record may carry. Voice Insights began in 2017: a record dated 1970 or year 0 is not
+ * Twilio's, and a timestamp gauge showing -62167219200 helps nobody. (Later than the clock is the caller's check:
+ * checkScope and push ingest know the clock, this pure parser does not.)
+ */
+export const EARLIEST_SAMPLE_MS = Date.UTC(2010, 0, 1);
+
 /** Parses one Call Metrics wire record into a sample in base units; pure, never throws. */
 export function parseMetricRecord(raw: unknown): ParseResult {
   if (!isObj(raw)) return { ok: false, reason: 'not_object', detail: 'record is not a JSON object' };
@@ -304,6 +311,9 @@ export function parseMetricRecord(raw: unknown): ParseResult {
   const timestampMs = parseTimestamp(raw['timestamp']);
   if (Number.isNaN(timestampMs)) {
     return { ok: false, reason: 'bad_timestamp', detail: `timestamp ${describeValue(raw['timestamp'])} is not ISO 8601 UTC` };
+  }
+  if (timestampMs < EARLIEST_SAMPLE_MS) {
+    return { ok: false, reason: 'bad_timestamp', detail: `timestamp ${describeValue(raw['timestamp'])} is before 2010, older than Voice Insights` };
   }
   const data = edgeData(raw, edge);
   if (!isObj(data)) {

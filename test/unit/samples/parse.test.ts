@@ -379,6 +379,16 @@ describe('parseMetricRecord rejects', () => {
     expect(parseTimestamp(timestamp)).toBeNaN();
   });
 
+  // Probe E #7: a pushed record dated year 0 showed twilio_call_sample_timestamp_seconds -62167219200.
+  it.each([
+    ['year 0000', '0000-01-01T00:00:00Z'],
+    ['the Unix epoch', '1970-01-01T00:00:00Z'],
+    ['the last moment of 2009', '2009-12-31T23:59:59.999Z'],
+  ])('bad_timestamp: %s, before Voice Insights existed', (_name, timestamp) => {
+    expect(rejectedWith(sdk((r) => (r['timestamp'] = timestamp)))).toBe('bad_timestamp');
+    expect(accepted(sdk((r) => (r['timestamp'] = '2010-01-01T00:00:00Z'))).timestampMs).toBe(Date.UTC(2010, 0, 1));
+  });
+
   it('bad_timestamp: missing', () => {
     expect(rejectedWith(sdk((r) => delete r['timestamp']))).toBe('bad_timestamp');
   });
@@ -519,7 +529,7 @@ describe('parseMetricRecord keeps absent fields absent', () => {
 const hex32 = fc.stringMatching(/^[0-9a-fA-F]{32}$/);
 const isoTime = fc
   .tuple(
-    fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true }),
+    fc.date({ min: new Date('2010-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true }),
     fc.boolean(),
   )
   .map(([d, withMs]) => ({ text: withMs ? d.toISOString() : d.toISOString().replace(/\.\d{3}Z$/, 'Z'), ms: withMs ? d.getTime() : Math.floor(d.getTime() / 1000) * 1000 }));
