@@ -390,41 +390,14 @@ export function createConfigSchema(deps: SchemaDeps) {
       quality: qualitySchema.prefault({}),
       grafana: grafanaSchema.prefault({}),
     })
-    .transform((c, ctx): Config => {
-      const accountIndex = new Map<string, number>();
-      c.accounts.forEach((a, i) => {
-        const first = accountIndex.get(a.accountSid);
-        if (first === undefined) accountIndex.set(a.accountSid, i);
-        else addProblem(ctx, ['accounts', i, 'account_sid'], `duplicate of accounts[${first}]`);
-      });
-      const calls: StaticCall[] = [];
-      const callIndex = new Map<string, number>();
-      c.calls.forEach((entry, i) => {
-        let accountSid = entry.accountSid;
-        if (accountSid === undefined) {
-          const only = c.accounts.length === 1 ? c.accounts[0] : undefined;
-          if (only === undefined) {
-            const found = `found ${c.accounts.length}`;
-            addProblem(
-              ctx,
-              ['calls', i],
-              `a bare CallSid needs exactly one configured account (${found}); write {call_sid, account_sid}`,
-            );
-            return;
-          }
-          accountSid = only.accountSid;
-        } else if (!accountIndex.has(accountSid)) {
-          addProblem(ctx, ['calls', i, 'account_sid'], 'must be one of the configured accounts');
-          return;
-        }
-        const first = callIndex.get(entry.callSid);
-        if (first !== undefined) {
-          addProblem(ctx, ['calls', i], `duplicate of calls[${first}]`);
-          return;
-        }
-        callIndex.set(entry.callSid, i);
-        calls.push({ callSid: entry.callSid, accountSid });
-      });
+    // Runs even when other keys failed, so a file's duplicate account and its bad duration are told in one pass;
+    // it reads the parsed entries where they parsed and the raw SIDs where they did not.
+    .superRefine((c, ctx) => void resolveCalls(c as Partial<Record<'accounts' | 'calls', unknown>>, (path, message) => addProblem(ctx, path, message)), {
+      when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+    })
+    .transform((c): Config => {
+      // Every problem was reported by the check above, which let nothing through.
+      const calls = resolveCalls(c, () => undefined);
       return {
         accounts: c.accounts,
         calls,
@@ -453,6 +426,62 @@ export function createConfigSchema(deps: SchemaDeps) {
     });
 }
 
+
+// An entry of `accounts` or `calls` as the cross-field check sees it: parsed (camelCase) or, where its own schema
+// failed, as written.
+// An entry whose SID fails its own pattern is left out: its own problem names it.
+function sidOf(entry: unknown, parsedKey: 'accountSid' | 'callSid', rawKey: string): string | undefined {
+  const re = parsedKey === 'callSid' ? CALL_SID_RE : ACCOUNT_SID_RE;
+  if (typeof entry === 'string') return parsedKey === 'callSid' && re.test(entry) ? entry : undefined;
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const e = entry as Record<string, unknown>;
+  const v = e[parsedKey] ?? e[rawKey];
+  return typeof v === 'string' && re.test(v) ? v : undefined;
+}
+
+/**
+ * The checks across entries: no account twice, every call's account configured (a bare CallSid needs exactly one
+ * account), no call twice. Reports each problem through `problem`, and returns the static calls with their accounts.
+ */
+function resolveCalls(c: Partial<Record<'accounts' | 'calls', unknown>>, problem: (path: readonly (string | number)[], message: string) => void): StaticCall[] {
+  const accounts = Array.isArray(c.accounts) ? (c.accounts as unknown[]) : [];
+  const entries = Array.isArray(c.calls) ? (c.calls as unknown[]) : [];
+  const accountIndex = new Map<string, number>();
+  accounts.forEach((a, i) => {
+    const accountSid = sidOf(a, 'accountSid', 'account_sid');
+    if (accountSid === undefined) return;
+    const first = accountIndex.get(accountSid);
+    if (first === undefined) accountIndex.set(accountSid, i);
+    else problem(['accounts', i, 'account_sid'], `duplicate of accounts[${first}]`);
+  });
+  const calls: StaticCall[] = [];
+  const callIndex = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    const callSid = sidOf(entry, 'callSid', 'call_sid');
+    if (callSid === undefined) return;
+    let accountSid = sidOf(entry, 'accountSid', 'account_sid');
+    if (accountSid === undefined) {
+      const only = accounts.length === 1 ? sidOf(accounts[0], 'accountSid', 'account_sid') : undefined;
+      if (accounts.length !== 1) {
+        problem(['calls', i], `a bare CallSid needs exactly one configured account (found ${accounts.length}); write {call_sid, account_sid}`);
+        return;
+      }
+      if (only === undefined) return;
+      accountSid = only;
+    } else if (!accountIndex.has(accountSid)) {
+      problem(['calls', i, 'account_sid'], 'must be one of the configured accounts');
+      return;
+    }
+    const first = callIndex.get(callSid);
+    if (first !== undefined) {
+      problem(['calls', i], `duplicate of calls[${first}]`);
+      return;
+    }
+    callIndex.set(callSid, i);
+    calls.push({ callSid, accountSid });
+  });
+  return calls;
+}
 
 /** The config schema type, for code that walks its shape. */
 export type ConfigSchema = ReturnType<typeof createConfigSchema>;

@@ -32,6 +32,13 @@ const CASES: Readonly<Record<string, readonly string[]>> = {
   ],
   'invalid-call-unconfigured-account.yaml': ['calls[0].account_sid: must be one of the configured accounts'],
   'invalid-call-duplicate.yaml': ['calls[1]: duplicate of calls[0]'],
+  // The checks across entries used to wait until every other problem was fixed: two rounds of edits.
+  'invalid-cross-field-with-schema-error.yaml': [
+    'poll_interval: invalid duration "abc" (use e.g. 500ms, 10s, 1m30s)',
+    'accounts[1].account_sid: duplicate of accounts[0]',
+    'calls[0]: a bare CallSid needs exactly one configured account (found 2); write {call_sid, account_sid}',
+    'calls[1].account_sid: must be one of the configured accounts',
+  ],
   'invalid-duration.yaml': ['poll_interval: invalid duration "10 seconds" (use e.g. 500ms, 10s, 1m30s)'],
   'invalid-duration-bare-number.yaml': ['request_timeout: invalid duration 10 (use e.g. 500ms, 10s, 1m30s)'],
   'invalid-duration-below-minimum.yaml': [
