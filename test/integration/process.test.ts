@@ -43,6 +43,25 @@ function urlFrom(output: string): string | undefined {
   return /(http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(output)?.[1];
 }
 
+// Starts the exporter against `upstream` (listened on here) as its Twilio, and waits until it serves but has not
+// finished starting: its account check still waits on the upstream.
+async function startingAgainst(upstream: { listen(port: number, host: string): unknown; address(): unknown } & NodeJS.EventEmitter, o: { state: boolean }): Promise<{ p: ReturnType<typeof run>; port: number; dir: string }> {
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, stringify({
+    accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: base, api_base_url: base }],
+    ...(o.state && { state: { path: join(dir, 'state.json') } }),
+  }));
+  const p = run([`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`]);
+  await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/-/healthy`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, 'the server');
+  expect(p.output()).not.toContain('Serving metrics on');
+  return { p, port, dir };
+}
+
 describe('the exporter process', () => {
   it('demo mode: serves live values from the built-in simulator and stops on SIGTERM with exit 0', { timeout: 60_000 }, async () => {
     const p = run(['--demo', '--web.listen-address=127.0.0.1:0']);
@@ -99,20 +118,8 @@ describe('the exporter process', () => {
   it('reloads on SIGHUP and stops cleanly on SIGTERM while the start-up account check still waits on Twilio', { timeout: 60_000 }, async () => {
     const held: Socket[] = [];
     const blackhole = createServer((s) => held.push(s));
-    blackhole.listen(0, '127.0.0.1');
-    await once(blackhole, 'listening');
-    const upstream = `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}`;
     try {
-      const port = await freePort();
-      const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
-      const file = join(dir, 'config.yaml');
-      writeFileSync(file, stringify({
-        accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: upstream, api_base_url: upstream }],
-        state: { path: join(dir, 'state.json') },
-      }));
-      const p = run([`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`]);
-      await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/-/healthy`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, 'the server');
-      expect(p.output()).not.toContain('Serving metrics on');
+      const { p, port, dir } = await startingAgainst(blackhole, { state: true });
       p.child.kill('SIGHUP');
       await new Promise((r) => setTimeout(r, 500));
       expect(p.child.exitCode, p.output()).toBeNull();
@@ -131,19 +138,8 @@ describe('the exporter process', () => {
   it('applies a SIGHUP received during start-up once the start ends', { timeout: 60_000 }, async () => {
     // Twilio answers the account check only after 3 s (with a 404, which the check logs and the start survives).
     const slow = createHttpServer((_req, res) => void setTimeout(() => res.writeHead(404).end(), 3000));
-    slow.listen(0, '127.0.0.1');
-    await once(slow, 'listening');
-    const upstream = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
     try {
-      const port = await freePort();
-      const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
-      const file = join(dir, 'config.yaml');
-      writeFileSync(file, stringify({
-        accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: upstream, api_base_url: upstream }],
-      }));
-      const p = run([`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`]);
-      await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/-/healthy`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, 'the server');
-      expect(p.output()).not.toContain('Serving metrics on');
+      const { p } = await startingAgainst(slow, { state: false });
       p.child.kill('SIGHUP');
       await eventually(() => (p.output().includes('configuration reloaded') ? true : undefined), 20_000, 'the reload');
       const out = p.output();
