@@ -259,6 +259,11 @@ export class SampleStore {
     for (const p of this.#parked.values()) yield p;
   }
 
+  /** Most calls restore() keeps: restored calls wait as removed ones, so the removed-call cap. */
+  get maxRestored(): number {
+    return this.#maxParked;
+  }
+
   /**
    * Keeps saved calls (from the state file) as removed ones, so each resumes its state when it is
    * announced again; calls already held are left alone. `parkedAtMs` null means the call was live: its

@@ -1,5 +1,6 @@
 import { open, rename, unlink } from 'node:fs/promises';
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { z } from 'zod';
 import { DIRECTIONS, EDGES, streamKey } from '../samples/sample.ts';
 import type { SampleValues } from '../samples/sample.ts';
@@ -10,10 +11,25 @@ import { labelValue } from '../samples/label-value.ts';
 
 /** Names the file's format, so a file written by something else is told apart from a corrupt one. */
 export const STATE_FORMAT = 'twilio-insights-exporter-state';
-/** The one version this build reads and writes; another is refused with a fresh start. */
-export const STATE_VERSION = 1;
-/** Largest state file read: far above what max_calls' worth of calls need, far below what would hurt. */
+/** The version this build writes: JSON Lines, a header line then one call a line. */
+export const STATE_VERSION = 2;
+/** The versions this build reads (1: one JSON document, as releases before version 2 wrote); another is a fresh start. */
+export const STATE_VERSIONS_READ: readonly number[] = [1, 2];
+/**
+ * Largest state file read: a bound on the time a start spends reading (memory no longer grows with the file,
+ * see parseStateChunks), and so on the lines read: every call line is well over 100 bytes.
+ */
 export const MAX_STATE_BYTES = 256 * 1024 * 1024;
+/**
+ * Longest line (version 2) or call (version 1) read; a longer one makes the file corrupt. The longest call this
+ * build writes is about 0.6 MB: 20 streams of 512 runs of three 16-digit numbers, and labels of 64 characters.
+ */
+export const MAX_STATE_LINE_BYTES = 1024 * 1024;
+// A version 1 document has four members, a version 2 header three.
+const MAX_HEAD_MEMBERS = 16;
+const MAX_KEY_BYTES = 1024;
+// Bytes read from the file at a time.
+const CHUNK_BYTES = 256 * 1024;
 
 // Every value a gauge can show; a saved key outside it means the file is not ours.
 const VALUE_KEYS = [
@@ -43,7 +59,9 @@ const call = z.strictObject({
   streams: z.array(stream).max(EDGES.length * DIRECTIONS.length),
 });
 const header = z.object({ format: z.literal(STATE_FORMAT), version: z.number() });
-const file = z.strictObject({ format: z.literal(STATE_FORMAT), version: z.literal(STATE_VERSION), saved_at: z.string(), calls: z.array(call) });
+// Version 1's members but its calls, which are read one by one (checked here only for being there).
+const headerV1 = z.strictObject({ format: z.literal(STATE_FORMAT), version: z.literal(1), saved_at: z.string(), calls: z.array(z.never()) });
+const headerV2 = z.strictObject({ format: z.literal(STATE_FORMAT), version: z.literal(2), saved_at: z.string() });
 
 type SavedCall = z.infer<typeof call>;
 
@@ -53,23 +71,35 @@ export interface StateEntry {
   readonly parkedAtMs: number | null;
 }
 
-/** What reading the state file found. */
+/** What reading the state file found: the calls kept, and how many calls the file held. */
 export type LoadResult =
-  | { readonly ok: true; readonly entries: StateEntry[]; readonly savedAt: string }
+  | { readonly ok: true; readonly entries: StateEntry[]; readonly read: number; readonly version: number; readonly savedAt: string }
   | { readonly ok: false; readonly reason: 'missing' | 'unreadable' | 'too_large' | 'corrupt' | 'foreign_version'; readonly detail: string };
 
-/** Renders the store's entries as the state file's text. */
-export function serializeState(entries: Iterable<{ readonly call: Readonly<CallState>; readonly parkedAtMs: number | null }>, nowMs: number): string {
-  const calls: SavedCall[] = [];
+/** How much of a state file a load keeps. */
+export interface LoadOptions {
+  /**
+   * Most calls kept: the ones restore would keep of all of them, live calls first, then the most recently
+   * removed. The others are read, checked and dropped, so a load holds at most this many calls and one line.
+   */
+  readonly keep: number;
+  /** The clock a live call's removal is counted from (restore parks live calls now), epoch ms. */
+  readonly nowMs: number;
+}
+
+/** The store's entries, as the state file's lines: a header line, then one call a line, each ending in a newline. */
+export function* stateLines(entries: Iterable<{ readonly call: Readonly<CallState>; readonly parkedAtMs: number | null }>, nowMs: number): Generator<string> {
+  yield `${JSON.stringify({ format: STATE_FORMAT, version: STATE_VERSION, saved_at: new Date(nowMs).toISOString() })}\n`;
   for (const { call: c, parkedAtMs } of entries) {
-    calls.push({
+    const saved: SavedCall = {
       call_sid: c.callSid,
       account_sid: c.accountSid,
       tracked_at_ms: c.trackedAtMs,
       parked_at_ms: parkedAtMs,
-      call_type: c.callType ?? null,
-      codec_name: c.codecName ?? null,
-      media_region: c.mediaRegion ?? null,
+      // Applied on load too; applied here as well so no line carries an unbounded label (see MAX_STATE_LINE_BYTES).
+      call_type: labelValue(c.callType) ?? null,
+      codec_name: labelValue(c.codecName) ?? null,
+      media_region: labelValue(c.mediaRegion) ?? null,
       streams: [...c.streams.values()].map((s) => {
         const seen = s.seen.snapshot();
         return {
@@ -80,34 +110,165 @@ export function serializeState(entries: Iterable<{ readonly call: Readonly<CallS
           seen: { runs: seen.runs.map((r) => [...r] as [number, number, number]), step: seen.step, floor: seen.floor },
         };
       }),
-    });
+    };
+    yield `${JSON.stringify(saved)}\n`;
   }
-  return JSON.stringify({ format: STATE_FORMAT, version: STATE_VERSION, saved_at: new Date(nowMs).toISOString(), calls });
 }
 
-/** Parses the state file's text; never throws: a bad file is a reason and a detail naming what is wrong. */
-export function parseState(text: string): LoadResult {
-  let raw: unknown;
+/** The state file's text, in one string or in any cut of chunks: parses it; never throws (see readStateFile). */
+export function parseState(text: string | readonly Uint8Array[], options: LoadOptions): LoadResult {
+  const chunks = typeof text === 'string' ? [Buffer.from(text, 'utf8')] : text;
+  let i = 0;
+  return parseStateChunks(() => chunks[i++] ?? null, options);
+}
+
+/**
+ * Parses the state file from its bytes, pulled chunk by chunk (`next` returns null at the end, and may reuse
+ * the buffer of the chunk before): version 2 line by line, version 1 (one JSON document, as earlier releases wrote
+ * it) call by call from its `calls` array. Every call is checked, and only the `keep` best are held, so memory
+ * is those calls plus one line (at most MAX_STATE_LINE_BYTES), whatever the file's size. Never throws: a bad
+ * file is a reason and a detail naming what is wrong and where.
+ */
+export function parseStateChunks(next: () => Uint8Array | null, options: LoadOptions): LoadResult {
+  const kept = new KeepNewest(options.keep, options.nowMs);
   try {
-    raw = JSON.parse(text);
+    const bytes = new ByteReader(next);
+    const head = readHead(bytes, kept);
+    if (head.version === 2) readLines(bytes, kept);
+    return { ok: true, entries: kept.entries(), read: kept.offered, version: head.version, savedAt: head.savedAt };
   } catch (err) {
-    return { ok: false, reason: 'corrupt', detail: `not JSON (${(err as Error).message})` };
+    if (err instanceof StateFileError) return { ok: false, reason: err.reason, detail: err.message };
+    throw err;
   }
-  const h = header.safeParse(raw);
-  if (!h.success) return { ok: false, reason: 'corrupt', detail: `not a ${STATE_FORMAT} file` };
-  if (h.data.version !== STATE_VERSION) {
-    return { ok: false, reason: 'foreign_version', detail: `version ${h.data.version}, this build reads version ${STATE_VERSION}` };
+}
+
+class StateFileError extends Error {
+  readonly reason: 'too_large' | 'corrupt' | 'foreign_version';
+
+  constructor(reason: 'too_large' | 'corrupt' | 'foreign_version', detail: string) {
+    super(detail);
+    this.reason = reason;
   }
-  const parsed = file.safeParse(raw);
+}
+
+const corrupt = (detail: string): StateFileError => new StateFileError('corrupt', detail);
+const notOurs = (): StateFileError => corrupt(`not a ${STATE_FORMAT} file`);
+const foreign = (version: unknown): StateFileError =>
+  new StateFileError('foreign_version', `version ${JSON.stringify(version)}, this build reads versions ${STATE_VERSIONS_READ.join(' and ')}`);
+
+// A state file's first JSON value: the whole document in version 1 (its calls go to `kept` as they are read), the
+// header line in version 2. Members are counted, so a document of a million small members is refused early.
+function readHead(bytes: ByteReader, kept: KeepNewest): { version: number; savedAt: string } {
+  bytes.skipWhitespace();
+  if (bytes.peek() === -1) throw corrupt('not JSON (the file is empty)');
+  if (bytes.peek() !== LBRACE) throw notOurs();
+  bytes.take();
+  const members: Record<string, unknown> = {};
+  let count = 0;
+  let hasCalls = false;
+  for (;;) {
+    bytes.skipWhitespace();
+    if (count === 0 && bytes.peek() === RBRACE) break;
+    if (++count > MAX_HEAD_MEMBERS) throw corrupt(`more than ${MAX_HEAD_MEMBERS} members in the document`);
+    const key = jsonOf(bytes.value(MAX_KEY_BYTES, 'a member name'), 'a member name');
+    if (typeof key !== 'string') throw corrupt('not JSON (a member name is not a string)');
+    bytes.skipWhitespace();
+    bytes.expect(COLON, `':' after "${key.slice(0, 40)}"`);
+    bytes.skipWhitespace();
+    if (key === 'calls') {
+      // Written after format and version, so a file of another kind or version is told before any call is read.
+      if ('format' in members && members['format'] !== STATE_FORMAT) throw notOurs();
+      if ('version' in members && members['version'] !== 1) throw members['version'] === 2 ? corrupt('a version 2 header holds no calls') : foreign(members['version']);
+      readCallsArray(bytes, kept);
+      hasCalls = true;
+    } else {
+      members[key] = jsonOf(bytes.value(MAX_STATE_LINE_BYTES, `the member "${key.slice(0, 40)}"`), `the member "${key.slice(0, 40)}"`);
+    }
+    bytes.skipWhitespace();
+    if (bytes.peek() === COMMA) {
+      bytes.take();
+      continue;
+    }
+    bytes.expect(RBRACE, "',' or '}' after a member");
+    break;
+  }
+  const h = header.safeParse(members);
+  if (!h.success) throw notOurs();
+  if (!STATE_VERSIONS_READ.includes(h.data.version)) throw foreign(h.data.version);
+  const shape = h.data.version === 1 ? headerV1 : headerV2;
+  const checked = shape.safeParse(hasCalls ? { ...members, calls: [] } : members);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw corrupt(`${issue.path.join('.') || 'header'}: ${issue.message}`);
+  }
+  if (h.data.version === 1) {
+    // Nothing may follow the document.
+    bytes.skipWhitespace();
+    if (bytes.peek() !== -1) throw corrupt('not JSON (text after the document)');
+  } else {
+    // The rest of the header line is empty; the calls start on the next line.
+    const rest = bytes.line(MAX_STATE_LINE_BYTES, 'line 1');
+    if (rest !== null && rest.toString('utf8').trim() !== '') throw corrupt('line 1: text after the header');
+  }
+  return { version: h.data.version, savedAt: checked.data.saved_at };
+}
+
+function readCallsArray(bytes: ByteReader, kept: KeepNewest): void {
+  bytes.expect(LBRACKET, 'calls: an array');
+  bytes.skipWhitespace();
+  if (bytes.peek() === RBRACKET) {
+    bytes.take();
+    return;
+  }
+  for (let i = 0; ; i++) {
+    bytes.skipWhitespace();
+    const where = `calls.${i}`;
+    kept.offer(callOf(jsonOf(bytes.value(MAX_STATE_LINE_BYTES, where), where), where));
+    bytes.skipWhitespace();
+    if (bytes.peek() === COMMA) {
+      bytes.take();
+      continue;
+    }
+    bytes.expect(RBRACKET, `',' or ']' after ${where}`);
+    return;
+  }
+}
+
+// Version 2's calls, one a line after the header; blank lines are skipped.
+function readLines(bytes: ByteReader, kept: KeepNewest): void {
+  for (let n = 2; ; n++) {
+    const where = `line ${n}`;
+    const line = bytes.line(MAX_STATE_LINE_BYTES, where);
+    if (line === null) return;
+    if (isBlank(line)) continue;
+    kept.offer(callOf(jsonOf(line, where), where));
+  }
+}
+
+function jsonOf(bytes: Buffer, where: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw corrupt(`not JSON (${where}: ${(err as Error).message})`);
+  }
+}
+
+function callOf(raw: unknown, where: string): StateEntry {
+  const parsed = call.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return { ok: false, reason: 'corrupt', detail: `${issue.path.join('.')}: ${issue.message}` };
+    throw corrupt(`${[where, ...issue.path].join('.')}: ${issue.message}`);
   }
   try {
-    return { ok: true, entries: parsed.data.calls.map(toEntry), savedAt: parsed.data.saved_at };
+    return toEntry(parsed.data);
   } catch (err) {
-    return { ok: false, reason: 'corrupt', detail: (err as Error).message };
+    throw corrupt(`${where}: ${(err as Error).message}`);
   }
+}
+
+function isBlank(line: Buffer): boolean {
+  for (const c of line) if (c !== SPACE && c !== TAB && c !== CR && c !== LF) return false;
+  return true;
 }
 
 function toEntry(saved: SavedCall): StateEntry {
@@ -129,8 +290,9 @@ function toEntry(saved: SavedCall): StateEntry {
   return { call, parkedAtMs: saved.parked_at_ms };
 }
 
-/** Reads and parses the state file at `path`, bounded in size; never throws. */
-export function readStateFile(path: string, maxBytes = MAX_STATE_BYTES): LoadResult {
+/** Reads and parses the state file at `path`, bounded in size, a chunk at a time (see parseStateChunks); never throws. */
+export function readStateFile(path: string, options: LoadOptions & { readonly maxBytes?: number }): LoadResult {
+  const maxBytes = options.maxBytes ?? MAX_STATE_BYTES;
   try {
     // Opened without blocking and checked on the open file: a FIFO with no writer would block the start for ever,
     // and a device (/dev/zero reports size 0) would be read without end. The exporter only ever writes a file.
@@ -139,7 +301,16 @@ export function readStateFile(path: string, maxBytes = MAX_STATE_BYTES): LoadRes
       const stat = fstatSync(fd);
       if (!stat.isFile()) return { ok: false, reason: 'unreadable', detail: 'not a regular file' };
       if (stat.size > maxBytes) return { ok: false, reason: 'too_large', detail: `${stat.size} bytes, more than ${maxBytes}` };
-      return parseState(readFileSync(fd, 'utf8'));
+      let total = 0;
+      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      return parseStateChunks(() => {
+        const n = readSync(fd, chunk, 0, CHUNK_BYTES, null);
+        if (n === 0) return null;
+        total += n;
+        // A file that grows while it is read is read no further than the bound.
+        if (total > maxBytes) throw new StateFileError('too_large', `more than ${maxBytes} bytes (the file grew while read)`);
+        return chunk.subarray(0, n);
+      }, options);
     } finally {
       closeSync(fd);
     }
@@ -152,14 +323,23 @@ export function readStateFile(path: string, maxBytes = MAX_STATE_BYTES): LoadRes
 
 /**
  * Writes the state file atomically: a temporary file next to it, flushed to disk, then renamed over it, so a
- * crash at any moment leaves the old file or the new one, never half of one. Rejects with the fs error.
+ * crash at any moment leaves the old file or the new one, never half of one. The lines are written as they
+ * come, about a megabyte at a time, so the file's text is never one string. Rejects with the fs error.
  */
-export async function writeStateFile(path: string, text: string): Promise<void> {
+export async function writeStateFile(path: string, lines: Iterable<string>): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     const fh = await open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(text, 'utf8');
+      let batch = '';
+      for (const line of lines) {
+        batch += line;
+        if (batch.length >= WRITE_BATCH_CHARS) {
+          await writeAll(fh, batch);
+          batch = '';
+        }
+      }
+      if (batch !== '') await writeAll(fh, batch);
       await fh.sync();
     } finally {
       await fh.close();
@@ -169,4 +349,268 @@ export async function writeStateFile(path: string, text: string): Promise<void> 
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
+}
+
+const WRITE_BATCH_CHARS = 1024 * 1024;
+
+async function writeAll(fh: FileHandle, text: string): Promise<void> {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let at = 0; at < bytes.length; ) at += (await fh.write(bytes, at, bytes.length - at)).bytesWritten;
+}
+
+/**
+ * The `keep` entries restore would keep of all it is given, chosen while reading: restore parks calls oldest
+ * first (a live call counts as removed now) and the removed-call cap drops the oldest, so the newest are kept;
+ * of equals, live ones, then the later in the file. A min-heap in that order; a call saved twice is kept once
+ * (the newer). entries() hands them over in that order, which restore's stable sort keeps.
+ */
+class KeepNewest {
+  readonly #keep: number;
+  readonly #nowMs: number;
+  readonly #heap: Ranked[] = [];
+  readonly #bySid = new Map<string, Ranked>();
+  /** Calls offered, kept or not. */
+  offered = 0;
+
+  constructor(keep: number, nowMs: number) {
+    this.#keep = Math.max(0, keep);
+    this.#nowMs = nowMs;
+  }
+
+  offer(entry: StateEntry): void {
+    const r: Ranked = { entry, at: entry.parkedAtMs ?? this.#nowMs, live: entry.parkedAtMs === null, seq: this.offered++, index: -1 };
+    const heap = this.#heap;
+    const sid = entry.call.callSid;
+    const same = this.#bySid.get(sid);
+    if (same) {
+      if (!before(same, r)) return;
+      this.#place(r, same.index);
+      this.#bySid.set(sid, r);
+      this.#down(r.index);
+      return;
+    }
+    if (heap.length < this.#keep) {
+      heap.push(r);
+      this.#place(r, heap.length - 1);
+      this.#bySid.set(sid, r);
+      this.#up(r.index);
+      return;
+    }
+    if (heap.length === 0 || !before(heap[0]!, r)) return;
+    this.#bySid.delete(heap[0]!.entry.call.callSid);
+    this.#place(r, 0);
+    this.#bySid.set(sid, r);
+    this.#down(0);
+  }
+
+  /** The kept entries, oldest first (the order restore sorts them in). */
+  entries(): StateEntry[] {
+    return [...this.#heap].sort((a, b) => (before(a, b) ? -1 : 1)).map((r) => r.entry);
+  }
+
+  #place(r: Ranked, index: number): void {
+    this.#heap[index] = r;
+    r.index = index;
+  }
+
+  #up(i: number): void {
+    const heap = this.#heap;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) return;
+      this.#swap(i, parent);
+      i = parent;
+    }
+  }
+
+  #down(i: number): void {
+    const heap = this.#heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let least = i;
+      if (l < heap.length && before(heap[l]!, heap[least]!)) least = l;
+      if (r < heap.length && before(heap[r]!, heap[least]!)) least = r;
+      if (least === i) return;
+      this.#swap(i, least);
+      i = least;
+    }
+  }
+
+  #swap(a: number, b: number): void {
+    const x = this.#heap[a]!;
+    this.#place(this.#heap[b]!, a);
+    this.#place(x, b);
+  }
+}
+
+interface Ranked {
+  readonly entry: StateEntry;
+  /** When restore will count the call as removed. */
+  readonly at: number;
+  readonly live: boolean;
+  /** Position in the file. */
+  readonly seq: number;
+  index: number;
+}
+
+// At the same time a removed call goes before a live one (a live call is newer than any removal it was saved with).
+function before(a: Ranked, b: Ranked): boolean {
+  if (a.at !== b.at) return a.at < b.at;
+  if (a.live !== b.live) return b.live;
+  return a.seq < b.seq;
+}
+
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const LBRACKET = 0x5b;
+const BACKSLASH = 0x5c;
+const RBRACKET = 0x5d;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+
+const isSpace = (c: number): boolean => c === SPACE || c === LF || c === CR || c === TAB;
+
+/**
+ * Bytes pulled chunk by chunk, cut into lines or JSON values without holding more than the piece being cut
+ * (bounded by the caller) and the chunk it ends in. Values are only delimited here (strings, escapes, nesting);
+ * JSON.parse judges their syntax.
+ */
+class ByteReader {
+  readonly #next: () => Uint8Array | null;
+  #buf: Uint8Array = new Uint8Array(0);
+  #pos = 0;
+  #ended = false;
+
+  constructor(next: () => Uint8Array | null) {
+    this.#next = next;
+  }
+
+  /** The next byte, or -1 at the end. */
+  peek(): number {
+    return this.#fill() ? this.#buf[this.#pos]! : -1;
+  }
+
+  take(): number {
+    const c = this.peek();
+    if (c !== -1) this.#pos++;
+    return c;
+  }
+
+  expect(byte: number, what: string): void {
+    const c = this.take();
+    if (c !== byte) throw corrupt(`not JSON (expected ${what}, found ${c === -1 ? 'the end of the file' : JSON.stringify(String.fromCharCode(c))})`);
+  }
+
+  skipWhitespace(): void {
+    while (this.#fill()) {
+      const buf = this.#buf;
+      while (this.#pos < buf.length && isSpace(buf[this.#pos]!)) this.#pos++;
+      if (this.#pos < buf.length) return;
+    }
+  }
+
+  /** The bytes up to the next newline (consumed, not returned), or to the end; null at the end. */
+  line(max: number, where: string): Buffer | null {
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    while (this.#fill()) {
+      const buf = this.#buf;
+      const nl = buf.indexOf(LF, this.#pos);
+      const end = nl === -1 ? buf.length : nl;
+      length += end - this.#pos;
+      if (length > max) throw corrupt(`${where} is longer than ${max} bytes`);
+      const piece = buf.subarray(this.#pos, end);
+      this.#pos = nl === -1 ? end : nl + 1;
+      if (nl !== -1) {
+        parts.push(piece);
+        return joined(parts);
+      }
+      // The source may reuse its buffer for the next chunk.
+      parts.push(Uint8Array.from(piece));
+    }
+    return parts.length === 0 ? null : joined(parts);
+  }
+
+  /** The bytes of the JSON value that starts here: a string, an object or array with all it holds, or a scalar. */
+  value(max: number, where: string): Buffer {
+    const first = this.peek();
+    if (first === -1) throw corrupt(`not JSON (the file ends before ${where})`);
+    const scalar = first !== QUOTE && first !== LBRACE && first !== LBRACKET;
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    let depth = 0;
+    let inString = false;
+    let escaped = false;
+    while (this.#fill()) {
+      const buf = this.#buf;
+      const start = this.#pos;
+      let end = -1;
+      for (let i = start; i < buf.length; i++) {
+        const c = buf[i]!;
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (c === BACKSLASH) escaped = true;
+          else if (c === QUOTE) {
+            inString = false;
+            if (depth === 0) {
+              end = i + 1;
+              break;
+            }
+          }
+        } else if (scalar) {
+          if (c === COMMA || c === RBRACE || c === RBRACKET || isSpace(c)) {
+            end = i;
+            break;
+          }
+        } else if (c === QUOTE) {
+          inString = true;
+        } else if (c === LBRACE || c === LBRACKET) {
+          depth++;
+        } else if (c === RBRACE || c === RBRACKET) {
+          if (--depth === 0) {
+            end = i + 1;
+            break;
+          }
+        }
+      }
+      const stop = end === -1 ? buf.length : end;
+      length += stop - start;
+      if (length > max) throw corrupt(`${where} is longer than ${max} bytes`);
+      const piece = buf.subarray(start, stop);
+      this.#pos = stop;
+      if (end !== -1) {
+        parts.push(piece);
+        return joined(parts);
+      }
+      // The source may reuse its buffer for the next chunk.
+      parts.push(Uint8Array.from(piece));
+    }
+    if (scalar) return joined(parts);
+    throw corrupt(`not JSON (the file ends inside ${where})`);
+  }
+
+  #fill(): boolean {
+    while (this.#pos >= this.#buf.length) {
+      if (this.#ended) return false;
+      const chunk = this.#next();
+      if (chunk === null) {
+        this.#ended = true;
+        return false;
+      }
+      this.#buf = chunk;
+      this.#pos = 0;
+    }
+    return true;
+  }
+}
+
+function joined(parts: readonly Uint8Array[]): Buffer {
+  if (parts.length === 1) return Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, parts[0]!.byteLength);
+  return Buffer.concat(parts);
 }

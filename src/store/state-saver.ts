@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { SampleStore } from './sample-store.ts';
-import { readStateFile, serializeState, writeStateFile } from './state-file.ts';
+import { readStateFile, stateLines, writeStateFile } from './state-file.ts';
 
 /** Options of the state saver. */
 export interface StateSaverOptions {
@@ -33,17 +33,21 @@ export class StateSaver {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Reads the file into the store (each call resumes when announced again); returns the calls restored. */
+  /**
+   * Reads the file into the store (each call resumes when announced again); returns the calls restored. Only
+   * as many calls as the store can restore are held while reading, so a file of any size costs that much memory.
+   */
   load(): number {
     const { path, store, logger } = this.#o;
-    const r = readStateFile(path);
+    const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now() });
     if (!r.ok) {
       if (r.reason === 'missing') logger.info({ path }, 'no state file yet; starting fresh');
       else logger.warn({ path, reason: r.reason, detail: r.detail }, 'state file not usable; starting fresh (samples since the last run may be counted again)');
       return 0;
     }
     const n = store.restore(r.entries);
-    logger.info({ path, calls: n, saved_at: r.savedAt }, 'state file loaded: calls resume where they stopped');
+    // Dropped: past the removed-call cap or its retention, the oldest of the calls the file held.
+    logger.info({ path, calls: n, dropped: r.read - n, version: r.version, saved_at: r.savedAt }, 'state file loaded: calls resume where they stopped');
     return n;
   }
 
@@ -75,7 +79,8 @@ export class StateSaver {
   async #write(changes: number): Promise<void> {
     const { path, store, logger } = this.#o;
     try {
-      await writeStateFile(path, serializeState(store.entries(), this.#now()));
+      // Which calls are saved is taken at once; each call's line is written from its state when its turn comes.
+      await writeStateFile(path, stateLines([...store.entries()], this.#now()));
       this.#savedChanges = changes;
       if (this.#failures > 0) logger.info({ path, failures: this.#failures }, 'state file written again');
       this.#failures = 0;

@@ -53,11 +53,12 @@ async function settlesAt(p: Proc, want: number): Promise<void> {
   expect(await samplesTotal(p)).toBe(want);
 }
 
-// Sample timestamps the state file says were applied.
+// Sample timestamps the state file says were applied (version 2: a header line, then one call a line).
 function savedSamples(path: string): number {
-  const state = JSON.parse(readFileSync(path, 'utf8')) as { calls: Array<{ streams: Array<{ seen: { runs: number[][] } }> }> };
+  const [, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
+  const calls = lines.map((l) => JSON.parse(l) as { streams: Array<{ seen: { runs: number[][] } }> });
   let n = 0;
-  for (const c of state.calls) for (const s of c.streams) for (const [a, b, step] of s.seen.runs) n += step === 0 ? 1 : (b! - a!) / step! + 1;
+  for (const c of calls) for (const s of c.streams) for (const [a, b, step] of s.seen.runs) n += step === 0 ? 1 : (b! - a!) / step! + 1;
   return n;
 }
 

@@ -5,11 +5,25 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SampleStore } from '../../../src/store/sample-store.ts';
-import { parseState, readStateFile, serializeState, STATE_FORMAT, writeStateFile } from '../../../src/store/state-file.ts';
+import { MAX_STATE_LINE_BYTES, parseState, readStateFile, STATE_FORMAT, stateLines, writeStateFile } from '../../../src/store/state-file.ts';
+import type { LoadOptions } from '../../../src/store/state-file.ts';
+import { SeenIntervals } from '../../../src/store/seen-intervals.ts';
+import type { CallState } from '../../../src/store/sample-store.ts';
 import { StateSaver } from '../../../src/store/state-saver.ts';
 import { ACCOUNT_A, ACCOUNT_B, CALL_1, CALL_2, CALL_3, T0, sample } from './sample-builder.ts';
+import { DIRECTIONS, EDGES } from '../../../src/samples/sample.ts';
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'tie-state-'));
+// Keeps everything a test writes.
+const ALL: LoadOptions = { keep: 1000, nowMs: T0 };
+const text = (lines: Iterable<string>): string => [...lines].join('');
+
+// What releases before version 2 wrote: one JSON document holding every call.
+function version1(lines: Iterable<string>): string {
+  const [head, ...calls] = text(lines).trimEnd().split('\n');
+  const h = JSON.parse(head!) as Record<string, unknown>;
+  return JSON.stringify({ ...h, version: 1, calls: calls.map((c) => JSON.parse(c) as unknown) });
+}
 
 // A store holding CALL_1 (live, with a gap in its stream) and CALL_2 (removed, so parked).
 function filledStore(now: () => number): SampleStore {
@@ -32,8 +46,7 @@ function logged(level = 'info') {
 describe('state file contents', () => {
   it('round-trips every call, live and removed, so each resumes exactly where it stopped', () => {
     const now = T0 + 100_000;
-    const text = serializeState(filledStore(() => now).entries(), now);
-    const r = parseState(text);
+    const r = parseState(text(stateLines(filledStore(() => now).entries(), now)), ALL);
     if (!r.ok) throw new Error(r.detail);
     expect(r.entries.map((e) => [e.call.callSid, e.parkedAtMs])).toEqual([[CALL_1, null], [CALL_2, now]]);
 
@@ -48,21 +61,22 @@ describe('state file contents', () => {
   });
 
   it('refuses a file that is not JSON, not ours, of another version, or breaks a rule, naming what is wrong', () => {
-    const good = JSON.parse(serializeState(filledStore(() => T0).entries(), T0)) as { calls: Array<{ streams: Array<{ seen: { runs: number[][] } }> }> };
+    const good = JSON.parse(version1(stateLines(filledStore(() => T0).entries(), T0))) as { calls: Array<{ streams: Array<{ seen: { runs: number[][] } }> }> };
     const broken = structuredClone(good);
     broken.calls[0]!.streams[0]!.seen.runs = [[5, 1, 0]];
     const badSid = structuredClone(good) as unknown as { calls: Array<{ call_sid: string }> };
     badSid.calls[0]!.call_sid = 'CAnope';
 
-    expect(parseState('{"format": "twilio-insights-exporter-st')).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^not JSON/) as string });
-    expect(parseState('{"hello": 1}')).toEqual({ ok: false, reason: 'corrupt', detail: `not a ${STATE_FORMAT} file` });
-    expect(parseState(JSON.stringify({ ...good, version: 2 }))).toEqual({
+    expect(parseState('{"format": "twilio-insights-exporter-st', ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^not JSON/) as string });
+    expect(parseState('{"hello": 1}', ALL)).toEqual({ ok: false, reason: 'corrupt', detail: `not a ${STATE_FORMAT} file` });
+    expect(parseState(JSON.stringify({ ...good, version: 3 }), ALL)).toEqual({
       ok: false,
       reason: 'foreign_version',
-      detail: 'version 2, this build reads version 1',
+      detail: 'version 3, this build reads versions 1 and 2',
     });
-    expect(parseState(JSON.stringify(badSid))).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^calls\.0\.call_sid: /) as string });
-    expect(parseState(JSON.stringify(broken))).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/invalid run \[5, 1, 0\]/) as string });
+    expect(parseState(JSON.stringify({ ...good, version: 2 }), ALL)).toEqual({ ok: false, reason: 'corrupt', detail: 'a version 2 header holds no calls' });
+    expect(parseState(JSON.stringify(badSid), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^calls\.0\.call_sid: /) as string });
+    expect(parseState(JSON.stringify(broken), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^calls\.0: .*invalid run \[5, 1, 0\]/) as string });
   });
 
   // Regression test (probe B, defect 2): a codec name over 64 characters was saved as is and refused on load,
@@ -73,7 +87,7 @@ describe('state file contents', () => {
     store.addCall(CALL_3, ACCOUNT_A, T0);
     store.apply([sample({ callSid: CALL_3, at: 0, codecName: 'x'.repeat(150_000), region: 'us1\n' })]);
     store.setCallType(CALL_3, 'carrier\u0000');
-    const r = parseState(serializeState(store.entries(), now));
+    const r = parseState(text(stateLines(store.entries(), now)), ALL);
     if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
     expect(r.entries.map((e) => e.call.callSid).sort()).toEqual([CALL_1, CALL_2, CALL_3].sort());
 
@@ -88,9 +102,9 @@ describe('state file contents', () => {
 
   it('reads a missing file as missing and an oversized one as too large, without reading it', () => {
     const d = dir();
-    expect(readStateFile(join(d, 'none.json'))).toEqual({ ok: false, reason: 'missing', detail: 'no such file' });
+    expect(readStateFile(join(d, 'none.json'), ALL)).toEqual({ ok: false, reason: 'missing', detail: 'no such file' });
     writeFileSync(join(d, 'big.json'), 'x'.repeat(2000));
-    expect(readStateFile(join(d, 'big.json'), 1000)).toEqual({ ok: false, reason: 'too_large', detail: '2000 bytes, more than 1000' });
+    expect(readStateFile(join(d, 'big.json'), { ...ALL, maxBytes: 1000 })).toEqual({ ok: false, reason: 'too_large', detail: '2000 bytes, more than 1000' });
   });
 
   // Probe D #2: a FIFO at the path blocked the start for ever (SIGTERM ignored), and /dev/zero (size 0) grew the
@@ -101,7 +115,7 @@ describe('state file contents', () => {
     symlinkSync('/dev/zero', join(d, 'zero.json'));
     mkdirSync(join(d, 'dir.json'));
     for (const name of ['fifo.json', 'zero.json', 'dir.json']) {
-      expect(readStateFile(join(d, name)), name).toEqual({ ok: false, reason: 'unreadable', detail: 'not a regular file' });
+      expect(readStateFile(join(d, name), ALL), name).toEqual({ ok: false, reason: 'unreadable', detail: 'not a regular file' });
     }
   });
 
@@ -109,9 +123,132 @@ describe('state file contents', () => {
     const d = dir();
     const path = join(d, 'state.json');
     writeFileSync(path, 'old');
-    await writeStateFile(path, 'new');
+    await writeStateFile(path, ['n', 'e', 'w']);
     expect(readFileSync(path, 'utf8')).toBe('new');
     expect(readdirSync(d)).toEqual(['state.json']);
+  });
+});
+
+describe('state file of any size', () => {
+  // A file of `n` calls, each with a stream; every twentieth is live, the others removed at scattered times (ties
+  // included) and in no order; call 3 is saved a second time at the end, removed just before `now`.
+  function manyCalls(n: number, now: number): string {
+    const calls: CallState[] = [];
+    const parked: Array<number | null> = [];
+    for (let i = 0; i < n; i++) {
+      const seen = new SeenIntervals();
+      seen.add(T0 + i * 1000, 0);
+      calls.push({
+        callSid: `CA${i.toString(16).padStart(32, '0')}`,
+        accountSid: ACCOUNT_A,
+        trackedAtMs: T0,
+        callType: 'sip',
+        codecName: undefined,
+        mediaRegion: undefined,
+        streams: new Map([['sip_edge/inbound', { edge: 'sip_edge', direction: 'inbound', lastTimestampMs: T0 + i * 1000, values: { mos: 4 }, seen }]]),
+      });
+      parked.push(i % 20 === 0 ? null : now - (1 + ((i * 7919) % 97)) * 1000);
+    }
+    const entries = calls.map((call, i) => ({ call, parkedAtMs: parked[i]! }));
+    return text(stateLines([...entries, { call: calls[3]!, parkedAtMs: now - 1 }], now));
+  }
+
+  const sidsOf = (store: SampleStore): string[] => [...store.entries()].map((e) => `${e.call.callSid} ${e.parkedAtMs}`);
+
+  it('holds only the calls restore keeps of them all, the same ones, and counts every call it read', () => {
+    const now = T0 + 600_000;
+    const file = manyCalls(400, now);
+    const all = parseState(file, { keep: 10_000, nowMs: now });
+    const capped = parseState(file, { keep: 25, nowMs: now });
+    if (!all.ok || !capped.ok) throw new Error('not loaded');
+    expect([all.read, all.entries.length, capped.read, capped.entries.length]).toEqual([401, 400, 401, 25]);
+
+    // The old way (every call read, restore trims) and the new (25 read, restore keeps them) leave the same store.
+    const before = new SampleStore({ backfill: false, now: () => now, maxParked: 25 });
+    const after = new SampleStore({ backfill: false, now: () => now, maxParked: 25 });
+    expect(before.restore(all.entries)).toBe(25);
+    expect(after.restore(capped.entries)).toBe(25);
+    expect(sidsOf(after)).toEqual(sidsOf(before));
+    // The 20 live calls first, then the most recently removed, among them call 3 as saved the second time, once.
+    expect(capped.entries.filter((e) => e.parkedAtMs === null)).toHaveLength(20);
+    expect(capped.entries.filter((e) => e.call.callSid === `CA${'3'.padStart(32, '0')}`).map((e) => e.parkedAtMs)).toEqual([now - 1]);
+  });
+
+  it('reads version 1 (one document, as earlier releases wrote) to the same calls as version 2', () => {
+    const now = T0 + 600_000;
+    const v2 = manyCalls(60, now);
+    const options = { keep: 30, nowMs: now };
+    const a = parseState(v2, options);
+    const b = parseState(version1(v2.split('\n').filter((l) => l !== '').map((l) => `${l}\n`)), options);
+    if (!a.ok || !b.ok) throw new Error('not loaded');
+    expect([a.version, b.version, a.read, b.read]).toEqual([2, 1, 61, 61]);
+    expect(b.entries).toEqual(a.entries);
+  });
+
+  it('reads a file the same whatever chunks its bytes arrive in', () => {
+    const now = T0 + 600_000;
+    const v2 = Buffer.from(manyCalls(30, now) + '\n\n');
+    const v1 = Buffer.from(` \n${version1(v2.toString().split('\n').filter((l) => l !== '').map((l) => `${l}\n`))}\n`);
+    const options = { keep: 12, nowMs: now };
+    for (const whole of [v1, v2]) {
+      const expected = parseState([whole], options);
+      if (!expected.ok) throw new Error(expected.detail);
+      for (const size of [1, 7, 4096]) {
+        const chunks: Buffer[] = [];
+        for (let at = 0; at < whole.length; at += size) chunks.push(whole.subarray(at, at + size));
+        expect(parseState(chunks, options), `chunks of ${size}`).toEqual(expected);
+      }
+    }
+  });
+
+  it('a line or a call longer than MAX_STATE_LINE_BYTES, or a document of many members, is corrupt, named', () => {
+    const lines = [...stateLines(filledStore(() => T0).entries(), T0)];
+    const long = `{"call_sid":"${'x'.repeat(MAX_STATE_LINE_BYTES)}"}\n`;
+    expect(parseState(text([lines[0]!, lines[1]!, long, lines[2]!]), ALL)).toEqual({
+      ok: false,
+      reason: 'corrupt',
+      detail: `line 3 is longer than ${MAX_STATE_LINE_BYTES} bytes`,
+    });
+    const doc = version1(lines);
+    const at = doc.indexOf('"calls":[') + '"calls":['.length;
+    expect(parseState(`${doc.slice(0, at)}${long.trimEnd()},${doc.slice(at)}`, ALL)).toEqual({
+      ok: false,
+      reason: 'corrupt',
+      detail: `calls.0 is longer than ${MAX_STATE_LINE_BYTES} bytes`,
+    });
+    const members = Array.from({ length: 17 }, (_, i) => `"m${i}":${i}`).join(',');
+    expect(parseState(`{${members}}`, ALL)).toEqual({ ok: false, reason: 'corrupt', detail: 'more than 16 members in the document' });
+    expect(parseState(text([lines[0]!, '{"call_sid": "CA1"}\n']), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.call_sid: /) as string });
+    expect(parseState(text([lines[0]!, '{"call_sid": \n']), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^not JSON \(line 2: /) as string });
+  });
+
+  // A file the exporter wrote must always load: its longest call is well under the line bound.
+  it('the longest call this build can write fits in a line and loads', () => {
+    const runs: Array<[number, number, number]> = [];
+    for (let i = 0; i < 512; i++) {
+      const start = -9_007_199_254_740_991 + i * 10_000_000_000_000;
+      runs.push([start, start + 9_999_999_999_999, 9_999_999_999_999]);
+    }
+    const newest = runs[511]![1];
+    const values = Object.fromEntries(
+      ['mos', 'rttSeconds', 'jitterSeconds', 'jitterAvgSeconds', 'jitterMaxSeconds', 'packetLossRatio', 'audioInLevel', 'audioOutLevel', 'packetsSent', 'packetsReceived', 'packetsLost', 'bytesSent', 'bytesReceived'].map((k) => [k, -2.2250738585072014e-308]),
+    );
+    const streams = new Map<string, CallState['streams'] extends Map<string, infer S> ? S : never>();
+    for (const edge of EDGES) {
+      for (const direction of DIRECTIONS) {
+        streams.set(`${edge}/${direction}`, { edge, direction, lastTimestampMs: newest, values, seen: SeenIntervals.restore({ runs, step: 9_999_999_999_999, floor: -9_007_199_254_740_991 }) });
+      }
+    }
+    // Label characters of three UTF-8 bytes each, and quotes, which JSON doubles.
+    const label = '\u0800'.repeat(32) + '"'.repeat(32);
+    const call: CallState = { callSid: CALL_1, accountSid: ACCOUNT_A, trackedAtMs: -9_007_199_254_740_991, callType: label, codecName: label, mediaRegion: label, streams };
+    const lines = [...stateLines([{ call, parkedAtMs: -9_007_199_254_740_991 }], T0)];
+    const bytes = Buffer.byteLength(lines[1]!);
+    expect(bytes).toBeLessThan(MAX_STATE_LINE_BYTES * 0.7);
+    const r = parseState(text(lines), ALL);
+    if (!r.ok) throw new Error(r.detail);
+    expect(r.entries[0]!.call.streams.size).toBe(EDGES.length * DIRECTIONS.length);
+    expect(r.entries[0]!.call.codecName).toBe(label);
   });
 });
 
@@ -150,8 +287,35 @@ describe('StateSaver', () => {
 
     // Of the two calls saved, the one removed at T0 is past its retention by this store's clock: one is kept.
     const next = new SampleStore({ backfill: false });
-    expect(new StateSaver({ path, flushIntervalMs: 60_000, store: next, logger }).load()).toBe(1);
+    const log = logged();
+    expect(new StateSaver({ path, flushIntervalMs: 60_000, store: next, logger: log.logger }).load()).toBe(1);
+    expect(log.lines.map((l) => [l['msg'], l['calls'], l['dropped'], l['version']])).toEqual([['state file loaded: calls resume where they stopped', 1, 1, 2]]);
     expect(next.addCall(CALL_1, ACCOUNT_A, T0).streams.get('sdk_edge/both')!.lastTimestampMs).toBe(T0 + 50_000);
+  });
+
+  it('saves every call and loads the newest the caps hold, each resuming exactly where it stopped', async () => {
+    const now = T0 + 100_000;
+    const path = join(dir(), 'state.json');
+    const sid = (i: number): string => `CA${i.toString(16).padStart(32, '0')}`;
+    const store = new SampleStore({ backfill: true, now: () => now, maxParked: 50 });
+    for (let i = 0; i < 40; i++) {
+      store.addCall(sid(i), ACCOUNT_A, T0);
+      store.apply([0, 10, 20].map((at) => sample({ callSid: sid(i), at: at + i })));
+    }
+    for (let i = 0; i < 30; i++) store.removeCall(sid(i));
+    const { logger, lines } = logged();
+    await new StateSaver({ path, flushIntervalMs: 60_000, store, logger, now: () => now }).flush();
+    expect(readFileSync(path, 'utf8').trimEnd().split('\n')).toHaveLength(41);
+
+    // A store capped at 15: the 10 live calls, then the 5 removed last.
+    const next = new SampleStore({ backfill: true, now: () => now, maxParked: 15 });
+    expect(new StateSaver({ path, flushIntervalMs: 60_000, store: next, logger, now: () => now }).load()).toBe(15);
+    expect(lines.map((l) => [l['msg'], l['calls'], l['dropped']])).toEqual([['state file loaded: calls resume where they stopped', 15, 25]]);
+    expect([...next.entries()].map((e) => e.call.callSid).sort()).toEqual([...Array.from({ length: 15 }, (_, k) => sid(25 + k))].sort());
+    for (let i = 25; i < 40; i++) {
+      next.addCall(sid(i), ACCOUNT_A, now);
+      expect(next.apply([0, 10, 20, 30].map((at) => sample({ callSid: sid(i), at: at + i }))), sid(i)).toMatchObject({ applied: 1, duplicates: 3 });
+    }
   });
 
   it('an unwritable path is logged once per episode and never throws', async () => {
