@@ -223,7 +223,7 @@ function readCallsArray(bytes: ByteReader, kept: KeepNewest): void {
   for (let i = 0; ; i++) {
     bytes.skipWhitespace();
     const where = `calls.${i}`;
-    kept.offer(callOf(jsonOf(bytes.value(MAX_STATE_LINE_BYTES, where), where), where));
+    kept.offer(bytes.value(MAX_STATE_LINE_BYTES, where).toString('utf8'), where);
     bytes.skipWhitespace();
     if (bytes.peek() === COMMA) {
       bytes.take();
@@ -241,13 +241,13 @@ function readLines(bytes: ByteReader, kept: KeepNewest): void {
     const line = bytes.line(MAX_STATE_LINE_BYTES, where);
     if (line === null) return;
     if (isBlank(line)) continue;
-    kept.offer(callOf(jsonOf(line, where), where));
+    kept.offer(line.toString('utf8'), where);
   }
 }
 
-function jsonOf(bytes: Buffer, where: string): unknown {
+function jsonOf(bytes: Buffer | string, where: string): unknown {
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
   } catch (err) {
     throw corrupt(`not JSON (${where}: ${(err as Error).message})`);
   }
@@ -377,10 +377,15 @@ class KeepNewest {
     this.#nowMs = nowMs;
   }
 
-  offer(entry: StateEntry): void {
-    const r: Ranked = { entry, at: entry.parkedAtMs ?? this.#nowMs, live: entry.parkedAtMs === null, seq: this.offered++, index: -1 };
+  /**
+   * Checks one call's text in full and keeps the text if the call is among the best so far. The text, one flat
+   * string, is what waits: a call kept for a while and then pushed out is cheaper garbage as text than built.
+   */
+  offer(text: string, where: string): void {
+    const entry = callOf(jsonOf(text, where), where);
+    const r: Ranked = { text, where, sid: entry.call.callSid, at: entry.parkedAtMs ?? this.#nowMs, live: entry.parkedAtMs === null, seq: this.offered++, index: -1 };
     const heap = this.#heap;
-    const sid = entry.call.callSid;
+    const sid = r.sid;
     const same = this.#bySid.get(sid);
     if (same) {
       if (!before(same, r)) return;
@@ -397,7 +402,7 @@ class KeepNewest {
       return;
     }
     if (heap.length === 0 || !before(heap[0]!, r)) return;
-    this.#bySid.delete(heap[0]!.entry.call.callSid);
+    this.#bySid.delete(heap[0]!.sid);
     this.#place(r, 0);
     this.#bySid.set(sid, r);
     this.#down(0);
@@ -405,7 +410,10 @@ class KeepNewest {
 
   /** The kept entries, oldest first (the order restore sorts them in). */
   entries(): StateEntry[] {
-    return [...this.#heap].sort((a, b) => (before(a, b) ? -1 : 1)).map((r) => r.entry);
+    const ranked = [...this.#heap].sort((a, b) => (before(a, b) ? -1 : 1));
+    this.#heap.length = 0;
+    this.#bySid.clear();
+    return ranked.map((r) => callOf(jsonOf(r.text, r.where), r.where));
   }
 
   #place(r: Ranked, index: number): void {
@@ -445,7 +453,10 @@ class KeepNewest {
 }
 
 interface Ranked {
-  readonly entry: StateEntry;
+  /** The call's text, checked. */
+  readonly text: string;
+  readonly where: string;
+  readonly sid: string;
   /** When restore will count the call as removed. */
   readonly at: number;
   readonly live: boolean;
