@@ -12,6 +12,7 @@ const loaders: Record<string, () => Promise<{ run(): Promise<Row[]> }>> = {
   otlp: () => import('./otlp.ts'),
   'status-page': () => import('./status-page.ts'),
   push: () => import('./push.ts'),
+  'state-load': () => import('./state-load.ts'),
 };
 
 const name = process.argv[2] ?? '';

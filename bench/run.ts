@@ -21,6 +21,7 @@ const BENCHMARKS: ReadonlyArray<{ name: string; what: string; limitMs: number; f
   { name: 'otlp', what: 'one OTLP export of 10,000 calls (collect, encode, send)', limitMs: 120_000 },
   { name: 'status-page', what: 'status page CPU at 10,000 calls vs /metrics, both over HTTP', limitMs: 120_000 },
   { name: 'push', what: 'Event Streams webhook ingest, samples per CPU second, vs bare node:http + JSON.parse', limitMs: 180_000 },
+  { name: 'state-load', what: 'peak RSS loading a state file far past the caps vs a file of the calls kept', limitMs: 180_000 },
 ];
 
 const args = process.argv.slice(2);
