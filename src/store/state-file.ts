@@ -11,23 +11,21 @@ import { labelValue } from '../samples/label-value.ts';
 
 /** Names the file's format, so a file written by something else is told apart from a corrupt one. */
 export const STATE_FORMAT = 'twilio-insights-exporter-state';
-/** The version this build writes: JSON Lines, a header line then one call a line. */
+/**
+ * The one version this build reads and writes: JSON Lines, a header line then one call a line. Version 1 (one
+ * JSON document, written by unreleased builds before 0.1.0 shipped) is refused like any other: a fresh start.
+ */
 export const STATE_VERSION = 2;
-/** The versions this build reads (1: one JSON document, as releases before version 2 wrote); another is a fresh start. */
-export const STATE_VERSIONS_READ: readonly number[] = [1, 2];
 /**
  * Largest state file read: a bound on the time a start spends reading (memory no longer grows with the file,
  * see parseStateChunks), and so on the lines read: every call line is well over 100 bytes.
  */
 export const MAX_STATE_BYTES = 256 * 1024 * 1024;
 /**
- * Longest line (version 2) or call (version 1) read; a longer one makes the file corrupt. The longest call this
- * build writes is about 0.6 MB: 20 streams of 512 runs of three 16-digit numbers, and labels of 64 characters.
+ * Longest line read; a longer one makes the file corrupt. The longest call this build writes is about 0.6 MB:
+ * 20 streams of 512 runs of three 16-digit numbers, and labels of 64 characters.
  */
 export const MAX_STATE_LINE_BYTES = 1024 * 1024;
-// A version 1 document has four members, a version 2 header three.
-const MAX_HEAD_MEMBERS = 16;
-const MAX_KEY_BYTES = 1024;
 // Bytes read from the file at a time.
 const CHUNK_BYTES = 256 * 1024;
 
@@ -59,9 +57,9 @@ const call = z.strictObject({
   streams: z.array(stream).max(EDGES.length * DIRECTIONS.length),
 });
 const header = z.object({ format: z.literal(STATE_FORMAT), version: z.number() });
-// Version 1's members but its calls, which are read one by one (checked here only for being there).
-const headerV1 = z.strictObject({ format: z.literal(STATE_FORMAT), version: z.literal(1), saved_at: z.string(), calls: z.array(z.never()) });
-const headerV2 = z.strictObject({ format: z.literal(STATE_FORMAT), version: z.literal(2), saved_at: z.string() });
+const headerLine = z.strictObject({ format: z.literal(STATE_FORMAT), version: z.literal(STATE_VERSION), saved_at: z.string() });
+// How a version 1 file began (JSON.stringify's key order), to name its version even when it is one huge line.
+const V1_START = `{"format":"${STATE_FORMAT}","version":1,`;
 
 type SavedCall = z.infer<typeof call>;
 
@@ -73,7 +71,7 @@ export interface StateEntry {
 
 /** What reading the state file found: the calls kept, and how many calls the file held. */
 export type LoadResult =
-  | { readonly ok: true; readonly entries: StateEntry[]; readonly read: number; readonly version: number; readonly savedAt: string }
+  | { readonly ok: true; readonly entries: StateEntry[]; readonly read: number; readonly savedAt: string }
   | { readonly ok: false; readonly reason: 'missing' | 'unreadable' | 'too_large' | 'corrupt' | 'foreign_version'; readonly detail: string };
 
 /** How much of a state file a load keeps. */
@@ -124,18 +122,17 @@ export function parseState(text: string | readonly Uint8Array[], options: LoadOp
 
 /**
  * Parses the state file from its bytes, pulled chunk by chunk (`next` returns null at the end, and may reuse
- * the buffer of the chunk before): version 2 line by line, version 1 (one JSON document, as earlier releases wrote
- * it) call by call from its `calls` array. Every call is checked, and only the `keep` best are held, so memory
- * is those calls plus one line (at most MAX_STATE_LINE_BYTES), whatever the file's size. Never throws: a bad
- * file is a reason and a detail naming what is wrong and where.
+ * the buffer of the chunk before), line by line. Every call is checked, and only the `keep` best are held, so
+ * memory is those calls plus one line (at most MAX_STATE_LINE_BYTES), whatever the file's size. Never throws:
+ * a bad file is a reason and a detail naming what is wrong and where.
  */
 export function parseStateChunks(next: () => Uint8Array | null, options: LoadOptions): LoadResult {
   const kept = new KeepNewest(options.keep, options.nowMs);
   try {
-    const bytes = new ByteReader(next);
-    const head = readHead(bytes, kept);
-    if (head.version === 2) readLines(bytes, kept);
-    return { ok: true, entries: kept.entries(), read: kept.offered, version: head.version, savedAt: head.savedAt };
+    const lines = new LineReader(next);
+    const savedAt = readHeader(lines);
+    readCalls(lines, kept);
+    return { ok: true, entries: kept.entries(), read: kept.offered, savedAt };
   } catch (err) {
     if (err instanceof StateFileError) return { ok: false, reason: err.reason, detail: err.message };
     throw err;
@@ -154,91 +151,36 @@ class StateFileError extends Error {
 const corrupt = (detail: string): StateFileError => new StateFileError('corrupt', detail);
 const notOurs = (): StateFileError => corrupt(`not a ${STATE_FORMAT} file`);
 const foreign = (version: unknown): StateFileError =>
-  new StateFileError('foreign_version', `version ${JSON.stringify(version)}, this build reads versions ${STATE_VERSIONS_READ.join(' and ')}`);
+  new StateFileError('foreign_version', `version ${JSON.stringify(version)}, this build reads version ${STATE_VERSION}`);
 
-// A state file's first JSON value: the whole document in version 1 (its calls go to `kept` as they are read), the
-// header line in version 2. Members are counted, so a document of a million small members is refused early.
-function readHead(bytes: ByteReader, kept: KeepNewest): { version: number; savedAt: string } {
-  bytes.skipWhitespace();
-  if (bytes.peek() === -1) throw corrupt('not JSON (the file is empty)');
-  if (bytes.peek() !== LBRACE) throw notOurs();
-  bytes.take();
-  const members: Record<string, unknown> = {};
-  let count = 0;
-  let hasCalls = false;
-  for (;;) {
-    bytes.skipWhitespace();
-    if (count === 0 && bytes.peek() === RBRACE) break;
-    if (++count > MAX_HEAD_MEMBERS) throw corrupt(`more than ${MAX_HEAD_MEMBERS} members in the document`);
-    const key = jsonOf(bytes.value(MAX_KEY_BYTES, 'a member name'), 'a member name');
-    if (typeof key !== 'string') throw corrupt('not JSON (a member name is not a string)');
-    bytes.skipWhitespace();
-    bytes.expect(COLON, `':' after "${key.slice(0, 40)}"`);
-    bytes.skipWhitespace();
-    if (key === 'calls') {
-      // Written after format and version, so a file of another kind or version is told before any call is read.
-      if ('format' in members && members['format'] !== STATE_FORMAT) throw notOurs();
-      if ('version' in members && members['version'] !== 1) throw members['version'] === 2 ? corrupt('a version 2 header holds no calls') : foreign(members['version']);
-      readCallsArray(bytes, kept);
-      hasCalls = true;
-    } else {
-      members[key] = jsonOf(bytes.value(MAX_STATE_LINE_BYTES, `the member "${key.slice(0, 40)}"`), `the member "${key.slice(0, 40)}"`);
-    }
-    bytes.skipWhitespace();
-    if (bytes.peek() === COMMA) {
-      bytes.take();
-      continue;
-    }
-    bytes.expect(RBRACE, "',' or '}' after a member");
-    break;
+// Line 1: the format, the version and when the file was saved.
+function readHeader(lines: LineReader): string {
+  let line: Buffer | null;
+  try {
+    line = lines.next(MAX_STATE_LINE_BYTES, 'line 1');
+  } catch (err) {
+    // A version 1 file is one line, often longer than any line of version 2.
+    if (err instanceof LineTooLong && err.start.startsWith(V1_START)) throw foreign(1);
+    throw err;
   }
-  const h = header.safeParse(members);
+  if (line === null || isBlank(line)) throw corrupt('not JSON (the file is empty)');
+  const raw = jsonOf(line, 'line 1');
+  const h = header.safeParse(raw);
   if (!h.success) throw notOurs();
-  if (!STATE_VERSIONS_READ.includes(h.data.version)) throw foreign(h.data.version);
-  const shape = h.data.version === 1 ? headerV1 : headerV2;
-  const checked = shape.safeParse(hasCalls ? { ...members, calls: [] } : members);
+  if (h.data.version !== STATE_VERSION) throw foreign(h.data.version);
+  const checked = headerLine.safeParse(raw);
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
-    throw corrupt(`${issue.path.join('.') || 'header'}: ${issue.message}`);
+    throw corrupt(`line 1: ${issue.path.join('.') || 'header'}: ${issue.message}`);
   }
-  if (h.data.version === 1) {
-    // Nothing may follow the document.
-    bytes.skipWhitespace();
-    if (bytes.peek() !== -1) throw corrupt('not JSON (text after the document)');
-  } else {
-    // The rest of the header line is empty; the calls start on the next line.
-    const rest = bytes.line(MAX_STATE_LINE_BYTES, 'line 1');
-    if (rest !== null && rest.toString('utf8').trim() !== '') throw corrupt('line 1: text after the header');
-  }
-  return { version: h.data.version, savedAt: checked.data.saved_at };
+  return checked.data.saved_at;
 }
 
-function readCallsArray(bytes: ByteReader, kept: KeepNewest): void {
-  bytes.expect(LBRACKET, 'calls: an array');
-  bytes.skipWhitespace();
-  if (bytes.peek() === RBRACKET) {
-    bytes.take();
-    return;
-  }
-  for (let i = 0; ; i++) {
-    bytes.skipWhitespace();
-    const where = `calls.${i}`;
-    kept.offer(bytes.value(MAX_STATE_LINE_BYTES, where).toString('utf8'), where);
-    bytes.skipWhitespace();
-    if (bytes.peek() === COMMA) {
-      bytes.take();
-      continue;
-    }
-    bytes.expect(RBRACKET, `',' or ']' after ${where}`);
-    return;
-  }
-}
-
-// Version 2's calls, one a line after the header; blank lines are skipped.
-function readLines(bytes: ByteReader, kept: KeepNewest): void {
+// The calls, one a line after the header; blank lines are skipped.
+function readCalls(lines: LineReader, kept: KeepNewest): void {
   for (let n = 2; ; n++) {
     const where = `line ${n}`;
-    const line = bytes.line(MAX_STATE_LINE_BYTES, where);
+    const line = lines.next(MAX_STATE_LINE_BYTES, where);
     if (line === null) return;
     if (isBlank(line)) continue;
     kept.offer(line.toString('utf8'), where);
@@ -476,23 +418,19 @@ const TAB = 0x09;
 const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const LBRACKET = 0x5b;
-const BACKSLASH = 0x5c;
-const RBRACKET = 0x5d;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
 
-const isSpace = (c: number): boolean => c === SPACE || c === LF || c === CR || c === TAB;
+/** A line longer than its bound; `start` is its first bytes, as text, to tell what the file is. */
+class LineTooLong extends StateFileError {
+  readonly start: string;
 
-/**
- * Bytes pulled chunk by chunk, cut into lines or JSON values without holding more than the piece being cut
- * (bounded by the caller) and the chunk it ends in. Values are only delimited here (strings, escapes, nesting);
- * JSON.parse judges their syntax.
- */
-class ByteReader {
+  constructor(where: string, max: number, start: string) {
+    super('corrupt', `${where} is longer than ${max} bytes`);
+    this.start = start;
+  }
+}
+
+/** Bytes pulled chunk by chunk, cut into lines without holding more than the line (bounded by the caller) and its chunk. */
+class LineReader {
   readonly #next: () => Uint8Array | null;
   #buf: Uint8Array = new Uint8Array(0);
   #pos = 0;
@@ -502,41 +440,17 @@ class ByteReader {
     this.#next = next;
   }
 
-  /** The next byte, or -1 at the end. */
-  peek(): number {
-    return this.#fill() ? this.#buf[this.#pos]! : -1;
-  }
-
-  take(): number {
-    const c = this.peek();
-    if (c !== -1) this.#pos++;
-    return c;
-  }
-
-  expect(byte: number, what: string): void {
-    const c = this.take();
-    if (c !== byte) throw corrupt(`not JSON (expected ${what}, found ${c === -1 ? 'the end of the file' : JSON.stringify(String.fromCharCode(c))})`);
-  }
-
-  skipWhitespace(): void {
-    while (this.#fill()) {
-      const buf = this.#buf;
-      while (this.#pos < buf.length && isSpace(buf[this.#pos]!)) this.#pos++;
-      if (this.#pos < buf.length) return;
-    }
-  }
-
   /** The bytes up to the next newline (consumed, not returned), or to the end; null at the end. */
-  line(max: number, where: string): Buffer | null {
+  next(max: number, where: string): Buffer | null {
     const parts: Uint8Array[] = [];
     let length = 0;
     while (this.#fill()) {
       const buf = this.#buf;
       const nl = buf.indexOf(LF, this.#pos);
       const end = nl === -1 ? buf.length : nl;
-      length += end - this.#pos;
-      if (length > max) throw corrupt(`${where} is longer than ${max} bytes`);
       const piece = buf.subarray(this.#pos, end);
+      length += piece.length;
+      if (length > max) throw new LineTooLong(where, max, Buffer.concat([...parts, piece]).subarray(0, 64).toString('utf8'));
       this.#pos = nl === -1 ? end : nl + 1;
       if (nl !== -1) {
         parts.push(piece);
@@ -546,64 +460,6 @@ class ByteReader {
       parts.push(Uint8Array.from(piece));
     }
     return parts.length === 0 ? null : joined(parts);
-  }
-
-  /** The bytes of the JSON value that starts here: a string, an object or array with all it holds, or a scalar. */
-  value(max: number, where: string): Buffer {
-    const first = this.peek();
-    if (first === -1) throw corrupt(`not JSON (the file ends before ${where})`);
-    const scalar = first !== QUOTE && first !== LBRACE && first !== LBRACKET;
-    const parts: Uint8Array[] = [];
-    let length = 0;
-    let depth = 0;
-    let inString = false;
-    let escaped = false;
-    while (this.#fill()) {
-      const buf = this.#buf;
-      const start = this.#pos;
-      let end = -1;
-      for (let i = start; i < buf.length; i++) {
-        const c = buf[i]!;
-        if (inString) {
-          if (escaped) escaped = false;
-          else if (c === BACKSLASH) escaped = true;
-          else if (c === QUOTE) {
-            inString = false;
-            if (depth === 0) {
-              end = i + 1;
-              break;
-            }
-          }
-        } else if (scalar) {
-          if (c === COMMA || c === RBRACE || c === RBRACKET || isSpace(c)) {
-            end = i;
-            break;
-          }
-        } else if (c === QUOTE) {
-          inString = true;
-        } else if (c === LBRACE || c === LBRACKET) {
-          depth++;
-        } else if (c === RBRACE || c === RBRACKET) {
-          if (--depth === 0) {
-            end = i + 1;
-            break;
-          }
-        }
-      }
-      const stop = end === -1 ? buf.length : end;
-      length += stop - start;
-      if (length > max) throw corrupt(`${where} is longer than ${max} bytes`);
-      const piece = buf.subarray(start, stop);
-      this.#pos = stop;
-      if (end !== -1) {
-        parts.push(piece);
-        return joined(parts);
-      }
-      // The source may reuse its buffer for the next chunk.
-      parts.push(Uint8Array.from(piece));
-    }
-    if (scalar) return joined(parts);
-    throw corrupt(`not JSON (the file ends inside ${where})`);
   }
 
   #fill(): boolean {

@@ -47,7 +47,7 @@ export class StateSaver {
     }
     const n = store.restore(r.entries);
     // Dropped: past the removed-call cap or its retention, the oldest of the calls the file held.
-    logger.info({ path, calls: n, dropped: r.read - n, version: r.version, saved_at: r.savedAt }, 'state file loaded: calls resume where they stopped');
+    logger.info({ path, calls: n, dropped: r.read - n, saved_at: r.savedAt }, 'state file loaded: calls resume where they stopped');
     return n;
   }
 

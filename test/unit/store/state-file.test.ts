@@ -18,7 +18,7 @@ const dir = (): string => mkdtempSync(join(tmpdir(), 'tie-state-'));
 const ALL: LoadOptions = { keep: 1000, nowMs: T0 };
 const text = (lines: Iterable<string>): string => [...lines].join('');
 
-// What releases before version 2 wrote: one JSON document holding every call.
+// What builds before version 2 wrote: one JSON document holding every call.
 function version1(lines: Iterable<string>): string {
   const [head, ...calls] = text(lines).trimEnd().split('\n');
   const h = JSON.parse(head!) as Record<string, unknown>;
@@ -61,22 +61,32 @@ describe('state file contents', () => {
   });
 
   it('refuses a file that is not JSON, not ours, of another version, or breaks a rule, naming what is wrong', () => {
-    const good = JSON.parse(version1(stateLines(filledStore(() => T0).entries(), T0))) as { calls: Array<{ streams: Array<{ seen: { runs: number[][] } }> }> };
-    const broken = structuredClone(good);
-    broken.calls[0]!.streams[0]!.seen.runs = [[5, 1, 0]];
-    const badSid = structuredClone(good) as unknown as { calls: Array<{ call_sid: string }> };
-    badSid.calls[0]!.call_sid = 'CAnope';
+    const [head, first, ...rest] = [...stateLines(filledStore(() => T0).entries(), T0)];
+    const call = JSON.parse(first!) as { call_sid: string; streams: Array<{ seen: { runs: number[][] } }> };
+    const withCall = (c: unknown): string => text([head!, `${JSON.stringify(c)}\n`, ...rest]);
+    const broken = structuredClone(call);
+    broken.streams[0]!.seen.runs = [[5, 1, 0]];
 
     expect(parseState('{"format": "twilio-insights-exporter-st', ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^not JSON/) as string });
+    expect(parseState('', ALL)).toEqual({ ok: false, reason: 'corrupt', detail: 'not JSON (the file is empty)' });
     expect(parseState('{"hello": 1}', ALL)).toEqual({ ok: false, reason: 'corrupt', detail: `not a ${STATE_FORMAT} file` });
-    expect(parseState(JSON.stringify({ ...good, version: 3 }), ALL)).toEqual({
+    expect(parseState(text([head!.replace('"version":2', '"version":3'), first!]), ALL)).toEqual({
       ok: false,
       reason: 'foreign_version',
-      detail: 'version 3, this build reads versions 1 and 2',
+      detail: 'version 3, this build reads version 2',
     });
-    expect(parseState(JSON.stringify({ ...good, version: 2 }), ALL)).toEqual({ ok: false, reason: 'corrupt', detail: 'a version 2 header holds no calls' });
-    expect(parseState(JSON.stringify(badSid), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^calls\.0\.call_sid: /) as string });
-    expect(parseState(JSON.stringify(broken), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^calls\.0: .*invalid run \[5, 1, 0\]/) as string });
+    expect(parseState(text([head!.replace('"saved_at"', '"calls":[],"saved_at"'), first!]), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 1: /) as string });
+    expect(parseState(withCall({ ...call, call_sid: 'CAnope' }), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.call_sid: /) as string });
+    expect(parseState(withCall(broken), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2: .*invalid run \[5, 1, 0\]/) as string });
+  });
+
+  // Version 1 was one JSON document, so one line however large: its version is named even past the line bound.
+  it('refuses a version 1 file (one document) as another version, small or past the line bound', () => {
+    const small = version1(stateLines(filledStore(() => T0).entries(), T0));
+    const large = `${small.slice(0, -2)},${JSON.stringify(`${'x'.repeat(MAX_STATE_LINE_BYTES)}`)}]}`;
+    for (const doc of [small, large]) {
+      expect(parseState(doc, ALL)).toEqual({ ok: false, reason: 'foreign_version', detail: 'version 1, this build reads version 2' });
+    }
   });
 
   // Regression test (probe B, defect 2): a codec name over 64 characters was saved as is and refused on load,
@@ -174,34 +184,20 @@ describe('state file of any size', () => {
     expect(capped.entries.filter((e) => e.call.callSid === `CA${'3'.padStart(32, '0')}`).map((e) => e.parkedAtMs)).toEqual([now - 1]);
   });
 
-  it('reads version 1 (one document, as earlier releases wrote) to the same calls as version 2', () => {
-    const now = T0 + 600_000;
-    const v2 = manyCalls(60, now);
-    const options = { keep: 30, nowMs: now };
-    const a = parseState(v2, options);
-    const b = parseState(version1(v2.split('\n').filter((l) => l !== '').map((l) => `${l}\n`)), options);
-    if (!a.ok || !b.ok) throw new Error('not loaded');
-    expect([a.version, b.version, a.read, b.read]).toEqual([2, 1, 61, 61]);
-    expect(b.entries).toEqual(a.entries);
-  });
-
   it('reads a file the same whatever chunks its bytes arrive in', () => {
     const now = T0 + 600_000;
-    const v2 = Buffer.from(manyCalls(30, now) + '\n\n');
-    const v1 = Buffer.from(` \n${version1(v2.toString().split('\n').filter((l) => l !== '').map((l) => `${l}\n`))}\n`);
+    const whole = Buffer.from(manyCalls(30, now) + '\n\n');
     const options = { keep: 12, nowMs: now };
-    for (const whole of [v1, v2]) {
-      const expected = parseState([whole], options);
-      if (!expected.ok) throw new Error(expected.detail);
-      for (const size of [1, 7, 4096]) {
-        const chunks: Buffer[] = [];
-        for (let at = 0; at < whole.length; at += size) chunks.push(whole.subarray(at, at + size));
-        expect(parseState(chunks, options), `chunks of ${size}`).toEqual(expected);
-      }
+    const expected = parseState([whole], options);
+    if (!expected.ok) throw new Error(expected.detail);
+    for (const size of [1, 7, 4096]) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < whole.length; at += size) chunks.push(whole.subarray(at, at + size));
+      expect(parseState(chunks, options), `chunks of ${size}`).toEqual(expected);
     }
   });
 
-  it('a line or a call longer than MAX_STATE_LINE_BYTES, or a document of many members, is corrupt, named', () => {
+  it('a line longer than MAX_STATE_LINE_BYTES, or a line that is not a call, is corrupt, named', () => {
     const lines = [...stateLines(filledStore(() => T0).entries(), T0)];
     const long = `{"call_sid":"${'x'.repeat(MAX_STATE_LINE_BYTES)}"}\n`;
     expect(parseState(text([lines[0]!, lines[1]!, long, lines[2]!]), ALL)).toEqual({
@@ -209,15 +205,6 @@ describe('state file of any size', () => {
       reason: 'corrupt',
       detail: `line 3 is longer than ${MAX_STATE_LINE_BYTES} bytes`,
     });
-    const doc = version1(lines);
-    const at = doc.indexOf('"calls":[') + '"calls":['.length;
-    expect(parseState(`${doc.slice(0, at)}${long.trimEnd()},${doc.slice(at)}`, ALL)).toEqual({
-      ok: false,
-      reason: 'corrupt',
-      detail: `calls.0 is longer than ${MAX_STATE_LINE_BYTES} bytes`,
-    });
-    const members = Array.from({ length: 17 }, (_, i) => `"m${i}":${i}`).join(',');
-    expect(parseState(`{${members}}`, ALL)).toEqual({ ok: false, reason: 'corrupt', detail: 'more than 16 members in the document' });
     expect(parseState(text([lines[0]!, '{"call_sid": "CA1"}\n']), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.call_sid: /) as string });
     expect(parseState(text([lines[0]!, '{"call_sid": \n']), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^not JSON \(line 2: /) as string });
   });
@@ -289,7 +276,7 @@ describe('StateSaver', () => {
     const next = new SampleStore({ backfill: false });
     const log = logged();
     expect(new StateSaver({ path, flushIntervalMs: 60_000, store: next, logger: log.logger }).load()).toBe(1);
-    expect(log.lines.map((l) => [l['msg'], l['calls'], l['dropped'], l['version']])).toEqual([['state file loaded: calls resume where they stopped', 1, 1, 2]]);
+    expect(log.lines.map((l) => [l['msg'], l['calls'], l['dropped']])).toEqual([['state file loaded: calls resume where they stopped', 1, 1]]);
     expect(next.addCall(CALL_1, ACCOUNT_A, T0).streams.get('sdk_edge/both')!.lastTimestampMs).toBe(T0 + 50_000);
   });
 
