@@ -92,8 +92,12 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const ownDispatcher = deps.dispatcher ? undefined : new Agent({ keepAliveTimeout: 30_000, connections: 128 });
   const dispatcher = deps.dispatcher ?? ownDispatcher!;
 
-  const { store, stateSaver, registry } = createCore(deps, now, (source) => telemetry.callRefused(source));
+  const { store, stateSaver, registry } = createCore(deps, now, {
+    onRefused: (source) => telemetry.callRefused(source),
+    onSaved: (ok) => telemetry.stateSaved(ok),
+  });
   const { prometheus, otel, telemetry, statusParts } = createOutputs(deps, store, registry, now);
+  if (stateSaver) telemetry.stateEnabled();
 
   // Twilio: one client and request policy per account, and the poller over them; calls that Event Streams
   // pushes are left to the push (hybrid: until their pushes stop for `event_streams.hybrid_gap`).
@@ -160,10 +164,11 @@ export function createExporter(deps: ExporterDeps): Exporter {
 
 // Store and registry: what is tracked, and every sample applied exactly once. A removed call's exactly-once state
 // outlives its series long enough for a source to bring it back; the state file carries it over a restart.
-function createCore(deps: ExporterDeps, now: () => number, onRefused: (source: CallSource) => void) {
+function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (source: CallSource) => void; onSaved: (ok: boolean) => void }) {
   const { config, logger } = deps;
+  const { onRefused, onSaved } = on;
   const store = new SampleStore({ backfill: config.backfill, maxSampleLatenessMs: config.maxSampleLatenessMs, maxParked: config.maxCalls, now });
-  const stateSaver = config.state.path === '' ? undefined : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, logger, now });
+  const stateSaver = config.state.path === '' ? undefined : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, logger, now, onSaved });
   const registry = new CallRegistry({
     maxCalls: config.maxCalls,
     drainPeriodMs: config.drainPeriodMs,

@@ -12,12 +12,15 @@ export interface StateSaverOptions {
   readonly logger: Logger;
   /** Clock, epoch ms [Date.now]. */
   readonly now?: () => number;
+  /** Called after each save with whether it was written, for the self-metrics. */
+  readonly onSaved?: (ok: boolean) => void;
 }
 
 /**
  * Carries the store's exactly-once state over a restart: loads the state file once at start, saves it
- * every `flushIntervalMs` when something changed and once at stop. A bad or unwritable file is logged and
- * the exporter carries on with what it has: the state file may cost a repeat, never a crash.
+ * every `flushIntervalMs` when something changed and always once at stop (the file may have been deleted or
+ * replaced meanwhile). A bad or unwritable file is logged and the exporter carries on with what it has: the
+ * state file may cost a repeat, never a crash.
  */
 export class StateSaver {
   readonly #o: StateSaverOptions;
@@ -68,28 +71,32 @@ export class StateSaver {
     return this.#writing;
   }
 
-  /** Stops the periodic save and saves one last time (call after the poller stopped). */
+  /**
+   * Stops the periodic save and saves one last time (call after the poller stopped), changed or not: the file
+   * on disk may no longer be the one last written. A failure here is always logged: it is the last word.
+   */
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#writing;
-    await this.flush();
+    await this.#write(this.#o.store.changes, true);
   }
 
-  async #write(changes: number): Promise<void> {
+  async #write(changes: number, last = false): Promise<void> {
     const { path, store, logger } = this.#o;
     try {
       // Which calls are saved is taken at once; each call's line is written from its state when its turn comes.
       await writeStateFile(path, stateLines([...store.entries()], this.#now()));
       this.#savedChanges = changes;
+      this.#o.onSaved?.(true);
       if (this.#failures > 0) logger.info({ path, failures: this.#failures }, 'state file written again');
       this.#failures = 0;
     } catch (err) {
-      // Once per episode: a full disk would otherwise log every few seconds.
-      if (this.#failures === 0) {
-        const code = (err as NodeJS.ErrnoException).code ?? String(err);
-        logger.error({ path, code }, 'cannot write the state file; still running, but a restart may count samples again');
-      }
+      this.#o.onSaved?.(false);
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      // Once per episode while running (a full disk would otherwise log every few seconds), and always at stop.
+      if (last) logger.error({ path, code }, 'cannot write the state file at stop; the next start may count samples again');
+      else if (this.#failures === 0) logger.error({ path, code }, 'cannot write the state file; still running, but a restart may count samples again');
       this.#failures++;
     }
   }

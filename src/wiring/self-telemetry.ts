@@ -255,6 +255,17 @@ export class SelfTelemetry {
     this.#self.webhookCallbacks.inc({ outcome });
   }
 
+  /** Turns the state file's save counter on (both outcomes at 0) when a state file is configured. */
+  stateEnabled(): void {
+    for (const outcome of ['success', 'failure']) this.#self.stateSaves.inc({ outcome }, 0);
+  }
+
+  /** The outcome of one state file save. */
+  stateSaved(ok: boolean): void {
+    this.#self.stateSaves.inc({ outcome: ok ? 'success' : 'failure' });
+    if (ok) this.#self.stateLastSave.set(this.#o.now() / 1000);
+  }
+
   /** Turns the OTLP outcome counter on (both outcomes at 0) when the push is configured. */
   otlpEnabled(): void {
     for (const outcome of ['success', 'failure']) this.#self.otlpExports.inc({ outcome }, 0);

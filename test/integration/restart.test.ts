@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -131,6 +131,29 @@ describe('restarts with a state file', () => {
     const before = await s.visible();
     await settlesAt(first, before);
     const { second } = await stopAndRestart(s, first, before);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  // Probe E #4: a state file deleted while the store stood still was not written at SIGTERM (the last save ran
+  // only when the store had changed), and the next start counted every sample again. The saves are counted too.
+  it('SIGTERM writes the state file even when it was deleted while nothing changed; saves are counted', { timeout: 90_000 }, async () => {
+    const s = await setup('1s');
+    const first = await start(s.file);
+    const before = await s.visible();
+    await settlesAt(first, before);
+    await eventually(() => (existsSync(s.statePath) ? true : undefined), 10_000, 'the first save');
+    const saves = seriesOf(await (await fetch(`${first.url}/metrics`)).text(), 'twilio_insights_exporter_state_saves_total');
+    expect(saves.find((x) => x.labels['outcome'] === 'success')?.value).toBeGreaterThan(0);
+    expect(saves.find((x) => x.labels['outcome'] === 'failure')?.value).toBe(0);
+    rmSync(s.statePath);
+    await new Promise((r) => setTimeout(r, 1500));
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(existsSync(s.statePath)).toBe(true);
+    const second = await start(s.file);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await samplesTotal(second)).toBe(0);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });

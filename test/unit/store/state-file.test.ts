@@ -258,6 +258,27 @@ describe('StateSaver', () => {
     }
   });
 
+  // Probe E #6: a read-only state directory gave one error line, then silence: no metric, and the failed save at
+  // SIGTERM said nothing.
+  it('reports each save to onSaved, logs a failing file once while running and again when the last save fails', async () => {
+    const d = dir();
+    writeFileSync(join(d, 'file'), '');
+    const path = join(d, 'file', 'state.json');
+    const store = filledStore(() => T0);
+    const { logger, lines } = logged();
+    const saved: boolean[] = [];
+    const saver = new StateSaver({ path, flushIntervalMs: 60_000, store, logger, onSaved: (ok) => saved.push(ok) });
+    await saver.flush();
+    store.apply([sample({ at: 50 })]);
+    await saver.flush();
+    await saver.stop();
+    expect(saved).toEqual([false, false, false]);
+    expect(lines.map((l) => [l['msg'], l['code']])).toEqual([
+      ['cannot write the state file; still running, but a restart may count samples again', 'ENOTDIR'],
+      ['cannot write the state file at stop; the next start may count samples again', 'ENOTDIR'],
+    ]);
+  });
+
   it('saves only when the store changed, and loads what it saved', async () => {
     const path = join(dir(), 'state.json');
     const store = filledStore(() => T0);
@@ -303,20 +324,5 @@ describe('StateSaver', () => {
       next.addCall(sid(i), ACCOUNT_A, now);
       expect(next.apply([0, 10, 20, 30].map((at) => sample({ callSid: sid(i), at: at + i }))), sid(i)).toMatchObject({ applied: 1, duplicates: 3 });
     }
-  });
-
-  it('an unwritable path is logged once per episode and never throws', async () => {
-    const d = dir();
-    writeFileSync(join(d, 'file'), '');
-    const store = filledStore(() => T0);
-    const { logger, lines } = logged();
-    const saver = new StateSaver({ path: join(d, 'file', 'state.json'), flushIntervalMs: 60_000, store, logger });
-
-    await saver.flush();
-    store.apply([sample({ at: 50 })]);
-    await saver.flush();
-    await saver.stop();
-
-    expect(lines.map((l) => [l['msg'], l['code']])).toEqual([['cannot write the state file; still running, but a restart may count samples again', 'ENOTDIR']]);
   });
 });
