@@ -233,6 +233,25 @@ function skipEvent(batch: ParsedBatch, s: SkippedEvent): void {
   else batch.skipped.push({ reason: s.reason, detail: s.detail, count: 1 });
 }
 
+/**
+ * Moves the call-metrics events of a batch dated after `notAfterMs` (the clock plus `max_clock_skew`) to its
+ * skipped events as `future_timestamp`, as the poller refuses such records: one would become its stream's
+ * newest sample and make every real one after it too late. Kept apart from the parse, which has no clock.
+ */
+export function skipFutureSamples(batch: ParsedBatch, notAfterMs: number): void {
+  const events = batch.events;
+  let kept = 0;
+  for (const e of events) {
+    if (e.kind === 'call_metrics' && e.sample.timestampMs > notAfterMs) {
+      const ahead = Math.round((e.sample.timestampMs - notAfterMs) / 1000);
+      skipEvent(batch, skip('future_timestamp', `record is dated ${ahead}s past the allowed clock skew`));
+    } else {
+      events[kept++] = e;
+    }
+  }
+  events.length = kept;
+}
+
 /** Parses a delivery body (already JSON-parsed) into events; a bad event is skipped with its reason. */
 export function parseEventBatch(body: unknown, accountSid: string): ParsedBatch | string {
   if (!Array.isArray(body)) return 'body must be a JSON array of CloudEvents';

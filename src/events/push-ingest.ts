@@ -3,7 +3,7 @@ import type { IngestMode } from '../config/types.ts';
 import type { SampleStore } from '../store/sample-store.ts';
 import { applyEvents } from './apply-events.ts';
 import type { ApplyEventsResult } from './apply-events.ts';
-import { skippedTotal } from './cloud-event.ts';
+import { skipFutureSamples, skippedTotal } from './cloud-event.ts';
 import type { ParsedBatch, SkippedGroup } from './cloud-event.ts';
 import { IdDedupe } from './id-dedupe.ts';
 import type { IdDedupeOptions } from './id-dedupe.ts';
@@ -22,6 +22,8 @@ export interface PushIngestOptions {
   readonly silenceTimeoutMs: () => number;
   /** Clock, epoch ms. */
   readonly now?: () => number;
+  /** How far ahead of the clock a pushed sample may be dated before it is skipped as `future_timestamp` [5 min]. */
+  readonly maxClockSkewMs?: number;
   /** CloudEvent id memory bounds. */
   readonly dedupe?: IdDedupeOptions;
   /** Called per applied batch, for self-metrics. */
@@ -56,6 +58,7 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
   return {
     pushes,
     apply(accountSid, batch) {
+      skipFutureSamples(batch, now() + (options.maxClockSkewMs ?? 300_000));
       const r = applyEvents(batch.events, { registry: options.registry, store: options.store, dedupe, pushes, countedTags });
       for (const g of batch.skipped) options.onSkipped?.(accountSid, g);
       if (r.otherAccount > 0) options.onSkipped?.(accountSid, { reason: 'wrong_account', detail: 'the call is tracked for another account', count: r.otherAccount });

@@ -40,6 +40,8 @@ export function eventStreamsSource(w: EventStreamsWiring): {
     registry: w.registry,
     store: w.store,
     now: w.now,
+    // Fixed at start, as the poller's is (max_clock_skew needs a restart): both paths refuse the same records.
+    maxClockSkewMs: w.config.maxClockSkewMs,
     mode: (accountSid) => w.runningAccount(accountSid)?.ingestMode,
     hybridGapMs: () => w.running().eventStreams.hybridGapMs,
     silenceTimeoutMs: () => w.running().eventStreams.silenceTimeoutMs,

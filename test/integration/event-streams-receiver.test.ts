@@ -37,6 +37,13 @@ function metricEvent(id: string, second: number, extra: Record<string, unknown> 
   };
 }
 
+// A call-metrics event of `call` dated `atMs` (epoch ms), for tests that need samples near the exporter's clock.
+function metricAt(id: string, atMs: number, call = CALL): Record<string, unknown> {
+  const e = metricEvent(id, 0);
+  const data = e['data'] as Record<string, unknown>;
+  return { ...e, source: `/v1/Voice/${call}/Metrics`, data: { ...data, call_sid: call, timestamp: new Date(atMs).toISOString() } };
+}
+
 async function start(extra: Record<string, unknown> = {}, deps: Parameters<typeof startTestExporter>[2] = {}): Promise<string> {
   sim = await startSimulator({ lagSeconds: 0 });
   exp = await startTestExporter(sim.url, {
@@ -144,6 +151,34 @@ describe('Event Streams receiver', () => {
     const after = await exp!.scrape();
     expect(samplesTotal(after)).toBe(samplesTotal(before));
     expect(counter(after, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'wrong_account')).toBe(3);
+  });
+
+  // Probe E #2: pushed samples skipped the max_clock_skew check. One dated a year ahead became its stream's newest,
+  // and every real sample after it was refused as too late (silently) until that year passed.
+  it('skips a pushed sample dated past max_clock_skew as future_timestamp, keeps the rest of its batch, and later samples still count', async () => {
+    const sink = await start();
+    const now = Date.now();
+    const send = async (events: unknown[]): Promise<unknown> => {
+      const body = JSON.stringify(events);
+      const d = signDelivery(TOKEN, sink, body);
+      const res = await deliver(d.url, body, d.signature);
+      expect(res.status).toBe(200);
+      return res.json();
+    };
+    await send([metricAt('EV0', now - 60_000)]);
+    const yearAhead = metricAt('EV1', now + 365 * 86_400_000);
+    const year9999 = { ...metricAt('EV2', now), data: { ...(metricAt('EV2', now)['data'] as object), timestamp: '9999-12-31T23:59:59Z' } };
+    const mixed = await send([yearAhead, metricAt('EV3', now - 55_000), year9999]);
+    expect(mixed).toMatchObject({ skipped: 2 });
+    // Ten real samples after the fake ones, the last within the allowed skew (5m): every one counts.
+    await send(Array.from({ length: 10 }, (_, i) => metricAt(`EVr${i}`, now - 50_000 + i * 10_000)));
+    const text = await exp!.scrape();
+    expect(samplesTotal(text)).toBe(12);
+    expect(counter(text, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'future_timestamp')).toBe(2);
+    const newest = seriesOf(text, 'twilio_call_sample_timestamp_seconds').map((s) => s.value);
+    expect(newest).toEqual([(now + 40_000) / 1000]);
+    // A redelivery of the refused event is refused again: it was never applied, so its id was not remembered.
+    expect(await send([yearAhead])).toMatchObject({ skipped: 1 });
   });
 
   it('counts a batch of thousands of bad events by reason, with one log line per reason and not one per event', async () => {
