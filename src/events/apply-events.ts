@@ -29,16 +29,20 @@ export interface NewCallTag {
 
 /** What applying a batch did. */
 export interface ApplyEventsResult {
-  /** Events applied (not seen before). */
+  /** Events that took effect: a sample newly applied, or a call event or summary of a call this replica owns. */
   events: number;
   /** Events whose CloudEvent id was already applied. */
   duplicateEvents: number;
   /** Events about a call tracked for another account than the one that signed the delivery (skipped). */
   otherAccount: number;
+  /** Events about a call this replica does not track: refused at `max_calls`, or owned by another shard. */
+  refused: number;
   /** New samples applied to the store. */
   samples: number;
-  /** Samples the store already held (pushed before, or polled). */
+  /** Samples the store already held (pushed before under another id, or polled). */
   duplicateSamples: number;
+  /** Never-seen samples the store refused as too late (older than `max_sample_lateness` behind their stream's newest). */
+  tooLate: number;
   /** Calls this batch ended. */
   ended: number;
   /** Summary events, for the summary metrics. */
@@ -72,7 +76,7 @@ function applySummary(e: SummaryEvent, deps: ApplyEventsDeps, result: ApplyEvent
  */
 export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDeps): ApplyEventsResult {
   const { registry, store, dedupe, pushes } = deps;
-  const result: ApplyEventsResult = { events: 0, duplicateEvents: 0, otherAccount: 0, samples: 0, duplicateSamples: 0, ended: 0, summaries: [], callEvents: [], callEventLabels: [], newTags: [] };
+  const result: ApplyEventsResult = { events: 0, duplicateEvents: 0, otherAccount: 0, refused: 0, samples: 0, duplicateSamples: 0, tooLate: 0, ended: 0, summaries: [], callEvents: [], callEventLabels: [], newTags: [] };
   const fresh: ParsedEvent[] = [];
   const inBatch = new Set<string>();
   for (const e of events) {
@@ -92,20 +96,27 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
   for (const e of fresh) {
     if (e.kind !== 'call_metrics') continue;
     const t = registry.track(e.sample.callSid, e.sample.accountSid, 'event_streams');
-    if (t === 'refused' || t === 'not_owned') continue;
+    if (t === 'refused' || t === 'not_owned') {
+      result.refused++;
+      continue;
+    }
     pushes.pushed(e.sample.callSid);
     samples.push(e.sample);
   }
   const applied = store.apply(samples);
   result.samples = applied.applied;
   result.duplicateSamples = applied.duplicates;
+  result.tooLate = applied.tooLate;
+  result.events = applied.applied;
   for (const e of fresh) {
     // With one sink per shard every replica receives every event: only the call's owner counts it, so the
     // shards' counters add up to one replica's.
     if (e.kind !== 'call_metrics' && !registry.owns(e.callSid)) {
+      result.refused++;
       dedupe.add(e.id);
       continue;
     }
+    if (e.kind !== 'call_metrics') result.events++;
     if (e.kind === 'call_event') {
       result.callEvents.push(e);
       result.callEventLabels.push(callEventLabels(e));
@@ -118,6 +129,5 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
     }
     dedupe.add(e.id);
   }
-  result.events = fresh.length;
   return result;
 }

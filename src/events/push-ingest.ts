@@ -34,10 +34,29 @@ export interface PushIngestOptions {
   readonly onUnknownTypes?: (accountSid: string, n: number) => void;
 }
 
+/** What became of a pushed event: a closed set, used as a metric label value (the answer's counts, by name). */
+export const EVENT_OUTCOMES = ['applied', 'duplicate', 'too_late', 'refused', 'skipped', 'unknown_type'] as const;
+
+/** What the sink answers for an applied delivery: each event of its body in exactly one count. */
+export interface DeliveryAnswer {
+  /** Events that took effect: a sample newly applied, or a call event or summary counted. */
+  readonly applied: number;
+  /** Events already applied: a redelivered event id, or a sample already held (pushed under another id, or polled). */
+  readonly duplicates: number;
+  /** Events whose never-seen sample was refused as older than `max_sample_lateness` behind its stream's newest. */
+  readonly too_late: number;
+  /** Events about a call this replica does not track: refused at `max_calls`, or owned by another shard. */
+  readonly refused: number;
+  /** Events skipped as malformed, not the sink's account's, or dated past `max_clock_skew`. */
+  readonly skipped: number;
+  /** Events of types the exporter does not read. */
+  readonly unknown_types: number;
+}
+
 /** Push ingestion: applies authenticated batches and tells the poller which calls to leave alone. */
 export interface PushIngest {
   /** Applies one authenticated, parsed delivery; returns what the sink answers. */
-  apply(accountSid: string, batch: ParsedBatch): { applied: number; duplicates: number; skipped: number; unknown_types: number };
+  apply(accountSid: string, batch: ParsedBatch): DeliveryAnswer;
   /** Whether the poller skips a call now (its account's mode and the call's pushes decide). */
   skipPoll(call: Readonly<TrackedCall>, nowMs: number): boolean;
   /** Ends active push-mode calls with no pushed sample for the silence timeout; returns how many. */
@@ -64,9 +83,12 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
       if (r.otherAccount > 0) options.onSkipped?.(accountSid, { reason: 'wrong_account', detail: 'the call is tracked for another account', count: r.otherAccount });
       if (batch.unknownTypes > 0) options.onUnknownTypes?.(accountSid, batch.unknownTypes);
       options.onApplied?.(accountSid, r);
+      // Each event of the delivery is in exactly one count.
       return {
         applied: r.events,
-        duplicates: r.duplicateEvents,
+        duplicates: r.duplicateEvents + r.duplicateSamples,
+        too_late: r.tooLate,
+        refused: r.refused,
         skipped: skippedTotal(batch) + r.otherAccount,
         unknown_types: batch.unknownTypes,
       };

@@ -10,6 +10,7 @@ import { checkBodyHash, checkSignedUrl } from '../events/body-signature.ts';
 import type { SignatureFailure } from '../events/body-signature.ts';
 import { parseEventBatch } from '../events/cloud-event.ts';
 import type { ParsedBatch } from '../events/cloud-event.ts';
+import type { DeliveryAnswer } from '../events/push-ingest.ts';
 import { ACCOUNT_SID_RE } from '../samples/ids.ts';
 
 /** What happened to an Event Streams delivery: a closed set, used as a metric label value. */
@@ -22,14 +23,6 @@ export const EVENT_STREAMS_PATH = '/webhooks/twilio/event-streams/:accountSid';
 const SINK_PREFIX = '/webhooks/twilio/event-streams/';
 // A path segment express would pass on unchanged (no escapes to decode, no further segment).
 const PLAIN_SEGMENT = /^[^/%]+$/;
-
-/** What the route reports back to the client after applying a batch. */
-export interface DeliveryAnswer {
-  readonly applied: number;
-  readonly duplicates: number;
-  readonly skipped: number;
-  readonly unknown_types: number;
-}
 
 /** Options of the Event Streams sink route. */
 export interface EventStreamsRoutesOptions {

@@ -16,6 +16,7 @@ import type { TwilioClientOptions } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
 import type { AccountActivity } from '../status/account-activity.ts';
 import type { ApplyEventsResult } from '../events/apply-events.ts';
+import { EVENT_OUTCOMES } from '../events/push-ingest.ts';
 import { EVENT_SKIP_REASONS } from '../events/cloud-event.ts';
 import type { SkippedGroup } from '../events/cloud-event.ts';
 import type { SignatureFailure } from '../events/body-signature.ts';
@@ -293,7 +294,7 @@ export class SelfTelemetry {
   eventStreamsEnabled(): void {
     const self = this.#self;
     for (const outcome of DELIVERY_OUTCOMES) self.eventStreamsDeliveries.inc({ outcome }, 0);
-    for (const outcome of ['applied', 'duplicate', 'skipped', 'unknown_type']) self.eventStreamsEvents.inc({ outcome }, 0);
+    for (const outcome of EVENT_OUTCOMES) self.eventStreamsEvents.inc({ outcome }, 0);
     for (const reason of EVENT_SKIP_REASONS) self.eventStreamsSkipped.inc({ reason }, 0);
   }
 
@@ -313,8 +314,12 @@ export class SelfTelemetry {
     for (const l of r.callEventLabels) this.#self.callEvents.inc({ account_sid: accountSid, ...l });
     for (const t of r.newTags) this.#self.callTags.inc({ account_sid: accountSid, edge: t.edge, tag: t.tag });
     this.#self.eventStreamsEvents.inc({ outcome: 'applied' }, r.events);
-    this.#self.eventStreamsEvents.inc({ outcome: 'duplicate' }, r.duplicateEvents);
+    this.#self.eventStreamsEvents.inc({ outcome: 'duplicate' }, r.duplicateEvents + r.duplicateSamples);
+    this.#self.eventStreamsEvents.inc({ outcome: 'too_late' }, r.tooLate);
+    this.#self.eventStreamsEvents.inc({ outcome: 'refused' }, r.refused);
     if (r.duplicateSamples > 0) this.#self.samplesDuplicate.inc(r.duplicateSamples);
+    // As the poll path counts them: a sample never seen and too late to judge is refused, never silently dropped.
+    if (r.tooLate > 0) this.#self.samplesRejected.inc({ reason: 'too_late' }, r.tooLate);
   }
 
   /** Sets each account's ingest-mode gauge (1 for its running mode, 0 for the others). */

@@ -102,17 +102,19 @@ describe('Event Streams receiver', () => {
     const d = signDelivery(TOKEN, sink, body);
     const first = await deliver(d.url, body, d.signature);
     expect(first.status).toBe(200);
-    expect(await first.json()).toEqual({ applied: 2, duplicates: 0, skipped: 1, unknown_types: 1 });
+    expect(await first.json()).toEqual({ applied: 2, duplicates: 0, too_late: 0, refused: 0, skipped: 1, unknown_types: 1 });
     const again = await deliver(d.url, body, d.signature);
-    expect(await again.json()).toEqual({ applied: 0, duplicates: 2, skipped: 1, unknown_types: 1 });
+    expect(await again.json()).toEqual({ applied: 0, duplicates: 2, too_late: 0, refused: 0, skipped: 1, unknown_types: 1 });
     const reissued = JSON.stringify([metricEvent('EV9', 20)]);
     const r = signDelivery(TOKEN, sink, reissued);
-    expect((await deliver(r.url, reissued, r.signature)).status).toBe(200);
+    const re = await deliver(r.url, reissued, r.signature);
+    expect(await re.json()).toEqual({ applied: 0, duplicates: 1, too_late: 0, refused: 0, skipped: 0, unknown_types: 0 });
     const text = await exp!.scrape();
     expect(samplesTotal(text)).toBe(2);
     expect(counter(text, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'bad_envelope')).toBe(2);
     expect(counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', 'unknown_type')).toBe(2);
-    expect(counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', 'duplicate')).toBe(2);
+    // Two redelivered ids and one sample already held under another id.
+    expect(counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', 'duplicate')).toBe(3);
   });
 
   // Probe D #1: a delivery signed by one configured account, naming a call tracked for another, ended that call and
@@ -181,6 +183,37 @@ describe('Event Streams receiver', () => {
     expect(await send([yearAhead])).toMatchObject({ skipped: 1 });
   });
 
+  // Probe E #3: a pushed sample the store refused as too late was dropped with no count, and the answer called it
+  // applied, as it did duplicates under a new id and events of calls refused at max_calls.
+  it('counts a pushed sample refused as too late like a polled one, and answers what each event came to', async () => {
+    const sink = await start({ max_calls: 1 });
+    const now = Date.now();
+    const send = async (events: unknown[]): Promise<unknown> => {
+      const body = JSON.stringify(events);
+      const d = signDelivery(TOKEN, sink, body);
+      const res = await deliver(d.url, body, d.signature);
+      expect(res.status).toBe(200);
+      return res.json();
+    };
+    const OTHER_CALL = `CA${'b'.repeat(32)}`;
+    expect(await send([metricAt('EV1', now)])).toEqual({ applied: 1, duplicates: 0, too_late: 0, refused: 0, skipped: 0, unknown_types: 0 });
+    const answer = await send([
+      metricAt('EV2', now - 20 * 60_000), // 20 min behind its stream's newest: past max_sample_lateness (10m)
+      metricAt('EV3', now), // the sample of EV1 under a new id
+      metricAt('EV4', now, OTHER_CALL), // a second call, past max_calls
+      metricAt('EV1', now), // a redelivery
+      { bad: 'event' },
+    ]);
+    // Every event of the body in exactly one count.
+    expect(answer).toEqual({ applied: 0, duplicates: 2, too_late: 1, refused: 1, skipped: 1, unknown_types: 0 });
+    const text = await exp!.scrape();
+    expect(samplesTotal(text)).toBe(1);
+    expect(counter(text, 'twilio_insights_exporter_samples_rejected_total', 'reason', 'too_late')).toBe(1);
+    expect(seriesOf(text, 'twilio_insights_exporter_samples_duplicate_total').map((s) => s.value)).toEqual([1]);
+    const events = (outcome: string): number => counter(text, 'twilio_insights_exporter_event_streams_events_total', 'outcome', outcome);
+    expect(['applied', 'duplicate', 'too_late', 'refused', 'skipped'].map(events)).toEqual([1, 2, 1, 1, 1]);
+  });
+
   it('counts a batch of thousands of bad events by reason, with one log line per reason and not one per event', async () => {
     // Event counts are bounded only by the body limit: 16 MB holds millions of `{}`. Per-event metric updates and
     // log calls took such a batch past Twilio's 5 s deadline; the work per bad event is now its parse alone.
@@ -196,7 +229,7 @@ describe('Event Streams receiver', () => {
     const d = signDelivery(TOKEN, sink, body);
     const res = await deliver(d.url, body, d.signature);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ applied: 1, duplicates: 0, skipped: 3000, unknown_types: 0 });
+    expect(await res.json()).toEqual({ applied: 1, duplicates: 0, too_late: 0, refused: 0, skipped: 3000, unknown_types: 0 });
     const text = await exp!.scrape();
     expect(samplesTotal(text)).toBe(1);
     expect(counter(text, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'bad_envelope')).toBe(1500);

@@ -45,7 +45,7 @@ function sink(outcomes: string[], errors: unknown[] = []): ReturnType<typeof eve
     maxBodyBytes: MAX_BODY_BYTES,
     apply: (_sid, batch) => {
       if (batch.events.some((e) => e.id === 'boom')) throw new Error('store failed');
-      return { applied: batch.events.length, duplicates: 0, skipped: skippedTotal(batch), unknown_types: batch.unknownTypes };
+      return { applied: batch.events.length, duplicates: 0, too_late: 0, refused: 0, skipped: skippedTotal(batch), unknown_types: batch.unknownTypes };
     },
     onDelivery: (outcome: DeliveryOutcome, failure) => outcomes.push(failure ? `${outcome}/${failure}` : outcome),
     onError: (err) => errors.push(err),
