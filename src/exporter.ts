@@ -30,6 +30,7 @@ import { SampleStore } from './store/sample-store.ts';
 import { StateSaver } from './store/state-saver.ts';
 import { VERSION } from './version.ts';
 import { createAccounts } from './wiring/accounts.ts';
+import { DEDUPE_HORIZON_MS } from './events/id-dedupe.ts';
 import type { PushIngest } from './events/push-ingest.ts';
 import { eventStreamsSource } from './wiring/event-streams.ts';
 import { createReloader } from './wiring/reload.ts';
@@ -173,6 +174,8 @@ function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (sou
     maxCalls: config.maxCalls,
     drainPeriodMs: config.drainPeriodMs,
     retentionMs: config.callRetentionMs,
+    // Ended calls are remembered as long as pushed events about them may still arrive, retries included.
+    endedMemoryMs: DEDUPE_HORIZON_MS,
     now,
     ...(deps.shard && deps.shard.total > 1 && { owns: (callSid: string) => owns(deps.shard!, callSid) }),
     onRefused,

@@ -58,6 +58,21 @@ export interface CallRegistryOptions {
   readonly onRefused?: (source: CallSource) => void;
   /** How many refused Call SIDs are remembered so re-announcements are not counted again [10000]. */
   readonly refusedMemory?: number;
+  /** How many ended calls that are not tracked are remembered, so a late announcement finds them ended [max(10000, maxCalls)]. */
+  readonly endedMemory?: number;
+  /** How long such an ended call is remembered [4 h: Twilio's Event Streams retry horizon]. */
+  readonly endedMemoryMs?: number;
+}
+
+/** How long an ended, untracked call is remembered by default: Event Streams retries a delivery for up to 4 hours. */
+export const ENDED_MEMORY_MS = 4 * 3600_000;
+
+/** An ended call the registry does not track: when it ended, and since when it is remembered (for the horizon). */
+interface EndedCall {
+  readonly callSid: string;
+  readonly accountSid: string;
+  readonly endedAtMs: number;
+  readonly rememberedAtMs: number;
 }
 
 /** The outcome of announcing a call. */
@@ -66,6 +81,11 @@ export type TrackResult = 'tracked' | 'known' | 'refused' | 'not_owned' | 'ended
 /**
  * The set of calls to poll, merged from every source, with the lifecycle
  * active → draining (ended, still polled) → ended (series kept) → removed.
+ *
+ * Ended calls it no longer tracks (removed after retention, or reported ended before any source announced them)
+ * are remembered per (account, call) for {@link ENDED_MEMORY_MS}, at most `endedMemory` of them: Twilio delivers
+ * late and out of order, and a call announced again while remembered is tracked ended at its remembered end time
+ * (its samples still apply once; it is not active, not polled past the drain period, and removed after retention).
  */
 export class CallRegistry {
   readonly #calls = new Map<string, TrackedCall>();
@@ -74,11 +94,18 @@ export class CallRegistry {
   readonly #now: () => number;
   // Insertion-ordered, so the oldest refusal is forgotten first when the memory is full.
   readonly #refused = new Set<string>();
+  // Keyed `account/call`, insertion-ordered by `rememberedAtMs`, so the oldest are forgotten first. Per account: a
+  // call one account reports ended is never found ended when another account announces it.
+  readonly #ended = new Map<string, EndedCall>();
+  readonly #endedMemory: number;
+  readonly #endedMemoryMs: number;
 
   /** Creates an empty registry. */
   constructor(options: CallRegistryOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#endedMemory = options.endedMemory ?? Math.max(10_000, options.maxCalls);
+    this.#endedMemoryMs = options.endedMemoryMs ?? ENDED_MEMORY_MS;
   }
 
   /** Subscribes to changes. */
@@ -91,7 +118,10 @@ export class CallRegistry {
     return this.#options.owns === undefined || this.#options.owns(callSid);
   }
 
-  /** Announces an in-progress call; idempotent across sources. */
+  /**
+   * Announces an in-progress call; idempotent across sources. A call remembered as ended for this account is
+   * tracked ended at its remembered end time ('ended'), whatever the source says.
+   */
   track(callSid: string, accountSid: string, source: CallSource, hints?: CallHints): TrackResult {
     if (this.#options.owns && !this.#options.owns(callSid)) {
       for (const l of this.#listeners) l.onRefused?.(callSid, source, 'not_owned');
@@ -108,10 +138,40 @@ export class CallRegistry {
       return 'refused';
     }
     this.#refused.delete(callSid);
-    const call: TrackedCall = { callSid, accountSid, sources: new Set([source]), trackedAtMs: this.#now(), endedAtMs: undefined, hints };
+    const ended = this.#rememberedEnd(callSid, accountSid);
+    const call: TrackedCall = { callSid, accountSid, sources: new Set([source]), trackedAtMs: this.#now(), endedAtMs: ended?.endedAtMs, hints };
+    // Tracked now: remembered again when it is removed.
+    if (ended) this.#ended.delete(endedKey(accountSid, callSid));
     this.#calls.set(callSid, call);
     for (const l of this.#listeners) l.onTracked?.(call);
-    return 'tracked';
+    return ended ? 'ended' : 'tracked';
+  }
+
+  #rememberedEnd(callSid: string, accountSid: string): EndedCall | undefined {
+    if (this.#ended.size === 0) return undefined;
+    this.#expireEnded(this.#now());
+    return this.#ended.get(endedKey(accountSid, callSid));
+  }
+
+  // A call reported ended again keeps its first end time (and its place in the memory's order).
+  #rememberEnded(callSid: string, accountSid: string, endedAtMs: number): void {
+    const key = endedKey(accountSid, callSid);
+    if (this.#ended.has(key)) return;
+    const now = this.#now();
+    this.#ended.set(key, { callSid, accountSid, endedAtMs, rememberedAtMs: now });
+    this.#expireEnded(now);
+  }
+
+  #expireEnded(nowMs: number): void {
+    for (const [key, e] of this.#ended) {
+      if (this.#ended.size <= this.#endedMemory && nowMs - e.rememberedAtMs < this.#endedMemoryMs) break;
+      this.#ended.delete(key);
+    }
+  }
+
+  /** How many ended calls that are not tracked are remembered (bounded by `endedMemory`). */
+  get rememberedEnded(): number {
+    return this.#ended.size;
   }
 
   // Discovery and callbacks announce a refused call again every run; the refusal counts calls, not announcements.
@@ -126,10 +186,18 @@ export class CallRegistry {
     this.#options.onRefused?.(source);
   }
 
-  /** Reports a call ended; it is drained, then removed after the retention period. */
-  end(callSid: string): boolean {
+  /**
+   * Reports a call ended; it is drained, then removed after the retention period. True when a tracked call ended
+   * now. With `accountSid` (the account a signed callback or delivery proved), a call this replica owns but does
+   * not track yet is remembered as ended for that account, so its later announcement does not make it active.
+   */
+  end(callSid: string, accountSid?: string): boolean {
     const call = this.#calls.get(callSid);
-    if (!call || call.endedAtMs !== undefined) return false;
+    if (!call) {
+      if (accountSid !== undefined && this.owns(callSid)) this.#rememberEnded(callSid, accountSid, this.#now());
+      return false;
+    }
+    if (call.endedAtMs !== undefined || (accountSid !== undefined && call.accountSid !== accountSid)) return false;
     call.endedAtMs = this.#now();
     for (const l of this.#listeners) l.onEnded?.(call);
     return true;
@@ -144,11 +212,15 @@ export class CallRegistry {
     return known !== undefined && known.accountSid !== accountSid;
   }
 
-  /** Drops a call at once (admin DELETE); its series disappear now. */
+  /**
+   * Drops a call at once (admin DELETE, or the sweep after retention); its series disappear now. An ended call is
+   * remembered as ended; an active one is not (announced again, it is active again).
+   */
   remove(callSid: string): boolean {
     const call = this.#calls.get(callSid);
     if (!call) return false;
     this.#calls.delete(callSid);
+    if (call.endedAtMs !== undefined) this.#rememberEnded(callSid, call.accountSid, call.endedAtMs);
     for (const l of this.#listeners) l.onRemoved?.(call);
     return true;
   }
@@ -200,8 +272,9 @@ export class CallRegistry {
     return out;
   }
 
-  /** Removes calls whose retention has passed; returns how many. */
+  /** Removes calls whose retention has passed, and forgets ended calls past the memory horizon; returns how many calls it removed. */
   sweep(nowMs = this.#now()): number {
+    this.#expireEnded(nowMs);
     let removed = 0;
     for (const call of this.#calls.values()) {
       if (call.endedAtMs !== undefined && nowMs >= call.endedAtMs + this.#options.retentionMs) {
@@ -211,4 +284,8 @@ export class CallRegistry {
     }
     return removed;
   }
+}
+
+function endedKey(accountSid: string, callSid: string): string {
+  return `${accountSid}/${callSid}`;
 }

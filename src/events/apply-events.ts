@@ -72,7 +72,8 @@ function applySummary(e: SummaryEvent, deps: ApplyEventsDeps, result: ApplyEvent
  * Applies the events of one authenticated delivery: each CloudEvent id once; samples through the store
  * (so a sample also polled counts once); a call first seen in a push is tracked with source
  * `event_streams`; call progress that ends a call, and any summary, end it (samples first, so a batch
- * holding both keeps its samples).
+ * holding both keeps its samples). An end that comes before the call's first metrics, or a sample that comes
+ * after the ended call was removed, leaves the call ended: the registry remembers ended calls.
  */
 export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDeps): ApplyEventsResult {
   const { registry, store, dedupe, pushes } = deps;
@@ -120,12 +121,12 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
     if (e.kind === 'call_event') {
       result.callEvents.push(e);
       result.callEventLabels.push(callEventLabels(e));
-      if (ENDING_EVENT_NAMES.has(e.name) && registry.end(e.callSid)) result.ended++;
+      if (ENDING_EVENT_NAMES.has(e.name) && registry.end(e.callSid, e.accountSid)) result.ended++;
     } else if (e.kind === 'call_summary') {
       result.summaries.push(e);
       applySummary(e, deps, result);
       // Twilio emits a summary only after the call; the first one ends it (later ones find it ended).
-      if (registry.end(e.callSid)) result.ended++;
+      if (registry.end(e.callSid, e.accountSid)) result.ended++;
     }
     dedupe.add(e.id);
   }

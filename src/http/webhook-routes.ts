@@ -69,7 +69,8 @@ export function webhookRoutes(options: WebhookRoutesOptions): Router {
         options.registry.track(callSid, accountSid, 'webhook', { from: hint('From'), to: hint('To'), trunkSid: hint('TrunkSid') });
         options.onCallback?.('accepted');
       } else if (ENDING_STATUSES.has(status)) {
-        options.registry.end(callSid);
+        // Callbacks come in no set order: an end before `in-progress` is remembered, so the call is tracked ended.
+        options.registry.end(callSid, accountSid);
         options.onCallback?.('accepted');
       } else {
         options.onCallback?.('ignored');

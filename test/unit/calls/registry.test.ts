@@ -217,3 +217,85 @@ describe('CallRegistry counts', () => {
     expect(registry.countByState(clock.now + 20_000).get(ACCOUNT_B)).toEqual(new Map([['ended', 1]]));
   });
 });
+
+// Probe E #5: a late announcement (a pushed sample, discovery still listing the call, an unordered callback) brought
+// an ended, removed call back as active, and an end reported before the call was tracked was forgotten.
+describe('CallRegistry ended-call memory', () => {
+  it('tracks a removed ended call announced again as ended at its end time, never active, and removes it after retention', () => {
+    const { registry, clock } = setup();
+    registry.track(CALL_1, ACCOUNT_A, 'event_streams');
+    registry.end(CALL_1);
+    const endedAt = clock.now;
+    clock.now += 120_000;
+    expect(registry.sweep()).toBe(1);
+    expect(registry.rememberedEnded).toBe(1);
+
+    clock.now += 60_000;
+    expect(registry.track(CALL_1, ACCOUNT_A, 'discovery')).toBe('ended');
+    const call = registry.get(CALL_1)!;
+    expect(call.endedAtMs).toBe(endedAt);
+    expect(registry.lifecycle(call)).toBe('ended');
+    expect(registry.isPollable(call)).toBe(false);
+    expect(registry.activeByAccount().get(ACCOUNT_A)).toBeUndefined();
+    expect(registry.rememberedEnded).toBe(0);
+    // Past retention already: the next sweep removes it, and it is remembered again.
+    expect(registry.sweep()).toBe(1);
+    expect(registry.rememberedEnded).toBe(1);
+    expect(registry.track(CALL_1, ACCOUNT_A, 'event_streams')).toBe('ended');
+  });
+
+  it('remembers an end reported before the call is tracked, for the reporting account only', () => {
+    const { registry, clock } = setup();
+    expect(registry.end(CALL_1, ACCOUNT_A)).toBe(false);
+    const endedAt = clock.now;
+    clock.now += 5_000;
+    // Another account announcing the SID is not ended by account A's report.
+    expect(registry.track(CALL_1, ACCOUNT_B, 'event_streams')).toBe('tracked');
+    expect(registry.get(CALL_1)?.endedAtMs).toBeUndefined();
+    registry.remove(CALL_1);
+    expect(registry.track(CALL_1, ACCOUNT_A, 'event_streams')).toBe('ended');
+    const call = registry.get(CALL_1)!;
+    expect(call.endedAtMs).toBe(endedAt);
+    expect(registry.lifecycle(call)).toBe('draining');
+    // A second report keeps the first end time.
+    expect(registry.end(CALL_2, ACCOUNT_A)).toBe(false);
+    clock.now += 1_000;
+    registry.end(CALL_2, ACCOUNT_A);
+    expect(registry.track(CALL_2, ACCOUNT_A, 'webhook')).toBe('ended');
+    expect(registry.get(CALL_2)?.endedAtMs).toBe(clock.now - 1_000);
+  });
+
+  it('remembers nothing for an end without an account, another shard\'s call, or an active call removed by the admin API', () => {
+    const { registry } = setup({ owns: (sid) => sid !== CALL_3 });
+    registry.end(CALL_1);
+    registry.end(CALL_3, ACCOUNT_A);
+    registry.track(CALL_2, ACCOUNT_A, 'admin');
+    registry.remove(CALL_2);
+    expect(registry.rememberedEnded).toBe(0);
+    expect(registry.track(CALL_1, ACCOUNT_A, 'webhook')).toBe('tracked');
+    expect(registry.track(CALL_2, ACCOUNT_A, 'admin')).toBe('tracked');
+  });
+
+  it('is bounded in count (the oldest are forgotten first) and in time', () => {
+    const { registry, clock } = setup({ endedMemory: 2, endedMemoryMs: 60_000 });
+    for (const sid of [CALL_1, CALL_2, CALL_3]) {
+      registry.end(sid, ACCOUNT_A);
+      clock.now += 1_000;
+    }
+    expect(registry.rememberedEnded).toBe(2);
+    expect(registry.track(CALL_1, ACCOUNT_A, 'event_streams')).toBe('tracked');
+    clock.now += 60_000;
+    registry.sweep();
+    expect(registry.rememberedEnded).toBe(0);
+    expect(registry.track(CALL_3, ACCOUNT_A, 'event_streams')).toBe('tracked');
+  });
+
+  it('defaults to max(10000, max_calls) calls and 4 hours', () => {
+    const { registry, clock } = setup({ maxCalls: 20_000 });
+    for (let i = 0; i < 20_001; i++) registry.end(`CA${i.toString(16).padStart(32, '0')}`, ACCOUNT_A);
+    expect(registry.rememberedEnded).toBe(20_000);
+    clock.now += 4 * 3600_000;
+    registry.sweep();
+    expect(registry.rememberedEnded).toBe(0);
+  });
+});

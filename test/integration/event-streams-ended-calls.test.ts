@@ -1,0 +1,133 @@
+import twilio from 'twilio';
+import { describe, expect, it } from 'vitest';
+import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
+import { signDelivery } from '../../src/simulator/event-signing.ts';
+import { startSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
+import { closeAfterEach, eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import type { TestExporter } from '../helpers/exporter.ts';
+import { simControl } from '../helpers/sim-control.ts';
+
+// Probe E #5: a late pushed sample brought an ended, removed call back as active (push mode: until silence_timeout;
+// hybrid mode: polled every poll_interval, indefinitely), and so did a `completed` event or summary that arrived
+// before the call's first metrics (Event Streams does not keep order).
+
+const ACCOUNT = DEMO_ACCOUNT.accountSid;
+const TOKEN = DEMO_ACCOUNT.authToken;
+
+let sim: RunningSimulator | undefined;
+let exp: TestExporter | undefined;
+closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
+
+const envelope = (id: string, type: string, schema: string, call: string, data: Record<string, unknown>): Record<string, unknown> => ({
+  specversion: '1.0', type: `com.twilio.voice.insights.${type}`, source: `/v1/Voice/${call}`, id,
+  dataschema: `https://events-schemas.twilio.com/VoiceInsights.${schema}`, time: new Date().toISOString(), data: { call_sid: call, account_sid: ACCOUNT, ...data },
+});
+const metric = (id: string, call: string, atMs: number): Record<string, unknown> =>
+  envelope(id, 'call-metrics.gateway', 'CallMetric/2', call, {
+    timestamp: new Date(atMs).toISOString(), edge: 'carrier_edge', direction: 'inbound',
+    carrier_edge: { codec_name: 'pcmu', cumulative: { jitter: { avg: 3, max: 9 } }, interval: { packets_loss_percentage: 0.5 } },
+  });
+const completed = (id: string, call: string): Record<string, unknown> =>
+  envelope(id, 'call-event.gateway', 'CallEvent/3', call, { edge: 'carrier_edge', group: 'call_state', name: 'completed', level: 'INFO' });
+const summary = (id: string, call: string): Record<string, unknown> =>
+  envelope(id, 'call-summary.complete', 'CallSummary/2', call, { call_type: 'carrier', processing_state: 'complete', tags: ['low_mos'] });
+
+async function push(events: unknown[]): Promise<Record<string, number>> {
+  const body = JSON.stringify(events);
+  const d = signDelivery(TOKEN, `${exp!.url}/webhooks/twilio/event-streams/${ACCOUNT}`, body);
+  const res = await fetch(d.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': d.signature }, body });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Record<string, number>;
+}
+
+async function start(mode: 'push' | 'hybrid', extra: Record<string, unknown> = {}): Promise<void> {
+  sim ??= await startSimulator({ lagSeconds: 0 });
+  exp = await startTestExporter(sim.url, {
+    accounts: [{ account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: mode }],
+    backfill: true,
+    drain_period: '1s',
+    call_retention: '2s',
+    ...extra,
+  });
+}
+
+const total = (text: string, name: string): number => seriesOf(text, name).reduce((n, s) => n + s.value, 0);
+const activeCalls = async (): Promise<number> => total(await exp!.scrape(), 'twilio_voice_active_calls');
+const removed = (sid: string): Promise<true> => eventually(() => (exp!.exporter.registry.get(sid) === undefined ? true : undefined), 10_000, `${sid} removed after retention`);
+// The call is not tracked, or tracked in the ended state: never active again.
+const notActive = (sid: string): boolean => {
+  const call = exp!.exporter.registry.get(sid);
+  return call === undefined || exp!.exporter.registry.lifecycle(call) !== 'active';
+};
+
+describe('an ended call stays ended when its events arrive late or out of order', () => {
+  it('applies a late pushed sample of an ended, removed call once, and leaves the call ended', { timeout: 30_000 }, async () => {
+    await start('push');
+    const R = `CA${'7a'.repeat(16)}`;
+    const now = Date.now();
+    await push([metric('R1', R, now - 60_000), metric('R2', R, now - 50_000)]);
+    await push([completed('R3', R)]);
+    expect(exp!.exporter.registry.get(R)?.endedAtMs).toBeDefined();
+    await removed(R);
+
+    // A sample already applied, under a new id (a Twilio retry), then one never seen.
+    expect(await push([metric('R4', R, now - 60_000)])).toMatchObject({ applied: 0, duplicates: 1 });
+    expect(notActive(R)).toBe(true);
+    expect(await push([metric('R5', R, now - 40_000)])).toMatchObject({ applied: 1 });
+    expect(notActive(R)).toBe(true);
+    expect(await activeCalls()).toBe(0);
+    expect(total(await exp!.scrape(), 'twilio_voice_samples_total')).toBe(3);
+    // Its end time was remembered: past retention already, it leaves again.
+    await removed(R);
+  });
+
+  it('tracks a call whose completed event and summary came before its first metrics as ended, not active', { timeout: 30_000 }, async () => {
+    await start('push', { call_retention: '1m' });
+    const Q = `CA${'7b'.repeat(16)}`;
+    const now = Date.now();
+    expect(await push([completed('Q1', Q), summary('Q2', Q)])).toMatchObject({ applied: 2 });
+    expect(await push([metric('Q3', Q, now - 30_000)])).toMatchObject({ applied: 1 });
+    const call = exp!.exporter.registry.get(Q);
+    expect(call?.endedAtMs).toBeDefined();
+    expect(exp!.exporter.registry.lifecycle(call!)).not.toBe('active');
+    expect(await activeCalls()).toBe(0);
+    // Retained like any ended call: its series show until call_retention after the end.
+    expect(seriesOf(await exp!.scrape(), 'twilio_call_sample_timestamp_seconds').map((s) => s.labels['call_sid'])).toEqual([Q]);
+  });
+
+  it('does not poll an ended hybrid-mode call again when a late pushed sample names it', { timeout: 30_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const control = simControl(sim.url);
+    // A completed call Twilio keeps serving metrics for: polling it would cost requests for ever.
+    const C = (await control.createCall({ type: 'carrier', age_seconds: 400, duration_seconds: 60 })).sid;
+    await start('hybrid', { event_streams: { hybrid_gap: '2s' } });
+    const now = Date.now();
+    await push([metric('C1', C, now - 20_000), metric('C2', C, now - 10_000)]);
+    await push([completed('C3', C)]);
+    await removed(C);
+    const before = (await control.ledger()).requests.by_route.metrics;
+    expect(await push([metric('C4', C, now)])).toMatchObject({ applied: 1 });
+    // Past the hybrid gap and several poll intervals.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect((await control.ledger()).requests.by_route.metrics).toBe(before);
+    expect(notActive(C)).toBe(true);
+  });
+
+  it('tracks a call as ended when its completed status callback came before in-progress (callbacks are unordered too)', async () => {
+    await start('push', { call_retention: '1m' });
+    const S = `CA${'7c'.repeat(16)}`;
+    const url = `${exp!.url}/webhooks/twilio/call-status`;
+    for (const status of ['completed', 'in-progress']) {
+      const params = { CallSid: S, AccountSid: ACCOUNT, CallStatus: status };
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(TOKEN, url, params) },
+        body: new URLSearchParams(params).toString(),
+      });
+      expect(res.status).toBe(204);
+    }
+    expect(exp!.exporter.registry.get(S)?.endedAtMs).toBeDefined();
+    expect(await activeCalls()).toBe(0);
+  });
+});
