@@ -20,6 +20,17 @@ const metrics = (id: string, at: number, callSid = CALL_1): ParsedEvent => ({ ki
 const progress = (id: string, name: string, callSid = CALL_1): ParsedEvent => ({ kind: 'call_event', id, callSid, accountSid: ACCOUNT_A, edge: 'carrier_edge', group: 'connection', name, level: 'INFO' });
 
 describe('applyEvents', () => {
+  it('puts each fresh event in one count: applied, duplicate sample, too late, or refused at max_calls (probe E #3)', () => {
+    const { deps } = setup();
+    const registry = new CallRegistry({ maxCalls: 1, drainPeriodMs: 1000, retentionMs: 5000, now: () => T0 });
+    registry.addListener({ onTracked: (c) => deps.store.addCall(c.callSid, c.accountSid, c.trackedAtMs) });
+    const capped = { ...deps, registry };
+    expect(applyEvents([metrics('E1', 700)], capped)).toMatchObject({ events: 1, samples: 1 });
+    // 700 s behind the newest: past the store's default lateness (10 min).
+    const r = applyEvents([metrics('E2', 0), metrics('E3', 700), metrics('E4', 700, CALL_2)], capped);
+    expect(r).toMatchObject({ events: 0, samples: 0, duplicateSamples: 1, tooLate: 1, refused: 1, duplicateEvents: 0 });
+  });
+
   it('tracks a call first seen in a push with source event_streams and records when it was pushed', () => {
     const { registry, deps, clock } = setup();
     const r = applyEvents([metrics('E1', 10), metrics('E2', 20)], deps);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCloudEvent, parseEventBatch, skippedTotal } from '../../../src/events/cloud-event.ts';
+import { parseCloudEvent, parseEventBatch, skipFutureSamples, skippedTotal } from '../../../src/events/cloud-event.ts';
 import type { ParsedBatch } from '../../../src/events/cloud-event.ts';
 
 const ACCOUNT = 'AC998c10b68cbfda9f67277f7d8f4439c9';
@@ -138,6 +138,17 @@ describe('parseEventBatch', () => {
     expect(b.skipped.map((g) => [g.reason, g.count])).toEqual([['bad_call_sid', 3], ['not_object', 2], ['bad_envelope', 1]]);
     expect(b.skipped[0]!.detail).toMatch(/^call_sid /);
     expect(b.skipped[1]!.detail).toBe('event is not a JSON object');
+  });
+
+  it('skips call-metrics events dated past the bound as future_timestamp, keeping the order of the rest (probe E #2)', () => {
+    const at = (id: string, timestamp: string) => envelope('call-metrics.gateway', { ...METRIC, timestamp }, { id });
+    const progress = envelope('call-event.gateway', { call_sid: CALL, account_sid: ACCOUNT, edge: 'carrier_edge', group: 'call_progress', name: 'completed', level: 'INFO' }, { id: 'P1', dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallEvent/3' });
+    const body = [at('A', '2024-01-01T00:00:10Z'), at('F1', '2025-01-01T00:00:00Z'), progress, at('B', '2024-01-01T00:05:00Z'), at('F2', '9999-12-31T23:59:59Z'), {}];
+    const b = parseEventBatch(body, ACCOUNT) as ParsedBatch;
+    skipFutureSamples(b, Date.parse('2024-01-01T00:05:00Z'));
+    expect(b.events.map((e) => e.id)).toEqual(['A', 'P1', 'B']);
+    expect(b.skipped.map((g) => [g.reason, g.count])).toEqual([['bad_envelope', 1], ['future_timestamp', 2]]);
+    expect(b.skipped[1]!.detail).toMatch(/^record is dated \d+s past the allowed clock skew$/);
   });
 
   it('refuses a body that is not an array, naming what it must be', () => {
