@@ -268,7 +268,7 @@ function lifecycle(r: Running): Pick<Exporter, 'start' | 'stop'> {
         r.registry.sweep();
         r.store.sweep();
         const silent = r.push.endSilent(r.now());
-        if (silent > 0) r.logger.debug({ calls: silent }, 'push-mode calls silent for event_streams.silence_timeout: ended');
+        if (silent > 0) r.logger.debug({ calls: silent }, 'push and hybrid calls silent in every source for event_streams.silence_timeout: ended');
         r.telemetry.updateTracked();
         r.refreshModes();
       }, 1000);

@@ -18,7 +18,7 @@ export interface PushIngestOptions {
   readonly mode: (accountSid: string) => IngestMode | undefined;
   /** In hybrid mode, how long pushes may stop before a call is polled. */
   readonly hybridGapMs: () => number;
-  /** In push mode, how long a call may go without a pushed sample before it is ended. */
+  /** How long a push-mode call may go without a pushed sample, and a hybrid one without any new sample, before it is ended. */
   readonly silenceTimeoutMs: () => number;
   /** Clock, epoch ms. */
   readonly now?: () => number;
@@ -59,7 +59,7 @@ export interface PushIngest {
   apply(accountSid: string, batch: ParsedBatch): DeliveryAnswer;
   /** Whether the poller skips a call now (its account's mode and the call's pushes decide). */
   skipPoll(call: Readonly<TrackedCall>, nowMs: number): boolean;
-  /** Ends active push-mode calls with no pushed sample for the silence timeout; returns how many. */
+  /** Ends active calls silent in every source for the silence timeout (push and hybrid modes); returns how many. */
   endSilent(nowMs: number): number;
   /** When each call was last pushed. */
   readonly pushes: PushTracker;
@@ -94,12 +94,17 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
       };
     },
     endSilent(nowMs) {
-      // Push is the only source of a push-mode call: silence there is silence in every source.
+      // Silent in every source: in push mode no pushed sample; in hybrid mode no pushed sample and no new polled
+      // one either (a call whose end never came is otherwise polled for as long as Twilio serves its metrics).
       const timeout = options.silenceTimeoutMs();
       const silent: string[] = [];
       for (const call of options.registry.calls()) {
-        if (call.endedAtMs !== undefined || options.mode(call.accountSid) !== 'push') continue;
-        if (nowMs - (pushes.lastPushMs(call.callSid) ?? call.trackedAtMs) > timeout) silent.push(call.callSid);
+        if (call.endedAtMs !== undefined) continue;
+        const mode = options.mode(call.accountSid);
+        if (mode !== 'push' && mode !== 'hybrid') continue;
+        const polled = mode === 'hybrid' ? (options.store.get(call.callSid)?.lastAppliedAtMs ?? 0) : 0;
+        const last = Math.max(pushes.lastPushMs(call.callSid) ?? call.trackedAtMs, polled);
+        if (nowMs - last > timeout) silent.push(call.callSid);
       }
       for (const callSid of silent) options.registry.end(callSid);
       return silent.length;

@@ -30,6 +30,8 @@ export interface CallState {
   readonly streams: Map<string, StreamState>;
   /** The most final call summary pushed so far, once one arrived. */
   summary?: CallSummaryInfo;
+  /** When a sample of the call was last applied (the clock's time, not the sample's), epoch ms; not saved. */
+  lastAppliedAtMs?: number | undefined;
 }
 
 /** What the store keeps of a call summary for the per-call summary gauge: bounded, label-safe fields. */
@@ -148,6 +150,7 @@ export class SampleStore {
         codecName: undefined,
         mediaRegion: undefined,
         streams: new Map(),
+        lastAppliedAtMs: undefined,
       };
     }
     this.#calls.set(callSid, call);
@@ -205,6 +208,7 @@ export class SampleStore {
     const result: ApplyResult = { applied: 0, observed: 0, duplicates: 0, tooLate: 0 };
     if (samples.length === 0) return result;
     const sorted = isSorted(samples) ? samples : [...samples].sort(byTimestamp);
+    const nowMs = this.#now();
     for (const sample of sorted) {
       const call = this.#calls.get(sample.callSid);
       if (!call) continue;
@@ -234,6 +238,7 @@ export class SampleStore {
         if (sample.region !== undefined) call.mediaRegion = sample.region;
       }
       const observe = this.#backfill || t >= call.trackedAtMs - this.#historyWindowMs;
+      call.lastAppliedAtMs = nowMs;
       result.applied++;
       if (observe) result.observed++;
       for (const listener of this.#listeners) listener.onSample(sample, call, observe, newest);

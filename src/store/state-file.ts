@@ -228,6 +228,7 @@ function toEntry(saved: SavedCall): StateEntry {
     codecName: labelValue(saved.codec_name),
     mediaRegion: labelValue(saved.media_region),
     streams,
+    lastAppliedAtMs: undefined,
   };
   return { call, parkedAtMs: saved.parked_at_ms };
 }

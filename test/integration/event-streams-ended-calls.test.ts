@@ -114,6 +114,26 @@ describe('an ended call stays ended when its events arrive late or out of order'
     expect(notActive(C)).toBe(true);
   });
 
+  // Issue 14: "a call silent in every source for a configurable time ends too". A hybrid call whose ending event
+  // never came (lost, or its end forgotten over a restart) was polled for ever: Twilio serves a completed call's
+  // metrics, and the polls brought nothing new.
+  it('ends a hybrid-mode call silent in every source (no push, no new polled sample) for silence_timeout', { timeout: 30_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const control = simControl(sim.url);
+    const H = (await control.createCall({ type: 'carrier', age_seconds: 400, duration_seconds: 60 })).sid;
+    await start('hybrid', { event_streams: { hybrid_gap: '1s', silence_timeout: '3s' }, poll_interval: '1s' });
+    // One of Twilio's own samples of the call, pushed: the polls later read it too, and it counts once.
+    const first = (await control.samples(H, { edge: 'carrier_edge', direction: 'inbound' }))[0]!;
+    await push([metric('H1', H, Date.parse(first.timestamp))]);
+    // Its pushes stop: the gap-fill polls read what Twilio has, then nothing new, and the call ends.
+    await eventually(() => (exp!.exporter.registry.get(H)?.endedAtMs !== undefined ? true : undefined), 15_000, `${H} ended`);
+    expect(total(await exp!.scrape(), 'twilio_voice_samples_total')).toBe((await control.samples(H)).length);
+    await removed(H);
+    const after = (await control.ledger()).requests.by_route.metrics;
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await control.ledger()).requests.by_route.metrics).toBe(after);
+  });
+
   it('tracks a call as ended when its completed status callback came before in-progress (callbacks are unordered too)', async () => {
     await start('push', { call_retention: '1m' });
     const S = `CA${'7c'.repeat(16)}`;
