@@ -66,6 +66,17 @@ const samplesTotal = (text: string): number => seriesOf(text, 'twilio_voice_samp
 const counter = (text: string, name: string, label: string, value: string): number =>
   seriesOf(text, name).find((s) => s.labels[label] === value)?.value ?? Number.NaN;
 
+// Posts events signed for `sink` and returns the 200 answer's body.
+function signedSender(sink: string): (events: unknown[]) => Promise<unknown> {
+  return async (events) => {
+    const body = JSON.stringify(events);
+    const d = signDelivery(TOKEN, sink, body);
+    const res = await deliver(d.url, body, d.signature);
+    expect(res.status).toBe(200);
+    return res.json();
+  };
+}
+
 describe('Event Streams receiver', () => {
   it('answers 403 to forged, replayed-with-changed-body and unsigned deliveries, changes nothing, and twilio agrees', async () => {
     const sink = await start();
@@ -158,15 +169,8 @@ describe('Event Streams receiver', () => {
   // Probe E #2: pushed samples skipped the max_clock_skew check. One dated a year ahead became its stream's newest,
   // and every real sample after it was refused as too late (silently) until that year passed.
   it('skips a pushed sample dated past max_clock_skew as future_timestamp, keeps the rest of its batch, and later samples still count', async () => {
-    const sink = await start();
+    const send = signedSender(await start());
     const now = Date.now();
-    const send = async (events: unknown[]): Promise<unknown> => {
-      const body = JSON.stringify(events);
-      const d = signDelivery(TOKEN, sink, body);
-      const res = await deliver(d.url, body, d.signature);
-      expect(res.status).toBe(200);
-      return res.json();
-    };
     await send([metricAt('EV0', now - 60_000)]);
     const yearAhead = metricAt('EV1', now + 365 * 86_400_000);
     const year9999 = { ...metricAt('EV2', now), data: { ...(metricAt('EV2', now)['data'] as object), timestamp: '9999-12-31T23:59:59Z' } };
@@ -186,15 +190,8 @@ describe('Event Streams receiver', () => {
   // Probe E #3: a pushed sample the store refused as too late was dropped with no count, and the answer called it
   // applied, as it did duplicates under a new id and events of calls refused at max_calls.
   it('counts a pushed sample refused as too late like a polled one, and answers what each event came to', async () => {
-    const sink = await start({ max_calls: 1 });
+    const send = signedSender(await start({ max_calls: 1 }));
     const now = Date.now();
-    const send = async (events: unknown[]): Promise<unknown> => {
-      const body = JSON.stringify(events);
-      const d = signDelivery(TOKEN, sink, body);
-      const res = await deliver(d.url, body, d.signature);
-      expect(res.status).toBe(200);
-      return res.json();
-    };
     const OTHER_CALL = `CA${'b'.repeat(32)}`;
     expect(await send([metricAt('EV1', now)])).toEqual({ applied: 1, duplicates: 0, too_late: 0, refused: 0, skipped: 0, unknown_types: 0 });
     const answer = await send([
