@@ -58,7 +58,7 @@ export interface CallRegistryOptions {
   readonly onRefused?: (source: CallSource) => void;
   /** How many refused Call SIDs are remembered so re-announcements are not counted again [10000]. */
   readonly refusedMemory?: number;
-  /** How many ended calls that are not tracked are remembered, so a late announcement finds them ended [max(10000, maxCalls)]. */
+  /** How many ended calls that are not tracked are remembered per account, so a late announcement finds them ended [max(10000, maxCalls)]. */
   readonly endedMemory?: number;
   /** How long such an ended call is remembered [4 h: Twilio's Event Streams retry horizon]. */
   readonly endedMemoryMs?: number;
@@ -83,7 +83,7 @@ export type TrackResult = 'tracked' | 'known' | 'refused' | 'not_owned' | 'ended
  * active → draining (ended, still polled) → ended (series kept) → removed.
  *
  * Ended calls it no longer tracks (removed after retention, or reported ended before any source announced them)
- * are remembered per (account, call) for {@link ENDED_MEMORY_MS}, at most `endedMemory` of them: Twilio delivers
+ * are remembered per (account, call) for {@link ENDED_MEMORY_MS}, at most `endedMemory` of them per account: Twilio delivers
  * late and out of order, and a call announced again while remembered is tracked ended at its remembered end time
  * (its samples still apply once; it is not active, not polled past the drain period, and removed after retention).
  */
@@ -94,9 +94,10 @@ export class CallRegistry {
   readonly #now: () => number;
   // Insertion-ordered, so the oldest refusal is forgotten first when the memory is full.
   readonly #refused = new Set<string>();
-  // Keyed `account/call`, insertion-ordered by `rememberedAtMs`, so the oldest are forgotten first. Per account: a
-  // call one account reports ended is never found ended when another account announces it.
-  readonly #ended = new Map<string, EndedCall>();
+  // Per account, then by call, insertion-ordered by `rememberedAtMs`, so the oldest are forgotten first. Per account:
+  // a call one account reports ended is never found ended when another account announces it, and one account's many
+  // ends never push another account's out (each account has its own cap).
+  readonly #ended = new Map<string, Map<string, EndedCall>>();
   readonly #endedMemory: number;
   readonly #endedMemoryMs: number;
 
@@ -141,37 +142,41 @@ export class CallRegistry {
     const ended = this.#rememberedEnd(callSid, accountSid);
     const call: TrackedCall = { callSid, accountSid, sources: new Set([source]), trackedAtMs: this.#now(), endedAtMs: ended?.endedAtMs, hints };
     // Tracked now: remembered again when it is removed.
-    if (ended) this.#ended.delete(endedKey(accountSid, callSid));
+    if (ended) this.#ended.get(accountSid)?.delete(callSid);
     this.#calls.set(callSid, call);
     for (const l of this.#listeners) l.onTracked?.(call);
     return ended ? 'ended' : 'tracked';
   }
 
   #rememberedEnd(callSid: string, accountSid: string): EndedCall | undefined {
-    if (this.#ended.size === 0) return undefined;
-    this.#expireEnded(this.#now());
-    return this.#ended.get(endedKey(accountSid, callSid));
+    const mine = this.#ended.get(accountSid);
+    if (mine === undefined || mine.size === 0) return undefined;
+    this.#expireEnded(mine, this.#now());
+    return mine.get(callSid);
   }
 
   // A call reported ended again keeps its first end time (and its place in the memory's order).
   #rememberEnded(callSid: string, accountSid: string, endedAtMs: number): void {
-    const key = endedKey(accountSid, callSid);
-    if (this.#ended.has(key)) return;
+    let mine = this.#ended.get(accountSid);
+    if (mine === undefined) this.#ended.set(accountSid, (mine = new Map()));
+    if (mine.has(callSid)) return;
     const now = this.#now();
-    this.#ended.set(key, { callSid, accountSid, endedAtMs, rememberedAtMs: now });
-    this.#expireEnded(now);
+    mine.set(callSid, { callSid, accountSid, endedAtMs, rememberedAtMs: now });
+    this.#expireEnded(mine, now);
   }
 
-  #expireEnded(nowMs: number): void {
-    for (const [key, e] of this.#ended) {
-      if (this.#ended.size <= this.#endedMemory && nowMs - e.rememberedAtMs < this.#endedMemoryMs) break;
-      this.#ended.delete(key);
+  #expireEnded(mine: Map<string, EndedCall>, nowMs: number): void {
+    for (const [callSid, e] of mine) {
+      if (mine.size <= this.#endedMemory && nowMs - e.rememberedAtMs < this.#endedMemoryMs) break;
+      mine.delete(callSid);
     }
   }
 
-  /** How many ended calls that are not tracked are remembered (bounded by `endedMemory`). */
+  /** How many ended calls that are not tracked are remembered, all accounts (each bounded by `endedMemory`). */
   get rememberedEnded(): number {
-    return this.#ended.size;
+    let n = 0;
+    for (const mine of this.#ended.values()) n += mine.size;
+    return n;
   }
 
   // Discovery and callbacks announce a refused call again every run; the refusal counts calls, not announcements.
@@ -274,7 +279,7 @@ export class CallRegistry {
 
   /** Removes calls whose retention has passed, and forgets ended calls past the memory horizon; returns how many calls it removed. */
   sweep(nowMs = this.#now()): number {
-    this.#expireEnded(nowMs);
+    for (const mine of this.#ended.values()) this.#expireEnded(mine, nowMs);
     let removed = 0;
     for (const call of this.#calls.values()) {
       if (call.endedAtMs !== undefined && nowMs >= call.endedAtMs + this.#options.retentionMs) {
@@ -284,8 +289,4 @@ export class CallRegistry {
     }
     return removed;
   }
-}
-
-function endedKey(accountSid: string, callSid: string): string {
-  return `${accountSid}/${callSid}`;
 }

@@ -290,6 +290,16 @@ describe('CallRegistry ended-call memory', () => {
     expect(registry.track(CALL_3, ACCOUNT_A, 'event_streams')).toBe('tracked');
   });
 
+  // Probe F #2: the cap was shared, so one account's 10,000 ended (never tracked) calls pushed another account's
+  // ended calls out, and a late sample of one made it active again.
+  it('bounds each account on its own: one account\'s ends never push another\'s out', () => {
+    const { registry } = setup({ endedMemory: 2, endedMemoryMs: 60_000 });
+    registry.end(CALL_1, ACCOUNT_A);
+    for (let i = 0; i < 5; i++) registry.end(`CA${i.toString(16).padStart(32, 'f')}`, ACCOUNT_B);
+    expect(registry.rememberedEnded).toBe(3);
+    expect(registry.track(CALL_1, ACCOUNT_A, 'event_streams')).toBe('ended');
+  });
+
   it('defaults to max(10000, max_calls) calls and 4 hours', () => {
     const { registry, clock } = setup({ maxCalls: 20_000 });
     for (let i = 0; i < 20_001; i++) registry.end(`CA${i.toString(16).padStart(32, '0')}`, ACCOUNT_A);
