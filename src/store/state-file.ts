@@ -1,6 +1,7 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { DIRECTIONS, EDGES, streamKey } from '../samples/sample.ts';
 import type { SampleValues } from '../samples/sample.ts';
@@ -265,12 +266,39 @@ export function readStateFile(path: string, options: LoadOptions & { readonly ma
 }
 
 /**
+ * Removes what interrupted saves left beside the state file: its temporary file, and those of builds that named it
+ * after their pid (`state.json.<pid>.tmp`), each the size of the store. Returns the names removed; never throws.
+ */
+export function removeLeftovers(path: string): string[] {
+  const base = basename(path);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return removed;
+  }
+  for (const name of names.sort()) {
+    if (!name.startsWith(`${base}.`) || !/^(?:\d+\.)?tmp$/.test(name.slice(base.length + 1))) continue;
+    try {
+      unlinkSync(join(dirname(path), name));
+      removed.push(name);
+    } catch {
+      // Not ours to remove (permissions): the next save's own temporary file is still written.
+    }
+  }
+  return removed;
+}
+
+/**
  * Writes the state file atomically: a temporary file next to it, flushed to disk, then renamed over it, so a
  * crash at any moment leaves the old file or the new one, never half of one. The lines are written as they
  * come, about a megabyte at a time, so the file's text is never one string. Rejects with the fs error.
  */
 export async function writeStateFile(path: string, lines: Iterable<string>): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
+  // One name, whatever the process: a save cut short by a crash leaves at most this file, which the next save
+  // truncates (and the next start removes).
+  const tmp = `${path}.tmp`;
   try {
     const fh = await open(tmp, 'w', 0o600);
     try {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { SampleStore } from './sample-store.ts';
-import { readStateFile, stateLines, writeStateFile } from './state-file.ts';
+import { readStateFile, removeLeftovers, stateLines, writeStateFile } from './state-file.ts';
 
 /** Options of the state saver. */
 export interface StateSaverOptions {
@@ -42,6 +42,8 @@ export class StateSaver {
    */
   load(): number {
     const { path, store, logger } = this.#o;
+    const leftovers = removeLeftovers(path);
+    if (leftovers.length > 0) logger.info({ path, files: leftovers }, 'removed what an interrupted save left beside the state file');
     const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now() });
     if (!r.ok) {
       if (r.reason === 'missing') logger.info({ path }, 'no state file yet; starting fresh');

@@ -279,6 +279,22 @@ describe('StateSaver', () => {
     ]);
   });
 
+  // Probe F #1: each crash during a save left a `state.json.<pid>.tmp` of the store's size beside the file, and nothing
+  // removed it: a crash loop filled the volume.
+  it('removes what a crashed save left beside the file when it loads, and saves through one temporary name', async () => {
+    const d = dir();
+    const path = join(d, 'state.json');
+    const store = filledStore(() => T0);
+    await new StateSaver({ path, flushIntervalMs: 60_000, store, logger: logged().logger }).flush();
+    for (const leftover of ['state.json.4242.tmp', 'state.json.tmp']) writeFileSync(join(d, leftover), 'half a save');
+    writeFileSync(join(d, 'other.json.4242.tmp'), 'not ours');
+    const { logger, lines } = logged();
+    const next = new StateSaver({ path, flushIntervalMs: 60_000, store: new SampleStore({ backfill: false, now: () => T0 }), logger, now: () => T0 });
+    expect(next.load()).toBe(2);
+    expect(readdirSync(d).sort()).toEqual(['other.json.4242.tmp', 'state.json']);
+    expect(lines.map((l) => [l['msg'], l['files']])).toContainEqual(['removed what an interrupted save left beside the state file', ['state.json.4242.tmp', 'state.json.tmp']]);
+  });
+
   it('saves only when the store changed, and loads what it saved', async () => {
     const path = join(dir(), 'state.json');
     const store = filledStore(() => T0);
