@@ -94,6 +94,10 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
     } else {
       accountSid = given;
     }
+    // A call is tracked for one account: naming another neither moves it nor confirms it (as callbacks and pushes).
+    if (options.registry.trackedForAnother(sid, accountSid)) {
+      return problem(res, 409, `call ${sid} is tracked for account ${options.registry.get(sid)?.accountSid ?? ''}`);
+    }
     const result = options.registry.track(sid, accountSid, 'admin');
     if (result === 'refused') return problem(res, 409, 'max_calls reached: call not tracked');
     if (result === 'not_owned') return problem(res, 409, 'call belongs to another shard');

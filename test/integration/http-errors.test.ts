@@ -127,3 +127,33 @@ describe('unsupported methods', () => {
     expect((await fetch(`${exp.url}/metricz`, { method: 'DELETE' })).status).toBe(404);
   });
 });
+
+// Probe F #5: a PUT naming another configured account than the one a call is tracked for answered 200 "known" with
+// the account asked for, as if it were tracked for it.
+describe('admin API PUT of a call tracked for another account', () => {
+  it('answers 409 naming the account the call is tracked for, and changes nothing', async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const OTHER = `AC${'1'.repeat(32)}`;
+    exp = await startTestExporter(sim.url, {
+      accounts: [
+        { account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url },
+        { account_sid: OTHER, auth_token: 'other-token', insights_base_url: sim.url, api_base_url: sim.url },
+      ],
+      admin: { bearer_token: 'admin-token' },
+    });
+    const sid = `CA${'d'.repeat(32)}`;
+    const put = (accountSid: string): Promise<Response> =>
+      fetch(`${exp!.url}/api/v1/calls/${sid}`, {
+        method: 'PUT',
+        headers: { authorization: 'Bearer admin-token', 'content-type': 'application/json' },
+        body: JSON.stringify({ account_sid: accountSid }),
+      });
+    expect((await put(OTHER)).status).toBe(201);
+    const again = await put(DEMO_ACCOUNT.accountSid);
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain(`tracked for account ${OTHER}`);
+    expect(exp.exporter.registry.get(sid)?.accountSid).toBe(OTHER);
+    expect([...exp.exporter.registry.get(sid)!.sources]).toEqual(['admin']);
+    expect((await put(OTHER)).status).toBe(200);
+  });
+});
