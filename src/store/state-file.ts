@@ -165,7 +165,8 @@ function readHeader(lines: LineReader): string {
     throw err;
   }
   if (line === null || isBlank(line)) throw corrupt('not JSON (the file is empty)');
-  const raw = jsonOf(line, 'line 1');
+  // A byte order mark, which some editors add, is not part of the JSON.
+  const raw = jsonOf(line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf ? line.subarray(3) : line, 'line 1');
   const h = header.safeParse(raw);
   if (!h.success) throw notOurs();
   if (h.data.version !== STATE_VERSION) throw foreign(h.data.version);

@@ -1,3 +1,4 @@
+import { renameSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { SampleStore } from './sample-store.ts';
 import { readStateFile, removeLeftovers, stateLines, writeStateFile } from './state-file.ts';
@@ -47,7 +48,14 @@ export class StateSaver {
     const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now() });
     if (!r.ok) {
       if (r.reason === 'missing') logger.info({ path }, 'no state file yet; starting fresh');
-      else logger.warn({ path, reason: r.reason, detail: r.detail }, 'state file not usable; starting fresh (samples since the last run may be counted again)');
+      else {
+        // Kept aside, not overwritten by the first save: it may hold what someone edited or needs to look at.
+        const keptAs = r.reason === 'corrupt' || r.reason === 'foreign_version' ? keepAside(path) : undefined;
+        logger.warn(
+          { path, reason: r.reason, detail: r.detail, format: STATE_FORMAT_HINT, ...(keptAs !== undefined && { kept_as: keptAs }) },
+          'state file not usable; starting fresh (samples since the last run may be counted again)',
+        );
+      }
       return 0;
     }
     const n = store.restore(r.entries);
@@ -101,5 +109,17 @@ export class StateSaver {
       else if (this.#failures === 0) logger.error({ path, code }, 'cannot write the state file; still running, but a restart may count samples again');
       this.#failures++;
     }
+  }
+}
+
+const STATE_FORMAT_HINT = 'JSON Lines: a header line, then one call a line, as the exporter writes it';
+
+// Moves an unusable state file to `<path>.bad` (replacing an older one); the name, or undefined when it could not.
+function keepAside(path: string): string | undefined {
+  try {
+    renameSync(path, `${path}.bad`);
+    return `${path}.bad`;
+  } catch {
+    return undefined;
   }
 }

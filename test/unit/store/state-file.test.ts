@@ -258,6 +258,25 @@ describe('StateSaver', () => {
     }
   });
 
+  // Probe F #7: a hand-edited (pretty-printed) file was 'not JSON (line 1: …)' with no word of the format, and the
+  // first save overwrote it, the user's edits with it. A BOM an editor adds made a good file unreadable.
+  it('keeps an unusable file as <path>.bad, says the format is JSON Lines, and reads past a BOM', () => {
+    const d = dir();
+    const path = join(d, 'state.json');
+    const lines = [...stateLines(filledStore(() => T0).entries(), T0)];
+    const pretty = JSON.stringify(JSON.parse(lines[0]!), null, 2);
+    writeFileSync(path, pretty);
+    const { logger, lines: logLines } = logged();
+    expect(new StateSaver({ path, flushIntervalMs: 1000, store: new SampleStore({ backfill: false }), logger }).load()).toBe(0);
+    expect(logLines[0]).toMatchObject({ reason: 'corrupt', kept_as: `${path}.bad`, format: expect.stringContaining('JSON Lines') as string });
+    expect(readdirSync(d)).toEqual(['state.json.bad']);
+    expect(readFileSync(`${path}.bad`, 'utf8')).toBe(pretty);
+
+    writeFileSync(path, `\ufeff${text(lines)}`);
+    const r = parseState(readFileSync(path, 'utf8'), ALL);
+    expect(r.ok && r.entries.length).toBe(2);
+  });
+
   // Probe E #6: a read-only state directory gave one error line, then silence: no metric, and the failed save at
   // SIGTERM said nothing.
   it('reports each save to onSaved, logs a failing file once while running and again when the last save fails', async () => {
