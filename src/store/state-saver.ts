@@ -2,6 +2,8 @@ import { renameSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { SampleStore } from './sample-store.ts';
 import { readStateFile, removeLeftovers, stateLines, writeStateFile } from './state-file.ts';
+import { StateLock } from './state-lock.ts';
+import type { LockResult } from './state-lock.ts';
 
 /** Options of the state saver. */
 export interface StateSaverOptions {
@@ -30,11 +32,15 @@ export class StateSaver {
   #writing: Promise<void> | undefined;
   #savedChanges = -1;
   #failures = 0;
+  readonly #lock: StateLock;
+  // Taken once, at load (or at the first save of a saver that loads nothing).
+  #lockResult: LockResult | undefined;
 
   /** Creates a saver; nothing is read or written before load() and start(). */
   constructor(options: StateSaverOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#lock = new StateLock(options.path, { staleAfterMs: Math.max(60_000, 3 * options.flushIntervalMs) });
   }
 
   /**
@@ -43,6 +49,16 @@ export class StateSaver {
    */
   load(): number {
     const { path, store, logger } = this.#o;
+    // One exporter per state file: another one's file is neither read nor written (see StateLock).
+    const lock = this.#takeLock();
+    if (!lock.ok) {
+      logger.error(
+        { path, holder_pid: lock.holder.pid, holder_host: lock.holder.hostname },
+        'state file in use by another exporter; running without it (a restart may count samples again)',
+      );
+      return 0;
+    }
+    if (lock.tookOver) logger.info({ path, holder_pid: lock.tookOver.pid, holder_host: lock.tookOver.hostname }, 'took over the state file lock of an exporter that is gone');
     const leftovers = removeLeftovers(path);
     if (leftovers.length > 0) logger.info({ path, files: leftovers }, 'removed what an interrupted save left beside the state file');
     const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now() });
@@ -64,9 +80,17 @@ export class StateSaver {
     return n;
   }
 
-  /** Starts the periodic save. */
+  #takeLock(): LockResult {
+    this.#lockResult ??= this.#lock.acquire();
+    return this.#lockResult;
+  }
+
+  /** Starts the periodic save (each tick also marks the lock as alive). */
   start(): void {
-    this.#timer = setInterval(() => void this.flush(), this.#o.flushIntervalMs);
+    this.#timer = setInterval(() => {
+      this.#lock.refresh();
+      void this.flush();
+    }, this.#o.flushIntervalMs);
     this.#timer.unref();
   }
 
@@ -90,10 +114,16 @@ export class StateSaver {
     this.#timer = undefined;
     await this.#writing;
     await this.#write(this.#o.store.changes, true);
+    this.#lock.release();
   }
 
   async #write(changes: number, last = false): Promise<void> {
     const { path, store, logger } = this.#o;
+    // Another exporter's file: not written, and counted as a failed save, so the alert on saves says so.
+    if (!this.#takeLock().ok) {
+      this.#o.onSaved?.(false);
+      return;
+    }
     try {
       // Which calls are saved is taken at once; each call's line is written from its state when its turn comes.
       await writeStateFile(path, stateLines([...store.entries()], this.#now()));

@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -258,6 +258,57 @@ describe('StateSaver', () => {
     }
   });
 
+  // Probe F #4: two exporters given one state file (a volume mounted twice, a path copied between configs) wrote
+  // over each other without a word, and a restart of either loaded the other's calls.
+  it('leaves a state file whose lock a live exporter holds alone: no load, no save, each save counted as failed', async () => {
+    const d = dir();
+    const path = join(d, 'state.json');
+    await writeStateFile(path, stateLines(filledStore(() => T0).entries(), T0));
+    const before = readFileSync(path, 'utf8');
+    const other = spawn('sleep', ['30']);
+    try {
+      writeFileSync(`${path}.lock`, JSON.stringify({ pid: other.pid, hostname: hostname() }));
+      const { logger, lines } = logged();
+      const saved: boolean[] = [];
+      const store = filledStore(() => T0);
+      const saver = new StateSaver({ path, flushIntervalMs: 60_000, store, logger, onSaved: (ok) => saved.push(ok) });
+      expect(saver.load()).toBe(0);
+      store.apply([sample({ at: 50 })]);
+      await saver.flush();
+      await saver.stop();
+      expect(readFileSync(path, 'utf8')).toBe(before);
+      expect(saved).toEqual([false, false]);
+      expect(lines[0]).toMatchObject({ msg: 'state file in use by another exporter; running without it (a restart may count samples again)', holder_pid: other.pid });
+      expect(existsSync(`${path}.lock`)).toBe(true);
+    } finally {
+      other.kill();
+    }
+  });
+
+  it('takes over a lock whose holder is gone or stale, and gives its own up at stop', async () => {
+    const d = dir();
+    const path = join(d, 'state.json');
+    await writeStateFile(path, stateLines(filledStore(() => T0).entries(), T0));
+    const gone = spawnSync('true').pid!;
+    const holders: Array<[Record<string, unknown>, number]> = [
+      [{ pid: gone, hostname: hostname() }, 0],
+      [{ pid: 1, hostname: 'another-host' }, 200_000],
+      [{ pid: process.pid, hostname: hostname() }, 0],
+    ];
+    for (const [holder, age] of holders) {
+      writeFileSync(`${path}.lock`, JSON.stringify(holder));
+      const old = new Date(Date.now() - age);
+      utimesSync(`${path}.lock`, old, old);
+      const saver = new StateSaver({ path, flushIntervalMs: 60_000, store: new SampleStore({ backfill: false, now: () => T0 }), logger: logged().logger, now: () => T0 });
+      expect(saver.load(), JSON.stringify(holder)).toBe(2);
+      await saver.stop();
+      expect(existsSync(`${path}.lock`)).toBe(false);
+    }
+    // A holder on another host that refreshed its lock a moment ago is not taken over.
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: 1, hostname: 'another-host' }));
+    expect(new StateSaver({ path, flushIntervalMs: 60_000, store: new SampleStore({ backfill: false }), logger: logged().logger }).load()).toBe(0);
+  });
+
   // Probe F #7: a hand-edited (pretty-printed) file was 'not JSON (line 1: …)' with no word of the format, and the
   // first save overwrote it, the user's edits with it. A BOM an editor adds made a good file unreadable.
   it('keeps an unusable file as <path>.bad, says the format is JSON Lines, and reads past a BOM', () => {
@@ -269,7 +320,7 @@ describe('StateSaver', () => {
     const { logger, lines: logLines } = logged();
     expect(new StateSaver({ path, flushIntervalMs: 1000, store: new SampleStore({ backfill: false }), logger }).load()).toBe(0);
     expect(logLines[0]).toMatchObject({ reason: 'corrupt', kept_as: `${path}.bad`, format: expect.stringContaining('JSON Lines') as string });
-    expect(readdirSync(d)).toEqual(['state.json.bad']);
+    expect(readdirSync(d).sort()).toEqual(['state.json.bad', 'state.json.lock']);
     expect(readFileSync(`${path}.bad`, 'utf8')).toBe(pretty);
 
     writeFileSync(path, `\ufeff${text(lines)}`);
@@ -310,7 +361,7 @@ describe('StateSaver', () => {
     const { logger, lines } = logged();
     const next = new StateSaver({ path, flushIntervalMs: 60_000, store: new SampleStore({ backfill: false, now: () => T0 }), logger, now: () => T0 });
     expect(next.load()).toBe(2);
-    expect(readdirSync(d).sort()).toEqual(['other.json.4242.tmp', 'state.json']);
+    expect(readdirSync(d).sort()).toEqual(['other.json.4242.tmp', 'state.json', 'state.json.lock']);
     expect(lines.map((l) => [l['msg'], l['files']])).toContainEqual(['removed what an interrupted save left beside the state file', ['state.json.4242.tmp', 'state.json.tmp']]);
   });
 
