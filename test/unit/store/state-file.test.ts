@@ -289,7 +289,7 @@ describe('StateSaver', () => {
     const d = dir();
     const path = join(d, 'state.json');
     await writeStateFile(path, stateLines(filledStore(() => T0).entries(), T0));
-    const gone = spawnSync('true').pid!;
+    const gone = spawnSync('true').pid;
     const holders: Array<[Record<string, unknown>, number]> = [
       [{ pid: gone, hostname: hostname() }, 0],
       [{ pid: 1, hostname: 'another-host' }, 200_000],
