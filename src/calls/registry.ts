@@ -158,7 +158,7 @@ export class CallRegistry {
   // A call reported ended again keeps its first end time (and its place in the memory's order).
   #rememberEnded(callSid: string, accountSid: string, endedAtMs: number): void {
     let mine = this.#ended.get(accountSid);
-    if (mine === undefined) this.#ended.set(accountSid, (mine = new Map()));
+    if (mine === undefined) this.#ended.set(accountSid, (mine = new Map<string, EndedCall>()));
     if (mine.has(callSid)) return;
     const now = this.#now();
     mine.set(callSid, { callSid, accountSid, endedAtMs, rememberedAtMs: now });
