@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ISSUES } from '../../src/quality/thresholds.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
@@ -84,7 +87,8 @@ beforeAll(async () => {
   await control.createCall({ type: 'carrier', age_seconds: 120, duration_seconds: 3600 });
   // backfill: the calls started before the exporter saw them; replay their history into the histograms.
   const options = { discovery: { enabled: true, interval: '1s' }, backfill: true };
-  exporter = await startTestExporter(simulator.url, options);
+  // With a state file, so the state-save panel and alert have their series.
+  exporter = await startTestExporter(simulator.url, { ...options, state: { path: join(mkdtempSync(join(tmpdir(), 'tie-e2e-state-')), 'state.json'), flush_interval: '1s' } });
   capped = await startTestExporter(simulator.url, { ...options, max_calls: 1 });
   // A hybrid exporter that receives SDK warnings and a summary of the client call by push, for the event panels.
   pushed = await startTestExporter(simulator.url, {
