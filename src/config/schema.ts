@@ -222,7 +222,8 @@ export function createConfigSchema(deps: SchemaDeps) {
       max_concurrent_requests: intRange(1, 100).default(DEFAULTS.maxConcurrentRequests),
       ingest_mode: z.enum(INGEST_MODES).default(DEFAULTS.ingestMode),
     })
-    .superRefine(checkAccountCredentials)
+    // Reads the keys as written, so it runs even when another key of the account failed: every problem in one pass.
+    .superRefine(checkAccountCredentials, { when: (payload) => isRecord(payload.value) })
     .superRefine((a, ctx) => {
       // Event Streams signs with the Auth Token, even where REST uses an API key.
       if (a.ingest_mode !== 'poll' && a.auth_token === undefined && a.auth_token_file === undefined) {

@@ -32,6 +32,11 @@ const CASES: Readonly<Record<string, readonly string[]>> = {
   ],
   'invalid-call-unconfigured-account.yaml': ['calls[0].account_sid: must be one of the configured accounts'],
   'invalid-call-duplicate.yaml': ['calls[1]: duplicate of calls[0]'],
+  // Probe F #6: an invalid enum value hid the same account's credential rule until it was fixed.
+  'invalid-account-enum-and-credentials.yaml': [
+    'accounts[0].ingest_mode: must be one of poll, push, hybrid',
+    'accounts[0]: set only one of auth_token, auth_token_file',
+  ],
   // The checks across entries used to wait until every other problem was fixed: two rounds of edits.
   'invalid-cross-field-with-schema-error.yaml': [
     'poll_interval: invalid duration "abc" (use e.g. 500ms, 10s, 1m30s)',
