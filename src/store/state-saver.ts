@@ -33,7 +33,7 @@ export class StateSaver {
   #savedChanges = -1;
   #failures = 0;
   readonly #lock: StateLock;
-  // Taken once, at load (or at the first save of a saver that loads nothing).
+  // The lock as last tried (see #takeLock).
   #lockResult: LockResult | undefined;
 
   /** Creates a saver; nothing is read or written before load() and start(). */
@@ -80,8 +80,10 @@ export class StateSaver {
     return n;
   }
 
+  // Taken at load; a lock another exporter held is tried again at each save, so a holder that stopped (or went
+  // stale, as a pod replaced on another node leaves it) is followed, and saving starts then.
   #takeLock(): LockResult {
-    this.#lockResult ??= this.#lock.acquire();
+    if (this.#lockResult?.ok !== true) this.#lockResult = this.#lock.acquire();
     return this.#lockResult;
   }
 

@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -275,11 +276,19 @@ describe('StateSaver', () => {
       expect(saver.load()).toBe(0);
       store.apply([sample({ at: 50 })]);
       await saver.flush();
-      await saver.stop();
+      store.apply([sample({ at: 60 })]);
+      await saver.flush();
       expect(readFileSync(path, 'utf8')).toBe(before);
       expect(saved).toEqual([false, false]);
       expect(lines[0]).toMatchObject({ msg: 'state file in use by another exporter; running without it (a restart may count samples again)', holder_pid: other.pid });
-      expect(existsSync(`${path}.lock`)).toBe(true);
+
+      // Once that exporter is gone, the next save takes the lock over and writes; the stop gives the lock up.
+      other.kill();
+      await once(other, 'exit');
+      await saver.stop();
+      expect(saved).toEqual([false, false, true]);
+      expect(readFileSync(path, 'utf8')).not.toBe(before);
+      expect(existsSync(`${path}.lock`)).toBe(false);
     } finally {
       other.kill();
     }
