@@ -26,16 +26,21 @@ export interface PushIngestOptions {
   readonly maxClockSkewMs?: number;
   /** CloudEvent id memory bounds. */
   readonly dedupe?: IdDedupeOptions;
-  /** Called per applied batch, for self-metrics. */
-  readonly onApplied?: (accountSid: string, r: ApplyEventsResult) => void;
+  /** Called per applied batch, for self-metrics, with what the sink answers for it (each event in one count). */
+  readonly onApplied?: (accountSid: string, r: ApplyEventsResult, answer: DeliveryAnswer) => void;
   /** Called per reason events of a batch were skipped for, with how many. */
   readonly onSkipped?: (accountSid: string, skipped: SkippedGroup) => void;
-  /** Called with the number of events of unknown types in a batch. */
-  readonly onUnknownTypes?: (accountSid: string, n: number) => void;
 }
 
-/** What became of a pushed event: a closed set, used as a metric label value (the answer's counts, by name). */
-export const EVENT_OUTCOMES = ['applied', 'duplicate', 'too_late', 'refused', 'skipped', 'unknown_type'] as const;
+/** What became of a pushed event: a closed set, used as a metric label value, each the name of a count of the answer. */
+export const EVENT_OUTCOMES = {
+  applied: 'applied',
+  duplicate: 'duplicates',
+  too_late: 'too_late',
+  refused: 'refused',
+  skipped: 'skipped',
+  unknown_type: 'unknown_types',
+} as const satisfies Record<string, keyof DeliveryAnswer>;
 
 /** What the sink answers for an applied delivery: each event of its body in exactly one count. */
 export interface DeliveryAnswer {
@@ -81,10 +86,8 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
       const r = applyEvents(batch.events, { registry: options.registry, store: options.store, dedupe, pushes, countedTags });
       for (const g of batch.skipped) options.onSkipped?.(accountSid, g);
       if (r.otherAccount > 0) options.onSkipped?.(accountSid, { reason: 'wrong_account', detail: 'the call is tracked for another account', count: r.otherAccount });
-      if (batch.unknownTypes > 0) options.onUnknownTypes?.(accountSid, batch.unknownTypes);
-      options.onApplied?.(accountSid, r);
       // Each event of the delivery is in exactly one count.
-      return {
+      const answer: DeliveryAnswer = {
         applied: r.events,
         duplicates: r.duplicateEvents + r.duplicateSamples,
         too_late: r.tooLate,
@@ -92,6 +95,8 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
         skipped: skippedTotal(batch) + r.otherAccount,
         unknown_types: batch.unknownTypes,
       };
+      options.onApplied?.(accountSid, r, answer);
+      return answer;
     },
     endSilent(nowMs) {
       // Silent in every source: in push mode no pushed sample; in hybrid mode no pushed sample and no new polled

@@ -45,9 +45,8 @@ export function eventStreamsSource(w: EventStreamsWiring): {
     mode: (accountSid) => w.runningAccount(accountSid)?.ingestMode,
     hybridGapMs: () => w.running().eventStreams.hybridGapMs,
     silenceTimeoutMs: () => w.running().eventStreams.silenceTimeoutMs,
-    onApplied: (accountSid, r) => t.pushApplied(r, accountSid),
+    onApplied: (accountSid, r, answer) => t.pushApplied(r, answer, accountSid),
     onSkipped: (_accountSid, s) => t.pushSkipped(s),
-    onUnknownTypes: (_accountSid, n) => t.pushUnknownTypes(n),
   });
   const sink = eventStreamsRoutes({
     // Only push and hybrid accounts have a sink; any other path is answered 403 like a bad signature.

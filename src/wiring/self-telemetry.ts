@@ -17,6 +17,7 @@ import { TwilioError } from '../twilio/errors.ts';
 import type { AccountActivity } from '../status/account-activity.ts';
 import type { ApplyEventsResult } from '../events/apply-events.ts';
 import { EVENT_OUTCOMES } from '../events/push-ingest.ts';
+import type { DeliveryAnswer } from '../events/push-ingest.ts';
 import { EVENT_SKIP_REASONS } from '../events/cloud-event.ts';
 import type { SkippedGroup } from '../events/cloud-event.ts';
 import type { SignatureFailure } from '../events/body-signature.ts';
@@ -294,7 +295,7 @@ export class SelfTelemetry {
   eventStreamsEnabled(): void {
     const self = this.#self;
     for (const outcome of DELIVERY_OUTCOMES) self.eventStreamsDeliveries.inc({ outcome }, 0);
-    for (const outcome of EVENT_OUTCOMES) self.eventStreamsEvents.inc({ outcome }, 0);
+    for (const outcome of Object.keys(EVENT_OUTCOMES)) self.eventStreamsEvents.inc({ outcome }, 0);
     for (const reason of EVENT_SKIP_REASONS) self.eventStreamsSkipped.inc({ reason }, 0);
   }
 
@@ -309,14 +310,16 @@ export class SelfTelemetry {
     this.#log.error({ err: String(err) }, 'Event Streams delivery not applied; answered 500, so Twilio delivers it again');
   }
 
-  /** What one applied batch of an account did: event counts, and the call-event and tag counters. */
-  pushApplied(r: ApplyEventsResult, accountSid: string): void {
+  /**
+   * What one applied batch of an account did: its events by outcome, as the sink answered them (the counter and
+   * the answers add up alike), and the call-event and tag counters.
+   */
+  pushApplied(r: ApplyEventsResult, answer: DeliveryAnswer, accountSid: string): void {
     for (const l of r.callEventLabels) this.#self.callEvents.inc({ account_sid: accountSid, ...l });
     for (const t of r.newTags) this.#self.callTags.inc({ account_sid: accountSid, edge: t.edge, tag: t.tag });
-    this.#self.eventStreamsEvents.inc({ outcome: 'applied' }, r.events);
-    this.#self.eventStreamsEvents.inc({ outcome: 'duplicate' }, r.duplicateEvents + r.duplicateSamples);
-    this.#self.eventStreamsEvents.inc({ outcome: 'too_late' }, r.tooLate);
-    this.#self.eventStreamsEvents.inc({ outcome: 'refused' }, r.refused);
+    for (const [outcome, count] of Object.entries(EVENT_OUTCOMES)) {
+      if (answer[count] > 0) this.#self.eventStreamsEvents.inc({ outcome }, answer[count]);
+    }
     if (r.duplicateSamples > 0) this.#self.samplesDuplicate.inc(r.duplicateSamples);
     // As the poll path counts them: a sample never seen and too late to judge is refused, never silently dropped.
     if (r.tooLate > 0) this.#self.samplesRejected.inc({ reason: 'too_late' }, r.tooLate);
@@ -341,14 +344,8 @@ export class SelfTelemetry {
 
   /** The pushed events of one batch skipped for one reason: counted at once, one log line with the first's detail. */
   pushSkipped(g: SkippedGroup): void {
-    this.#self.eventStreamsEvents.inc({ outcome: 'skipped' }, g.count);
     this.#self.eventStreamsSkipped.inc({ reason: g.reason }, g.count);
     this.#log.debug({ reason: g.reason, count: g.count, detail: g.detail }, 'pushed events skipped');
-  }
-
-  /** Events of types the exporter does not read, in one batch. */
-  pushUnknownTypes(n: number): void {
-    this.#self.eventStreamsEvents.inc({ outcome: 'unknown_type' }, n);
   }
 
   /** Refreshes the tracked-calls gauge from the registry (housekeeping, every second). */
