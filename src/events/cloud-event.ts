@@ -1,4 +1,4 @@
-import { parseMetricRecord, REJECT_REASONS } from '../samples/parse.ts';
+import { checkNotAhead, parseMetricRecord, REJECT_REASONS } from '../samples/parse.ts';
 import type { Sample } from '../samples/sample.ts';
 import { CALL_LEVEL, NO_EDGE, SUMMARY_TAGS, bounded } from './event-labels.ts';
 import { eventType, schemaVersion } from './event-types.ts';
@@ -235,19 +235,15 @@ function skipEvent(batch: ParsedBatch, s: SkippedEvent): void {
 
 /**
  * Moves the call-metrics events of a batch dated after `notAfterMs` (the clock plus `max_clock_skew`) to its
- * skipped events as `future_timestamp`, as the poller refuses such records: one would become its stream's
- * newest sample and make every real one after it too late. Kept apart from the parse, which has no clock.
+ * skipped events, by the rule the poller applies (checkNotAhead). Kept apart from the parse, which has no clock.
  */
 export function skipFutureSamples(batch: ParsedBatch, notAfterMs: number): void {
   const events = batch.events;
   let kept = 0;
   for (const e of events) {
-    if (e.kind === 'call_metrics' && e.sample.timestampMs > notAfterMs) {
-      const ahead = Math.round((e.sample.timestampMs - notAfterMs) / 1000);
-      skipEvent(batch, skip('future_timestamp', `record is dated ${ahead}s past the allowed clock skew`));
-    } else {
-      events[kept++] = e;
-    }
+    const checked = e.kind === 'call_metrics' ? checkNotAhead(e.sample, notAfterMs) : undefined;
+    if (checked !== undefined && !checked.ok) skipEvent(batch, skip(checked.reason, checked.detail));
+    else events[kept++] = e;
   }
   events.length = kept;
 }

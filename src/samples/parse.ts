@@ -224,11 +224,17 @@ export function checkScope(sample: Sample, scope: RecordScope): ParseResult {
   if (scope.edge !== undefined && sample.edge !== scope.edge) {
     return { ok: false, reason: 'wrong_edge', detail: `record is on ${sample.edge}, the query asked for ${scope.edge}` };
   }
-  if (sample.timestampMs > scope.notAfterMs) {
-    const ahead = Math.round((sample.timestampMs - scope.notAfterMs) / 1000);
-    return { ok: false, reason: 'future_timestamp', detail: `record is dated ${ahead}s past the allowed clock skew` };
-  }
-  return { ok: true, sample };
+  return checkNotAhead(sample, scope.notAfterMs);
+}
+
+/**
+ * Refuses a sample dated after `notAfterMs` (the clock plus `max_clock_skew`) as `future_timestamp`: it would become
+ * its stream's newest and make every real sample after it too late. Polled and pushed samples meet the same rule.
+ */
+export function checkNotAhead(sample: Sample, notAfterMs: number): ParseResult {
+  if (sample.timestampMs <= notAfterMs) return { ok: true, sample };
+  const ahead = Math.round((sample.timestampMs - notAfterMs) / 1000);
+  return { ok: false, reason: 'future_timestamp', detail: `record is dated ${ahead}s past the allowed clock skew` };
 }
 
 // The record's block for its edge, read by name: a load keyed by a variable is a slow, megamorphic one.
