@@ -69,14 +69,12 @@ export const ENDED_MEMORY_MS = 4 * 3600_000;
 
 /** An ended call the registry does not track: when it ended, and since when it is remembered (for the horizon). */
 interface EndedCall {
-  readonly callSid: string;
-  readonly accountSid: string;
   readonly endedAtMs: number;
   readonly rememberedAtMs: number;
 }
 
 /** The outcome of announcing a call. */
-export type TrackResult = 'tracked' | 'known' | 'refused' | 'not_owned' | 'ended';
+export type TrackResult = 'tracked' | 'known' | 'refused' | 'not_owned' | 'ended' | 'other_account';
 
 /**
  * The set of calls to poll, merged from every source, with the lifecycle
@@ -130,6 +128,8 @@ export class CallRegistry {
     }
     const known = this.#calls.get(callSid);
     if (known) {
+      // Tracked for one account: another naming it neither moves it nor joins its sources.
+      if (known.accountSid !== accountSid) return 'other_account';
       known.sources.add(source);
       known.hints ??= hints;
       return known.endedAtMs === undefined ? 'known' : 'ended';
@@ -161,7 +161,7 @@ export class CallRegistry {
     if (mine === undefined) this.#ended.set(accountSid, (mine = new Map<string, EndedCall>()));
     if (mine.has(callSid)) return;
     const now = this.#now();
-    mine.set(callSid, { callSid, accountSid, endedAtMs, rememberedAtMs: now });
+    mine.set(callSid, { endedAtMs, rememberedAtMs: now });
     this.#expireEnded(mine, now);
   }
 

@@ -97,7 +97,8 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
   for (const e of fresh) {
     if (e.kind !== 'call_metrics') continue;
     const t = registry.track(e.sample.callSid, e.sample.accountSid, 'event_streams');
-    if (t === 'refused' || t === 'not_owned') {
+    // 'other_account' cannot come here (such events were set apart above), and is never applied if it did.
+    if (t === 'refused' || t === 'not_owned' || t === 'other_account') {
       result.refused++;
       continue;
     }

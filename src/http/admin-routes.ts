@@ -94,11 +94,8 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
     } else {
       accountSid = given;
     }
-    // A call is tracked for one account: naming another neither moves it nor confirms it (as callbacks and pushes).
-    if (options.registry.trackedForAnother(sid, accountSid)) {
-      return problem(res, 409, `call ${sid} is tracked for account ${options.registry.get(sid)?.accountSid ?? ''}`);
-    }
     const result = options.registry.track(sid, accountSid, 'admin');
+    if (result === 'other_account') return problem(res, 409, `call ${sid} is tracked for account ${options.registry.get(sid)?.accountSid ?? ''}`);
     if (result === 'refused') return problem(res, 409, 'max_calls reached: call not tracked');
     if (result === 'not_owned') return problem(res, 409, 'call belongs to another shard');
     res.status(result === 'tracked' ? 201 : 200).json({ call_sid: sid, account_sid: accountSid, result });

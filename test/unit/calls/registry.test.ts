@@ -86,6 +86,13 @@ describe('CallRegistry.track', () => {
     expect(refused).toEqual(['discovery']);
   });
 
+  it('answers `other_account` for a call tracked for another account, and leaves the call as it was', () => {
+    const { registry } = setup();
+    registry.track(CALL_1, ACCOUNT_A, 'discovery');
+    expect(registry.track(CALL_1, ACCOUNT_B, 'admin')).toBe('other_account');
+    expect(registry.get(CALL_1)).toMatchObject({ accountSid: ACCOUNT_A, sources: new Set(['discovery']) });
+  });
+
   it('answers `ended` for an ended call and does not bring it back', () => {
     const { registry, clock } = setup();
     registry.track(CALL_1, ACCOUNT_A, 'discovery');
