@@ -98,16 +98,12 @@ function readRaw(opts: LoadConfigOptions, cwd: string): { raw: Record<string, un
  * file's directory. Throws {@link ConfigError} listing every problem found; no message contains a secret.
  */
 export function loadConfig(opts: LoadConfigOptions = {}): Config {
-  const env = opts.env ?? process.env;
-  const cwd = opts.cwd ?? process.cwd();
-  const read = readRaw(opts, cwd);
-  const raw = opts.defaults ? layer(opts.defaults, read.raw) : read.raw;
+  const read = readRaw(opts, opts.cwd ?? process.cwd());
   const schema = createConfigSchema({
     readSecretFile: (p) => readSecretFile(resolve(read.baseDir, p)),
     ...(opts.metricNames && { metricNames: opts.metricNames }),
   });
-  const overlay = applyEnv(raw, env, cwd, schemaLeaves(schema), { credentials: opts.credentialsFromEnv ?? true });
-  const merged = opts.overrides ? layer(overlay.raw, opts.overrides) : overlay.raw;
+  const { overlay, merged } = layered(opts, read.raw, schemaLeaves(schema), opts.credentialsFromEnv ?? true);
   const result = schema.safeParse(merged, { error: configErrorMap });
   const problems = [...overlay.problems];
   if (!result.success) {
@@ -122,6 +118,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   return deepFreeze({ ...result.data, otlp: { ...result.data.otlp, setKeys } });
 }
 
+// The layers of every load, in order: the caller's defaults, the settings as written, the environment, the flags.
+function layered(opts: LoadConfigOptions, written: Record<string, unknown>, leaves: ReturnType<typeof schemaLeaves>, credentials: boolean): { overlay: EnvOverlay; merged: Record<string, unknown> } {
+  const raw = opts.defaults ? layer(opts.defaults, written) : written;
+  const overlay = applyEnv(raw, opts.env ?? process.env, opts.cwd ?? process.cwd(), leaves, { credentials });
+  return { overlay, merged: opts.overrides ? layer(overlay.raw, opts.overrides) : overlay.raw };
+}
+
 /**
  * Loads only the `web` section, from the same file, environment and overrides as {@link loadConfig}: what
  * `--healthcheck` needs to find the exporter. Nothing else is checked (no credentials, no secret files), so the check
@@ -129,14 +132,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
  * `web` setting.
  */
 export function loadWebSettings(opts: LoadConfigOptions = {}): Config['web'] {
-  const env = opts.env ?? process.env;
-  const cwd = opts.cwd ?? process.cwd();
-  const { raw } = readRaw(opts, cwd);
-  // Leaves only: no secret file is read while walking the schema's shape.
-  const leaves = schemaLeaves(createConfigSchema({ readSecretFile: () => '' }));
-  // Problems of other settings (an unknown variable, two sources of a secret) are not this caller's business.
-  const overlay = applyEnv(raw, env, cwd, leaves, { credentials: false });
-  const merged = opts.overrides ? layer(overlay.raw, opts.overrides) : overlay.raw;
+  const { raw } = readRaw(opts, opts.cwd ?? process.cwd());
+  // Leaves only: no secret file is read while walking the schema's shape. Problems of other settings (an unknown
+  // variable, two sources of a secret) are not this caller's business.
+  const { overlay, merged } = layered(opts, raw, schemaLeaves(createConfigSchema({ readSecretFile: () => '' })), false);
   const result = z.object({ web: webSchema.prefault({}) }).safeParse(merged, { error: configErrorMap });
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues, renamer(sourcesOf(opts, overlay))));
   return deepFreeze(result.data.web);
