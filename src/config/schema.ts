@@ -428,9 +428,8 @@ export function createConfigSchema(deps: SchemaDeps) {
 }
 
 
-// An entry of `accounts` or `calls` as the cross-field check sees it: parsed (camelCase) or, where its own schema
-// failed, as written.
-// An entry whose SID fails its own pattern is left out: its own problem names it.
+// The SID of an entry of `accounts` or `calls` as the cross-entry check sees it: parsed (camelCase) or, where the
+// entry's own schema failed, as written. A SID failing its own pattern is left out: its own problem names it.
 function sidOf(entry: unknown, parsedKey: 'accountSid' | 'callSid', rawKey: string): string | undefined {
   const re = parsedKey === 'callSid' ? CALL_SID_RE : ACCOUNT_SID_RE;
   if (typeof entry === 'string') return parsedKey === 'callSid' && re.test(entry) ? entry : undefined;
