@@ -38,7 +38,9 @@ async function saveCalls(path: string, from: number, to: number): Promise<void> 
     }
     store.apply(samples);
   }
-  await new StateSaver({ path, flushIntervalMs: 60_000, store, logger: silent, now: () => NOW }).flush();
+  // stop(), not flush(): it also gives up the file's lock, which the loading child would otherwise find held by a
+  // live process (this one) and leave the file alone.
+  await new StateSaver({ path, flushIntervalMs: 60_000, store, logger: silent, now: () => NOW }).stop();
 }
 
 const saverUrl = new URL('../src/store/state-saver.ts', import.meta.url).href;
