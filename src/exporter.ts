@@ -169,7 +169,6 @@ function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (sou
   const { config, logger } = deps;
   const { onRefused, onSaved } = on;
   const store = new SampleStore({ backfill: config.backfill, maxSampleLatenessMs: config.maxSampleLatenessMs, maxParked: config.maxCalls, now });
-  const stateSaver = config.state.path === '' ? undefined : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, logger, now, onSaved });
   const registry = new CallRegistry({
     maxCalls: config.maxCalls,
     drainPeriodMs: config.drainPeriodMs,
@@ -184,6 +183,9 @@ function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (sou
     onTracked: (call) => store.addCall(call.callSid, call.accountSid, call.trackedAtMs),
     onRemoved: (call) => store.removeCall(call.callSid),
   });
+  // The registry's ended calls ride along, so a call that ended before a restart stays ended after it.
+  const ended = { calls: registry, keep: registry.endedMemory * Math.max(1, config.accounts.length) };
+  const stateSaver = config.state.path === '' ? undefined : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, ended, logger, now, onSaved });
   return { store, stateSaver, registry };
 }
 

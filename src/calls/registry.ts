@@ -1,3 +1,5 @@
+import type { SavedEndedCall } from '../samples/ended-call.ts';
+
 /** Where a tracked call was announced from. */
 export const CALL_SOURCES = ['config', 'discovery', 'webhook', 'admin', 'event_streams'] as const;
 /** A call source. */
@@ -98,6 +100,7 @@ export class CallRegistry {
   readonly #ended = new Map<string, Map<string, EndedCall>>();
   readonly #endedMemory: number;
   readonly #endedMemoryMs: number;
+  #endedChanges = 0;
 
   /** Creates an empty registry. */
   constructor(options: CallRegistryOptions) {
@@ -162,6 +165,7 @@ export class CallRegistry {
     if (mine.has(callSid)) return;
     const now = this.#now();
     mine.set(callSid, { endedAtMs, rememberedAtMs: now });
+    this.#endedChanges++;
     this.#expireEnded(mine, now);
   }
 
@@ -170,6 +174,53 @@ export class CallRegistry {
       if (mine.size <= this.#endedMemory && nowMs - e.rememberedAtMs < this.#endedMemoryMs) break;
       mine.delete(callSid);
     }
+  }
+
+  /**
+   * Every call known to have ended, for the state file: tracked ended calls (remembered from now, as they would be
+   * once removed) and the remembered ones, each with its first end time.
+   */
+  *endedCalls(): IterableIterator<SavedEndedCall> {
+    const now = this.#now();
+    for (const call of this.#calls.values()) {
+      if (call.endedAtMs !== undefined) yield { callSid: call.callSid, accountSid: call.accountSid, endedAtMs: call.endedAtMs, rememberedAtMs: now };
+    }
+    for (const [accountSid, mine] of this.#ended) {
+      this.#expireEnded(mine, now);
+      for (const [callSid, e] of mine) yield { callSid, accountSid, endedAtMs: e.endedAtMs, rememberedAtMs: e.rememberedAtMs };
+    }
+  }
+
+  /**
+   * Remembers ended calls saved by an earlier run (the state file), so a late sample or a source announcing one
+   * again after a restart finds it ended, as it would have before. Each keeps the time it was first remembered: a
+   * restart does not stretch the memory's horizon. Tracked calls and calls already remembered are left alone, and
+   * the per-account cap and horizon apply; returns how many ended calls are remembered now.
+   */
+  restoreEnded(saved: Iterable<SavedEndedCall>): number {
+    const now = this.#now();
+    const byAge = [...saved].sort((a, b) => a.rememberedAtMs - b.rememberedAtMs);
+    const touched = new Set<Map<string, EndedCall>>();
+    for (const e of byAge) {
+      if (this.#calls.has(e.callSid) || now - e.rememberedAtMs >= this.#endedMemoryMs) continue;
+      let mine = this.#ended.get(e.accountSid);
+      if (mine === undefined) this.#ended.set(e.accountSid, (mine = new Map<string, EndedCall>()));
+      if (mine.has(e.callSid)) continue;
+      mine.set(e.callSid, { endedAtMs: e.endedAtMs, rememberedAtMs: Math.min(e.rememberedAtMs, now) });
+      touched.add(mine);
+    }
+    for (const mine of touched) this.#expireEnded(mine, now);
+    return this.rememberedEnded;
+  }
+
+  /** Grows with every call reported ended or remembered as ended: the state file saves the ended calls when it moves. */
+  get endedChanges(): number {
+    return this.#endedChanges;
+  }
+
+  /** Most ended calls remembered per account (the memory's cap). */
+  get endedMemory(): number {
+    return this.#endedMemory;
   }
 
   /** How many ended calls that are not tracked are remembered, all accounts (each bounded by `endedMemory`). */
@@ -204,6 +255,7 @@ export class CallRegistry {
     }
     if (call.endedAtMs !== undefined || (accountSid !== undefined && call.accountSid !== accountSid)) return false;
     call.endedAtMs = this.#now();
+    this.#endedChanges++;
     for (const l of this.#listeners) l.onEnded?.(call);
     return true;
   }

@@ -9,6 +9,7 @@ import type { CallState, StreamState } from './sample-store.ts';
 import { SeenIntervals } from './seen-intervals.ts';
 import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
 import { labelValue } from '../samples/label-value.ts';
+import type { SavedEndedCall } from '../samples/ended-call.ts';
 
 /** Names the file's format, so a file written by something else is told apart from a corrupt one. */
 export const STATE_FORMAT = 'twilio-insights-exporter-state';
@@ -57,6 +58,15 @@ const call = z.strictObject({
   media_region: z.string().nullable(),
   streams: z.array(stream).max(EDGES.length * DIRECTIONS.length),
 });
+// A call known to have ended (the registry's memory), a line of its own after the calls' lines.
+const endedLine = z.strictObject({
+  ended: z.strictObject({
+    call_sid: z.string().regex(CALL_SID_RE),
+    account_sid: z.string().regex(ACCOUNT_SID_RE),
+    ended_at_ms: ms(),
+    remembered_at_ms: ms(),
+  }),
+});
 const header = z.object({ format: z.literal(STATE_FORMAT), version: z.number() });
 const headerLine = z.strictObject({ format: z.literal(STATE_FORMAT), version: z.literal(STATE_VERSION), saved_at: z.string() });
 // How a version 1 file began (JSON.stringify's key order), to name its version even when it is one huge line.
@@ -70,9 +80,9 @@ export interface StateEntry {
   readonly parkedAtMs: number | null;
 }
 
-/** What reading the state file found: the calls kept, and how many calls the file held. */
+/** What reading the state file found: the calls kept, how many calls the file held, and the ended calls kept. */
 export type LoadResult =
-  | { readonly ok: true; readonly entries: StateEntry[]; readonly read: number; readonly savedAt: string }
+  | { readonly ok: true; readonly entries: StateEntry[]; readonly read: number; readonly ended: SavedEndedCall[]; readonly savedAt: string }
   | { readonly ok: false; readonly reason: 'missing' | 'unreadable' | 'too_large' | 'corrupt' | 'foreign_version'; readonly detail: string };
 
 /** How much of a state file a load keeps. */
@@ -84,10 +94,19 @@ export interface LoadOptions {
   readonly keep: number;
   /** The clock a live call's removal is counted from (restore parks live calls now), epoch ms. */
   readonly nowMs: number;
+  /** Most ended calls kept, the most recently remembered ones [none]. */
+  readonly keepEnded?: number;
 }
 
-/** The store's entries, as the state file's lines: a header line, then one call a line, each ending in a newline. */
-export function* stateLines(entries: Iterable<{ readonly call: Readonly<CallState>; readonly parkedAtMs: number | null }>, nowMs: number): Generator<string> {
+/**
+ * The store's entries, as the state file's lines: a header line, then one call a line, then one line per call known
+ * to have ended (the registry's memory), each ending in a newline.
+ */
+export function* stateLines(
+  entries: Iterable<{ readonly call: Readonly<CallState>; readonly parkedAtMs: number | null }>,
+  nowMs: number,
+  ended: Iterable<SavedEndedCall> = [],
+): Generator<string> {
   yield `${JSON.stringify({ format: STATE_FORMAT, version: STATE_VERSION, saved_at: new Date(nowMs).toISOString() })}\n`;
   for (const { call: c, parkedAtMs } of entries) {
     const saved: SavedCall = {
@@ -112,6 +131,9 @@ export function* stateLines(entries: Iterable<{ readonly call: Readonly<CallStat
     };
     yield `${JSON.stringify(saved)}\n`;
   }
+  for (const e of ended) {
+    yield `${JSON.stringify({ ended: { call_sid: e.callSid, account_sid: e.accountSid, ended_at_ms: e.endedAtMs, remembered_at_ms: e.rememberedAtMs } })}\n`;
+  }
 }
 
 /** The state file's text, in one string or in any cut of chunks: parses it; never throws (see readStateFile). */
@@ -129,11 +151,12 @@ export function parseState(text: string | readonly Uint8Array[], options: LoadOp
  */
 export function parseStateChunks(next: () => Uint8Array | null, options: LoadOptions): LoadResult {
   const kept = new KeepNewest(options.keep, options.nowMs);
+  const ended = new KeepRecentEnded(options.keepEnded ?? 0);
   try {
     const lines = new LineReader(next);
     const savedAt = readHeader(lines);
-    readCalls(lines, kept);
-    return { ok: true, entries: kept.entries(), read: kept.offered, savedAt };
+    readCalls(lines, kept, ended);
+    return { ok: true, entries: kept.entries(), read: kept.offered, ended: ended.entries(), savedAt };
   } catch (err) {
     if (err instanceof StateFileError) return { ok: false, reason: err.reason, detail: err.message };
     throw err;
@@ -178,14 +201,58 @@ function readHeader(lines: LineReader): string {
   return checked.data.saved_at;
 }
 
-// The calls, one a line after the header; blank lines are skipped.
-function readCalls(lines: LineReader, kept: KeepNewest): void {
+// The calls, one a line after the header, and the ended calls; blank lines are skipped.
+function readCalls(lines: LineReader, kept: KeepNewest, ended: KeepRecentEnded): void {
   for (let n = 2; ; n++) {
     const where = `line ${n}`;
     const line = lines.next(MAX_STATE_LINE_BYTES, where);
     if (line === null) return;
     if (isBlank(line)) continue;
-    kept.offer(line.toString('utf8'), where);
+    const text = line.toString('utf8');
+    const raw = jsonOf(text, where);
+    if (typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'ended')) ended.offer(endedOf(raw, where));
+    else kept.offer(text, raw, where);
+  }
+}
+
+function endedOf(raw: unknown, where: string): SavedEndedCall {
+  const parsed = endedLine.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw corrupt(`${[where, ...issue.path].join('.')}: ${issue.message}`);
+  }
+  const e = parsed.data.ended;
+  return { callSid: e.call_sid, accountSid: e.account_sid, endedAtMs: e.ended_at_ms, rememberedAtMs: e.remembered_at_ms };
+}
+
+/**
+ * Holds at most `keep` ended calls, the most recently remembered: past twice the bound the oldest are dropped, so
+ * a file of any number of ended lines costs at most twice the bound in memory.
+ */
+class KeepRecentEnded {
+  readonly #keep: number;
+  #held: SavedEndedCall[] = [];
+
+  constructor(keep: number) {
+    this.#keep = Math.max(0, keep);
+  }
+
+  offer(e: SavedEndedCall): void {
+    if (this.#keep === 0) return;
+    this.#held.push(e);
+    if (this.#held.length >= 2 * this.#keep) this.#trim();
+  }
+
+  entries(): SavedEndedCall[] {
+    this.#trim();
+    const out = this.#held;
+    this.#held = [];
+    return out;
+  }
+
+  #trim(): void {
+    this.#held.sort((a, b) => b.rememberedAtMs - a.rememberedAtMs);
+    this.#held.length = Math.min(this.#held.length, this.#keep);
   }
 }
 
@@ -353,8 +420,8 @@ class KeepNewest {
    * Checks one call's text in full and keeps the text if the call is among the best so far. The text, one flat
    * string, is what waits: a call kept for a while and then pushed out is cheaper garbage as text than built.
    */
-  offer(text: string, where: string): void {
-    const entry = callOf(jsonOf(text, where), where);
+  offer(text: string, raw: unknown, where: string): void {
+    const entry = callOf(raw, where);
     const r: Ranked = { text, where, sid: entry.call.callSid, at: entry.parkedAtMs ?? this.#nowMs, live: entry.parkedAtMs === null, seq: this.offered++, index: -1 };
     const heap = this.#heap;
     const sid = r.sid;

@@ -1,9 +1,18 @@
 import { renameSync } from 'node:fs';
 import type { Logger } from 'pino';
+import type { SavedEndedCall } from '../samples/ended-call.ts';
 import type { SampleStore } from './sample-store.ts';
 import { readStateFile, removeLeftovers, stateLines, writeStateFile } from './state-file.ts';
 import { StateLock } from './state-lock.ts';
 import type { LockResult } from './state-lock.ts';
+
+/** The calls known to have ended (the registry), saved beside the store's state so a restart keeps them ended. */
+export interface EndedCalls {
+  endedCalls(): Iterable<SavedEndedCall>;
+  restoreEnded(saved: Iterable<SavedEndedCall>): number;
+  /** Grows with every end worth saving. */
+  readonly endedChanges: number;
+}
 
 /** Options of the state saver. */
 export interface StateSaverOptions {
@@ -12,6 +21,8 @@ export interface StateSaverOptions {
   /** Time between saves when the store changed. */
   readonly flushIntervalMs: number;
   readonly store: SampleStore;
+  /** The ended calls to save and restore with the store, and the most of them a load holds [none]. */
+  readonly ended?: { readonly calls: EndedCalls; readonly keep: number };
   readonly logger: Logger;
   /** Clock, epoch ms [Date.now]. */
   readonly now?: () => number;
@@ -61,7 +72,8 @@ export class StateSaver {
     if (lock.tookOver) logger.info({ path, holder_pid: lock.tookOver.pid, holder_host: lock.tookOver.hostname }, 'took over the state file lock of an exporter that is gone');
     const leftovers = removeLeftovers(path);
     if (leftovers.length > 0) logger.info({ path, files: leftovers }, 'removed what an interrupted save left beside the state file');
-    const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now() });
+    const ended = this.#o.ended;
+    const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now(), keepEnded: ended?.keep ?? 0 });
     if (!r.ok) {
       if (r.reason === 'missing') logger.info({ path }, 'no state file yet; starting fresh');
       else {
@@ -75,8 +87,9 @@ export class StateSaver {
       return 0;
     }
     const n = store.restore(r.entries);
+    const endedCalls = ended?.calls.restoreEnded(r.ended) ?? 0;
     // Dropped: past the removed-call cap or its retention, the oldest of the calls the file held.
-    logger.info({ path, calls: n, dropped: r.read - n, saved_at: r.savedAt }, 'state file loaded: calls resume where they stopped');
+    logger.info({ path, calls: n, dropped: r.read - n, ended_calls: endedCalls, saved_at: r.savedAt }, 'state file loaded: calls resume where they stopped');
     return n;
   }
 
@@ -99,7 +112,7 @@ export class StateSaver {
   /** Saves now if the store changed since the last save; never rejects, never overlaps itself. */
   async flush(): Promise<void> {
     if (this.#writing) return this.#writing;
-    const changes = this.#o.store.changes;
+    const changes = this.#changes();
     if (changes === this.#savedChanges) return;
     this.#writing = this.#write(changes).finally(() => {
       this.#writing = undefined;
@@ -115,8 +128,13 @@ export class StateSaver {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#writing;
-    await this.#write(this.#o.store.changes, true);
+    await this.#write(this.#changes(), true);
     this.#lock.release();
+  }
+
+  // What a save would write differs from the last save's when this differs.
+  #changes(): number {
+    return this.#o.store.changes + (this.#o.ended?.calls.endedChanges ?? 0);
   }
 
   async #write(changes: number, last = false): Promise<void> {
@@ -128,7 +146,7 @@ export class StateSaver {
     }
     try {
       // Which calls are saved is taken at once; each call's line is written from its state when its turn comes.
-      await writeStateFile(path, stateLines([...store.entries()], this.#now()));
+      await writeStateFile(path, stateLines([...store.entries()], this.#now(), [...(this.#o.ended?.calls.endedCalls() ?? [])]));
       this.#savedChanges = changes;
       this.#o.onSaved?.(true);
       if (this.#failures > 0) logger.info({ path, failures: this.#failures }, 'state file written again');

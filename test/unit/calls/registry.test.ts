@@ -307,6 +307,54 @@ describe('CallRegistry ended-call memory', () => {
     expect(registry.track(CALL_1, ACCOUNT_A, 'event_streams')).toBe('ended');
   });
 
+  it('hands its ended calls to the state file and takes them back after a restart, horizon and cap kept', () => {
+    const first = setup({ endedMemory: 2, endedMemoryMs: 60_000 });
+    first.registry.track(CALL_1, ACCOUNT_A, 'config');
+    first.registry.end(CALL_1);
+    const endedAt1 = first.clock.now;
+    first.clock.now += 1_000;
+    first.registry.end(CALL_2, ACCOUNT_B);
+    first.clock.now += 1_000;
+    const before = first.registry.endedChanges;
+    first.registry.track(CALL_3, ACCOUNT_A, 'config');
+    expect(first.registry.endedChanges).toBe(before);
+    const saved = [...first.registry.endedCalls()];
+    // The tracked ended call is remembered from now, as it would be once removed; the remembered one keeps its time.
+    expect(saved).toEqual([
+      { callSid: CALL_1, accountSid: ACCOUNT_A, endedAtMs: endedAt1, rememberedAtMs: first.clock.now },
+      { callSid: CALL_2, accountSid: ACCOUNT_B, endedAtMs: endedAt1 + 1_000, rememberedAtMs: endedAt1 + 1_000 },
+    ]);
+
+    const next = setup({ endedMemory: 2, endedMemoryMs: 60_000 });
+    next.clock.now = first.clock.now + 10_000;
+    // A call tracked already is left alone, an expired entry and an unknown one of a third account are not kept.
+    next.registry.track(CALL_4, ACCOUNT_A, 'config');
+    const old = { callSid: CALL_3, accountSid: ACCOUNT_A, endedAtMs: T0 - 100_000, rememberedAtMs: next.clock.now - 60_000 };
+    const tracked = { callSid: CALL_4, accountSid: ACCOUNT_A, endedAtMs: T0, rememberedAtMs: T0 };
+    expect(next.registry.restoreEnded([...saved, old, tracked])).toBe(2);
+    expect(next.registry.track(CALL_1, ACCOUNT_A, 'config')).toBe('ended');
+    expect(next.registry.get(CALL_1)?.endedAtMs).toBe(endedAt1);
+    expect(next.registry.track(CALL_2, ACCOUNT_A, 'event_streams')).toBe('tracked');
+    next.registry.remove(CALL_2);
+    expect(next.registry.track(CALL_2, ACCOUNT_B, 'event_streams')).toBe('ended');
+    expect(next.registry.track(CALL_3, ACCOUNT_A, 'event_streams')).toBe('tracked');
+    expect(next.registry.get(CALL_4)?.endedAtMs).toBeUndefined();
+
+    // The horizon counts from when each was first remembered, not from the restart.
+    const later = setup({ endedMemory: 2, endedMemoryMs: 60_000 });
+    expect(later.registry.restoreEnded([{ callSid: CALL_1, accountSid: ACCOUNT_A, endedAtMs: T0 - 59_000, rememberedAtMs: T0 - 59_000 }])).toBe(1);
+    later.clock.now += 2_000;
+    expect(later.registry.track(CALL_1, ACCOUNT_A, 'event_streams')).toBe('tracked');
+  });
+
+  it('keeps at most its cap of restored ended calls per account, the most recently remembered', () => {
+    const { registry, clock } = setup({ endedMemory: 2, endedMemoryMs: 60_000 });
+    const saved = [CALL_1, CALL_2, CALL_3].map((callSid, i) => ({ callSid, accountSid: ACCOUNT_A, endedAtMs: clock.now - 3_000, rememberedAtMs: clock.now - 3_000 + i }));
+    expect(registry.restoreEnded(saved.reverse())).toBe(2);
+    expect(registry.track(CALL_1, ACCOUNT_A, 'event_streams')).toBe('tracked');
+    expect(registry.track(CALL_3, ACCOUNT_A, 'event_streams')).toBe('ended');
+  });
+
   it('defaults to max(10000, max_calls) calls and 4 hours', () => {
     const { registry, clock } = setup({ maxCalls: 20_000 });
     for (let i = 0; i < 20_001; i++) registry.end(`CA${i.toString(16).padStart(32, '0')}`, ACCOUNT_A);
