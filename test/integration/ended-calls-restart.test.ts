@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
-import { signDelivery } from '../../src/simulator/event-signing.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { closeAfterEach, eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
+import { pushSigned, pushedCompleted, pushedMetric } from '../helpers/event-streams.ts';
 
 // The registry's memory of ended calls was not in the state file: after a restart, a late pushed sample (Event
 // Streams retries for 4 hours) or a source announcing the call again made a call that had ended active again.
@@ -24,25 +24,7 @@ afterEach(() => {
   dir = undefined;
 });
 
-const envelope = (id: string, type: string, schema: string, call: string, data: Record<string, unknown>): Record<string, unknown> => ({
-  specversion: '1.0', type: `com.twilio.voice.insights.${type}`, source: `/v1/Voice/${call}`, id,
-  dataschema: `https://events-schemas.twilio.com/VoiceInsights.${schema}`, time: new Date().toISOString(), data: { call_sid: call, account_sid: ACCOUNT, ...data },
-});
-const metric = (id: string, call: string, atMs: number): Record<string, unknown> =>
-  envelope(id, 'call-metrics.gateway', 'CallMetric/2', call, {
-    timestamp: new Date(atMs).toISOString(), edge: 'carrier_edge', direction: 'inbound',
-    carrier_edge: { codec_name: 'pcmu', cumulative: { jitter: { avg: 3, max: 9 } }, interval: { packets_loss_percentage: 0.5 } },
-  });
-const completed = (id: string, call: string): Record<string, unknown> =>
-  envelope(id, 'call-event.gateway', 'CallEvent/3', call, { edge: 'carrier_edge', group: 'call_state', name: 'completed', level: 'INFO' });
-
-async function push(events: unknown[]): Promise<Record<string, number>> {
-  const body = JSON.stringify(events);
-  const d = signDelivery(TOKEN, `${exp!.url}/webhooks/twilio/event-streams/${ACCOUNT}`, body);
-  const res = await fetch(d.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': d.signature }, body });
-  expect(res.status).toBe(200);
-  return (await res.json()) as Record<string, number>;
-}
+const push = (events: unknown[]): Promise<Record<string, number>> => pushSigned(exp!.url, events);
 
 async function start(extra: Record<string, unknown> = {}): Promise<void> {
   sim ??= await startSimulator({ lagSeconds: 0 });
@@ -76,10 +58,10 @@ describe('an ended call stays ended over a restart (the state file keeps the reg
     await start();
     const R = `CA${'8a'.repeat(16)}`;
     const now = Date.now();
-    await push([metric('R1', R, now - 60_000), completed('R2', R)]);
+    await push([pushedMetric('R1', R, now - 60_000), pushedCompleted('R2', R)]);
     await eventually(() => (exp!.exporter.registry.get(R) === undefined ? true : undefined), 10_000, `${R} removed after retention`);
     await restart();
-    expect(await push([metric('R3', R, now - 50_000)])).toMatchObject({ applied: 1 });
+    expect(await push([pushedMetric('R3', R, now - 50_000)])).toMatchObject({ applied: 1 });
     expect(notActive(R)).toBe(true);
     expect(await activeCalls()).toBe(0);
   });
@@ -88,11 +70,11 @@ describe('an ended call stays ended over a restart (the state file keeps the reg
     await start({ call_retention: '1m' });
     const Q = `CA${'8b'.repeat(16)}`;
     const now = Date.now();
-    await push([metric('Q1', Q, now - 60_000), completed('Q2', Q)]);
+    await push([pushedMetric('Q1', Q, now - 60_000), pushedCompleted('Q2', Q)]);
     const endedAtMs = exp!.exporter.registry.get(Q)?.endedAtMs;
     expect(endedAtMs).toBeDefined();
     await restart({ call_retention: '1m' });
-    expect(await push([metric('Q3', Q, now - 50_000)])).toMatchObject({ applied: 1 });
+    expect(await push([pushedMetric('Q3', Q, now - 50_000)])).toMatchObject({ applied: 1 });
     expect(notActive(Q)).toBe(true);
     expect(exp!.exporter.registry.get(Q)?.endedAtMs).toBe(endedAtMs);
     expect(await activeCalls()).toBe(0);
@@ -104,9 +86,9 @@ describe('an ended call stays ended over a restart (the state file keeps the reg
     await start();
     const A = `CA${'8c'.repeat(16)}`;
     const now = Date.now();
-    await push([metric('A1', A, now - 60_000)]);
+    await push([pushedMetric('A1', A, now - 60_000)]);
     await restart();
-    expect(await push([metric('A2', A, now - 50_000)])).toMatchObject({ applied: 1 });
+    expect(await push([pushedMetric('A2', A, now - 50_000)])).toMatchObject({ applied: 1 });
     expect(notActive(A)).toBe(false);
     expect(await activeCalls()).toBe(1);
   });

@@ -1,11 +1,11 @@
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
-import { signDelivery } from '../../src/simulator/event-signing.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { closeAfterEach, eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
+import { pushSigned, pushedCompleted, pushedEvent, pushedMetric } from '../helpers/event-streams.ts';
 import { simControl } from '../helpers/sim-control.ts';
 
 // Probe E #5: a late pushed sample brought an ended, removed call back as active (push mode: until silence_timeout;
@@ -19,27 +19,10 @@ let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
 closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
-const envelope = (id: string, type: string, schema: string, call: string, data: Record<string, unknown>): Record<string, unknown> => ({
-  specversion: '1.0', type: `com.twilio.voice.insights.${type}`, source: `/v1/Voice/${call}`, id,
-  dataschema: `https://events-schemas.twilio.com/VoiceInsights.${schema}`, time: new Date().toISOString(), data: { call_sid: call, account_sid: ACCOUNT, ...data },
-});
-const metric = (id: string, call: string, atMs: number): Record<string, unknown> =>
-  envelope(id, 'call-metrics.gateway', 'CallMetric/2', call, {
-    timestamp: new Date(atMs).toISOString(), edge: 'carrier_edge', direction: 'inbound',
-    carrier_edge: { codec_name: 'pcmu', cumulative: { jitter: { avg: 3, max: 9 } }, interval: { packets_loss_percentage: 0.5 } },
-  });
-const completed = (id: string, call: string): Record<string, unknown> =>
-  envelope(id, 'call-event.gateway', 'CallEvent/3', call, { edge: 'carrier_edge', group: 'call_state', name: 'completed', level: 'INFO' });
 const summary = (id: string, call: string): Record<string, unknown> =>
-  envelope(id, 'call-summary.complete', 'CallSummary/2', call, { call_type: 'carrier', processing_state: 'complete', tags: ['low_mos'] });
+  pushedEvent(id, 'call-summary.complete', 'CallSummary/2', call, { call_type: 'carrier', processing_state: 'complete', tags: ['low_mos'] });
 
-async function push(events: unknown[]): Promise<Record<string, number>> {
-  const body = JSON.stringify(events);
-  const d = signDelivery(TOKEN, `${exp!.url}/webhooks/twilio/event-streams/${ACCOUNT}`, body);
-  const res = await fetch(d.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': d.signature }, body });
-  expect(res.status).toBe(200);
-  return (await res.json()) as Record<string, number>;
-}
+const push = (events: unknown[]): Promise<Record<string, number>> => pushSigned(exp!.url, events);
 
 async function start(mode: 'push' | 'hybrid', extra: Record<string, unknown> = {}): Promise<void> {
   sim ??= await startSimulator({ lagSeconds: 0 });
@@ -66,15 +49,15 @@ describe('an ended call stays ended when its events arrive late or out of order'
     await start('push');
     const R = `CA${'7a'.repeat(16)}`;
     const now = Date.now();
-    await push([metric('R1', R, now - 60_000), metric('R2', R, now - 50_000)]);
-    await push([completed('R3', R)]);
+    await push([pushedMetric('R1', R, now - 60_000), pushedMetric('R2', R, now - 50_000)]);
+    await push([pushedCompleted('R3', R)]);
     expect(exp!.exporter.registry.get(R)?.endedAtMs).toBeDefined();
     await removed(R);
 
     // A sample already applied, under a new id (a Twilio retry), then one never seen.
-    expect(await push([metric('R4', R, now - 60_000)])).toMatchObject({ applied: 0, duplicates: 1 });
+    expect(await push([pushedMetric('R4', R, now - 60_000)])).toMatchObject({ applied: 0, duplicates: 1 });
     expect(notActive(R)).toBe(true);
-    expect(await push([metric('R5', R, now - 40_000)])).toMatchObject({ applied: 1 });
+    expect(await push([pushedMetric('R5', R, now - 40_000)])).toMatchObject({ applied: 1 });
     expect(notActive(R)).toBe(true);
     expect(await activeCalls()).toBe(0);
     expect(total(await exp!.scrape(), 'twilio_voice_samples_total')).toBe(3);
@@ -86,8 +69,8 @@ describe('an ended call stays ended when its events arrive late or out of order'
     await start('push', { call_retention: '1m' });
     const Q = `CA${'7b'.repeat(16)}`;
     const now = Date.now();
-    expect(await push([completed('Q1', Q), summary('Q2', Q)])).toMatchObject({ applied: 2 });
-    expect(await push([metric('Q3', Q, now - 30_000)])).toMatchObject({ applied: 1 });
+    expect(await push([pushedCompleted('Q1', Q), summary('Q2', Q)])).toMatchObject({ applied: 2 });
+    expect(await push([pushedMetric('Q3', Q, now - 30_000)])).toMatchObject({ applied: 1 });
     const call = exp!.exporter.registry.get(Q);
     expect(call?.endedAtMs).toBeDefined();
     expect(exp!.exporter.registry.lifecycle(call!)).not.toBe('active');
@@ -103,11 +86,11 @@ describe('an ended call stays ended when its events arrive late or out of order'
     const C = (await control.createCall({ type: 'carrier', age_seconds: 400, duration_seconds: 60 })).sid;
     await start('hybrid', { event_streams: { hybrid_gap: '2s' } });
     const now = Date.now();
-    await push([metric('C1', C, now - 20_000), metric('C2', C, now - 10_000)]);
-    await push([completed('C3', C)]);
+    await push([pushedMetric('C1', C, now - 20_000), pushedMetric('C2', C, now - 10_000)]);
+    await push([pushedCompleted('C3', C)]);
     await removed(C);
     const before = (await control.ledger()).requests.by_route.metrics;
-    expect(await push([metric('C4', C, now)])).toMatchObject({ applied: 1 });
+    expect(await push([pushedMetric('C4', C, now)])).toMatchObject({ applied: 1 });
     // Past the hybrid gap and several poll intervals.
     await new Promise((r) => setTimeout(r, 4000));
     expect((await control.ledger()).requests.by_route.metrics).toBe(before);
@@ -124,7 +107,7 @@ describe('an ended call stays ended when its events arrive late or out of order'
     await start('hybrid', { event_streams: { hybrid_gap: '1s', silence_timeout: '3s' }, poll_interval: '1s' });
     // One of Twilio's own samples of the call, pushed: the polls later read it too, and it counts once.
     const first = (await control.samples(H, { edge: 'carrier_edge', direction: 'inbound' }))[0]!;
-    await push([metric('H1', H, Date.parse(first.timestamp))]);
+    await push([pushedMetric('H1', H, Date.parse(first.timestamp))]);
     // Its pushes stop: the gap-fill polls read what Twilio has, then nothing new, and the call ends.
     await eventually(() => (exp!.exporter.registry.get(H)?.endedAtMs !== undefined ? true : undefined), 15_000, `${H} ended`);
     expect(total(await exp!.scrape(), 'twilio_voice_samples_total')).toBe((await control.samples(H)).length);
