@@ -2,10 +2,11 @@ import type { Edge } from '../samples/sample.ts';
 import type { CallRegistry, TrackedCall } from '../calls/registry.ts';
 import { fnv1a32 } from '../calls/shard.ts';
 import type { ApplyResult, SampleStore } from '../store/sample-store.ts';
-import type { TwilioClient } from '../twilio/client.ts';
+import type { CallSummary, TwilioClient } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
 import type { AccountPolicy } from './account-policy.ts';
 import { EdgePlan, callTypeOfDataEdges, edgesFromHints, edgesOfSummaryType } from './edge-plan.ts';
+import { endCheckDue, summarySaysEnded } from './end-check.ts';
 import { DEFAULT_MAX_LATENESS_MS, DESC_LOOKBACK_MS, newCursor, readQuery } from './cursor.ts';
 import type { EdgeCursor, PagingStop, Rejection } from './cursor.ts';
 import { readBudget } from './read-budget.ts';
@@ -46,6 +47,8 @@ export interface PollObserver {
   callNotFound(accountSid: string, callSid: string): void;
   /** A read of one edge query stopped before its last page (budget, refused origin, failed page); what it read is kept. */
   pagingStopped?(accountSid: string, callSid: string, stop: PagingStop): void;
+  /** The Call Summary of a silent call says it ended: the call is ended. */
+  endedBySummary?(accountSid: string, callSid: string, summary: CallSummary): void;
 }
 
 /** How one call is polled, for display. */
@@ -81,6 +84,11 @@ export interface PollerOptions {
   readonly maxClockSkewMs?: number;
   /** Calls to leave alone now, such as calls whose samples arrive by push [none]. */
   readonly skip?: (call: Readonly<TrackedCall>, nowMs: number) => boolean;
+  /**
+   * How long an active call may go without a new sample before a poll asks its Call Summary whether it ended, then
+   * at most once per this long; 0 never asks [0]. Nothing else ends a call listed by hand whose end no source reports.
+   */
+  readonly endCheckAfterMs?: number;
 }
 
 // The Summary is asked again at most this many base retry intervals apart.
@@ -101,6 +109,8 @@ interface PollState {
   running: Promise<void> | null;
   /** Twilio answered 404 on every edge: the call is ended and never asked again. */
   gone: boolean;
+  /** The Summary is not asked whether the call ended before this time, epoch ms. */
+  endCheckAtMs: number;
 }
 
 // 404, or 403 for this call's data (another account's call, Advanced Features off when it ran).
@@ -163,6 +173,7 @@ export class Poller {
       phaseMs: frac * this.#o.pollIntervalMs,
       running: null,
       gone: false,
+      endCheckAtMs: 0,
     });
   }
 
@@ -320,6 +331,7 @@ export class Poller {
         // Only a 404 on every edge asked ends the call: while the data edges are unknown several edges are
         // asked, and one the call does not have may well answer 404 while another has data.
         callGone = reads.length > 0 && reads.every((r) => r.status === 'rejected' && isMetricsNotFound(r.reason));
+        if (!callGone) await this.#endCheck(state, account, signal);
       } catch (err) {
         error ??= err;
       }
@@ -354,6 +366,27 @@ export class Poller {
     } catch {
       // Deliberately ignored, see above.
     }
+  }
+
+  // A call no source reports ended (listed by hand, or its final status callback lost) would be polled for as long as
+  // Twilio serves its metrics, days: once its samples stop for `endCheckAfterMs`, its Summary is asked whether it
+  // ended, at most once per that long. A call with steady samples is never asked. Only a Summary that says so ends
+  // the call: not served yet (404), not final, or failed, the call goes on being polled.
+  async #endCheck(state: PollState, account: PollerAccount, signal: AbortSignal): Promise<void> {
+    const { call } = state;
+    const now = this.#now();
+    const lastSampleMs = this.#o.store.get(call.callSid)?.lastAppliedAtMs ?? call.trackedAtMs;
+    if (call.endedAtMs !== undefined || !endCheckDue({ nowMs: now, afterMs: this.#o.endCheckAfterMs ?? 0, lastSampleMs, nextCheckMs: state.endCheckAtMs })) return;
+    state.endCheckAtMs = now + (this.#o.endCheckAfterMs ?? 0);
+    let summary: CallSummary;
+    try {
+      summary = await account.policy.run((s) => account.client.fetchCallSummary(call.callSid, s), signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return;
+    }
+    if (!summarySaysEnded(summary) || !this.#o.registry.end(call.callSid, call.accountSid)) return;
+    this.#notify(() => this.#o.observer.endedBySummary?.(call.accountSid, call.callSid, summary));
   }
 
   // Which edges to ask this poll: the plan learns them from the data; the call's parties and the partial

@@ -208,6 +208,9 @@ export class SelfTelemetry {
       callNotFound: (_accountSid, callSid) => {
         log.info({ call_sid: callSid }, 'Twilio has no metrics for this call (404); ending it');
       },
+      endedBySummary: (_accountSid, callSid, summary) => {
+        log.info({ call_sid: callSid, call_state: summary.callState, processing_state: summary.processingState }, 'no new sample for end_check_after and the Call Summary says the call ended; ending it');
+      },
     };
   }
 

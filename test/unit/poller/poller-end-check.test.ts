@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import { CallRegistry } from '../../../src/calls/registry.ts';
+import { createAccountPolicy } from '../../../src/poller/account-policy.ts';
+import { endCheckDue, summarySaysEnded } from '../../../src/poller/end-check.ts';
+import { Poller } from '../../../src/poller/poller.ts';
+import type { PollEvent, PollerAccount } from '../../../src/poller/poller.ts';
+import { SampleStore } from '../../../src/store/sample-store.ts';
+import type { CallSummary } from '../../../src/twilio/client.ts';
+import { TwilioError } from '../../../src/twilio/errors.ts';
+import { ACCOUNT_A, CALL_1, T0 } from '../store/sample-builder.ts';
+import { FakeTwilioClient } from './fake-twilio-client.ts';
+
+const END_CHECK_AFTER_MS = 60_000;
+
+const summaryOf = (callState: string | null, processingState: string | null = 'partial'): CallSummary => ({
+  callType: 'carrier',
+  callState,
+  processingState,
+  raw: {},
+});
+
+// The poller with a fake client, a real registry and a real store on one clock, as the exporter wires them.
+function setup(endCheckAfterMs = END_CHECK_AFTER_MS, firstSamples = 2) {
+  const clock = { now: T0 };
+  const now = (): number => clock.now;
+  const client = new FakeTwilioClient();
+  const registry = new CallRegistry({ maxCalls: 10, drainPeriodMs: 60_000, retentionMs: 600_000, now });
+  const store = new SampleStore({ backfill: true, now });
+  registry.addListener({
+    onTracked: (c) => store.addCall(c.callSid, c.accountSid, c.trackedAtMs),
+    onRemoved: (c) => store.removeCall(c.callSid),
+  });
+  const finished: PollEvent[] = [];
+  const endedBySummary: Array<{ callSid: string; summary: CallSummary }> = [];
+  const accounts = new Map<string, PollerAccount>([
+    [ACCOUNT_A, { accountSid: ACCOUNT_A, client, policy: createAccountPolicy({ maxConcurrent: 4, random: () => 0, baseDelayMs: 1 }) }],
+  ]);
+  const poller = new Poller({
+    accounts,
+    registry,
+    store,
+    observer: {
+      pollFinished: (e) => finished.push(e),
+      applied: () => undefined,
+      cursorReset: () => undefined,
+      rejected: () => undefined,
+      callNotFound: () => undefined,
+      endedBySummary: (_a, callSid, summary) => endedBySummary.push({ callSid, summary }),
+    },
+    pollIntervalMs: 10_000,
+    pageSize: 50,
+    now,
+    maxClockSkewMs: 86_400_000,
+    endCheckAfterMs,
+  });
+  // A carrier call with data from the first poll: the Summary asked for the edges (404) is not asked again for them.
+  const carrier = client.api(CALL_1, 'carrier_edge');
+  carrier.add(firstSamples);
+  registry.track(CALL_1, ACCOUNT_A, 'config');
+  const pollFor = async (ms: number, each: () => void = () => undefined): Promise<void> => {
+    for (let t = 0; t < ms; t += 10_000) {
+      clock.now += 10_000;
+      each();
+      await poller.pollNow(CALL_1);
+    }
+  };
+  const endChecks = (): number => client.summaryRequests.length - 1;
+  return { clock, client, registry, poller, carrier, finished, endedBySummary, pollFor, endChecks };
+}
+
+describe('summarySaysEnded', () => {
+  it.each(['completed', 'busy', 'fail', 'failed', 'noanswer', 'no-answer', 'canceled', 'undialed', 'Completed'])('takes call_state %s as the end', (state) => {
+    expect(summarySaysEnded(summaryOf(state))).toBe(true);
+  });
+
+  it.each(['ringing', 'answered', 'in-progress', 'initiated', '', null])('takes call_state %j as not ended', (state) => {
+    expect(summarySaysEnded(summaryOf(state))).toBe(false);
+  });
+
+  it('takes processing_state complete as the end, whatever the call_state', () => {
+    expect(summarySaysEnded(summaryOf(null, 'complete'))).toBe(true);
+    expect(summarySaysEnded(summaryOf('answered', 'complete'))).toBe(true);
+    expect(summarySaysEnded(summaryOf('answered', 'predicted_complete'))).toBe(false);
+  });
+});
+
+describe('endCheckDue', () => {
+  it('is due once silent for afterMs and not asked since nextCheckMs; never with afterMs 0', () => {
+    const base = { nowMs: T0 + 60_000, afterMs: 60_000, lastSampleMs: T0, nextCheckMs: 0 };
+    expect(endCheckDue(base)).toBe(true);
+    expect(endCheckDue({ ...base, lastSampleMs: T0 + 1 })).toBe(false);
+    expect(endCheckDue({ ...base, nextCheckMs: T0 + 60_001 })).toBe(false);
+    expect(endCheckDue({ ...base, afterMs: 0 })).toBe(false);
+  });
+});
+
+describe('Poller end check', () => {
+  it('never asks the Summary of a call whose samples keep arriving', async () => {
+    const h = setup();
+    h.client.setSummary(CALL_1, summaryOf('completed'));
+    // The first poll asks it for the edges (and does not take its answer for an end).
+    await h.poller.pollNow(CALL_1);
+
+    await h.pollFor(10 * END_CHECK_AFTER_MS, () => h.carrier.add(2));
+
+    expect(h.client.summaryRequests).toHaveLength(1);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
+  });
+
+  it('asks a silent call at most once per end_check_after, and ends it once the Summary says it ended', async () => {
+    const h = setup();
+    await h.poller.pollNow(CALL_1);
+    const lastSample = h.clock.now;
+    // Silent from here on; Twilio serves no Summary yet, then a partial one of a call still answered.
+    await h.pollFor(END_CHECK_AFTER_MS - 10_000);
+    expect(h.endChecks()).toBe(0);
+    await h.pollFor(10_000);
+    expect(h.clock.now - lastSample).toBe(END_CHECK_AFTER_MS);
+    expect(h.endChecks()).toBe(1);
+
+    h.client.setSummary(CALL_1, summaryOf('answered'));
+    await h.pollFor(3 * END_CHECK_AFTER_MS);
+    expect(h.endChecks()).toBe(4);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
+    expect(h.finished.every((e) => e.ok)).toBe(true);
+
+    h.client.setSummary(CALL_1, summaryOf('completed'));
+    await h.pollFor(END_CHECK_AFTER_MS);
+    const call = h.registry.get(CALL_1)!;
+    expect(call.endedAtMs).toBe(h.clock.now);
+    expect(h.registry.lifecycle(call)).toBe('draining');
+    expect(h.endedBySummary).toEqual([{ callSid: CALL_1, summary: summaryOf('completed') }]);
+
+    // Draining: polled for late samples, never asked again.
+    const checks = h.endChecks();
+    await h.pollFor(50_000);
+    expect(h.endChecks()).toBe(checks);
+  });
+
+  it('counts the silence from when the call was tracked when no sample ever came', async () => {
+    const h = setup(END_CHECK_AFTER_MS, 0);
+    h.client.setSummary(CALL_1, summaryOf('canceled'));
+    await h.poller.pollNow(CALL_1);
+    // The first poll asked the Summary for the edges only.
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
+    await h.pollFor(END_CHECK_AFTER_MS);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBe(T0 + END_CHECK_AFTER_MS);
+  });
+
+  it.each([
+    ['not served yet (20404)', new TwilioError({ code: 'not_found', endpoint: 'summary', status: 404, twilioCode: 20404 })],
+    ['not complete yet (17001)', new TwilioError({ code: 'not_found', endpoint: 'summary', status: 404, twilioCode: 17001 })],
+    ['timing out', new TwilioError({ code: 'timeout', endpoint: 'summary' })],
+    ['a body that is no summary', new TwilioError({ code: 'bad_payload', endpoint: 'summary' })],
+  ])('leaves a silent call active with its Summary %s, and asks again an interval later', async (_name, err) => {
+    const h = setup();
+    await h.poller.pollNow(CALL_1);
+    h.client.setSummary(CALL_1, err);
+
+    await h.pollFor(END_CHECK_AFTER_MS);
+    const asked = h.endChecks();
+    expect(asked).toBeGreaterThan(0);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
+    await h.pollFor(END_CHECK_AFTER_MS - 10_000);
+    expect(h.endChecks()).toBe(asked);
+
+    h.client.setSummary(CALL_1, summaryOf('completed'));
+    await h.pollFor(10_000);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBe(h.clock.now);
+  });
+
+  it('never asks with end_check_after 0', async () => {
+    const h = setup(0);
+    await h.poller.pollNow(CALL_1);
+    h.client.setSummary(CALL_1, summaryOf('completed'));
+    await h.pollFor(10 * END_CHECK_AFTER_MS);
+    expect(h.endChecks()).toBe(0);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
+  });
+});
