@@ -114,6 +114,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     pageSize: config.pageSize,
     maxClockSkewMs: config.maxClockSkewMs,
     maxSampleLatenessMs: config.maxSampleLatenessMs,
+    endCheckAfterMs: config.endCheckAfterMs,
     now,
     skip: (call, nowMs) => eventStreams.push.skipPoll(call, nowMs),
   });

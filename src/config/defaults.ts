@@ -14,6 +14,7 @@ export const DEFAULTS = {
   maxClockSkew: '5m',
   callRetention: '5m',
   drainPeriod: '2m',
+  endCheckAfter: '3m',
   maxSampleLateness: '10m',
   backfill: false,
   stateFlushInterval: '5s',

@@ -41,6 +41,7 @@ export function dumpConfig(c: Config, otlp: EffectiveOtlp = c.otlp): string {
     max_clock_skew: formatDuration(c.maxClockSkewMs),
     call_retention: formatDuration(c.callRetentionMs),
     drain_period: formatDuration(c.drainPeriodMs),
+    end_check_after: formatDuration(c.endCheckAfterMs),
     max_sample_lateness: formatDuration(c.maxSampleLatenessMs),
     backfill: c.backfill,
     per_call_series: c.perCallSeries,

@@ -84,6 +84,7 @@ export const RELOADABILITY: Readonly<Record<string, ReloadMark>> = {
   'event_streams.max_body_bytes': restart((c) => c.eventStreams.maxBodyBytes),
   call_retention: restart((c) => c.callRetentionMs),
   drain_period: restart((c) => c.drainPeriodMs),
+  end_check_after: restart((c) => c.endCheckAfterMs),
   backfill: restart((c) => c.backfill),
   per_call_series: restart((c) => c.perCallSeries),
   'metrics.include': restart((c) => c.metrics.include),

@@ -375,6 +375,8 @@ export function createConfigSchema(deps: SchemaDeps) {
       max_clock_skew: duration(0).prefault(DEFAULTS.maxClockSkew),
       call_retention: duration(0).prefault(DEFAULTS.callRetention),
       drain_period: duration(0).prefault(DEFAULTS.drainPeriod),
+      /** How long a polled, active call may go without a new sample before its Call Summary is asked whether it ended; 0 never asks [3m]. */
+      end_check_after: duration(0).prefault(DEFAULTS.endCheckAfter),
       backfill: z.boolean().default(DEFAULTS.backfill),
       /** How late after newer samples of its stream a sample may be published and still be counted once; an older never-seen one is refused and counted as too late [10m]. */
       max_sample_lateness: duration(1000).prefault(DEFAULTS.maxSampleLateness),
@@ -409,6 +411,7 @@ export function createConfigSchema(deps: SchemaDeps) {
         maxClockSkewMs: c.max_clock_skew,
         callRetentionMs: c.call_retention,
         drainPeriodMs: c.drain_period,
+        endCheckAfterMs: c.end_check_after,
         maxSampleLatenessMs: c.max_sample_lateness,
         backfill: c.backfill,
         perCallSeries: c.per_call_series,

@@ -174,6 +174,11 @@ export interface Config {
   readonly callRetentionMs: number;
   /** How long an ended call keeps being polled for late samples; default 2m. */
   readonly drainPeriodMs: number;
+  /**
+   * How long a polled call that is not ended may go without a new sample before the poller asks its Call Summary
+   * whether it ended (then at most once per this long); 0 never asks; default 3m.
+   */
+  readonly endCheckAfterMs: number;
   /** Replay the history of a call first seen mid-call into the fleet histograms; default false. */
   readonly backfill: boolean;
   /** A never-seen sample this much older than its stream's newest is refused as too late, at least 1s; default 10m. */

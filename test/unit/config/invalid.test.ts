@@ -44,7 +44,10 @@ const CASES: Readonly<Record<string, readonly string[]>> = {
     'calls[0]: a bare CallSid needs exactly one configured account (found 2); write {call_sid, account_sid}',
     'calls[1].account_sid: must be one of the configured accounts',
   ],
-  'invalid-duration.yaml': ['poll_interval: invalid duration "10 seconds" (use e.g. 500ms, 10s, 1m30s)'],
+  'invalid-duration.yaml': [
+    'poll_interval: invalid duration "10 seconds" (use e.g. 500ms, 10s, 1m30s)',
+    'end_check_after: invalid duration "3 minutes" (use e.g. 500ms, 10s, 1m30s)',
+  ],
   'invalid-duration-bare-number.yaml': ['request_timeout: invalid duration 10 (use e.g. 500ms, 10s, 1m30s)'],
   'invalid-duration-below-minimum.yaml': [
     'poll_interval: must be at least 1s',
