@@ -1,6 +1,7 @@
 import type { CallHints } from '../calls/registry.ts';
 import { CALL_TYPES, EDGES, EDGES_BY_CALL_TYPE, SUMMARY_CALL_TYPE } from '../samples/sample.ts';
 import type { Edge } from '../samples/sample.ts';
+import { callTypeOfDataEdges } from '../samples/call-type.ts';
 
 /** Every edge a call's metrics can be asked for. */
 export const QUERYABLE_EDGES: readonly Edge[] = EDGES.filter((e) => e !== 'unknown_edge');
@@ -47,16 +48,6 @@ export function edgesFromHints(hints: CallHints | undefined): readonly Edge[] | 
   if (lower.some((p) => p.startsWith('sip:'))) edges.add('sip_edge');
   if (edges.size === 0) edges.add('carrier_edge');
   return QUERYABLE_EDGES.filter((e) => edges.has(e));
-}
-
-/** The Summary `call_type` the edges that carry data imply, or undefined when they fit none. */
-export function callTypeOfDataEdges(edges: readonly Edge[]): string | undefined {
-  const has = new Set(edges);
-  if (has.has('sdk_edge') || has.has('client_edge')) return 'client';
-  if (has.has('carrier_edge') && has.has('sip_edge')) return 'trunking';
-  if (has.has('carrier_edge')) return 'carrier';
-  if (has.has('sip_edge')) return 'sip';
-  return undefined;
 }
 
 // Whether the edges with data are every edge of the call type they imply (carrier, sip, client, trunking).

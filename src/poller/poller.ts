@@ -5,7 +5,7 @@ import type { ApplyResult, SampleStore } from '../store/sample-store.ts';
 import type { CallSummary, TwilioClient } from '../twilio/client.ts';
 import { TwilioError } from '../twilio/errors.ts';
 import type { AccountPolicy } from './account-policy.ts';
-import { EdgePlan, callTypeOfDataEdges, edgesFromHints, edgesOfSummaryType } from './edge-plan.ts';
+import { EdgePlan, edgesFromHints, edgesOfSummaryType } from './edge-plan.ts';
 import { endCheckDue, summarySaysEnded } from './end-check.ts';
 import { DEFAULT_MAX_LATENESS_MS, DESC_LOOKBACK_MS, newCursor, readQuery } from './cursor.ts';
 import type { EdgeCursor, PagingStop, Rejection } from './cursor.ts';
@@ -325,9 +325,6 @@ export class Poller {
           const result = this.#o.store.apply(read.samples);
           this.#notify(() => this.#o.observer.applied(accountSid, result));
         }
-        // Until Twilio names the call type, the edges that carry data name it (the label is never left empty).
-        const learned = state.summaryKnown ? undefined : callTypeOfDataEdges(state.plan.dataEdges());
-        if (learned) this.#o.store.setCallType(callSid, learned);
         // Only a 404 on every edge asked ends the call: while the data edges are unknown several edges are
         // asked, and one the call does not have may well answer 404 while another has data.
         callGone = reads.length > 0 && reads.every((r) => r.status === 'rejected' && isMetricsNotFound(r.reason));

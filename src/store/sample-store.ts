@@ -1,6 +1,7 @@
 import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample, SampleValues } from '../samples/sample.ts';
 import { SeenIntervals } from './seen-intervals.ts';
+import { callTypeOfDataEdges } from '../samples/call-type.ts';
 
 /** The newest state of one stream (call, edge, direction). */
 export interface StreamState {
@@ -22,6 +23,8 @@ export interface CallState {
   readonly trackedAtMs: number;
   /** Voice Insights call type as Twilio names it (`carrier`, `sip`, `trunking`, `client`, …), once known. */
   callType: string | undefined;
+  /** A Summary named `callType`; until then the edges with data name it, as each new one shows up. */
+  callTypeNamed?: boolean;
   /** Codec of the newest sample that named one. */
   codecName: string | undefined;
   /** Media region of the newest sample that named one. */
@@ -183,10 +186,12 @@ export class SampleStore {
     return this.#changes;
   }
 
-  /** Records the call type once learned. */
+  /** Records the call type a Call Summary names: the edges with data no longer change it. */
   setCallType(callSid: string, callType: string): void {
     const call = this.#calls.get(callSid);
-    if (call) call.callType = callType;
+    if (!call) return;
+    call.callType = callType;
+    call.callTypeNamed = true;
   }
 
   /** Records a call summary unless a more final one is kept (deliveries arrive in any order). */
@@ -218,6 +223,9 @@ export class SampleStore {
       if (!stream) {
         stream = { edge: sample.edge, direction: sample.direction, lastTimestampMs: t, values: sample.values, seen: new SeenIntervals() };
         call.streams.set(key, stream);
+        // Until a Summary names the call type (Twilio may serve none while the call runs), the edges that carry
+        // data name it, so the label is never empty and a pushed call is labelled as a polled one.
+        if (call.callTypeNamed !== true) call.callType = callTypeOfDataEdges(streamEdges(call.streams)) ?? call.callType;
       }
       const outcome = stream.seen.add(t, this.#latenessMs);
       if (outcome === 'duplicate') {
@@ -316,4 +324,8 @@ function isSorted(samples: readonly Sample[]): boolean {
     if (samples[i - 1]!.timestampMs > samples[i]!.timestampMs) return false;
   }
   return true;
+}
+
+function* streamEdges(streams: ReadonlyMap<string, StreamState>): Generator<Edge> {
+  for (const s of streams.values()) yield s.edge;
 }

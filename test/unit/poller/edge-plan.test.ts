@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EdgePlan, QUERYABLE_EDGES, callTypeOfDataEdges, edgesFromHints, edgesOfSummaryType } from '../../../src/poller/edge-plan.ts';
+import { EdgePlan, QUERYABLE_EDGES, edgesFromHints, edgesOfSummaryType } from '../../../src/poller/edge-plan.ts';
+import { callTypeOfDataEdges } from '../../../src/samples/call-type.ts';
 import type { Edge } from '../../../src/samples/sample.ts';
 
 // Drives a plan for `polls` polls against a call whose data edges are `data` (from poll `dataFrom` on);

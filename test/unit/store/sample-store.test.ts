@@ -144,6 +144,21 @@ describe('SampleStore gauges', () => {
   });
 });
 
+describe('SampleStore call type', () => {
+  it('names the call type from the edges with data as each new edge shows up, until a Summary names it', () => {
+    const store = new SampleStore({ backfill: true, now: () => T0 });
+    store.addCall(CALL_1, ACCOUNT_A, T0);
+    expect(store.get(CALL_1)?.callType).toBeUndefined();
+    store.apply([sample({ edge: 'carrier_edge', direction: 'inbound', at: 0 })]);
+    expect(store.get(CALL_1)?.callType).toBe('carrier');
+    store.apply([sample({ edge: 'sip_edge', direction: 'inbound', at: 0 })]);
+    expect(store.get(CALL_1)?.callType).toBe('trunking');
+    store.setCallType(CALL_1, 'whatsapp');
+    store.apply([sample({ edge: 'sdk_edge', direction: 'both', at: 0 })]);
+    expect(store.get(CALL_1)?.callType).toBe('whatsapp');
+  });
+});
+
 describe('SampleStore history and backfill', () => {
   const tracked = T0 + 3_600_000;
 
