@@ -106,7 +106,8 @@ function byTimestamp(a: Sample, b: Sample): number {
  */
 export class SampleStore {
   readonly #calls = new Map<string, CallState>();
-  // Removed calls' exactly-once state, oldest first, so a call that comes back resumes instead of repeating.
+  // Removed calls' exactly-once state by account and SID (parkKey), oldest first, so a call that comes back resumes
+  // instead of repeating.
   readonly #parked = new Map<string, Parked>();
   readonly #listeners: SampleListener[] = [];
   readonly #backfill: boolean;
@@ -140,9 +141,10 @@ export class SampleStore {
     let call = this.#calls.get(callSid);
     if (call) return call;
     this.#expireParked();
-    const parked = this.#parked.get(callSid);
-    if (parked && parked.call.accountSid === accountSid) {
-      this.#parked.delete(callSid);
+    const key = parkKey(accountSid, callSid);
+    const parked = this.#parked.get(key);
+    if (parked) {
+      this.#parked.delete(key);
       call = parked.call;
     } else {
       call = {
@@ -288,12 +290,12 @@ export class SampleStore {
     const byAge = [...entries].sort((a, b) => (a.parkedAtMs ?? now) - (b.parkedAtMs ?? now));
     for (const { call, parkedAtMs } of byAge) {
       if (this.#calls.has(call.callSid)) continue;
-      this.#parked.delete(call.callSid);
+      this.#parked.delete(parkKey(call.accountSid, call.callSid));
       this.#park(call, Math.min(parkedAtMs ?? now, now));
-      restored.push(call.callSid);
+      restored.push(parkKey(call.accountSid, call.callSid));
     }
     this.#expireParked();
-    return restored.filter((sid) => this.#parked.has(sid)).length;
+    return restored.filter((key) => this.#parked.has(key)).length;
   }
 
   /** Forgets removed calls whose wait is over, so memory returns to its baseline after churn; returns how many. */
@@ -304,7 +306,7 @@ export class SampleStore {
   }
 
   #park(call: CallState, atMs: number): void {
-    this.#parked.set(call.callSid, { call, parkedAtMs: atMs });
+    this.#parked.set(parkKey(call.accountSid, call.callSid), { call, parkedAtMs: atMs });
     this.#changes++;
     this.#expireParked();
   }
@@ -312,9 +314,9 @@ export class SampleStore {
   // Oldest first: insertion order is removal order, except for restored calls, which the age test still catches.
   #expireParked(): void {
     const oldest = this.#now() - this.#parkedRetentionMs;
-    for (const [sid, p] of this.#parked) {
+    for (const [key, p] of this.#parked) {
       if (this.#parked.size <= this.#maxParked && p.parkedAtMs >= oldest) break;
-      this.#parked.delete(sid);
+      this.#parked.delete(key);
     }
   }
 }
@@ -328,4 +330,10 @@ function isSorted(samples: readonly Sample[]): boolean {
 
 function* streamEdges(streams: ReadonlyMap<string, StreamState>): Generator<Edge> {
   for (const s of streams.values()) yield s.edge;
+}
+
+// Removed calls are kept per account and SID: a SID one account tracks (an admin PUT naming the wrong account, say)
+// never takes or overwrites the exactly-once state another account's call of that SID left.
+function parkKey(accountSid: string, callSid: string): string {
+  return `${accountSid}/${callSid}`;
 }

@@ -400,8 +400,8 @@ async function writeAll(fh: FileHandle, text: string): Promise<void> {
 /**
  * The `keep` entries restore would keep of all it is given, chosen while reading: restore parks calls oldest
  * first (a live call counts as removed now) and the removed-call cap drops the oldest, so the newest are kept;
- * of equals, live ones, then the later in the file. A min-heap in that order; a call saved twice is kept once
- * (the newer). entries() hands them over in that order, which restore's stable sort keeps.
+ * of equals, live ones, then the later in the file. A min-heap in that order; a call (account and SID) saved twice
+ * is kept once (the newer). entries() hands them over in that order, which restore's stable sort keeps.
  */
 class KeepNewest {
   readonly #keep: number;
@@ -422,7 +422,8 @@ class KeepNewest {
    */
   offer(text: string, raw: unknown, where: string): void {
     const entry = callOf(raw, where);
-    const r: Ranked = { text, where, sid: entry.call.callSid, at: entry.parkedAtMs ?? this.#nowMs, live: entry.parkedAtMs === null, seq: this.offered++, index: -1 };
+    // One account's call of a SID and another's are two calls, as the store keeps them.
+    const r: Ranked = { text, where, sid: `${entry.call.accountSid}/${entry.call.callSid}`, at: entry.parkedAtMs ?? this.#nowMs, live: entry.parkedAtMs === null, seq: this.offered++, index: -1 };
     const heap = this.#heap;
     const sid = r.sid;
     const same = this.#bySid.get(sid);

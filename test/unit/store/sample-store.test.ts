@@ -198,6 +198,25 @@ describe('SampleStore history and backfill', () => {
   });
 });
 
+describe('SampleStore removed calls of two accounts', () => {
+  // Probe G #4: after an admin DELETE of account B's live call, a PUT naming account A tracked the SID for A (Twilio
+  // answered 404, so it ended). Its removal parked A's empty state over B's, and B's call, announced again by its
+  // discovery, counted every sample again.
+  it('keeps each account\'s exactly-once state of a SID apart, so one account tracking the SID never erases another\'s', () => {
+    const store = new SampleStore({ backfill: true, now: () => T0 });
+    const samples = [0, 10, 20].map((at) => sample({ accountSid: ACCOUNT_B, at }));
+    store.addCall(CALL_1, ACCOUNT_B, T0);
+    expect(store.apply(samples).applied).toBe(3);
+    store.removeCall(CALL_1);
+    // Tracked for the wrong account: a fresh state, and B's stays parked.
+    expect(store.addCall(CALL_1, ACCOUNT_A, T0).streams.size).toBe(0);
+    store.removeCall(CALL_1);
+    store.addCall(CALL_1, ACCOUNT_B, T0);
+    expect(store.apply(samples)).toMatchObject({ applied: 0, duplicates: 3 });
+    expect(store.apply([sample({ accountSid: ACCOUNT_B, at: 30 })]).applied).toBe(1);
+  });
+});
+
 describe('SampleStore listeners and removal', () => {
   it('calls every listener once per new sample with the call state', () => {
     const { store, seen } = setup();
