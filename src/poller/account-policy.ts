@@ -43,9 +43,14 @@ export interface AccountPolicy {
   resetAuth(): void;
 }
 
+/** Whether a failure is the open circuit refusing the request: it never reached Twilio, so it says nothing new about it. */
+export function isCircuitRefusal(err: unknown): boolean {
+  return err instanceof BrokenCircuitError;
+}
+
 /** Whether a failure says the account cannot be reached at all: no connection, no answer in time, a server error, or an open circuit. */
 export function isUnreachable(err: unknown): boolean {
-  if (err instanceof BrokenCircuitError) return true;
+  if (isCircuitRefusal(err)) return true;
   if (!(err instanceof TwilioError)) return false;
   return err.code === 'timeout' || err.code === 'network' || (err.code === 'upstream' && (err.status === undefined || err.status >= 500));
 }

@@ -1,6 +1,7 @@
 import type { RejectReason } from '../samples/parse.ts';
 import type { Sample } from '../samples/sample.ts';
 import type { CallState, SampleListener } from '../store/sample-store.ts';
+import { isCircuitRefusal } from '../poller/account-policy.ts';
 import { TwilioError } from '../twilio/errors.ts';
 
 /** One poll of one call as the status page shows it. */
@@ -29,9 +30,13 @@ export interface ErrorSummary {
   readonly message: string;
 }
 
-/** Summarizes a failure for display; the message is cut so a hostile body cannot grow the page. */
+/**
+ * Summarizes a failure for display; the message is cut so a hostile body cannot grow the page. The open circuit's
+ * refusal is `circuit_open`, not `internal`: the request never left the exporter.
+ */
 export function summarizeError(err: unknown): ErrorSummary {
   const message = (err instanceof Error ? err.message : String(err)).slice(0, 200);
+  if (isCircuitRefusal(err)) return { code: 'circuit_open', message };
   if (!(err instanceof TwilioError)) return { code: 'internal', message };
   return {
     code: err.code,
