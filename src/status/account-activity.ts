@@ -1,3 +1,4 @@
+import { isCircuitRefusal } from '../poller/account-policy.ts';
 import type { RequestEvent } from '../twilio/client.ts';
 import { summarizeError } from './poll-log.ts';
 import type { ErrorSummary } from './poll-log.ts';
@@ -7,10 +8,10 @@ const WINDOW_S = 60;
 /** What the status page shows of one account. */
 export interface AccountView {
   readonly accountSid: string;
-  /** true after a success, false after an authentication or server failure, undefined before any answer. */
+  /** What `twilio_insights_exporter_up` says (the exporter's self telemetry sets both), undefined until it is first set. */
   readonly up: boolean | undefined;
   readonly circuitOpen: boolean;
-  /** The latest failure, with when it happened. */
+  /** The latest failure Twilio or the network gave, with when it happened; the open circuit's refusals never replace it. */
   readonly lastError?: ErrorSummary & { readonly atMs: number };
   /** Requests per second over the last minute. */
   readonly requestRate: number;
@@ -69,16 +70,20 @@ export class AccountActivity {
     }
   }
 
-  /** Records an answer (err undefined) or a failure of the account; `down` says whether it makes the account down. */
-  answered(accountSid: string, err: unknown, down: boolean): void {
+  /**
+   * Records a failure of the account as its last error, unless the open circuit refused the request: that refusal
+   * never reached Twilio, so the page keeps what Twilio (or the network) last said, and shows the circuit apart.
+   */
+  failed(accountSid: string, err: unknown): void {
     const a = this.#accounts.get(accountSid);
-    if (!a) return;
-    if (err === undefined) {
-      a.up = true;
-      return;
-    }
+    if (!a || isCircuitRefusal(err)) return;
     a.lastError = { ...summarizeError(err), atMs: this.#now() };
-    if (down) a.up = false;
+  }
+
+  /** Records whether the account is up, as `twilio_insights_exporter_up` was just set: the page shows no rule of its own. */
+  up(accountSid: string, up: boolean): void {
+    const a = this.#accounts.get(accountSid);
+    if (a) a.up = up;
   }
 
   /** Records the circuit breaker's state. */

@@ -107,17 +107,22 @@ export class SelfTelemetry {
         self.apiRequests.inc({ account_sid: accountSid, endpoint: e.endpoint, outcome: e.outcome });
         self.apiRequestDuration.observe({ account_sid: accountSid, endpoint: e.endpoint }, e.durationSeconds);
       },
-      onRetry: (err) => self.apiRetries.inc({ account_sid: accountSid, endpoint: err.endpoint, reason: err.code }),
+      onRetry: (err) => {
+        // A failure retried is one Twilio gave too: once the circuit opens mid-retry, the request's final error is
+        // the circuit's refusal, and this was the last thing Twilio said.
+        activity?.failed(accountSid, err);
+        self.apiRetries.inc({ account_sid: accountSid, endpoint: err.endpoint, reason: err.code });
+      },
       onCircuit: (open) => {
         activity?.circuit(accountSid, open);
         self.circuitOpen.set({ account_sid: accountSid }, open ? 1 : 0);
-        if (open) self.up.set({ account_sid: accountSid }, 0);
+        if (open) this.#setUp(accountSid, false);
         if (open) log.warn({ account_sid: accountSid }, 'Twilio keeps failing: circuit open, requests fail fast until a probe succeeds');
         else log.info({ account_sid: accountSid }, 'circuit closed: Twilio answers again');
       },
       onAuthFailure: (err) => {
-        activity?.answered(accountSid, err, true);
-        self.up.set({ account_sid: accountSid }, 0);
+        activity?.failed(accountSid, err);
+        this.#setUp(accountSid, false);
         log.error(
           { account_sid: accountSid, status: err.status, twilio_code: err.twilioCode },
           'Twilio refused the credentials; retrying slowly until they work or the config is reloaded',
@@ -129,16 +134,20 @@ export class SelfTelemetry {
   /** Records that an account answered (no error) or failed a request: `up` and readiness follow. */
   answered(accountSid: string, err?: unknown): void {
     if (!this.#accounts.includes(accountSid)) return;
-    this.#o.status?.activity.answered(accountSid, err, err instanceof TwilioError && (err.code === 'auth' || err.code === 'upstream'));
     if (err === undefined) {
       this.#answered.add(accountSid);
       this.#lastOkMs.set(accountSid, this.#o.now());
-      this.#self.up.set({ account_sid: accountSid }, 1);
-    } else if (err instanceof TwilioError && err.code === 'auth') {
-      this.#self.up.set({ account_sid: accountSid }, 0);
-    } else if (isUnreachable(err) && this.#stale(accountSid)) {
-      this.#self.up.set({ account_sid: accountSid }, 0);
+      this.#setUp(accountSid, true);
+      return;
     }
+    this.#o.status?.activity.failed(accountSid, err);
+    if ((err instanceof TwilioError && err.code === 'auth') || (isUnreachable(err) && this.#stale(accountSid))) this.#setUp(accountSid, false);
+  }
+
+  // Every change of `up` goes through here: the gauge and the status page's up/down column are set together, so they cannot disagree.
+  #setUp(accountSid: string, up: boolean): void {
+    this.#self.up.set({ account_sid: accountSid }, up ? 1 : 0);
+    this.#o.status?.activity.up(accountSid, up);
   }
 
   #stale(accountSid: string): boolean {
@@ -151,7 +160,7 @@ export class SelfTelemetry {
     if (!isUnreachableOutcome(outcome)) {
       if (/^\d{3}$/.test(outcome)) this.#lastOkMs.set(accountSid, this.#o.now());
     } else if (this.#stale(accountSid)) {
-      this.#self.up.set({ account_sid: accountSid }, 0);
+      this.#setUp(accountSid, false);
     }
   }
 
