@@ -12,7 +12,7 @@ import { createExporter } from '../../src/exporter.ts';
 import type { Exporter, ExporterDeps } from '../../src/exporter.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 
-/** An exporter running in-process on 127.0.0.1:0 against a simulator. */
+/** An exporter running in-process (on 127.0.0.1:0 unless told) against a simulator. */
 export interface TestExporter {
   readonly url: string;
   readonly exporter: Exporter;
@@ -23,11 +23,15 @@ export interface TestExporter {
   close(): Promise<void>;
 }
 
-/** Starts an exporter whose single (demo) account points at `simulatorUrl`; `extra` is merged into the YAML. */
+/**
+ * Starts an exporter whose single (demo) account points at `simulatorUrl`; `extra` is merged into the YAML. It listens
+ * on `listen` [127.0.0.1, a free port]: sharded tests give each replica its own loopback address and one shared port.
+ */
 export async function startTestExporter(
   simulatorUrl: string,
   extra: Record<string, unknown> = {},
   deps: Partial<Pick<ExporterDeps, 'shard' | 'webConfig' | 'logger'>> = {},
+  listen: { readonly host?: string; readonly port?: number } = {},
 ): Promise<TestExporter> {
   const dir = mkdtempSync(join(tmpdir(), 'tie-test-'));
   const file = join(dir, 'config.yaml');
@@ -50,11 +54,12 @@ export async function startTestExporter(
   const config = loadConfig({ file, env: {} });
   const exporter = createExporter({ config, logger: pino({ level: 'silent' }), loadConfig: () => loadConfig({ file, env: {} }), ...deps });
   const server: Server = createServer(exporter.app);
-  server.listen(0, '127.0.0.1');
+  const host = listen.host ?? '127.0.0.1';
+  server.listen(listen.port ?? 0, host);
   await once(server, 'listening');
   const addr = server.address();
   if (addr === null || typeof addr === 'string') throw new Error('no address');
-  const url = `http://127.0.0.1:${addr.port}`;
+  const url = `http://${host}:${addr.port}`;
   await exporter.start();
   return {
     url,
