@@ -53,7 +53,7 @@ export function dumpConfig(c: Config, otlp: EffectiveOtlp = c.otlp): string {
       from_prefix: c.discovery.fromPrefix,
       to_prefix: c.discovery.toPrefix,
     },
-    webhooks: { enabled: c.webhooks.enabled, public_url: c.webhooks.publicUrl },
+    webhooks: { enabled: c.webhooks.enabled, public_url: c.webhooks.publicUrl, shard_peer_url: c.webhooks.shardPeerUrl },
     event_streams: {
       hybrid_gap: formatDuration(c.eventStreams.hybridGapMs),
       silence_timeout: formatDuration(c.eventStreams.silenceTimeoutMs),

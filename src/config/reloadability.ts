@@ -96,6 +96,7 @@ export const RELOADABILITY: Readonly<Record<string, ReloadMark>> = {
   'discovery.to_prefix': restart((c) => c.discovery.toPrefix),
   'webhooks.enabled': restart((c) => c.webhooks.enabled),
   'webhooks.public_url': live,
+  'webhooks.shard_peer_url': live,
   'admin.bearer_token': live,
   'admin.bearer_token_file': live,
   'otlp.endpoint': restart((c) => c.otlp.endpoint),

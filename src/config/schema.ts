@@ -127,6 +127,22 @@ export function parsePublicBaseUrl(s: string): string | null {
   return url.href.replace(/\/$/, '');
 }
 
+/** The placeholder of `webhooks.shard_peer_url` that a shard's ordinal replaces. */
+export const ORDINAL_PLACEHOLDER = '{ordinal}';
+
+// Each replica's own address as a template (`http://exporter-{ordinal}.exporter:9487`), trailing slash stripped; ""
+// means unset. With the ordinal put in it must be a base URL as public_url is, so a path can be appended.
+const shardPeerUrl = () =>
+  z.string().transform((s, ctx) => {
+    if (s === '') return '';
+    const base = s.includes(ORDINAL_PLACEHOLDER) ? parsePublicBaseUrl(s.replaceAll(ORDINAL_PLACEHOLDER, '0')) : null;
+    if (base === null) {
+      addProblem(ctx, [], `must be empty or an http(s) URL containing ${ORDINAL_PLACEHOLDER}, with no query, fragment or credentials`);
+      return z.NEVER;
+    }
+    return s.replace(/\/$/, '');
+  });
+
 // A base URL that may carry a path prefix (a reverse proxy), trailing slash stripped; "" means unset.
 const optionalBaseUrl = () =>
   z.string().transform((s, ctx) => {
@@ -284,8 +300,9 @@ export function createConfigSchema(deps: SchemaDeps) {
     .strictObject({
       enabled: z.boolean().default(DEFAULTS.webhooksEnabled),
       public_url: optionalBaseUrl().prefault(''),
+      shard_peer_url: shardPeerUrl().prefault(''),
     })
-    .transform((w) => ({ enabled: w.enabled, publicUrl: w.public_url }));
+    .transform((w) => ({ enabled: w.enabled, publicUrl: w.public_url, shardPeerUrl: w.shard_peer_url }));
 
   const eventStreams = z
     .strictObject({

@@ -93,6 +93,11 @@ export interface WebhooksConfig {
   readonly enabled: boolean;
   /** Base URL Twilio calls, for signature checks behind a proxy, no trailing slash; default "" (the request URL). */
   readonly publicUrl: string;
+  /**
+   * Each shard's own address with `{ordinal}` in it, to which a status callback for a call another shard owns is
+   * forwarded, no trailing slash; default "" (such a callback is refused).
+   */
+  readonly shardPeerUrl: string;
 }
 
 /** Event Streams push ingestion (`/webhooks/twilio/event-streams/{AccountSid}`). */

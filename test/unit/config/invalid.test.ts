@@ -75,6 +75,7 @@ const CASES: Readonly<Record<string, readonly string[]>> = {
     `accounts[0].insights_base_url: ${URL_RULE}`,
     `accounts[0].api_base_url: ${URL_RULE}`,
     'webhooks.public_url: must be empty or an http(s) URL with no query, fragment or credentials',
+    'webhooks.shard_peer_url: must be empty or an http(s) URL containing {ordinal}, with no query, fragment or credentials',
     'otlp.endpoint: must be empty or an http(s) URL with no credentials',
   ],
   'invalid-yaml-syntax.yaml': ['yaml: line 3, column 17: nested mappings are not allowed in compact mappings'],

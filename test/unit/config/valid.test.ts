@@ -46,7 +46,7 @@ describe('valid config files', () => {
       perCallSeries: true,
       metrics: { include: [], exclude: [] },
       discovery: { enabled: false, intervalMs: 30_000, directions: [], fromPrefix: '', toPrefix: '' },
-      webhooks: { enabled: true, publicUrl: '' },
+      webhooks: { enabled: true, publicUrl: '', shardPeerUrl: '' },
       eventStreams: { hybridGapMs: 120_000, silenceTimeoutMs: 600_000, maxBodyBytes: 16 * 1024 * 1024 },
       admin: {},
       otlp: {
@@ -117,7 +117,7 @@ describe('valid config files', () => {
         fromPrefix: '+1',
         toPrefix: 'client:',
       },
-      webhooks: { enabled: false, publicUrl: 'https://exporter.example.com/base' },
+      webhooks: { enabled: false, publicUrl: 'https://exporter.example.com/base', shardPeerUrl: 'http://exporter-{ordinal}.exporter:9487' },
       eventStreams: { hybridGapMs: 30_000, silenceTimeoutMs: 300_000, maxBodyBytes: 1_048_576 },
       admin: { bearerToken: expect.any(Secret) as Secret },
       otlp: {
@@ -219,6 +219,7 @@ describe('dumpConfig', () => {
         'webhooks:',
         '  enabled: true',
         '  public_url: ""',
+        '  shard_peer_url: ""',
         'event_streams:',
         '  hybrid_gap: 2m',
         '  silence_timeout: 10m',
