@@ -302,6 +302,13 @@ export function createConfigSchema(deps: SchemaDeps) {
       public_url: optionalBaseUrl().prefault(''),
       shard_peer_url: shardPeerUrl().prefault(''),
     })
+    // A forwarded callback reaches the owner at its own address, not at the URL Twilio signed: the owner can only
+    // check the signature against the URL configured as the one Twilio calls.
+    .superRefine((w, ctx) => {
+      if (w.shard_peer_url !== '' && w.public_url === '') {
+        addProblem(ctx, ['shard_peer_url'], 'needs webhooks.public_url, the URL Twilio calls, which the shard owning a call checks a forwarded callback\'s signature against');
+      }
+    })
     .transform((w) => ({ enabled: w.enabled, publicUrl: w.public_url, shardPeerUrl: w.shard_peer_url }));
 
   const eventStreams = z

@@ -78,6 +78,9 @@ const CASES: Readonly<Record<string, readonly string[]>> = {
     'webhooks.shard_peer_url: must be empty or an http(s) URL containing {ordinal}, with no query, fragment or credentials',
     'otlp.endpoint: must be empty or an http(s) URL with no credentials',
   ],
+  'invalid-shard-peer-url-without-public-url.yaml': [
+    "webhooks.shard_peer_url: needs webhooks.public_url, the URL Twilio calls, which the shard owning a call checks a forwarded callback's signature against",
+  ],
   'invalid-yaml-syntax.yaml': ['yaml: line 3, column 17: nested mappings are not allowed in compact mappings'],
   'invalid-yaml-duplicate-key.yaml': ['yaml: line 5, column 1: map keys must be unique'],
   'invalid-empty.yaml': [ACCOUNTS_REQUIRED],
