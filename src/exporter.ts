@@ -16,6 +16,7 @@ import { adminRoutes, adminTokenHolders } from './http/admin-routes.ts';
 import { createApp } from './http/app.ts';
 import type { Readiness } from './http/app.ts';
 import { basicAuth } from './http/basic-auth.ts';
+import { CallbackForwarder } from './http/callback-forward.ts';
 import { withDirectRoutes } from './http/direct-routes.ts';
 import type { WebConfig } from './http/web-config.ts';
 import { webhookRoutes } from './http/webhook-routes.ts';
@@ -318,6 +319,9 @@ function callSources(w: SourceWiring): CallSourceUnit[] {
     );
   }
   if (config.webhooks.enabled) {
+    // With shards, a callback for another shard's call goes on to its owner (webhooks.shard_peer_url).
+    const shard = w.deps.shard && w.deps.shard.total > 1 ? w.deps.shard : undefined;
+    const forwarder = shard && new CallbackForwarder({ ordinal: shard.ordinal, peerTemplate: () => w.running().webhooks.shardPeerUrl, logger: w.deps.logger });
     const routes = webhookRoutes({
       registry: w.registry,
       authToken: (accountSid) => {
@@ -326,8 +330,9 @@ function callSources(w: SourceWiring): CallSourceUnit[] {
       },
       publicUrl: () => w.running().webhooks.publicUrl,
       onCallback: (outcome) => w.telemetry.webhookCallback(outcome),
+      ...(shard && { shard, forwarder }),
     });
-    sources.push({ name: 'webhook', routes });
+    sources.push({ name: 'webhook', routes, ...(forwarder && { stop: () => forwarder.close() }) });
   }
   const adminToken = (): string | undefined => w.running().admin.bearerToken?.reveal();
   const admin = adminRoutes({

@@ -369,7 +369,7 @@ export const SELF_METRICS = {
   configReloadTime: self('config_last_reload_success_timestamp_seconds', 'gauge', [], 's',
     'Unix time of the last successful configuration load.'),
   webhookCallbacks: self('webhook_callbacks_total', 'counter', ['outcome'], '{request}',
-    'Twilio status callbacks received, by outcome (accepted, forbidden, bad_request, ignored).'),
+    'Twilio status callbacks received, by outcome: accepted, forbidden, bad_request, ignored; with shards only the call\'s owner counts accepted or ignored, and the replica Twilio reached counts forwarded (the owner took it), forward_failed (the owner could not be reached or refused it; Twilio got 502 or 504) or not_owned (another shard\'s call and no webhooks.shard_peer_url, or forwarded to a replica that does not own it; Twilio got 503).'),
   eventStreamsDeliveries: self('event_streams_deliveries_total', 'counter', ['outcome'], '{request}',
     'Event Streams webhook deliveries, by outcome (accepted, forbidden, bad_request, unsupported_media_type, too_large, error).'),
   eventStreamsEvents: self('event_streams_events_total', 'counter', ['outcome'], '{event}',

@@ -114,7 +114,7 @@ describe('status callbacks with shards: the receiving replica forwards to the ow
 
     // A request marked forwarded that reaches a replica not owning the call (shard counts differ) is an error, not a loop.
     const misdirected = await callback(shards[0]!.url, sid, 'in-progress', { headers: { [FORWARDED]: '1' } });
-    expect(misdirected.status).toBe(421);
+    expect(misdirected.status).toBe(503);
     expect(await misdirected.text()).not.toMatch(/\bat\b.*\(/);
     expect((await outcomes(shards[0]!))['not_owned']).toBe(1);
     expect(Object.values(await outcomes(owner)).reduce((a, b) => a + b, 0)).toBe(0);
@@ -138,7 +138,7 @@ describe('status callbacks with shards: the receiving replica forwards to the ow
         expect(res.status).toBe(204);
       } else {
         notOwned++;
-        expect(res.status).toBe(421);
+        expect(res.status).toBe(503);
         expect(await res.text()).toContain('webhooks.shard_peer_url');
       }
     }
