@@ -115,6 +115,11 @@ describe('kubernetes', () => {
     expect(text(container, 'image')).toBe(text(kustomization, 'images', 0, 'name'));
   });
 
+  it('status callbacks are forwarded to each pod by its stable name under the governing Service, on the container port', () => {
+    const peer = text(config, 'webhooks', 'shard_peer_url');
+    expect(peer).toBe(`http://${text(sts, 'metadata', 'name')}-{ordinal}.${text(sts, 'spec', 'serviceName')}:${String(port['containerPort'])}`);
+  });
+
   it('the Service selects the pods and targets the container port', () => {
     expect(obj(pod, 'metadata', 'labels')).toMatchObject(obj(service, 'spec', 'selector'));
     const sp = list(service, 'spec', 'ports')[0]!;
