@@ -141,7 +141,8 @@ describe('OTel exposition: the same table as Prometheus', () => {
     h.store.addCall(CALL_1, ACCOUNT, T0);
     h.store.apply([sample({ at: 10 })]);
     const metrics = await h.collect();
-    expect(points(metrics.get('twilio.call.info'))[0]!.attributes).toEqual({ [SID]: CALL_1, 'twilio.account.sid': ACCOUNT });
+    // No codec or region was sent; the call type comes from the edge with data (sdk_edge: a client call).
+    expect(points(metrics.get('twilio.call.info'))[0]!.attributes).toEqual({ [SID]: CALL_1, 'twilio.account.sid': ACCOUNT, 'twilio.call.type': 'client' });
   });
 
   it('pins per-call counter start times to when the call was tracked, stable across collections', async () => {
