@@ -5,6 +5,7 @@ import { SUMMARY_STATES } from './cloud-event.ts';
 import type { CallEvent, ParsedEvent, SummaryEvent } from './cloud-event.ts';
 import { callEventLabels } from './event-labels.ts';
 import type { CallEventLabels } from './event-labels.ts';
+import { DeliveryIds } from './id-dedupe.ts';
 import type { IdDedupe } from './id-dedupe.ts';
 import type { PushTracker } from './push-tracker.ts';
 
@@ -68,6 +69,9 @@ function applySummary(e: SummaryEvent, deps: ApplyEventsDeps, result: ApplyEvent
   store.setSummary(e.callSid, { processingState: e.processingState, rank: SUMMARY_STATES.indexOf(e.processingState), tagCount });
 }
 
+// Reused by every delivery: applying one is synchronous, so no two use it at once.
+const deliveryIds = new DeliveryIds();
+
 /**
  * Applies the events of one authenticated delivery: each CloudEvent id once; samples through the store
  * (so a sample also polled counts once); a call first seen in a push is tracked with source
@@ -78,20 +82,26 @@ function applySummary(e: SummaryEvent, deps: ApplyEventsDeps, result: ApplyEvent
 export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDeps): ApplyEventsResult {
   const { registry, store, dedupe, pushes } = deps;
   const result: ApplyEventsResult = { events: 0, duplicateEvents: 0, otherAccount: 0, refused: 0, samples: 0, duplicateSamples: 0, tooLate: 0, ended: 0, summaries: [], callEvents: [], callEventLabels: [], newTags: [] };
+  // Each id is hashed once, for the memory's lookup, the in-delivery check and the memory's add alike.
   const fresh: ParsedEvent[] = [];
-  const inBatch = new Set<string>();
+  const freshIds: string[] = [];
+  const freshHashes: number[] = [];
+  deliveryIds.reset(events.length);
   for (const e of events) {
-    if (inBatch.has(e.id) || dedupe.has(e.id)) {
+    const h = dedupe.hashOf(e.id);
+    if (dedupe.has(e.id, h) || !deliveryIds.add(e.id, h)) {
       result.duplicateEvents++;
       continue;
     }
-    inBatch.add(e.id);
+    // Set apart, and not remembered: the id stays in the delivery's ids, so a repeat within it is a duplicate.
     const about = e.kind === 'call_metrics' ? e.sample : e;
     if (registry.trackedForAnother(about.callSid, about.accountSid)) {
       result.otherAccount++;
       continue;
     }
     fresh.push(e);
+    freshIds.push(e.id);
+    freshHashes.push(h);
   }
   const samples: Sample[] = [];
   for (const e of fresh) {
@@ -102,34 +112,35 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
       result.refused++;
       continue;
     }
-    pushes.pushed(e.sample.callSid);
     samples.push(e.sample);
   }
+  pushes.pushedAll(samples);
   const applied = store.apply(samples);
   result.samples = applied.applied;
   result.duplicateSamples = applied.duplicates;
   result.tooLate = applied.tooLate;
   result.events = applied.applied;
   for (const e of fresh) {
+    if (e.kind === 'call_metrics') continue;
     // With one sink per shard every replica receives every event: only the call's owner counts it, so the
     // shards' counters add up to one replica's.
-    if (e.kind !== 'call_metrics' && !registry.owns(e.callSid)) {
+    if (!registry.owns(e.callSid)) {
       result.refused++;
-      dedupe.add(e.id);
       continue;
     }
-    if (e.kind !== 'call_metrics') result.events++;
+    result.events++;
     if (e.kind === 'call_event') {
       result.callEvents.push(e);
       result.callEventLabels.push(callEventLabels(e));
       if (ENDING_EVENT_NAMES.has(e.name) && registry.end(e.callSid, e.accountSid)) result.ended++;
-    } else if (e.kind === 'call_summary') {
+    } else {
       result.summaries.push(e);
       applySummary(e, deps, result);
       // Twilio emits a summary only after the call; the first one ends it (later ones find it ended).
       if (registry.end(e.callSid, e.accountSid)) result.ended++;
     }
-    dedupe.add(e.id);
   }
+  // Every fresh id is remembered (applied, refused, or left to the call's owner) once the delivery is applied.
+  dedupe.addAll(freshIds, freshHashes);
   return result;
 }

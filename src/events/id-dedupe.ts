@@ -54,16 +54,29 @@ export class IdDedupe {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Whether the id was remembered and has not expired. */
-  has(id: string): boolean {
-    const at = this.#find(id, this.#hash(id));
+  /** The hash this memory files an id under: a delivery's ids are hashed once, for `has` and `addAll` alike. */
+  hashOf(id: string): number {
+    return this.#hash(id);
+  }
+
+  /** Whether the id was remembered and has not expired; `h` is its `hashOf`, when already known. */
+  has(id: string, h = this.#hash(id)): boolean {
+    const at = this.#find(id, h);
     return at >= 0 && this.#times[this.#table[at]! - 1]! + this.#horizonMs > this.#now();
   }
 
   /** Remembers an id (applied events only, so a failed delivery can be retried in full). */
   add(id: string): void {
+    this.#add(id, this.#hash(id), this.#now());
+  }
+
+  /** Remembers the ids of one delivery, in order, at one time; `hashes[i]` is the `hashOf` of `ids[i]`. */
+  addAll(ids: readonly string[], hashes: readonly number[]): void {
     const now = this.#now();
-    const h = this.#hash(id);
+    for (let i = 0; i < ids.length; i++) this.#add(ids[i]!, hashes[i]!, now);
+  }
+
+  #add(id: string, h: number, now: number): void {
     if (this.#used === this.#ids.length) this.#resizeRing();
     const slot = (this.#head + this.#used) & (this.#ids.length - 1);
     const at = this.#find(id, h);
@@ -197,6 +210,42 @@ export class IdDedupe {
     for (let k = 0; k < this.#used; k++) {
       const slot = (this.#head + k) & mask;
       if (this.#ids[slot] !== undefined) this.#insert(this.#hashes[slot]!, slot);
+    }
+  }
+}
+
+/**
+ * The ids of one delivery, to find an id repeated within it: an open-addressing table of the ids' hashes (the
+ * memory's `hashOf`), kept from one delivery to the next, so a delivery costs no string Set (which hashed every id
+ * a second time and grew as it filled). Ids are compared only when their hashes match.
+ */
+export class DeliveryIds {
+  // Pairs of (index + 1 in #ids, 0 when empty; hash), a power of two of pairs, at most half full.
+  #table = new Int32Array(0);
+  readonly #ids: string[] = [];
+
+  /** Empties the set for a delivery of at most `count` ids. */
+  reset(count: number): void {
+    let pairs = 16;
+    while (pairs < count * 2) pairs *= 2;
+    if (this.#table.length < pairs * 2) this.#table = new Int32Array(pairs * 2);
+    else this.#table.fill(0);
+    this.#ids.length = 0;
+  }
+
+  /** Adds an id with its hash; false when the delivery already held it. */
+  add(id: string, h: number): boolean {
+    const table = this.#table;
+    const mask = table.length - 2;
+    for (let i = (h << 1) & mask; ; i = (i + 2) & mask) {
+      const entry = table[i]!;
+      if (entry === 0) {
+        this.#ids.push(id);
+        table[i] = this.#ids.length;
+        table[i + 1] = h;
+        return true;
+      }
+      if (table[i + 1] === h && this.#ids[entry - 1] === id) return false;
     }
   }
 }

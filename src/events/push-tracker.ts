@@ -22,6 +22,12 @@ export class PushTracker {
     this.#lastPushMs.set(callSid, this.#now());
   }
 
+  /** Records that samples of these calls arrived by push now (one clock read for a delivery). */
+  pushedAll(samples: Iterable<{ readonly callSid: string }>): void {
+    const now = this.#now();
+    for (const s of samples) this.#lastPushMs.set(s.callSid, now);
+  }
+
   /** When the call's last sample arrived by push, epoch ms, or undefined when none did. */
   lastPushMs(callSid: string): number | undefined {
     return this.#lastPushMs.get(callSid);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IdDedupe } from '../../../src/events/id-dedupe.ts';
+import { DeliveryIds, IdDedupe } from '../../../src/events/id-dedupe.ts';
 
 describe('IdDedupe', () => {
   it('remembers an id for the horizon, then forgets it', () => {
@@ -21,6 +21,44 @@ describe('IdDedupe', () => {
     expect(d.size).toBe(3);
     expect(d.has('a')).toBe(false);
     expect(['b', 'c', 'd'].every((id) => d.has(id))).toBe(true);
+  });
+});
+
+describe('IdDedupe with hashes computed once per id', () => {
+  it('answers has() alike with and without the hash, and addAll remembers ids as add does, at one clock read', () => {
+    let reads = 0;
+    const d = new IdDedupe({ horizonMs: 1000, now: () => (reads++, 0) });
+    const ids = ['a', 'b', 'c'];
+    d.addAll(ids, ids.map((id) => d.hashOf(id)));
+    expect(reads).toBe(1);
+    for (const id of [...ids, 'd']) expect(d.has(id, d.hashOf(id))).toBe(d.has(id));
+    expect([d.size, d.has('a'), d.has('d')]).toEqual([3, true, false]);
+  });
+});
+
+describe('DeliveryIds', () => {
+  it('finds an id repeated within a delivery, whatever its hash collides with, and starts empty for the next', () => {
+    const ids = new DeliveryIds();
+    ids.reset(4);
+    // One hash for every id: each add probes past the others and compares the strings.
+    expect(['a', 'b', 'a', 'c', 'b'].map((id) => ids.add(id, 7))).toEqual([true, true, false, true, false]);
+    ids.reset(1);
+    expect([ids.add('a', 7), ids.add('a', 7)]).toEqual([true, false]);
+  });
+
+  it('agrees with a Set on any delivery', () => {
+    const d = new IdDedupe();
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 3 }), { maxLength: 200 }), (list) => {
+        const ids = new DeliveryIds();
+        ids.reset(list.length);
+        const set = new Set<string>();
+        for (const id of list) {
+          expect(ids.add(id, d.hashOf(id))).toBe(!set.has(id));
+          set.add(id);
+        }
+      }),
+    );
   });
 });
 
