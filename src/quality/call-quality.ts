@@ -1,6 +1,6 @@
 import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample } from '../samples/sample.ts';
-import type { CallState, SampleListener } from '../store/sample-store.ts';
+import type { AppliedSamples, CallState, SampleListener } from '../store/sample-store.ts';
 import { ISSUES } from './thresholds.ts';
 import type { Issue } from './thresholds.ts';
 import { ISSUE_BIT, StreamVerdicts } from './verdicts.ts';
@@ -111,8 +111,13 @@ export class CallQualityTracker implements SampleListener {
     return this.#fleet.cells();
   }
 
-  /** Judges one applied sample. */
-  onSample(sample: Sample, call: Readonly<CallState>): void {
+  /** Judges the samples of one store batch, in the order applied. */
+  onSamples(applied: AppliedSamples): void {
+    const { samples, calls } = applied;
+    for (let i = 0; i < samples.length; i++) this.#judge(samples[i]!, calls[i]!);
+  }
+
+  #judge(sample: Sample, call: Readonly<CallState>): void {
     let q = this.#calls.get(call.callSid);
     if (!q) this.#calls.set(call.callSid, (q = this.#newCall(call.callSid)));
     const key = streamKey(sample.edge, sample.direction);

@@ -1,6 +1,5 @@
 import type { RejectReason } from '../samples/parse.ts';
-import type { Sample } from '../samples/sample.ts';
-import type { CallState, SampleListener } from '../store/sample-store.ts';
+import type { AppliedSamples, CallState, SampleListener } from '../store/sample-store.ts';
 import { isCircuitRefusal } from '../poller/account-policy.ts';
 import { TwilioError } from '../twilio/errors.ts';
 
@@ -73,9 +72,10 @@ export class PollLog implements SampleListener {
     return log;
   }
 
-  /** Counts a new sample of the call's current poll. */
-  onSample(sample: Sample): void {
-    this.#log(sample.callSid).pendingSamples++;
+  /** Counts the new samples of one store batch, each in its call's current poll. */
+  onSamples(applied: AppliedSamples): void {
+    const { samples } = applied;
+    for (let i = 0; i < samples.length; i++) this.#log(samples[i]!.callSid).pendingSamples++;
   }
 
   /** Forgets a call the store removed. */

@@ -1,6 +1,6 @@
 import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample } from '../samples/sample.ts';
-import type { CallState, SampleListener } from '../store/sample-store.ts';
+import type { AppliedSamples, CallState, SampleListener } from '../store/sample-store.ts';
 
 /** The values a sparkline draws, in the order of their columns in the ring (jitter: interval, or the gateways' average). */
 export const HISTORY_FIELDS = ['mos', 'rttSeconds', 'jitterSeconds', 'packetLossRatio'] as const;
@@ -39,8 +39,13 @@ export class SampleHistory implements SampleListener {
     this.#perStream = perStream;
   }
 
-  /** Records an applied sample. */
-  onSample(sample: Sample, call: Readonly<CallState>): void {
+  /** Records the samples of one store batch, in the order applied. */
+  onSamples(applied: AppliedSamples): void {
+    const { samples, calls } = applied;
+    for (let i = 0; i < samples.length; i++) this.#record(samples[i]!, calls[i]!);
+  }
+
+  #record(sample: Sample, call: Readonly<CallState>): void {
     let streams = this.#calls.get(call.callSid);
     if (!streams) this.#calls.set(call.callSid, (streams = new Map<string, Ring>()));
     const key = streamKey(sample.edge, sample.direction);

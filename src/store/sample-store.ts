@@ -47,14 +47,36 @@ export interface CallSummaryInfo {
   readonly tagCount: number;
 }
 
-/** Receives every sample the store applies, exactly once; `observe` is false for history not replayed. */
+/**
+ * The new samples of one `apply`, in the order applied (timestamp order), each with its call and flags at the same
+ * index: what a batch listener receives at once. `observe` is false for history not replayed; `newest` is false for
+ * a late sample, older than one applied before (it moved no gauge; `observe` still says whether it belongs in the
+ * fleet aggregates).
+ */
+export interface AppliedSamples {
+  readonly samples: readonly Sample[];
+  readonly calls: readonly Readonly<CallState>[];
+  readonly observe: readonly boolean[];
+  readonly newest: readonly boolean[];
+}
+
+/**
+ * Receives every sample the store applies, exactly once, through one of two methods: `onSamples` (a batch
+ * listener) when it has one, else `onSample`.
+ */
 export interface SampleListener {
   /**
    * Called once per new sample, in timestamp order within a batch. `newest` is false for a late sample,
    * older than one applied before: it moved no gauge (the stream still shows its newest), and `observe`
    * still says whether it belongs in the fleet aggregates. Listeners that only aggregate can ignore it.
    */
-  onSample(sample: Sample, call: Readonly<CallState>, observe: boolean, newest?: boolean): void;
+  onSample?(sample: Sample, call: Readonly<CallState>, observe: boolean, newest?: boolean): void;
+  /**
+   * Called once per `apply` that applied any sample, with all of them, once the whole batch is applied: one call
+   * per batch instead of one per sample, so a listener's loop stays monomorphic and the store's per-sample work
+   * does not grow with the listeners. The arrays are the store's: read them during the call, do not keep them.
+   */
+  onSamples?(applied: AppliedSamples): void;
   /** Called when a call and all its series are removed. */
   onCallRemoved?(call: Readonly<CallState>): void;
 }
@@ -110,6 +132,10 @@ export class SampleStore {
   // instead of repeating.
   readonly #parked = new Map<string, Parked>();
   readonly #listeners: SampleListener[] = [];
+  // The listeners with onSample but not onSamples, called per sample.
+  readonly #sampleListeners: SampleListener[] = [];
+  // The listeners with onSamples, called per batch.
+  readonly #batchListeners: SampleListener[] = [];
   readonly #backfill: boolean;
   readonly #historyWindowMs: number;
   readonly #latenessMs: number;
@@ -131,6 +157,8 @@ export class SampleStore {
   /** Adds a listener that sees each applied sample once. */
   addListener(listener: SampleListener): void {
     this.#listeners.push(listener);
+    if (listener.onSamples) this.#batchListeners.push(listener);
+    else if (listener.onSample) this.#sampleListeners.push(listener);
   }
 
   /**
@@ -216,6 +244,9 @@ export class SampleStore {
     if (samples.length === 0) return result;
     const sorted = isSorted(samples) ? samples : [...samples].sort(byTimestamp);
     const nowMs = this.#now();
+    const sampleListeners = this.#sampleListeners;
+    const batch: { samples: Sample[]; calls: CallState[]; observe: boolean[]; newest: boolean[] } | undefined =
+      this.#batchListeners.length > 0 ? { samples: [], calls: [], observe: [], newest: [] } : undefined;
     for (const sample of sorted) {
       const call = this.#calls.get(sample.callSid);
       if (!call) continue;
@@ -251,9 +282,16 @@ export class SampleStore {
       call.lastAppliedAtMs = nowMs;
       result.applied++;
       if (observe) result.observed++;
-      for (const listener of this.#listeners) listener.onSample(sample, call, observe, newest);
+      for (let i = 0; i < sampleListeners.length; i++) sampleListeners[i]!.onSample!(sample, call, observe, newest);
+      if (batch) {
+        batch.samples.push(sample);
+        batch.calls.push(call);
+        batch.observe.push(observe);
+        batch.newest.push(newest);
+      }
     }
     this.#changes += result.applied;
+    if (batch && batch.samples.length > 0) for (const listener of this.#batchListeners) listener.onSamples!(batch);
     return result;
   }
 

@@ -293,6 +293,50 @@ describe('SampleStore listeners and removal', () => {
 
     expect(flags).toEqual([[20, true], [30, true], [25, false], [40, true]]);
   });
+
+  it('gives a batch listener each apply\'s new samples at once, with the same calls and flags a per-sample listener gets', () => {
+    const { store, seen } = setup({ backfill: false }, T0 + 3_600_000);
+    store.addCall(CALL_2, ACCOUNT_B, T0);
+    const perSample: string[] = [];
+    store.addListener({ onSample: (s, call, observe, newest) => perSample.push(`${call.callSid}@${(s.timestampMs - T0) / 1000} ${observe} ${newest}`) });
+    const batches: string[][] = [];
+    store.addListener({
+      onSamples: ({ samples, calls, observe, newest }) => {
+        expect([calls.length, observe.length, newest.length]).toEqual([samples.length, samples.length, samples.length]);
+        batches.push(samples.map((s, i) => `${calls[i]!.callSid}@${(s.timestampMs - T0) / 1000} ${observe[i]} ${newest[i]}`));
+      },
+    });
+
+    // Out of order, with a duplicate, a late sample, a history sample (CALL_1 is tracked an hour after T0) and a call not held.
+    store.apply([sample({ at: 30 }), sample({ at: 20, callSid: CALL_2 }), sample({ at: 30 }), sample({ at: 10, callSid: 'CA' + 'f'.repeat(32) })]);
+    store.apply([sample({ at: 10, callSid: CALL_2 }), sample({ at: 3_590 })]);
+    store.apply([sample({ at: 30 })]);
+
+    expect(batches).toEqual([perSample.slice(0, 2), perSample.slice(2, 4)]);
+    expect(perSample).toEqual([`${CALL_2}@20 true true`, `${CALL_1}@30 false true`, `${CALL_2}@10 true false`, `${CALL_1}@3590 true true`]);
+    expect(seen).toHaveLength(4);
+  });
+
+  it('takes a listener of removals only, and calls it at removal alone', () => {
+    const { store } = setup();
+    const removed: string[] = [];
+    store.addListener({ onCallRemoved: (call) => removed.push(call.callSid) });
+
+    expect(store.apply([sample({ at: 1 })]).applied).toBe(1);
+    store.removeCall(CALL_1);
+
+    expect(removed).toEqual([CALL_1]);
+  });
+
+  it('calls a listener with both methods only through onSamples', () => {
+    const { store } = setup();
+    const calls: string[] = [];
+    store.addListener({ onSample: () => calls.push('sample'), onSamples: ({ samples }) => calls.push(`batch of ${samples.length}`) });
+
+    store.apply([sample({ at: 1 }), sample({ at: 2 })]);
+
+    expect(calls).toEqual(['batch of 2']);
+  });
 });
 
 describe('SampleStore saved state', () => {
