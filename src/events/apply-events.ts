@@ -86,10 +86,15 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
   const fresh: ParsedEvent[] = [];
   const freshIds: string[] = [];
   const freshHashes: number[] = [];
+  const hashes = events.map((e) => dedupe.hashOf(e.id));
+  // Looked up in a loop of their own: at the cap the memory's table is megabytes and a lookup's first read a cache
+  // miss; lookups that follow each other do not wait on each other's reads, where one per event amid other work did.
+  const known = events.map((e, i) => dedupe.has(e.id, hashes[i]));
   deliveryIds.reset(events.length);
-  for (const e of events) {
-    const h = dedupe.hashOf(e.id);
-    if (dedupe.has(e.id, h) || !deliveryIds.add(e.id, h)) {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const h = hashes[i]!;
+    if (known[i]! || !deliveryIds.add(e.id, h)) {
       result.duplicateEvents++;
       continue;
     }

@@ -36,6 +36,27 @@ describe('IdDedupe with hashes computed once per id', () => {
   });
 });
 
+describe('IdDedupe compares the ids whose hashes match', () => {
+  it('tells ids apart by every character and by length when all share one hash, as they are pushed out and wrap', () => {
+    const d = new IdDedupe({ maxIds: 50, now: () => 0 });
+    const same = (ids: string[]): number[] => ids.map(() => 7);
+    // Ids 1 to 99 characters long, differing from their neighbours in the first, a middle or the last character.
+    for (let round = 0; round < 20; round++) {
+      const ids = Array.from({ length: 10 }, (_, i) => `${String.fromCharCode(97 + i)}${'x'.repeat(round * 5 + i)}${round}`);
+      d.addAll(ids, same(ids));
+      for (const id of ids) {
+        expect(d.has(id, 7)).toBe(true);
+        expect(d.has(`z${id.slice(1)}`, 7)).toBe(false);
+        expect(d.has(`${id.slice(0, -1)}z`, 7)).toBe(false);
+        expect(d.has(id.slice(0, -1), 7)).toBe(false);
+        expect(d.has(`${id}x`, 7)).toBe(false);
+        if (id.length > 2) expect(d.has(`${id.slice(0, id.length >> 1)}\u0100${id.slice((id.length >> 1) + 1)}`, 7)).toBe(false);
+      }
+    }
+    expect(d.size).toBe(50);
+  });
+});
+
 describe('DeliveryIds', () => {
   it('finds an id repeated within a delivery, whatever its hash collides with, and starts empty for the next', () => {
     const ids = new DeliveryIds();
@@ -147,6 +168,31 @@ describe('IdDedupe as a hash table (issue 14: a string Map of 200,000 ids cost m
         } else expect(d.has(`EV${s.id}`)).toBe(ref.has(`EV${s.id}`));
       }
       for (let id = 0; id <= 300; id++) expect(d.has(`EV${id}`)).toBe(ref.has(`EV${id}`));
+    }), { numRuns: 100 });
+  });
+
+  it('keeps ids of any length and characters exactly, as the Map did, while their characters wrap, grow and move', () => {
+    // A pool of ids from empty to 130 UTF-16 code units (lone surrogates included), many the prefix of another.
+    const pool = fc
+      .array(fc.string({ unit: 'binary', maxLength: 130 }), { minLength: 1, maxLength: 40 })
+      .map((ids) => [...ids, ...ids.map((id) => id.slice(0, id.length >> 1)), ...ids.map((id) => `${id}\u00e9`)]);
+    const step = fc.oneof(
+      fc.record({ op: fc.constantFrom('add' as const, 'has' as const), id: fc.nat() }),
+      fc.record({ op: fc.constant('tick' as const), ms: fc.nat(30) }),
+    );
+    fc.assert(fc.property(pool, fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 400 }), fc.array(step, { maxLength: 2000 }), (ids, maxIds, horizonMs, steps) => {
+      const clock = { now: 0 };
+      const d = new IdDedupe({ maxIds, horizonMs, now: () => clock.now });
+      const ref = new ReferenceMemory(horizonMs, maxIds, () => clock.now);
+      for (const s of steps as Step[]) {
+        if (s.op === 'tick') clock.now += s.ms;
+        else if (s.op === 'add') {
+          d.add(ids[s.id % ids.length]!);
+          ref.add(ids[s.id % ids.length]!);
+          expect(d.size).toBe(ref.size);
+        } else expect(d.has(ids[s.id % ids.length]!)).toBe(ref.has(ids[s.id % ids.length]!));
+      }
+      for (const id of ids) expect(d.has(id)).toBe(ref.has(id));
     }), { numRuns: 100 });
   });
 
