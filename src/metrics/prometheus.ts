@@ -9,8 +9,7 @@ import { RenderedExposition } from './rendered.ts';
 import { planWalk, readsVerdicts, walkStore } from './store-walk.ts';
 import type { QualityView } from './store-walk.ts';
 import type { ExpositionFormat } from './text-format.ts';
-import type { CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
-import type { Sample } from '../samples/sample.ts';
+import type { AppliedSamples, CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
 
 export type { ExpositionFormat } from './text-format.ts';
 
@@ -132,9 +131,11 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
     }
   }
 
+  // A batch listener: the store calls it once per apply, and its loop over the batch stays monomorphic.
   const listener: SampleListener = {
-    onSample(sample: Sample, call: Readonly<CallState>, observe: boolean): void {
-      if (observe) fleet.observe(sample, call.accountSid);
+    onSamples(applied: AppliedSamples): void {
+      const { samples, calls, observe } = applied;
+      for (let i = 0; i < samples.length; i++) if (observe[i]) fleet.observe(samples[i]!, calls[i]!.accountSid);
     },
     onCallRemoved(call: Readonly<CallState>): void {
       self.callPollSuccess.remove({ call_sid: call.callSid });

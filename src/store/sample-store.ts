@@ -136,6 +136,10 @@ export class SampleStore {
   readonly #sampleListeners: SampleListener[] = [];
   // The listeners with onSamples, called per batch.
   readonly #batchListeners: SampleListener[] = [];
+  // What batch listeners receive, reused from one apply to the next (the listeners do not keep them), so an apply
+  // allocates and grows no arrays: written by index, then cut to the batch's length. They hold the last batch's
+  // samples until the next apply.
+  readonly #batch: { samples: Sample[]; calls: CallState[]; observe: boolean[]; newest: boolean[] } = { samples: [], calls: [], observe: [], newest: [] };
   readonly #backfill: boolean;
   readonly #historyWindowMs: number;
   readonly #latenessMs: number;
@@ -245,8 +249,8 @@ export class SampleStore {
     const sorted = isSorted(samples) ? samples : [...samples].sort(byTimestamp);
     const nowMs = this.#now();
     const sampleListeners = this.#sampleListeners;
-    const batch: { samples: Sample[]; calls: CallState[]; observe: boolean[]; newest: boolean[] } | undefined =
-      this.#batchListeners.length > 0 ? { samples: [], calls: [], observe: [], newest: [] } : undefined;
+    const batch = this.#batchListeners.length > 0 ? this.#batch : undefined;
+    let n = 0;
     for (const sample of sorted) {
       const call = this.#calls.get(sample.callSid);
       if (!call) continue;
@@ -284,14 +288,24 @@ export class SampleStore {
       if (observe) result.observed++;
       for (let i = 0; i < sampleListeners.length; i++) sampleListeners[i]!.onSample!(sample, call, observe, newest);
       if (batch) {
-        batch.samples.push(sample);
-        batch.calls.push(call);
-        batch.observe.push(observe);
-        batch.newest.push(newest);
+        batch.samples[n] = sample;
+        batch.calls[n] = call;
+        batch.observe[n] = observe;
+        batch.newest[n] = newest;
+        n++;
       }
     }
     this.#changes += result.applied;
-    if (batch && batch.samples.length > 0) for (const listener of this.#batchListeners) listener.onSamples!(batch);
+    if (batch && n > 0) {
+      if (batch.samples.length !== n) {
+        batch.samples.length = n;
+        batch.calls.length = n;
+        batch.observe.length = n;
+        batch.newest.length = n;
+      }
+      const batchListeners = this.#batchListeners;
+      for (let i = 0; i < batchListeners.length; i++) batchListeners[i]!.onSamples!(batch);
+    }
     return result;
   }
 
