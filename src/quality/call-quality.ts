@@ -1,6 +1,6 @@
 import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample } from '../samples/sample.ts';
-import type { AppliedSamples, CallState, SampleListener } from '../store/sample-store.ts';
+import type { AppliedSamples, CallState, SampleListener, StreamState } from '../store/sample-store.ts';
 import { ISSUES } from './thresholds.ts';
 import type { Issue } from './thresholds.ts';
 import { ISSUE_BIT, StreamVerdicts } from './verdicts.ts';
@@ -70,6 +70,11 @@ export interface QualityListener {
 export class CallQualityTracker implements SampleListener {
   readonly #rules: CompiledRules;
   readonly #calls = new Map<string, CallQuality>();
+  // Each judged stream by the store's stream object, with its call's verdicts: one lookup in one table every sample
+  // touches, instead of the call's map and then its stream map (per-call tables that are out of cache by the time
+  // the call's next sample comes). Holds exactly the streams of #calls: both gain one in #stream and lose a call's
+  // in onCallRemoved.
+  readonly #byStream = new WeakMap<Readonly<StreamState>, { readonly q: CallQuality; readonly s: StreamQuality }>();
   // The calls raising an issue now: few, so the /metrics walk looks each call up here, in a table that stays in cache.
   readonly #raisingCalls = new Map<string, CallQuality>();
   readonly #fleet: FleetIssues;
@@ -113,11 +118,17 @@ export class CallQualityTracker implements SampleListener {
 
   /** Judges the samples of one store batch, in the order applied. */
   onSamples(applied: AppliedSamples): void {
-    const { samples, calls } = applied;
-    for (let i = 0; i < samples.length; i++) this.#judge(samples[i]!, calls[i]!);
+    const { samples, calls, streams } = applied;
+    for (let i = 0; i < samples.length; i++) {
+      const sample = samples[i]!;
+      const call = calls[i]!;
+      const judged = this.#byStream.get(streams[i]!) ?? this.#stream(sample, call, streams[i]!);
+      this.#judge(sample, call, judged.q, judged.s);
+    }
   }
 
-  #judge(sample: Sample, call: Readonly<CallState>): void {
+  // The verdicts of a stream not judged since its call was tracked (or came back).
+  #stream(sample: Sample, call: Readonly<CallState>, stream: Readonly<StreamState>): { readonly q: CallQuality; readonly s: StreamQuality } {
     let q = this.#calls.get(call.callSid);
     if (!q) this.#calls.set(call.callSid, (q = this.#newCall(call.callSid)));
     const key = streamKey(sample.edge, sample.direction);
@@ -126,6 +137,12 @@ export class CallQualityTracker implements SampleListener {
       s = { edge: sample.edge, direction: sample.direction, verdicts: new StreamVerdicts(this.#rules, sample.edge), issueKeys: undefined };
       q.streams.set(key, s);
     }
+    const judged = { q, s };
+    this.#byStream.set(stream, judged);
+    return judged;
+  }
+
+  #judge(sample: Sample, call: Readonly<CallState>, q: CallQuality, s: StreamQuality): void {
     if (!s.verdicts.judged) return;
     const before = s.verdicts.raised;
     const after = s.verdicts.push(sample.values);
@@ -149,6 +166,7 @@ export class CallQualityTracker implements SampleListener {
     for (const edge of q.edges.keys()) this.#setEdgeRaised(call.accountSid, q, edge, 0);
     this.#setRaised(call, q, 0);
     this.#calls.delete(call.callSid);
+    for (const stream of call.streams.values()) this.#byStream.delete(stream);
     if (q.everRaised === 0) return;
     const edges = new Map<Edge, number>();
     for (const [edge, e] of q.edges) edges.set(edge, e.everRaised);

@@ -1,6 +1,6 @@
 import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample } from '../samples/sample.ts';
-import type { AppliedSamples, CallState, SampleListener } from '../store/sample-store.ts';
+import type { AppliedSamples, CallState, SampleListener, StreamState } from '../store/sample-store.ts';
 
 /** The values a sparkline draws, in the order of their columns in the ring (jitter: interval, or the gateways' average). */
 export const HISTORY_FIELDS = ['mos', 'rttSeconds', 'jitterSeconds', 'packetLossRatio'] as const;
@@ -33,6 +33,10 @@ interface Ring {
 export class SampleHistory implements SampleListener {
   readonly #perStream: number;
   readonly #calls = new Map<string, Map<string, Ring>>();
+  // The same rings by the store's stream object: one lookup in one table every sample touches, instead of the call's
+  // map and then its stream map (per-call tables that are out of cache by the time the call's next sample comes).
+  // Holds exactly the rings of #calls: both gain a ring in #ring and lose a call's in onCallRemoved.
+  readonly #byStream = new WeakMap<Readonly<StreamState>, Ring>();
 
   /** Keeps `perStream` samples per stream [30]. */
   constructor(perStream = 30) {
@@ -41,11 +45,15 @@ export class SampleHistory implements SampleListener {
 
   /** Records the samples of one store batch, in the order applied. */
   onSamples(applied: AppliedSamples): void {
-    const { samples, calls } = applied;
-    for (let i = 0; i < samples.length; i++) this.#record(samples[i]!, calls[i]!);
+    const { samples, calls, streams } = applied;
+    for (let i = 0; i < samples.length; i++) {
+      const sample = samples[i]!;
+      this.#record(sample, this.#byStream.get(streams[i]!) ?? this.#ring(sample, calls[i]!, streams[i]!));
+    }
   }
 
-  #record(sample: Sample, call: Readonly<CallState>): void {
+  // The ring of a stream not seen since its call was tracked (or came back).
+  #ring(sample: Sample, call: Readonly<CallState>, stream: Readonly<StreamState>): Ring {
     let streams = this.#calls.get(call.callSid);
     if (!streams) this.#calls.set(call.callSid, (streams = new Map<string, Ring>()));
     const key = streamKey(sample.edge, sample.direction);
@@ -61,6 +69,11 @@ export class SampleHistory implements SampleListener {
       };
       streams.set(key, ring);
     }
+    this.#byStream.set(stream, ring);
+    return ring;
+  }
+
+  #record(sample: Sample, ring: Ring): void {
     const slot = ring.next;
     ring.timestamps[slot] = sample.timestampMs;
     const v = sample.values;
@@ -77,6 +90,7 @@ export class SampleHistory implements SampleListener {
   /** Forgets a removed call. */
   onCallRemoved(call: Readonly<CallState>): void {
     this.#calls.delete(call.callSid);
+    for (const stream of call.streams.values()) this.#byStream.delete(stream);
   }
 
   /** The recent samples of each stream of a call, oldest first. */

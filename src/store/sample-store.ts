@@ -48,14 +48,17 @@ export interface CallSummaryInfo {
 }
 
 /**
- * The new samples of one `apply`, in the order applied (timestamp order), each with its call and flags at the same
- * index: what a batch listener receives at once. `observe` is false for history not replayed; `newest` is false for
- * a late sample, older than one applied before (it moved no gauge; `observe` still says whether it belongs in the
- * fleet aggregates).
+ * The new samples of one `apply`, in the order applied (timestamp order), each with its call, stream and flags at the
+ * same index: what a batch listener receives at once. `observe` is false for history not replayed; `newest` is false
+ * for a late sample, older than one applied before (it moved no gauge; `observe` still says whether it belongs in the
+ * fleet aggregates). A stream object stays the same as long as the store keeps its call's state (a removed call that
+ * comes back resumes the same streams), and `onCallRemoved` gets the call with all of them in `call.streams`: a
+ * listener may key per-stream state by the stream object, and drop it there.
  */
 export interface AppliedSamples {
   readonly samples: readonly Sample[];
   readonly calls: readonly Readonly<CallState>[];
+  readonly streams: readonly Readonly<StreamState>[];
   readonly observe: readonly boolean[];
   readonly newest: readonly boolean[];
 }
@@ -139,7 +142,13 @@ export class SampleStore {
   // What batch listeners receive, reused from one apply to the next (the listeners do not keep them), so an apply
   // allocates and grows no arrays: written by index, then cut to the batch's length. They hold the last batch's
   // samples until the next apply.
-  readonly #batch: { samples: Sample[]; calls: CallState[]; observe: boolean[]; newest: boolean[] } = { samples: [], calls: [], observe: [], newest: [] };
+  readonly #batch: { samples: Sample[]; calls: CallState[]; streams: StreamState[]; observe: boolean[]; newest: boolean[] } = {
+    samples: [],
+    calls: [],
+    streams: [],
+    observe: [],
+    newest: [],
+  };
   readonly #backfill: boolean;
   readonly #historyWindowMs: number;
   readonly #latenessMs: number;
@@ -290,6 +299,7 @@ export class SampleStore {
       if (batch) {
         batch.samples[n] = sample;
         batch.calls[n] = call;
+        batch.streams[n] = stream;
         batch.observe[n] = observe;
         batch.newest[n] = newest;
         n++;
@@ -300,6 +310,7 @@ export class SampleStore {
       if (batch.samples.length !== n) {
         batch.samples.length = n;
         batch.calls.length = n;
+        batch.streams.length = n;
         batch.observe.length = n;
         batch.newest.length = n;
       }

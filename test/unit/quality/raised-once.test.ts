@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CallQualityTracker } from '../../../src/quality/call-quality.ts';
 import { DEFAULT_RULES, DEFAULT_WINDOW } from '../../../src/quality/thresholds.ts';
-import { compileRules } from '../../../src/quality/verdicts.ts';
+import { ISSUE_BIT, compileRules } from '../../../src/quality/verdicts.ts';
+import { streamKey } from '../../../src/samples/sample.ts';
 import { SampleStore } from '../../../src/store/sample-store.ts';
 import { ACCOUNT_A, CALL_1, CALL_2, T0, sample } from '../store/sample-builder.ts';
 
@@ -41,5 +42,23 @@ describe('calls that raised an issue, counted once', () => {
     expect(raised()).toBe(2);
     lowMos(store, CALL_1);
     expect(raised()).toBe(3);
+  });
+
+  it('judges a removed call that comes back with new verdicts, though the store resumes the same stream objects', () => {
+    const store = new SampleStore({ backfill: false });
+    const quality = new CallQualityTracker(compileRules(DEFAULT_RULES, DEFAULT_WINDOW), { accountSids: [ACCOUNT_A], now: () => T0 });
+    store.addListener(quality);
+    lowMos(store, CALL_1);
+    const stream = store.get(CALL_1)!.streams.get(streamKey('sdk_edge', 'both'));
+    const before = quality.get(CALL_1)!.streams.get(streamKey('sdk_edge', 'both'))!;
+    expect([quality.raisingCounts().get('low_mos'), before.verdicts.raised]).toEqual([1, ISSUE_BIT.low_mos]);
+    store.removeCall(CALL_1);
+    expect(quality.raisingCounts().get('low_mos')).toBe(0);
+    store.addCall(CALL_1, ACCOUNT_A, T0);
+    expect(store.get(CALL_1)!.streams.get(streamKey('sdk_edge', 'both'))).toBe(stream);
+    store.apply([sample({ callSid: CALL_1, at: (at += 1), values: { mos: 4.4 } })]);
+    const after = quality.get(CALL_1)!.streams.get(streamKey('sdk_edge', 'both'))!;
+    expect(after).not.toBe(before);
+    expect([quality.raisingCounts().get('low_mos'), after.verdicts.raised, quality.raising(CALL_1)]).toEqual([0, 0, undefined]);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { streamKey } from '../../../src/samples/sample.ts';
 import { SampleHistory } from '../../../src/status/sample-history.ts';
 import { TrackingLog } from '../../../src/status/tracking-log.ts';
 import { SampleStore } from '../../../src/store/sample-store.ts';
@@ -20,6 +21,22 @@ describe('SampleHistory (the status page\u2019s sample ring)', () => {
     expect(carrier!.values.jitterSeconds[0]).toBeCloseTo(0.007, 6);
     store.removeCall(CALL_1);
     expect(history.history(CALL_1)).toEqual([]);
+  });
+
+  it('starts a new ring for a removed call that comes back, though the store resumes the same stream objects', () => {
+    const store = new SampleStore({ backfill: true });
+    const history = new SampleHistory(4);
+    store.addListener(history);
+    store.addCall(CALL_1, ACCOUNT_A, T0);
+    store.apply([1, 2].map((at) => sample({ at, values: { mos: at } })));
+    const stream = store.get(CALL_1)!.streams.get(streamKey('sdk_edge', 'both'));
+    store.removeCall(CALL_1);
+    store.addCall(CALL_1, ACCOUNT_A, T0);
+    expect(store.get(CALL_1)!.streams.get(streamKey('sdk_edge', 'both'))).toBe(stream);
+    store.apply([sample({ at: 3, values: { mos: 3 } })]);
+    expect(history.history(CALL_1).map((h) => h.values.mos)).toEqual([[3]]);
+    store.apply([sample({ at: 4, callSid: CALL_2, values: { mos: 4 } })]);
+    expect(history.history(CALL_2)).toEqual([]);
   });
 });
 
