@@ -1,11 +1,11 @@
 import twilio from 'twilio';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/calls/shard.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { freePort } from '../helpers/free-port.ts';
-import { seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 import { simControl } from '../helpers/sim-control.ts';
 
@@ -19,9 +19,8 @@ const TOTAL = 3;
 
 let sim: RunningSimulator | undefined;
 const exporters: TestExporter[] = [];
-afterEach(async () => {
-  await Promise.all(exporters.splice(0).map((e) => e.close()));
-  await sim?.close();
+closeAfterEach(() => [...exporters, sim], () => {
+  exporters.length = 0;
   sim = undefined;
 });
 

@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/calls/shard.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { PUSH_TYPES, deliveryLedger, setDelivery, subscribeSink } from '../helpers/event-streams.ts';
-import { eventually, parseExposition, seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, eventually, parseExposition, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 import { simControl } from '../helpers/sim-control.ts';
 
@@ -12,9 +12,8 @@ const ACCOUNT = DEMO_ACCOUNT.accountSid;
 const TYPES = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_terminating'] as const;
 let sim: RunningSimulator | undefined;
 const exporters: TestExporter[] = [];
-afterEach(async () => {
-  await Promise.all(exporters.splice(0).map((e) => e.close()));
-  await sim?.close();
+closeAfterEach(() => [...exporters, sim], () => {
+  exporters.length = 0;
   sim = undefined;
 });
 

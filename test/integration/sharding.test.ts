@@ -1,17 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveShard, shardOf } from '../../src/calls/shard.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
-import { eventually, parseExposition, seriesOf, startTestExporter } from '../helpers/exporter.ts';
+import { closeAfterEach, eventually, parseExposition, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 import { simControl } from '../helpers/sim-control.ts';
 
 const TYPES = ['carrier', 'sip', 'client', 'trunking_originating', 'trunking_terminating'] as const;
 let sim: RunningSimulator | undefined;
 const exporters: TestExporter[] = [];
-afterEach(async () => {
-  await Promise.all(exporters.splice(0).map((e) => e.close()));
-  await sim?.close();
+closeAfterEach(() => [...exporters, sim], () => {
+  exporters.length = 0;
   sim = undefined;
 });
 
