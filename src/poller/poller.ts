@@ -111,6 +111,8 @@ interface PollState {
   gone: boolean;
   /** The Summary is not asked whether the call ended before this time, epoch ms. */
   endCheckAtMs: number;
+  /** What the Summary answered this poll (null: the request failed), so a poll asks it at most once. */
+  summaryThisPoll: CallSummary | null | undefined;
 }
 
 // 404, or 403 for this call's data (another account's call, Advanced Features off when it ran).
@@ -174,6 +176,7 @@ export class Poller {
       running: null,
       gone: false,
       endCheckAtMs: 0,
+      summaryThisPoll: undefined,
     });
   }
 
@@ -282,6 +285,7 @@ export class Poller {
       error = new Error(`account ${accountSid} is not configured`);
     } else {
       try {
+        state.summaryThisPoll = undefined;
         const edges = await this.#edges(state, account, signal);
         const reads = await Promise.allSettled(
           edges.map(async (edge) => {
@@ -375,14 +379,18 @@ export class Poller {
     const lastSampleMs = this.#o.store.get(call.callSid)?.lastAppliedAtMs ?? call.trackedAtMs;
     if (call.endedAtMs !== undefined || !endCheckDue({ nowMs: now, afterMs: this.#o.endCheckAfterMs ?? 0, lastSampleMs, nextCheckMs: state.endCheckAtMs })) return;
     state.endCheckAtMs = now + (this.#o.endCheckAfterMs ?? 0);
-    let summary: CallSummary;
-    try {
-      summary = await account.policy.run((s) => account.client.fetchCallSummary(call.callSid, s), signal);
-    } catch (err) {
-      if (signal.aborted) throw err;
-      return;
+    // The edge hint may have asked it this very poll: one request serves both.
+    let summary = state.summaryThisPoll;
+    if (summary === undefined) {
+      try {
+        summary = await account.policy.run((s) => account.client.fetchCallSummary(call.callSid, s), signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        summary = null;
+      }
+      state.summaryThisPoll = summary;
     }
-    if (!summarySaysEnded(summary) || !this.#o.registry.end(call.callSid, call.accountSid)) return;
+    if (summary === null || !summarySaysEnded(summary) || !this.#o.registry.end(call.callSid, call.accountSid)) return;
     this.#notify(() => this.#o.observer.endedBySummary?.(call.accountSid, call.callSid, summary));
   }
 
@@ -396,6 +404,7 @@ export class Poller {
     if (!state.summaryKnown && state.plan.dataEdges().length === 0 && now >= state.summaryRetryAtMs) {
       try {
         const summary = await account.policy.run((s) => account.client.fetchCallSummary(state.call.callSid, s), signal);
+        state.summaryThisPoll = summary;
         const edges = edgesOfSummaryType(summary.callType);
         if (summary.callType) this.#o.store.setCallType(state.call.callSid, summary.callType);
         if (edges) {
@@ -404,6 +413,7 @@ export class Poller {
         }
       } catch (err) {
         if (signal.aborted) throw err;
+        state.summaryThisPoll = null;
       }
       if (!state.summaryKnown) {
         const backoff = Math.min(2 ** state.summaryMisses, MAX_SUMMARY_BACKOFF);

@@ -23,6 +23,10 @@ export interface MetricsRequest {
 export class FakeTwilioClient implements TwilioClient {
   readonly metricsRequests: MetricsRequest[] = [];
   readonly summaryRequests: string[] = [];
+  /** When each Summary request came, by {@link now}. */
+  readonly summaryRequestTimes: number[] = [];
+  /** The clock the request times are read from [always 0]. */
+  now: () => number = () => 0;
   readonly #apis = new Map<string, FakeMetricsApi>();
   readonly #summaries = new Map<string, CallSummary | Error>();
   readonly #metricsErrors = new Map<string, Error>();
@@ -81,6 +85,7 @@ export class FakeTwilioClient implements TwilioClient {
 
   fetchCallSummary(callSid: string): Promise<CallSummary> {
     this.summaryRequests.push(callSid);
+    this.summaryRequestTimes.push(this.now());
     const answer = this.#summaries.get(callSid);
     if (answer === undefined) {
       return Promise.reject(new TwilioError({ code: 'not_found', endpoint: 'summary', status: 404, twilioCode: 20404 }));

@@ -24,6 +24,7 @@ function setup(endCheckAfterMs = END_CHECK_AFTER_MS, firstSamples = 2) {
   const clock = { now: T0 };
   const now = (): number => clock.now;
   const client = new FakeTwilioClient();
+  client.now = now;
   const registry = new CallRegistry({ maxCalls: 10, drainPeriodMs: 60_000, retentionMs: 600_000, now });
   const store = new SampleStore({ backfill: true, now });
   registry.addListener({
@@ -167,6 +168,22 @@ describe('Poller end check', () => {
     h.client.setSummary(CALL_1, summaryOf('completed'));
     await h.pollFor(10_000);
     expect(h.registry.get(CALL_1)!.endedAtMs).toBe(h.clock.now);
+  });
+
+  // Probe H #3: a silent call with no data edge yet had its Summary asked twice in one poll, once for the edges and
+  // once by the end check, so more than one request per end_check_after.
+  it('asks the Summary once in a poll that wants it for the edges and for the end check alike', async () => {
+    // A call that never had data: the edge hint is asked at the first poll (10 s) and 60 s later (70 s), on its own
+    // backoff; the end check is due once the call is 70 s silent, so both want the Summary in the poll at 70 s.
+    const h = setup(70_000, 0);
+    await h.pollFor(10 * END_CHECK_AFTER_MS);
+    expect(h.client.summaryRequestTimes).toContain(T0 + 70_000);
+    const perPoll = new Map<number, number>();
+    for (const at of h.client.summaryRequestTimes) perPoll.set(at, (perPoll.get(at) ?? 0) + 1);
+    expect(Math.max(...perPoll.values())).toBe(1);
+    h.client.setSummary(CALL_1, summaryOf('completed'));
+    await h.pollFor(70_000);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeDefined();
   });
 
   it('never asks with end_check_after 0', async () => {
