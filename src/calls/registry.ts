@@ -206,7 +206,9 @@ export class CallRegistry {
       let mine = this.#ended.get(e.accountSid);
       if (mine === undefined) this.#ended.set(e.accountSid, (mine = new Map<string, EndedCall>()));
       if (mine.has(e.callSid)) continue;
-      mine.set(e.callSid, { endedAtMs: e.endedAtMs, rememberedAtMs: Math.min(e.rememberedAtMs, now) });
+      // Times past the clock (a hand-edited file, a clock that ran ahead) are now: an end in the future would keep
+      // the call draining, and polled, until then.
+      mine.set(e.callSid, { endedAtMs: Math.min(e.endedAtMs, now), rememberedAtMs: Math.min(e.rememberedAtMs, now) });
       touched.add(mine);
     }
     for (const mine of touched) this.#expireEnded(mine, now);

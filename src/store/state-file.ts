@@ -94,8 +94,11 @@ export interface LoadOptions {
   readonly keep: number;
   /** The clock a live call's removal is counted from (restore parks live calls now), epoch ms. */
   readonly nowMs: number;
-  /** Most ended calls kept, the most recently remembered ones [none]. */
-  readonly keepEnded?: number;
+  /**
+   * Which ended calls are kept: only those of `accounts` (the configured ones), at most `perAccount` of each, the
+   * most recently remembered [none].
+   */
+  readonly keepEnded?: { readonly perAccount: number; readonly accounts: ReadonlySet<string> };
 }
 
 /**
@@ -151,7 +154,7 @@ export function parseState(text: string | readonly Uint8Array[], options: LoadOp
  */
 export function parseStateChunks(next: () => Uint8Array | null, options: LoadOptions): LoadResult {
   const kept = new KeepNewest(options.keep, options.nowMs);
-  const ended = new KeepRecentEnded(options.keepEnded ?? 0);
+  const ended = new KeepRecentEnded(options.keepEnded);
   try {
     const lines = new LineReader(next);
     const savedAt = readHeader(lines);
@@ -226,33 +229,39 @@ function endedOf(raw: unknown, where: string): SavedEndedCall {
 }
 
 /**
- * Holds at most `keep` ended calls, the most recently remembered: past twice the bound the oldest are dropped, so
- * a file of any number of ended lines costs at most twice the bound in memory.
+ * Holds, for each account it keeps, at most `perAccount` ended calls, the most recently remembered: past twice the
+ * bound an account's oldest are dropped, so a file of any number of ended lines costs at most twice the bound per
+ * kept account, and one account's lines (one no longer configured, say) never push another's out.
  */
 class KeepRecentEnded {
-  readonly #keep: number;
-  #held: SavedEndedCall[] = [];
+  readonly #perAccount: number;
+  readonly #accounts: ReadonlySet<string>;
+  readonly #held = new Map<string, SavedEndedCall[]>();
 
-  constructor(keep: number) {
-    this.#keep = Math.max(0, keep);
+  constructor(keep: LoadOptions['keepEnded']) {
+    this.#perAccount = Math.max(0, keep?.perAccount ?? 0);
+    this.#accounts = keep?.accounts ?? new Set();
   }
 
   offer(e: SavedEndedCall): void {
-    if (this.#keep === 0) return;
-    this.#held.push(e);
-    if (this.#held.length >= 2 * this.#keep) this.#trim();
+    if (this.#perAccount === 0 || !this.#accounts.has(e.accountSid)) return;
+    let mine = this.#held.get(e.accountSid);
+    if (mine === undefined) this.#held.set(e.accountSid, (mine = []));
+    mine.push(e);
+    if (mine.length >= 2 * this.#perAccount) this.#trim(mine);
   }
 
   entries(): SavedEndedCall[] {
-    this.#trim();
-    const out = this.#held;
-    this.#held = [];
+    const out: SavedEndedCall[] = [];
+    for (const mine of this.#held.values()) out.push(...this.#trim(mine));
+    this.#held.clear();
     return out;
   }
 
-  #trim(): void {
-    this.#held.sort((a, b) => b.rememberedAtMs - a.rememberedAtMs);
-    this.#held.length = Math.min(this.#held.length, this.#keep);
+  #trim(mine: SavedEndedCall[]): SavedEndedCall[] {
+    mine.sort((a, b) => b.rememberedAtMs - a.rememberedAtMs);
+    mine.length = Math.min(mine.length, this.#perAccount);
+    return mine;
   }
 }
 

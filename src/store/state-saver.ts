@@ -21,8 +21,11 @@ export interface StateSaverOptions {
   /** Time between saves when the store changed. */
   readonly flushIntervalMs: number;
   readonly store: SampleStore;
-  /** The ended calls to save and restore with the store, and the most of them a load holds [none]. */
-  readonly ended?: { readonly calls: EndedCalls; readonly keep: number };
+  /**
+   * The ended calls to save and restore with the store, and which a load holds: at most `perAccount` of each
+   * configured account [none].
+   */
+  readonly ended?: { readonly calls: EndedCalls; readonly perAccount: number; readonly accounts: () => ReadonlySet<string> };
   readonly logger: Logger;
   /** Clock, epoch ms [Date.now]. */
   readonly now?: () => number;
@@ -73,7 +76,7 @@ export class StateSaver {
     const leftovers = removeLeftovers(path);
     if (leftovers.length > 0) logger.info({ path, files: leftovers }, 'removed what an interrupted save left beside the state file');
     const ended = this.#o.ended;
-    const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now(), keepEnded: ended?.keep ?? 0 });
+    const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now(), ...(ended && { keepEnded: { perAccount: ended.perAccount, accounts: ended.accounts() } }) });
     if (!r.ok) {
       if (r.reason === 'missing') logger.info({ path }, 'no state file yet; starting fresh');
       else {

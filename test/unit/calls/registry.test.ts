@@ -347,6 +347,17 @@ describe('CallRegistry ended-call memory', () => {
     expect(later.registry.track(CALL_1, ACCOUNT_A, 'event_streams')).toBe('tracked');
   });
 
+  // Probe H #2: an end time in the future (a hand-edited file, a clock that ran ahead) kept the call draining, and
+  // polled, until that date.
+  it('takes a restored end time in the future as now', () => {
+    const { registry, clock } = setup();
+    registry.restoreEnded([{ callSid: CALL_1, accountSid: ACCOUNT_A, endedAtMs: clock.now + 10 * 365 * 86_400_000, rememberedAtMs: clock.now }]);
+    expect(registry.track(CALL_1, ACCOUNT_A, 'config')).toBe('ended');
+    expect(registry.get(CALL_1)?.endedAtMs).toBe(clock.now);
+    clock.now += 30_000;
+    expect(registry.lifecycle(registry.get(CALL_1)!)).toBe('ended');
+  });
+
   it('keeps at most its cap of restored ended calls per account, the most recently remembered', () => {
     const { registry, clock } = setup({ endedMemory: 2, endedMemoryMs: 60_000 });
     const saved = [CALL_1, CALL_2, CALL_3].map((callSid, i) => ({ callSid, accountSid: ACCOUNT_A, endedAtMs: clock.now - 3_000, rememberedAtMs: clock.now - 3_000 + i }));

@@ -139,23 +139,36 @@ describe('state file contents', () => {
     expect(readdirSync(d)).toEqual(['state.json']);
   });
 
-  it('carries the ended calls after the calls, at most keepEnded of them, the most recently remembered', () => {
+  it('carries the ended calls after the calls, at most keepEnded.perAccount of each account, the most recently remembered', () => {
     const now = T0 + 100_000;
     const ended = [CALL_1, CALL_2, CALL_3].map((callSid, i) => ({ callSid, accountSid: ACCOUNT_A, endedAtMs: T0 + i, rememberedAtMs: T0 + 10 * i }));
     const lines = [...stateLines(filledStore(() => now).entries(), now, ended)];
     expect(lines.slice(-3).map((l) => Object.keys(JSON.parse(l) as object))).toEqual([['ended'], ['ended'], ['ended']]);
-    const all = parseState(text(lines), { ...ALL, keepEnded: 10 });
+    const all = parseState(text(lines), { ...ALL, keepEnded: { perAccount: 10, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } });
     if (!all.ok) throw new Error(all.detail);
     expect(all.entries.map((e) => e.call.callSid)).toEqual([CALL_1, CALL_2]);
     expect(new Set(all.ended.map((e) => JSON.stringify(e)))).toEqual(new Set(ended.map((e) => JSON.stringify(e))));
-    const two = parseState(text(lines), { ...ALL, keepEnded: 2 });
+    const two = parseState(text(lines), { ...ALL, keepEnded: { perAccount: 2, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } });
     expect(two.ok && two.ended.map((e) => e.callSid)).toEqual([CALL_3, CALL_2]);
     // Without a bound (the default), none is held.
     expect(parseState(text(lines), ALL)).toMatchObject({ ok: true, ended: [] });
     // Many more ended lines than the bound: the most recent still win.
     const many = Array.from({ length: 50 }, (_, i) => ({ callSid: `CA${i.toString(16).padStart(32, '0')}`, accountSid: ACCOUNT_B, endedAtMs: T0, rememberedAtMs: T0 + i }));
-    const r = parseState(text(stateLines([], now, many)), { ...ALL, keepEnded: 3 });
+    const r = parseState(text(stateLines([], now, many)), { ...ALL, keepEnded: { perAccount: 3, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } });
     expect(r.ok && r.ended.map((e) => e.rememberedAtMs - T0)).toEqual([49, 48, 47]);
+  });
+
+  // Probe H #1: the bound was one total over every account, most recent first, so 10,000 fresh ended lines of an
+  // account no longer configured pushed a configured account's ended call out, and it came back active.
+  it('keeps ended calls per configured account: another account\'s lines, however many and recent, push none out', () => {
+    const now = T0 + 100_000;
+    const mine = { callSid: CALL_1, accountSid: ACCOUNT_A, endedAtMs: T0, rememberedAtMs: T0 };
+    const foreign = Array.from({ length: 50 }, (_, i) => ({ callSid: `CA${i.toString(16).padStart(32, '0')}`, accountSid: ACCOUNT_B, endedAtMs: T0, rememberedAtMs: T0 + 1 + i }));
+    const lines = text(stateLines([], now, [mine, ...foreign]));
+    const r = parseState(lines, { ...ALL, keepEnded: { perAccount: 3, accounts: new Set([ACCOUNT_A]) } });
+    expect(r.ok && r.ended).toEqual([mine]);
+    const both = parseState(lines, { ...ALL, keepEnded: { perAccount: 3, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } });
+    expect(both.ok && both.ended.map((e) => e.rememberedAtMs - T0)).toEqual([0, 50, 49, 48]);
   });
 
   it('names what is wrong in an ended call\'s line', () => {
@@ -163,10 +176,10 @@ describe('state file contents', () => {
     const [head] = [...stateLines([], now)];
     const bad = (ended: unknown): string => text([head!, `${JSON.stringify({ ended })}\n`]);
     const good = { call_sid: CALL_1, account_sid: ACCOUNT_A, ended_at_ms: T0, remembered_at_ms: T0 };
-    expect(parseState(bad({ ...good, call_sid: 'CAnope' }), { ...ALL, keepEnded: 5 })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.ended\.call_sid: /) as string });
-    expect(parseState(bad({ ...good, ended_at_ms: 1.5 }), { ...ALL, keepEnded: 5 })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.ended\.ended_at_ms: /) as string });
-    expect(parseState(bad({ ...good, extra: 1 }), { ...ALL, keepEnded: 5 })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.ended: /) as string });
-    expect(parseState(bad(good), { ...ALL, keepEnded: 5 })).toMatchObject({ ok: true, ended: [{ callSid: CALL_1 }] });
+    expect(parseState(bad({ ...good, call_sid: 'CAnope' }), { ...ALL, keepEnded: { perAccount: 5, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.ended\.call_sid: /) as string });
+    expect(parseState(bad({ ...good, ended_at_ms: 1.5 }), { ...ALL, keepEnded: { perAccount: 5, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.ended\.ended_at_ms: /) as string });
+    expect(parseState(bad({ ...good, extra: 1 }), { ...ALL, keepEnded: { perAccount: 5, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.ended: /) as string });
+    expect(parseState(bad(good), { ...ALL, keepEnded: { perAccount: 5, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } })).toMatchObject({ ok: true, ended: [{ callSid: CALL_1 }] });
   });
 });
 
