@@ -1,4 +1,5 @@
 import type { Direction, Edge, Sample } from '../samples/sample.ts';
+import type { AppliedSamples } from '../store/sample-store.ts';
 import type { MetricDefinition } from './definitions.ts';
 import type { FleetCellView } from './subject.ts';
 
@@ -66,6 +67,12 @@ export class FleetHistograms {
       byAccount.set(accountSid, cell);
     }
     return cell;
+  }
+
+  /** Observes the samples of one store apply that belong in the fleet aggregates (`observe`): the fleet listener's work. */
+  observeApplied(applied: AppliedSamples): void {
+    const { samples, calls, observe } = applied;
+    for (let i = 0; i < samples.length; i++) if (observe[i]) this.observe(samples[i]!, calls[i]!.accountSid);
   }
 
   /** Counts one sample and observes each of its values once, with the call as the bucket's exemplar. */

@@ -5,8 +5,7 @@ import type { MetricProducer, PushMetricExporter } from '@opentelemetry/sdk-metr
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Registry } from 'prom-client';
 import type { OtlpConfig } from '../config/index.ts';
-import type { Sample } from '../samples/sample.ts';
-import type { CallState, SampleListener, SampleStore } from '../store/sample-store.ts';
+import type { SampleListener, SampleStore } from '../store/sample-store.ts';
 import { FLEET_HISTOGRAMS } from './definitions.ts';
 import type { MetricDefinition } from './definitions.ts';
 import { FleetHistograms } from './fleet-histograms.ts';
@@ -120,13 +119,8 @@ export function createOtelExposition(options: OtelExpositionOptions): OtelExposi
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName, [ATTR_SERVICE_VERSION]: options.version }));
   // No instruments: the provider only binds the reader and gives the export its resource.
   const provider = new MeterProvider({ resource, readers: [reader] });
-  const listener: SampleListener = options.fleet
-    ? { onSample: () => {} }
-    : {
-        onSample(sample: Sample, call: Readonly<CallState>, observe: boolean): void {
-          if (observe) fleet.observe(sample, call.accountSid);
-        },
-      };
+  // With a shared fleet aggregator its owner feeds it; otherwise this one is fed as the Prometheus one is.
+  const listener: SampleListener = options.fleet ? {} : { onSamples: (applied) => fleet.observeApplied(applied) };
 
   let stopped: Promise<void> | undefined;
   return {

@@ -133,10 +133,7 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
 
   // A batch listener: the store calls it once per apply, and its loop over the batch stays monomorphic.
   const listener: SampleListener = {
-    onSamples(applied: AppliedSamples): void {
-      const { samples, calls, observe } = applied;
-      for (let i = 0; i < samples.length; i++) if (observe[i]) fleet.observe(samples[i]!, calls[i]!.accountSid);
-    },
+    onSamples: (applied: AppliedSamples): void => fleet.observeApplied(applied),
     onCallRemoved(call: Readonly<CallState>): void {
       self.callPollSuccess.remove({ call_sid: call.callSid });
     },
