@@ -17,11 +17,6 @@ export class PushTracker {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Records that a sample of the call arrived by push now. */
-  pushed(callSid: string): void {
-    this.#lastPushMs.set(callSid, this.#now());
-  }
-
   /** Records that samples of these calls arrived by push now (one clock read for a delivery). */
   pushedAll(samples: Iterable<{ readonly callSid: string }>): void {
     const now = this.#now();

@@ -54,7 +54,7 @@ function referenceApplyEvents(events: readonly ParsedEvent[], deps: ApplyEventsD
       result.refused++;
       continue;
     }
-    pushes.pushed(e.sample.callSid);
+    pushes.pushedAll([e.sample]);
     samples.push(e.sample);
   }
   const applied = store.apply(samples);
