@@ -186,7 +186,7 @@ function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (sou
     onRemoved: (call) => store.removeCall(call.callSid),
   });
   // The registry's ended calls ride along, so a call that ended before a restart stays ended after it.
-  const ended = { calls: registry, perAccount: registry.endedMemory, accounts: () => new Set(config.accounts.map((a) => a.accountSid)) };
+  const ended = { calls: registry, accounts: () => new Set(config.accounts.map((a) => a.accountSid)) };
   const stateSaver = config.state.path === '' ? undefined : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, ended, logger, now, onSaved });
   return { store, stateSaver, registry };
 }

@@ -416,7 +416,7 @@ class KeepNewest {
   readonly #keep: number;
   readonly #nowMs: number;
   readonly #heap: Ranked[] = [];
-  readonly #bySid = new Map<string, Ranked>();
+  readonly #byKey = new Map<string, Ranked>();
   /** Calls offered, kept or not. */
   offered = 0;
 
@@ -432,28 +432,28 @@ class KeepNewest {
   offer(text: string, raw: unknown, where: string): void {
     const entry = callOf(raw, where);
     // One account's call of a SID and another's are two calls, as the store keeps them.
-    const r: Ranked = { text, where, sid: `${entry.call.accountSid}/${entry.call.callSid}`, at: entry.parkedAtMs ?? this.#nowMs, live: entry.parkedAtMs === null, seq: this.offered++, index: -1 };
+    const r: Ranked = { text, where, key: `${entry.call.accountSid}/${entry.call.callSid}`, at: entry.parkedAtMs ?? this.#nowMs, live: entry.parkedAtMs === null, seq: this.offered++, index: -1 };
     const heap = this.#heap;
-    const sid = r.sid;
-    const same = this.#bySid.get(sid);
+    const key = r.key;
+    const same = this.#byKey.get(key);
     if (same) {
       if (!before(same, r)) return;
       this.#place(r, same.index);
-      this.#bySid.set(sid, r);
+      this.#byKey.set(key, r);
       this.#down(r.index);
       return;
     }
     if (heap.length < this.#keep) {
       heap.push(r);
       this.#place(r, heap.length - 1);
-      this.#bySid.set(sid, r);
+      this.#byKey.set(key, r);
       this.#up(r.index);
       return;
     }
     if (heap.length === 0 || !before(heap[0]!, r)) return;
-    this.#bySid.delete(heap[0]!.sid);
+    this.#byKey.delete(heap[0]!.key);
     this.#place(r, 0);
-    this.#bySid.set(sid, r);
+    this.#byKey.set(key, r);
     this.#down(0);
   }
 
@@ -461,7 +461,7 @@ class KeepNewest {
   entries(): StateEntry[] {
     const ranked = [...this.#heap].sort((a, b) => (before(a, b) ? -1 : 1));
     this.#heap.length = 0;
-    this.#bySid.clear();
+    this.#byKey.clear();
     return ranked.map((r) => callOf(jsonOf(r.text, r.where), r.where));
   }
 
@@ -505,7 +505,8 @@ interface Ranked {
   /** The call's text, checked. */
   readonly text: string;
   readonly where: string;
-  readonly sid: string;
+  /** Account and SID: the call's identity in the store. */
+  readonly key: string;
   /** When restore will count the call as removed. */
   readonly at: number;
   readonly live: boolean;

@@ -12,6 +12,8 @@ export interface EndedCalls {
   restoreEnded(saved: Iterable<SavedEndedCall>): number;
   /** Grows with every end worth saving. */
   readonly endedChanges: number;
+  /** Most ended calls remembered per account: what a load holds of each. */
+  readonly endedMemory: number;
 }
 
 /** Options of the state saver. */
@@ -21,11 +23,8 @@ export interface StateSaverOptions {
   /** Time between saves when the store changed. */
   readonly flushIntervalMs: number;
   readonly store: SampleStore;
-  /**
-   * The ended calls to save and restore with the store, and which a load holds: at most `perAccount` of each
-   * configured account [none].
-   */
-  readonly ended?: { readonly calls: EndedCalls; readonly perAccount: number; readonly accounts: () => ReadonlySet<string> };
+  /** The ended calls to save and restore with the store; a load holds those of the configured `accounts` [none]. */
+  readonly ended?: { readonly calls: EndedCalls; readonly accounts: () => ReadonlySet<string> };
   readonly logger: Logger;
   /** Clock, epoch ms [Date.now]. */
   readonly now?: () => number;
@@ -76,7 +75,7 @@ export class StateSaver {
     const leftovers = removeLeftovers(path);
     if (leftovers.length > 0) logger.info({ path, files: leftovers }, 'removed what an interrupted save left beside the state file');
     const ended = this.#o.ended;
-    const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now(), ...(ended && { keepEnded: { perAccount: ended.perAccount, accounts: ended.accounts() } }) });
+    const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now(), ...(ended && { keepEnded: { perAccount: ended.calls.endedMemory, accounts: ended.accounts() } }) });
     if (!r.ok) {
       if (r.reason === 'missing') logger.info({ path }, 'no state file yet; starting fresh');
       else {
