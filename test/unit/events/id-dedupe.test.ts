@@ -149,6 +149,22 @@ class ReferenceMemory {
 
 type Step = { op: 'add' | 'has'; id: number } | { op: 'tick'; ms: number };
 
+// Runs the steps on the memory and on the reference side by side, checking each lookup and the size after each add.
+function replay(maxIds: number, horizonMs: number, steps: readonly Step[], idOf: (n: number) => string): { d: IdDedupe; ref: ReferenceMemory } {
+  const clock = { now: 0 };
+  const d = new IdDedupe({ maxIds, horizonMs, now: () => clock.now });
+  const ref = new ReferenceMemory(horizonMs, maxIds, () => clock.now);
+  for (const s of steps) {
+    if (s.op === 'tick') clock.now += s.ms;
+    else if (s.op === 'add') {
+      d.add(idOf(s.id));
+      ref.add(idOf(s.id));
+      expect(d.size).toBe(ref.size);
+    } else expect(d.has(idOf(s.id))).toBe(ref.has(idOf(s.id)));
+  }
+  return { d, ref };
+}
+
 describe('IdDedupe as a hash table (issue 14: a string Map of 200,000 ids cost most of a batch\'s CPU)', () => {
   it('answers every add, lookup, expiry and eviction as the Map it replaced did', () => {
     const step = fc.oneof(
@@ -156,17 +172,7 @@ describe('IdDedupe as a hash table (issue 14: a string Map of 200,000 ids cost m
       fc.record({ op: fc.constant('tick' as const), ms: fc.nat(30) }),
     );
     fc.assert(fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 400 }), fc.array(step, { minLength: 200, maxLength: 3000, size: 'max' }), (maxIds, horizonMs, steps) => {
-      const clock = { now: 0 };
-      const d = new IdDedupe({ maxIds, horizonMs, now: () => clock.now });
-      const ref = new ReferenceMemory(horizonMs, maxIds, () => clock.now);
-      for (const s of steps as Step[]) {
-        if (s.op === 'tick') clock.now += s.ms;
-        else if (s.op === 'add') {
-          d.add(`EV${s.id}`);
-          ref.add(`EV${s.id}`);
-          expect(d.size).toBe(ref.size);
-        } else expect(d.has(`EV${s.id}`)).toBe(ref.has(`EV${s.id}`));
-      }
+      const { d, ref } = replay(maxIds, horizonMs, steps, (id) => `EV${id}`);
       for (let id = 0; id <= 300; id++) expect(d.has(`EV${id}`)).toBe(ref.has(`EV${id}`));
     }), { numRuns: 100 });
   });
@@ -181,17 +187,7 @@ describe('IdDedupe as a hash table (issue 14: a string Map of 200,000 ids cost m
       fc.record({ op: fc.constant('tick' as const), ms: fc.nat(30) }),
     );
     fc.assert(fc.property(pool, fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 400 }), fc.array(step, { maxLength: 2000 }), (ids, maxIds, horizonMs, steps) => {
-      const clock = { now: 0 };
-      const d = new IdDedupe({ maxIds, horizonMs, now: () => clock.now });
-      const ref = new ReferenceMemory(horizonMs, maxIds, () => clock.now);
-      for (const s of steps as Step[]) {
-        if (s.op === 'tick') clock.now += s.ms;
-        else if (s.op === 'add') {
-          d.add(ids[s.id % ids.length]!);
-          ref.add(ids[s.id % ids.length]!);
-          expect(d.size).toBe(ref.size);
-        } else expect(d.has(ids[s.id % ids.length]!)).toBe(ref.has(ids[s.id % ids.length]!));
-      }
+      const { d, ref } = replay(maxIds, horizonMs, steps, (id) => ids[id % ids.length]!);
       for (const id of ids) expect(d.has(id)).toBe(ref.has(id));
     }), { numRuns: 100 });
   });
