@@ -25,7 +25,7 @@ closeAfterEach(() => [...exporters, sim], () => {
 });
 
 /** Each replica at its own loopback address, 127.0.1.{ordinal}, on one shared port: what `{ordinal}` can name. */
-async function startShards(simUrl: string, peerTemplate: boolean): Promise<{ whole: TestExporter; shards: TestExporter[] }> {
+async function startShards(simUrl: string, peerTemplate: boolean): Promise<{ whole: TestExporter; shards: TestExporter[]; restart: (ordinal: number) => Promise<TestExporter> }> {
   const port = await freePort();
   const config = {
     accounts: [{ account_sid: ACCOUNT, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: simUrl, api_base_url: simUrl }],
@@ -33,13 +33,14 @@ async function startShards(simUrl: string, peerTemplate: boolean): Promise<{ who
   };
   const whole = await startTestExporter(simUrl, config);
   exporters.push(whole);
-  const shards: TestExporter[] = [];
-  for (let ordinal = 0; ordinal < TOTAL; ordinal++) {
+  const start = async (ordinal: number): Promise<TestExporter> => {
     const e = await startTestExporter(simUrl, config, { shard: { ordinal, total: TOTAL } }, { host: `127.0.1.${ordinal}`, port });
     exporters.push(e);
-    shards.push(e);
-  }
-  return { whole, shards };
+    return e;
+  };
+  const shards: TestExporter[] = [];
+  for (let ordinal = 0; ordinal < TOTAL; ordinal++) shards.push(await start(ordinal));
+  return { whole, shards, restart: start };
 }
 
 function callback(base: string, callSid: string, status: string, opts: { forge?: boolean; headers?: Record<string, string> } = {}): Promise<Response> {
@@ -144,5 +145,25 @@ describe('status callbacks with shards: the receiving replica forwards to the ow
     expect(notOwned).toBeGreaterThan(0);
     const counts = await Promise.all(shards.map(outcomes));
     expect({ accepted: sum(counts, 'accepted'), not_owned: sum(counts, 'not_owned') }).toEqual({ accepted: sids.length - notOwned, not_owned: notOwned });
+  });
+
+  it('a callback for a shard that is restarting waits for it and reaches it, instead of failing at once', { timeout: 60_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0, seed: 10 });
+    const { shards, restart } = await startShards(sim.url, true);
+    const sids = await createCalls(sim.url, 9);
+    const sid = sids.find((s) => shardOf(s, TOTAL) !== 0)!;
+    const ordinal = shardOf(sid, TOTAL);
+    const owner = shards[ordinal]!;
+    await owner.close();
+    exporters.splice(exporters.indexOf(owner), 1);
+
+    // Twilio does not retry a status callback that failed: the receiver keeps trying the owner while it restarts.
+    const answer = callback(shards[0]!.url, sid, 'in-progress');
+    await new Promise((r) => setTimeout(r, 1000));
+    const restarted = await restart(ordinal);
+    expect((await answer).status).toBe(204);
+    expect(tracked(restarted).has(sid)).toBe(true);
+    expect((await outcomes(shards[0]!))['forwarded']).toBe(1);
+    expect((await outcomes(restarted))['accepted']).toBe(1);
   });
 });

@@ -29,10 +29,10 @@ async function peer(handler: (req: IncomingMessage, body: Buffer, res: ServerRes
   return `http://127.0.0.1:${addr.port}`;
 }
 
-function forwarder(template: string, timeoutMs = 5000) {
+function forwarder(template: string, timeoutMs = 5000, retryForMs = 0) {
   const lines: Array<{ level: number; msg: string }> = [];
   const logger = pino({ level: 'debug' }, { write: (l: string) => lines.push(JSON.parse(l) as (typeof lines)[number]) });
-  const f = new CallbackForwarder({ ordinal: 2, peerTemplate: () => template, logger, timeoutMs });
+  const f = new CallbackForwarder({ ordinal: 2, peerTemplate: () => template, logger, timeoutMs, retryForMs });
   forwarders.push(f);
   return { f, lines };
 }
@@ -93,5 +93,48 @@ describe('CallbackForwarder', () => {
     await new Promise<void>((done) => s.close(() => done()));
     const { f } = forwarder(base);
     expect(await f.forward(0, CALLBACK)).toEqual({ ok: false, status: 502, text: 'the shard owning this call (0) could not be reached\n' });
+  });
+
+  it('keeps trying an owner that refuses connections (restarting) until it answers, within the retry window', async () => {
+    // A port that is free now, where the owner starts listening a little later.
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((done) => probe.close(() => done()));
+    const { f, lines } = forwarder(`http://127.0.0.1:${port}`, 1000, 5000);
+    let received = 0;
+    const answer = f.forward(0, CALLBACK);
+    await new Promise((r) => setTimeout(r, 700));
+    const owner = createServer((req, res) => {
+      received++;
+      req.resume().on('end', () => res.writeHead(204).end());
+    });
+    servers.push(owner);
+    owner.listen(port, '127.0.0.1');
+    expect(await answer).toEqual({ ok: true });
+    expect(received).toBe(1);
+    // A stretch that ended in success is no failure to warn about.
+    expect(lines.filter((l) => l.msg.startsWith('forwarding status callbacks to the owning shard failed'))).toEqual([]);
+  });
+
+  it('does not retry an owner that answered, and gives up on an unreachable one once the window is over', async () => {
+    let requests = 0;
+    const base = await peer((_req, _body, res) => {
+      requests++;
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('not owned\n');
+    });
+    const { f } = forwarder(base, 1000, 5000);
+    expect(await f.forward(0, CALLBACK)).toMatchObject({ ok: false, status: 502 });
+    expect(requests).toBe(1);
+    const s = servers.pop()!;
+    s.closeAllConnections();
+    await new Promise<void>((done) => s.close(() => done()));
+    const { f: g } = forwarder(base, 1000, 600);
+    const t0 = Date.now();
+    expect(await g.forward(0, CALLBACK)).toEqual({ ok: false, status: 502, text: 'the shard owning this call (0) could not be reached\n' });
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(300);
+    expect(took).toBeLessThan(4000);
   });
 });
