@@ -118,6 +118,8 @@ describe('kubernetes', () => {
   it('status callbacks are forwarded to each pod by its stable name under the governing Service, on the container port', () => {
     const peer = text(config, 'webhooks', 'shard_peer_url');
     expect(peer).toBe(`http://${text(sts, 'metadata', 'name')}-{ordinal}.${text(sts, 'spec', 'serviceName')}:${String(port['containerPort'])}`);
+    // A replica that is not ready (Twilio unreachable, say) still takes its callbacks: its name must resolve.
+    expect(obj(service, 'spec')['publishNotReadyAddresses']).toBe(true);
   });
 
   it('the Service selects the pods and targets the container port', () => {
