@@ -133,7 +133,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     logger,
   });
   const shard = { ordinal: deps.shard?.ordinal ?? 0, total: deps.shard?.total ?? 1 };
-  const status = statusParts.sources({ config, registry, store, poller, accounts, shard, now });
+  const status = statusParts.sources({ config, registry, store, poller, accounts, running: () => running, shard, now });
   const guard = deps.webConfig && deps.webConfig.users.size > 0 ? basicAuth(deps.webConfig.users) : undefined;
   const expressApp = createApp({
     render: (format) => prometheus.render(format),

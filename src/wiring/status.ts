@@ -1,6 +1,6 @@
 import type { CallRegistry } from '../calls/registry.ts';
 import type { Config } from '../config/types.ts';
-import type { StatusSources } from '../http/status-page/status-model.ts';
+import type { AccountRow, StatusSources } from '../http/status-page/status-model.ts';
 import type { PollDescription } from '../poller/poller.ts';
 import type { PollerAccount } from '../poller/poller.ts';
 import { CallQualityTracker } from '../quality/call-quality.ts';
@@ -47,6 +47,8 @@ export class StatusParts {
     readonly store: SampleStore;
     readonly poller: { describe(callSid: string): PollDescription | undefined };
     readonly accounts: ReadonlyMap<string, PollerAccount>;
+    /** The configuration as last (re)loaded: names are live, and accounts added or removed wait for a restart. */
+    readonly running: () => Config;
     readonly shard: { readonly ordinal: number; readonly total: number };
     readonly now: () => number;
   }): StatusSources {
@@ -62,11 +64,20 @@ export class StatusParts {
       polls: this.polls,
       tracking: this.tracking,
       poller: o.poller,
-      accounts: () =>
-        this.activity.views().map((v) => {
-          const acc = config.accounts.find((x) => x.accountSid === v.accountSid)!;
-          return { ...v, name: acc.name, maxConcurrent: acc.maxConcurrentRequests, inFlight: o.accounts.get(v.accountSid)?.policy.inFlight ?? 0 };
-        }),
+      accounts: () => {
+        const loaded = o.running().accounts;
+        const rows: AccountRow[] = this.activity.views().map((v) => {
+          const started = config.accounts.find((x) => x.accountSid === v.accountSid)!;
+          const now = loaded.find((x) => x.accountSid === v.accountSid);
+          const row = { ...v, name: (now ?? started).name, maxConcurrent: started.maxConcurrentRequests, inFlight: o.accounts.get(v.accountSid)?.policy.inFlight ?? 0 };
+          return now ? row : { ...row, pending: 'removed' };
+        });
+        for (const acc of loaded) {
+          if (config.accounts.some((x) => x.accountSid === acc.accountSid)) continue;
+          rows.push({ accountSid: acc.accountSid, name: acc.name, pending: 'added', up: undefined, circuitOpen: false, requestRate: 0, rateLimitedLastMinute: 0, rateLimitedTotal: 0, inFlight: 0, maxConcurrent: acc.maxConcurrentRequests });
+        }
+        return rows;
+      },
       maxCalls: config.maxCalls,
       shard: o.shard,
       grafanaUrl: config.grafana.url,

@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
 import { eventually, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
@@ -124,5 +126,32 @@ describe('status page over HTTP, with hostile strings from the simulator and bas
     expect(bad.status).toBe(400);
     expect(await bad.text()).not.toContain('<script');
     expect((await get('/calls/CA0123456789abcdef0123456789abcdef')).status).toBe(404);
+  });
+});
+
+describe('status page after a reload that changes the accounts', () => {
+  it('shows an account a reload added as waiting for a restart, one it removed as still polled, and a renamed one by its new name', { timeout: 60_000 }, async () => {
+    const sim = await startTestSimulator();
+    const other = 'AC0000000000000000000000000000beef';
+    const account = (sid: string, name: string) => ({ account_sid: sid, name, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url });
+    const exp = await startTestExporter(sim.url, { accounts: [account(DEMO_ACCOUNT.accountSid, 'first name')] });
+    try {
+      const before = await (await fetch(`${exp.url}/`)).text();
+      expect(before).toContain('first name');
+      writeFileSync(exp.file, stringify({ accounts: [account(DEMO_ACCOUNT.accountSid, 'second name'), account(other, 'added')], log: { level: 'warn' } }));
+      expect(exp.exporter.reload().ok).toBe(true);
+      const after = await (await fetch(`${exp.url}/`)).text();
+      expect(after).toContain('second name');
+      expect(after).not.toContain('first name');
+      expect(after).toMatch(new RegExp(`<span class="sid">${other}</span>[^]*?added by a reload: polled after a restart`));
+
+      writeFileSync(exp.file, stringify({ accounts: [account(other, 'added')], log: { level: 'warn' } }));
+      expect(exp.exporter.reload().ok).toBe(true);
+      const removed = await (await fetch(`${exp.url}/`)).text();
+      expect(removed).toMatch(new RegExp(`<span class="sid">${DEMO_ACCOUNT.accountSid}</span>[^]*?removed by a reload: polled until a restart`));
+    } finally {
+      await exp.close();
+      await sim.close();
+    }
   });
 });

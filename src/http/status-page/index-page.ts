@@ -6,11 +6,17 @@ import { formatNumber } from './sparkline.ts';
 import { callsPage } from './status-model.ts';
 import type { AccountRow, CallRow, CallsQuery, StatusSources } from './status-model.ts';
 
+function upCell(a: AccountRow): SafeHtml {
+  if (a.pending === 'added') return html`<span class="muted">added by a reload: polled after a restart</span>`;
+  const up = a.up === undefined ? html`<span class="muted">no answer yet</span>` : a.up ? html`<span class="ok">up</span>` : html`<span class="bad">down</span>`;
+  return a.pending === 'removed' ? html`${up}<br><small class="muted">removed by a reload: polled until a restart</small>` : up;
+}
+
 function accountsTable(accounts: readonly AccountRow[], nowMs: number): SafeHtml {
   return html`<table class="accounts"><thead><tr><th>account</th><th>up</th><th>circuit</th><th>requests/s (1 m)</th><th>429s (1 m / total)</th><th>in flight / limit</th><th>last error</th></tr></thead><tbody>
 ${accounts.map(
   (a) => html`<tr><td><span class="sid">${a.accountSid}</span>${a.name !== a.accountSid && html` <span class="muted">${a.name}</span>`}</td>
-<td>${a.up === undefined ? html`<span class="muted">no answer yet</span>` : a.up ? html`<span class="ok">up</span>` : html`<span class="bad">down</span>`}</td>
+<td>${upCell(a)}</td>
 <td>${a.circuitOpen ? html`<span class="bad">open</span>` : html`<span class="ok">closed</span>`}</td>
 <td class="num">${formatNumber(a.requestRate)}</td><td class="num">${a.rateLimitedLastMinute} / ${a.rateLimitedTotal}</td>
 <td class="num">${a.inFlight} / ${a.maxConcurrent}</td>

@@ -14,6 +14,8 @@ import type { SampleStore } from '../../store/sample-store.ts';
 /** An account as the status page lists it. */
 export interface AccountRow extends AccountView {
   readonly name: string;
+  /** A reload changed the accounts, which takes a restart: `added` is not polled yet, `removed` still is. */
+  readonly pending?: 'added' | 'removed';
   /** Requests in flight now, against `maxConcurrent`. */
   readonly inFlight: number;
   readonly maxConcurrent: number;
