@@ -287,7 +287,7 @@ export const CALL_QUALITY_ISSUE: MetricDefinition = {
   otelName: 'twilio.call.quality_issue',
   // Braced like twilio_call_info: a unit-"1" gauge would gain `_ratio` through OTLP-to-Prometheus naming.
   otelUnit: '{issue}',
-  help: 'Live quality verdict: 1 while the stream raises the issue (quality.rules, N of the last M samples past Twilio\'s threshold); no series otherwise.',
+  help: 'Live quality verdict: 1 while the stream raises the issue (quality.rules, N of the last M samples past Twilio\'s threshold); no series otherwise, nor once the call has ended.',
   type: 'gauge',
   scope: 'call',
   labels: CALL_ISSUE_LABELS,
@@ -303,7 +303,7 @@ export const FLEET_QUALITY_ISSUES: readonly MetricDefinition[] = [
     name: 'twilio_voice_calls_with_quality_issue',
     otelName: 'twilio.voice.calls_with_quality_issue',
     otelUnit: '{call}',
-    help: 'Tracked calls raising the quality issue on the edge now (either direction); a call raising it on two edges counts on each.',
+    help: 'Calls raising the quality issue on the edge now (either direction), ended calls not included; a call raising it on two edges counts on each.',
     type: 'gauge',
     scope: 'fleet',
     labels: FLEET_ISSUE_LABELS,

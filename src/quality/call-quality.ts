@@ -1,5 +1,6 @@
 import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample } from '../samples/sample.ts';
+import type { RegistryListener, TrackedCall } from '../calls/registry.ts';
 import type { AppliedSamples, CallState, SampleListener, StreamState } from '../store/sample-store.ts';
 import { ISSUES } from './thresholds.ts';
 import type { Issue } from './thresholds.ts';
@@ -37,6 +38,8 @@ export interface CallQuality {
   everRaised: number;
   /** Per edge: issues raised now and ever, the fleet cells' view of the call. */
   readonly edges: Map<Edge, EdgeIssues>;
+  /** The call ended: it raises nothing now, and samples that come while it drains are not judged. */
+  ended: boolean;
 }
 
 /** Options of the tracker. */
@@ -67,7 +70,7 @@ export interface QualityListener {
  * Live quality verdicts per call, fed by the sample store (a listener, so every sample is judged once, in
  * timestamp order per stream); keeps the fleet count of calls raising each issue up to date.
  */
-export class CallQualityTracker implements SampleListener {
+export class CallQualityTracker implements SampleListener, RegistryListener {
   readonly #rules: CompiledRules;
   readonly #calls = new Map<string, CallQuality>();
   // Each judged stream by the store's stream object, with its call's verdicts: one lookup in one table every sample
@@ -143,7 +146,7 @@ export class CallQualityTracker implements SampleListener {
   }
 
   #judge(sample: Sample, call: Readonly<CallState>, q: CallQuality, s: StreamQuality): void {
-    if (!s.verdicts.judged) return;
+    if (!s.verdicts.judged || q.ended) return;
     const before = s.verdicts.raised;
     const after = s.verdicts.push(sample.values);
     if (before === after) return;
@@ -157,6 +160,19 @@ export class CallQualityTracker implements SampleListener {
     }
     this.#setEdgeRaised(call.accountSid, q, s.edge, onEdge);
     this.#setRaised(call, q, union);
+  }
+
+  /**
+   * A call ended (hung up, or silent past the timeout): a verdict says what a call suffers now, so it raises nothing
+   * from here on. Its per-call verdicts go and the fleet's "now" counts drop it; what it raised once stays counted.
+   */
+  onEnded(call: Readonly<TrackedCall>): void {
+    let q = this.#calls.get(call.callSid);
+    if (!q) this.#calls.set(call.callSid, (q = this.#newCall(call.callSid)));
+    if (q.ended) return;
+    for (const edge of q.edges.keys()) this.#setEdgeRaised(call.accountSid, q, edge, 0);
+    this.#setRaised(call, q, 0);
+    q.ended = true;
   }
 
   /** Forgets a removed call; the issues it raised stop counting. */
@@ -176,7 +192,7 @@ export class CallQualityTracker implements SampleListener {
 
   // A call's verdicts start empty, but a call that comes back keeps what it raised before: it is counted once.
   #newCall(callSid: string): CallQuality {
-    const q: CallQuality = { streams: new Map(), raised: 0, everRaised: 0, edges: new Map() };
+    const q: CallQuality = { streams: new Map(), raised: 0, everRaised: 0, edges: new Map(), ended: false };
     const before = this.#removed.get(callSid);
     if (!before) return q;
     this.#removed.delete(callSid);
@@ -194,7 +210,7 @@ export class CallQualityTracker implements SampleListener {
     e.everRaised |= mask;
   }
 
-  #setRaised(call: Readonly<CallState>, q: CallQuality, mask: number): void {
+  #setRaised(call: { readonly callSid: string; readonly accountSid: string }, q: CallQuality, mask: number): void {
     const changed = q.raised ^ mask;
     if (changed === 0) return;
     for (const issue of ISSUES) {

@@ -38,6 +38,8 @@ export class StatusParts {
     this.activity = new AccountActivity(config.accounts.map((a) => a.accountSid), now);
     for (const listener of [this.quality, this.history, this.polls]) store.addListener(listener);
     registry.addListener(this.tracking);
+    // An ended call raises no issue now: its verdicts leave the per-call series and the fleet's "now" counts.
+    registry.addListener(this.quality);
   }
 
   /** What the status routes read. */

@@ -11,7 +11,7 @@ import { startTestSimulator } from '../helpers/simulator.ts';
 import type { TestSimulator } from '../helpers/simulator.ts';
 import { find, parseExposition, valueOf } from '../unit/metrics/exposition-parser.ts';
 import type { ExpositionSample } from '../unit/metrics/exposition-parser.ts';
-import { CALL_1, CALL_2, T0, sample } from '../unit/store/sample-builder.ts';
+import { CALL_1, CALL_2, CALL_3, T0, sample } from '../unit/store/sample-builder.ts';
 
 // The verdict families through the real composition: store ─► quality tracker ─► store walk ─► /metrics over HTTP.
 // Samples go straight into the exporter's store (no registry entry, so nothing polls these calls) to drive exact
@@ -128,5 +128,48 @@ describe('quality verdict metrics on /metrics', () => {
     writeFileSync(file, text);
     const lint = execFileSync('sh', ['-c', `/usr/bin/promtool check metrics < ${file} 2>&1 || true`], { encoding: 'utf8' });
     expect(lint.split('\n').filter((l) => /quality_issue/.test(l))).toEqual([]);
+  });
+});
+
+describe('quality verdicts of a call that ended', () => {
+  let sim: TestSimulator;
+  let exp: TestExporter;
+
+  beforeAll(async () => {
+    sim = await startTestSimulator();
+    // Push mode: a call tracked here is never polled, so only the samples the test applies reach it.
+    exp = await startTestExporter(sim.url, {
+      accounts: [{ account_sid: ACCOUNT, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await exp.close();
+    await sim.close();
+  });
+
+  it('an ended call raises nothing: its per-call verdicts go, the fleet gauge drops it, the counter keeps it, and late samples while it drains raise nothing again', async () => {
+    let at = 0;
+    const bad = (n: number): Sample[] => Array.from({ length: n }, () => sample({ callSid: CALL_3, accountSid: ACCOUNT, at: (at += 1), values: BAD_MOS }));
+    const lowMos = { issue: 'low_mos', edge: 'sdk_edge', account_sid: ACCOUNT };
+    expect(exp.exporter.registry.track(CALL_3, ACCOUNT, 'event_streams')).toBe('tracked');
+    exp.exporter.store.apply(bad(3));
+    let samples = parseExposition(await exp.scrape());
+    expect(valueOf(samples, PER_CALL, { call_sid: CALL_3, issue: 'low_mos' })).toBe(1);
+    expect(valueOf(samples, RAISING, lowMos)).toBe(1);
+
+    expect(exp.exporter.registry.end(CALL_3, ACCOUNT)).toBe(true);
+    samples = parseExposition(await exp.scrape());
+    expect(find(samples, PER_CALL, { call_sid: CALL_3 })).toEqual([]);
+    expect(valueOf(samples, RAISING, lowMos)).toBe(0);
+    expect(valueOf(samples, RAISED, lowMos)).toBe(1);
+    // The call is still held (draining): its other series stay until it is removed.
+    expect(find(samples, 'twilio_call_mos', { call_sid: CALL_3 })).toHaveLength(1);
+
+    exp.exporter.store.apply(bad(5));
+    samples = parseExposition(await exp.scrape());
+    expect(find(samples, PER_CALL, { call_sid: CALL_3 })).toEqual([]);
+    expect(valueOf(samples, RAISING, lowMos)).toBe(0);
+    expect(valueOf(samples, RAISED, lowMos)).toBe(1);
   });
 });
