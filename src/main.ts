@@ -18,6 +18,7 @@ import { resolveShard } from './calls/shard.ts';
 import type { Shard } from './calls/shard.ts';
 import { healthcheckMain } from './http/healthcheck-main.ts';
 import type { HealthcheckFlags } from './http/healthcheck-main.ts';
+import { trackRequests } from './http/drain.ts';
 import { createWebServer, loadWebConfig } from './http/web-config.ts';
 import type { WebConfig } from './http/web-config.ts';
 import { DEMO_ACCOUNT } from './simulator/demo-account.ts';
@@ -289,6 +290,7 @@ async function serve({ flags, config, options, shard, demo, webConfig }: Serving
     else reloadAsked = true;
   });
   const server = createWebServer(exporter.app, webConfig);
+  const requests = trackRequests(server);
   const listenAddress = servedAddress(flags, config.web.listenAddress, demo !== undefined);
   let baseUrl: string;
   try {
@@ -316,9 +318,10 @@ async function serve({ flags, config, options, shard, demo, webConfig }: Serving
   const force = (): void => process.exit(1);
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
-  server.closeIdleConnections();
-  // stop() also ends a start still under way: its account check is aborted and nothing more is started.
-  await Promise.all([exporter.stop(), new Promise<void>((done) => server.close(() => done()))]);
+  // Requests in flight are answered first: a push or callback answered 2xx is applied before the last state save and
+  // OTLP push. stop() also ends a start still under way: its account check is aborted and nothing more is started.
+  await requests.drain();
+  await exporter.stop();
   await demo?.stop();
   logger.info('stopped');
   return 0;

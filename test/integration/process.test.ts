@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
@@ -13,6 +13,7 @@ import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../src/http/web-confi
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
+import { signDelivery } from '../../src/simulator/event-signing.ts';
 import { eventually, seriesOf } from '../helpers/exporter.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { simControl } from '../helpers/sim-control.ts';
@@ -286,5 +287,46 @@ describe('the exporter process', () => {
     expect((await fetch(`${url}/metrics`)).status).toBe(200);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
+  });
+
+  // Twilio gets a 2xx only for a batch that is applied; on shutdown, a batch applied after the last state save would
+  // be answered 200 and lost from the state file, so the restarted exporter would count its samples again.
+  it('a push delivery in flight at SIGTERM is applied before the last state save (or not answered 2xx)', { timeout: 60_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0, seed: 3 });
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
+    const file = join(dir, 'config.yaml');
+    const statePath = join(dir, 'state.json');
+    writeFileSync(file, stringify({
+      accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
+      state: { path: statePath },
+    }));
+    const p = run([`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`]);
+    await eventually(() => (p.output().includes('Serving metrics on') ? true : undefined), 20_000, 'the start');
+    const callSid = 'CA5555555555555555555555555555aaaa';
+    const at = new Date(Math.floor(Date.now() / 10_000) * 10_000 - 30_000).toISOString();
+    const body = JSON.stringify([{
+      specversion: '1.0', type: 'com.twilio.voice.insights.call-metrics.gateway', source: `/v1/Voice/${callSid}/Metrics`, id: 'EVinflight0001',
+      dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallMetric/2', time: at,
+      data: { call_sid: callSid, account_sid: DEMO_ACCOUNT.accountSid, timestamp: at, edge: 'carrier_edge', direction: 'inbound', carrier_edge: { codec_name: 'pcmu', interval: { packets_loss_percentage: 0.5 } } },
+    }]);
+    const signed = signDelivery(DEMO_ACCOUNT.authToken, `http://127.0.0.1:${port}/webhooks/twilio/event-streams/${DEMO_ACCOUNT.accountSid}`, body);
+    const path = signed.url.slice(`http://127.0.0.1:${port}`.length);
+    const s = connect(port, '127.0.0.1');
+    await once(s, 'connect');
+    let answer = '';
+    s.on('data', (d: Buffer) => (answer += d.toString()));
+    const closed = once(s, 'close');
+    s.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nX-Twilio-Signature: ${signed.signature}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 50)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    p.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+    s.write(body.slice(50));
+    expect(await p.exited).toBe(0);
+    await closed;
+    const status = answer.split('\r\n')[0] ?? '';
+    const saved = existsSync(statePath) && readFileSync(statePath, 'utf8').includes(callSid);
+    // Either the batch was applied and saved, or Twilio was not told it was (and delivers it again).
+    expect({ status, saved }).toEqual({ status: 'HTTP/1.1 200 OK', saved: true });
   });
 });

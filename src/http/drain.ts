@@ -1,0 +1,45 @@
+import type { Server } from 'node:http';
+
+/**
+ * How long a shutdown waits for requests in flight: longer than Twilio waits for an Event Streams sink (5 s), so a
+ * delivery Twilio still waits for is answered, and short enough for Kubernetes' default 30 s grace period.
+ */
+export const DRAIN_MS = 10_000;
+
+/** Counts a server's requests in flight, so a shutdown can let them finish before it takes the last state save. */
+export interface RequestDrain {
+  /** Requests received and not yet answered (or given up). */
+  readonly inFlight: number;
+  /**
+   * Stops accepting connections, lets the requests in flight finish (closing each connection once idle), and after
+   * `ms` cuts whatever is left unanswered: a request cut before its answer is one Twilio sends again. Resolves once
+   * no request is in flight and no connection is open.
+   */
+  drain(ms?: number): Promise<void>;
+}
+
+/** Starts counting the requests of `server` (before it listens). */
+export function trackRequests(server: Server): RequestDrain {
+  let inFlight = 0;
+  let draining = false;
+  server.on('request', (_req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      // Once answered, a kept-alive connection would otherwise stay open until its idle timeout.
+      if (draining) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    drain(ms = DRAIN_MS) {
+      draining = true;
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), ms);
+      return closed.finally(() => clearTimeout(cut));
+    },
+  };
+}
