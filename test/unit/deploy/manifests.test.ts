@@ -4,6 +4,11 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadConfig } from '../../../src/config/load.ts';
+import { DRAIN_MS } from '../../../src/http/drain.ts';
+
+// A shutdown answers requests in flight for up to DRAIN_MS, then saves and makes its last OTLP push: the platform's
+// grace period must leave room for all of it, or the kill comes before the last save.
+const SHUTDOWN_ROOM_S = DRAIN_MS / 1000 + 15;
 
 const ROOT = join(import.meta.dirname, '../../..');
 const DEPLOY = join(ROOT, 'deploy');
@@ -129,6 +134,10 @@ describe('kubernetes', () => {
     expect(sp['port']).toBe(port['containerPort']);
   });
 
+  it('gives a shutdown time to drain requests, save and push before the kill', () => {
+    expect(at(pod, 'spec', 'terminationGracePeriodSeconds')).toBeGreaterThanOrEqual(SHUTDOWN_ROOM_S);
+  });
+
   it('probes /-/healthy (liveness) and /-/ready (readiness) on the metrics port', () => {
     expect(obj(container, 'livenessProbe', 'httpGet')).toEqual({ path: '/-/healthy', port: 'http' });
     expect(obj(container, 'readinessProbe', 'httpGet')).toEqual({ path: '/-/ready', port: 'http' });
@@ -190,6 +199,11 @@ describe('docker compose stack', () => {
   const services = obj(compose, 'services') as Record<string, Obj>;
   const service = (name: string): Obj => obj(services, name);
   const volumesOf = (s: Obj): string[] => (maybe(s, 'volumes') as string[] | undefined) ?? [];
+
+  it('gives the exporter\u2019s shutdown time to drain requests, save and push before the kill', () => {
+    const grace = /^(\d+)s$/.exec(String(maybe(service('exporter'), 'stop_grace_period')));
+    expect(Number(grace?.[1] ?? 0)).toBeGreaterThanOrEqual(SHUTDOWN_ROOM_S);
+  });
 
   it('runs the exporter, Prometheus, Grafana and an OpenTelemetry Collector', () => {
     expect(Object.keys(services).sort()).toEqual(['exporter', 'grafana', 'otel-collector', 'prometheus']);
