@@ -30,6 +30,8 @@ export interface PushIngestOptions {
   readonly onApplied?: (accountSid: string, r: ApplyEventsResult, answer: DeliveryAnswer) => void;
   /** Called per reason events of a batch were skipped for, with how many. */
   readonly onSkipped?: (accountSid: string, skipped: SkippedGroup) => void;
+  /** Called per call `endSilent` ended, with the call's account. */
+  readonly onEndedSilent?: (accountSid: string) => void;
 }
 
 /** What became of a pushed event: a closed set, used as a metric label value, each the name of a count of the answer. */
@@ -102,16 +104,16 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
       // Silent in every source: in push mode no pushed sample; in hybrid mode no pushed sample and no new polled
       // one either (a call whose end never came is otherwise polled for as long as Twilio serves its metrics).
       const timeout = options.silenceTimeoutMs();
-      const silent: string[] = [];
+      const silent: Array<Readonly<TrackedCall>> = [];
       for (const call of options.registry.calls()) {
         if (call.endedAtMs !== undefined) continue;
         const mode = options.mode(call.accountSid);
         if (mode !== 'push' && mode !== 'hybrid') continue;
         const polled = mode === 'hybrid' ? (options.store.get(call.callSid)?.lastAppliedAtMs ?? 0) : 0;
         const last = Math.max(pushes.lastPushMs(call.callSid) ?? call.trackedAtMs, polled);
-        if (nowMs - last > timeout) silent.push(call.callSid);
+        if (nowMs - last > timeout) silent.push(call);
       }
-      for (const callSid of silent) options.registry.end(callSid);
+      for (const call of silent) if (options.registry.end(call.callSid)) options.onEndedSilent?.(call.accountSid);
       return silent.length;
     },
     skipPoll(call, nowMs) {

@@ -380,6 +380,8 @@ export const SELF_METRICS = {
     'The running ingest mode of each account: 1 for its mode (poll, push or hybrid), 0 for the others; follows reloads.'),
   eventStreamsGapFillPolls: self('event_streams_gap_fill_polls_total', 'counter', ['account_sid'], '{poll}',
     'Polls of hybrid-mode calls made because their pushed samples stopped for longer than event_streams.hybrid_gap (each fills the gap once; push and poll samples count once).'),
+  eventStreamsSilentCalls: self('event_streams_silent_calls_total', 'counter', ['account_sid'], '{call}',
+    'Push- and hybrid-mode calls ended because no source had a new sample for event_streams.silence_timeout (no pushed sample; in hybrid mode no new polled one either), not by their completed call event or summary; 0 from the start for each push or hybrid account.'),
   callEvents: pushedFleetCounter('voice_call_events', 'twilio_voice_call_events_total', 'twilio.voice.call_events', '{event}',
     ['account_sid', 'edge', 'group', 'name', 'level'],
     'Pushed Voice SDK and gateway call events (Event Streams call-event.*), each CloudEvent once; name, group, level and edge outside the documented sets are "other" (see docs/event-vocabulary.md).'),

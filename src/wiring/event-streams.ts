@@ -47,6 +47,7 @@ export function eventStreamsSource(w: EventStreamsWiring): {
     silenceTimeoutMs: () => w.running().eventStreams.silenceTimeoutMs,
     onApplied: (accountSid, r, answer) => t.pushApplied(r, answer, accountSid),
     onSkipped: (_accountSid, s) => t.pushSkipped(s),
+    onEndedSilent: (accountSid) => t.silentCallEnded(accountSid),
   });
   const sink = eventStreamsRoutes({
     // Only push and hybrid accounts have a sink; any other path is answered 403 like a bad signature.

@@ -337,11 +337,20 @@ export class SelfTelemetry {
     if (r.tooLate > 0) this.#self.samplesRejected.inc({ reason: 'too_late' }, r.tooLate);
   }
 
-  /** Sets each account's ingest-mode gauge (1 for its running mode, 0 for the others). */
+  /**
+   * Sets each account's ingest-mode gauge (1 for its running mode, 0 for the others); a push or hybrid account's
+   * silent-calls counter starts at 0 here, also when a reload turns the mode on, so increase() sees its first call.
+   */
   ingestModes(accounts: Iterable<{ readonly accountSid: string; readonly ingestMode: string }>): void {
     for (const a of accounts) {
       for (const mode of ['poll', 'push', 'hybrid']) this.#self.ingestMode.set({ account_sid: a.accountSid, mode }, a.ingestMode === mode ? 1 : 0);
+      if (a.ingestMode === 'push' || a.ingestMode === 'hybrid') this.#self.eventStreamsSilentCalls.inc({ account_sid: a.accountSid }, 0);
     }
+  }
+
+  /** A push or hybrid call ended because no source had a new sample for event_streams.silence_timeout. */
+  silentCallEnded(accountSid: string): void {
+    this.#self.eventStreamsSilentCalls.inc({ account_sid: accountSid });
   }
 
   /** A hybrid-mode account's calls may be polled to fill push gaps: its gap-fill counter starts at 0. */

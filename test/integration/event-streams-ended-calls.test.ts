@@ -117,6 +117,25 @@ describe('an ended call stays ended when its events arrive late or out of order'
     expect((await control.ledger()).requests.by_route.metrics).toBe(after);
   });
 
+  // Probe J #2: in push mode, calls end by silence when deliveries stop, so active calls vanish before the 15-minute
+  // window of TwilioEventStreamsDeliveryStopped is empty; the rule reads this counter instead.
+  it('counts push-mode calls ended by silence_timeout per account, and not calls ended by their completed event', { timeout: 30_000 }, async () => {
+    await start('push', { event_streams: { silence_timeout: '2s' }, call_retention: '1m' });
+    const silentCalls = async (): Promise<Array<{ labels: Record<string, string>; value: number }>> =>
+      seriesOf(await exp!.scrape(), 'twilio_insights_exporter_event_streams_silent_calls_total');
+    // 0 from the start, so increase() sees the first silent call.
+    expect(await silentCalls()).toEqual([{ labels: { account_sid: ACCOUNT }, value: 0 }]);
+    const SILENT = `CA${'7d'.repeat(16)}`;
+    const COMPLETED = `CA${'7e'.repeat(16)}`;
+    const now = Date.now();
+    await push([pushedMetric('S1', SILENT, now - 20_000), pushedMetric('S2', COMPLETED, now - 20_000), pushedCompleted('S3', COMPLETED)]);
+    await eventually(() => (exp!.exporter.registry.get(SILENT)?.endedAtMs !== undefined ? true : undefined), 10_000, `${SILENT} ended by silence`);
+    expect(await silentCalls()).toEqual([{ labels: { account_sid: ACCOUNT }, value: 1 }]);
+    // Past another silence_timeout: the call already ended is not counted again.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await silentCalls()).toEqual([{ labels: { account_sid: ACCOUNT }, value: 1 }]);
+  });
+
   it('tracks a call as ended when its completed status callback came before in-progress (callbacks are unordered too)', async () => {
     await start('push', { call_retention: '1m' });
     const S = `CA${'7c'.repeat(16)}`;
