@@ -193,6 +193,25 @@ describe('POST /-/reload', () => {
   });
 });
 
+describe('readiness', () => {
+  // Probe J #5: the StatefulSet said bad credentials keep the pod out of the Service; only bad credentials at start
+  // do. This pins what the README and the manifest now say: readiness is "answered once since start".
+  it('stays ready when credentials fail after start: up turns 0 instead', { timeout: 30_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const call = await simControl(sim.url).createCall({ type: 'carrier', age_seconds: 60 });
+    exp = await startTestExporter(sim.url, { calls: [call.sid], poll_interval: '1s' });
+    const up = async () => seriesOf(await exp!.scrape(), 'twilio_insights_exporter_up')[0]?.value;
+    await eventually(async () => ((await up()) === 1 ? true : undefined), 10_000, 'up 1 with the right token');
+    expect((await fetch(`${exp.url}/-/ready`)).status).toBe(200);
+
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    writeFileSync(exp.file, readFileSync(exp.file, 'utf8').replace(DEMO_ACCOUNT.authToken, 'revoked-token'));
+    expect((await fetch(`${exp.url}/-/reload`, { method: 'POST' })).status).toBe(200);
+    await eventually(async () => ((await up()) === 0 ? true : undefined), 15_000, 'up 0 after the token was revoked');
+    expect((await fetch(`${exp.url}/-/ready`)).status).toBe(200);
+  });
+});
+
 describe('metrics allow/deny lists', () => {
   it('hide excluded families from /metrics while the rest keeps flowing', { timeout: 30_000 }, async () => {
     sim = await startSimulator({ lagSeconds: 0 });
