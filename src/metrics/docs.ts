@@ -4,7 +4,8 @@ import { ALL_METRICS, otelAttributeName } from './definitions.ts';
 export function metricsTableMarkdown(): string {
   const rows = ALL_METRICS.map((d) => {
     const labels = d.labels.map((l) => `\`${l}\``).join(', ');
-    const attrs = d.scope === 'self' ? '' : d.labels.map((l) => `\`${otelAttributeName(l)}\``).join(', ');
+    // The OTLP writers name attributes with the same function, the exporter's own metrics included.
+    const attrs = d.labels.map((l) => `\`${otelAttributeName(l)}\``).join(', ');
     return `| \`${d.name}\` | ${d.type} | ${labels} | \`${d.otelName}\` (${d.otelUnit})${attrs ? ` ${attrs}` : ''} | ${d.help.replaceAll('|', '\\|')} |`;
   });
   return ['| Prometheus name | type | labels | OpenTelemetry name (unit), attributes | description |', '|---|---|---|---|---|', ...rows].join('\n');

@@ -2,6 +2,8 @@ import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { Histogram } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SELF_METRICS } from '../../../src/metrics/definitions.ts';
+import type { MetricDefinition } from '../../../src/metrics/definitions.ts';
+import { metricsTableMarkdown } from '../../../src/metrics/docs.ts';
 import { createPrometheusExposition } from '../../../src/metrics/prometheus.ts';
 import type { OtelExposition } from '../../../src/metrics/otel.ts';
 import { SampleStore } from '../../../src/store/sample-store.ts';
@@ -42,6 +44,33 @@ describe('OTel exposition: the exporter\'s own metrics', () => {
     expect([hist.count, hist.sum]).toEqual([2, 3.07]);
     // Process and runtime metrics stay Prometheus-only.
     expect([...metrics.keys()].filter((n) => n.startsWith('process_') || n.startsWith('nodejs_'))).toEqual([]);
+  });
+
+  // Probe J #6: the README table showed no attributes for any twilio_insights_exporter_* metric, while their OTLP
+  // points carry the labels renamed (account_sid as twilio.account.sid, call_sid as twilio.call.sid).
+  it('sends each self metric with the attributes the README table documents for it', async () => {
+    const store = new SampleStore({ backfill: false });
+    const prom = createPrometheusExposition({ store, perCallSeries: true, activeCalls: () => [], version: '9', processMetrics: false });
+    const defs = Object.entries(SELF_METRICS) as Array<[keyof typeof SELF_METRICS, MetricDefinition]>;
+    for (const [key, def] of defs) {
+      const labels = Object.fromEntries(def.labels.map((l) => [l, 'x']));
+      const m = prom.self[key] as { inc?: (l: object, v: number) => void; set?: (l: object, v: number) => void; observe?: (l: object, v: number) => void };
+      if (def.type === 'counter') m.inc!(labels, 1);
+      else if (def.type === 'histogram') m.observe!(labels, 1);
+      else m.set!(labels, 1);
+    }
+    const h = harness({ store, fleet: prom.fleet, selfRegistry: prom.registry });
+    open.push(h.exposition);
+    const metrics = await h.collect();
+    const table = metricsTableMarkdown();
+    for (const [, def] of defs) {
+      const cell = `\`${def.otelName}\` (${def.otelUnit})`;
+      const row = table.split('\n').find((r) => r.startsWith(`| \`${def.name}\` |`));
+      expect(row, def.name).toContain(cell);
+      const documented = [...row!.slice(row!.indexOf(cell) + cell.length).split(' | ')[0]!.matchAll(/`([^`]+)`/g)].map((x) => x[1]!);
+      const sent = Object.keys(metrics.get(def.otelName)!.dataPoints[0]!.attributes);
+      expect(documented.sort(), def.name).toEqual(sent.sort());
+    }
   });
 
   it('sends no self metrics without a registry', async () => {
