@@ -1,6 +1,5 @@
 import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample } from '../samples/sample.ts';
-import type { RegistryListener, TrackedCall } from '../calls/registry.ts';
 import type { AppliedSamples, CallState, SampleListener, StreamState } from '../store/sample-store.ts';
 import { ISSUES } from './thresholds.ts';
 import type { Issue } from './thresholds.ts';
@@ -70,7 +69,7 @@ export interface QualityListener {
  * Live quality verdicts per call, fed by the sample store (a listener, so every sample is judged once, in
  * timestamp order per stream); keeps the fleet count of calls raising each issue up to date.
  */
-export class CallQualityTracker implements SampleListener, RegistryListener {
+export class CallQualityTracker implements SampleListener {
   readonly #rules: CompiledRules;
   readonly #calls = new Map<string, CallQuality>();
   // Each judged stream by the store's stream object, with its call's verdicts: one lookup in one table every sample
@@ -165,8 +164,9 @@ export class CallQualityTracker implements SampleListener, RegistryListener {
   /**
    * A call ended (hung up, or silent past the timeout): a verdict says what a call suffers now, so it raises nothing
    * from here on. Its per-call verdicts go and the fleet's "now" counts drop it; what it raised once stays counted.
+   * The call registry's listener hook, by shape: this stage does not depend on the registry.
    */
-  onEnded(call: Readonly<TrackedCall>): void {
+  onEnded(call: { readonly callSid: string; readonly accountSid: string }): void {
     let q = this.#calls.get(call.callSid);
     if (!q) this.#calls.set(call.callSid, (q = this.#newCall(call.callSid)));
     if (q.ended) return;
