@@ -115,6 +115,12 @@ interface PollState {
   summaryThisPoll: CallSummary | null | undefined;
 }
 
+/**
+ * How long a call whose metrics answer 404 on every edge asked is still polled before it is ended: Twilio publishes
+ * samples about 90 s late and may answer 404 until the first one is (not documented), so twice that.
+ */
+export const NOT_FOUND_GRACE_MS = 3 * 60_000;
+
 // 404, or 403 for this call's data (another account's call, Advanced Features off when it ran).
 function isMetricsNotFound(err: unknown): boolean {
   if (!(err instanceof TwilioError) || err.endpoint !== 'metrics') return false;
@@ -331,7 +337,13 @@ export class Poller {
         }
         // Only a 404 on every edge asked ends the call: while the data edges are unknown several edges are
         // asked, and one the call does not have may well answer 404 while another has data.
-        callGone = reads.length > 0 && reads.every((r) => r.status === 'rejected' && isMetricsNotFound(r.reason));
+        // Twilio may answer 404 before a call's first samples are published (undocumented): only a 404 that outlasts
+        // the grace since the call was tracked ends it, and never once an edge has had data.
+        callGone =
+          reads.length > 0 &&
+          reads.every((r) => r.status === 'rejected' && isMetricsNotFound(r.reason)) &&
+          state.plan.dataEdges().length === 0 &&
+          this.#now() - state.call.trackedAtMs >= NOT_FOUND_GRACE_MS;
         if (!callGone) await this.#endCheck(state, account, signal);
       } catch (err) {
         error ??= err;

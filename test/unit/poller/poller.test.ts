@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CallRegistry } from '../../../src/calls/registry.ts';
 import { createAccountPolicy } from '../../../src/poller/account-policy.ts';
-import { Poller } from '../../../src/poller/poller.ts';
+import { NOT_FOUND_GRACE_MS, Poller } from '../../../src/poller/poller.ts';
 import type { PollEvent, PollObserver, PollerAccount } from '../../../src/poller/poller.ts';
 import type { Rejection } from '../../../src/poller/cursor.ts';
 import type { Edge } from '../../../src/samples/sample.ts';
@@ -271,13 +271,18 @@ describe('Poller requests', () => {
 });
 
 describe('Poller failures', () => {
-  it('ends a call when Twilio answers 404 for its metrics', async () => {
+  it('ends a call when Twilio still answers 404 for its metrics once the grace for its first samples is over', async () => {
     const h = setup();
     h.client.setSummary(CALL_1, summary('sip'));
     const notFound = new TwilioError({ code: 'not_found', endpoint: 'metrics', status: 404, twilioCode: 20404 });
     h.client.failMetrics(CALL_1, 'sip_edge', notFound);
     h.registry.track(CALL_1, ACCOUNT_A, 'config');
 
+    await h.poller.pollNow(CALL_1);
+    expect(h.rec.notFound).toEqual([]);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
+
+    h.clock.now += NOT_FOUND_GRACE_MS;
     await h.poller.pollNow(CALL_1);
 
     expect(h.rec.notFound).toEqual([CALL_1]);
@@ -292,6 +297,7 @@ describe('Poller failures', () => {
     for (const edge of ALL_FOUR) h.client.failMetrics(CALL_1, edge, notFound);
     h.registry.track(CALL_1, ACCOUNT_A, 'config');
 
+    h.clock.now += NOT_FOUND_GRACE_MS;
     await h.poller.pollNow(CALL_1);
 
     expect(h.client.edgesQueried(CALL_1)).toHaveLength(4);
@@ -313,6 +319,32 @@ describe('Poller failures', () => {
     expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
     expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 20_000);
     expect(lastEvent(h.rec, CALL_1)).toMatchObject({ ok: false, error: notFound });
+  });
+
+  // Whether Twilio serves an in-progress call's metrics before its first sample is published, or answers 404, is
+  // not documented: a 404 then must not end a call that goes on to have data.
+  it('keeps polling a call whose metrics answer 404 until its first samples are published, and applies them', async () => {
+    const h = setup();
+    const notFound = new TwilioError({ code: 'not_found', endpoint: 'metrics', status: 404, twilioCode: 20404 });
+    for (const edge of ALL_FOUR) h.client.failMetrics(CALL_1, edge, notFound);
+    h.registry.track(CALL_1, ACCOUNT_A, 'config');
+
+    await h.poller.pollNow(CALL_1);
+    h.clock.now += 30_000;
+    await h.poller.pollNow(CALL_1);
+    expect(h.rec.notFound).toEqual([]);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
+
+    // Published now: carrier_edge serves data, the other edges go on answering 404.
+    h.client.failMetrics(CALL_1, 'carrier_edge', undefined);
+    h.client.api(CALL_1, 'carrier_edge').add(3);
+    h.clock.now += 10_000;
+    await h.poller.pollNow(CALL_1);
+    expect(h.store.lastTimestamp(CALL_1, 'carrier_edge', 'inbound')).toBeDefined();
+    h.clock.now += NOT_FOUND_GRACE_MS;
+    await h.poller.pollNow(CALL_1);
+    expect(h.rec.notFound).toEqual([]);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
   });
 
   it('does not end a call when one edge answers 404 and another fails otherwise', async () => {
