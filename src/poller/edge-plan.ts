@@ -57,6 +57,16 @@ function settled(data: readonly Edge[]): boolean {
   return edges !== undefined && edges.every((e) => data.includes(e));
 }
 
+// Whether `edge` would make the data edges a larger call type: carrier_edge alone may be half a trunking call,
+// whose sip_edge data often starts later (and the other way round).
+function completes(data: readonly Edge[], edge: Edge): boolean {
+  return Object.values(EDGES_BY_SUMMARY_TYPE).some((edges) => edges.includes(edge) && data.every((e) => edges.includes(e)));
+}
+
+const SUMMARY_STRENGTH = 2;
+// An edge the Summary names and that has no data yet is asked at least this often.
+const SUMMARY_EDGE_MAX_GAP = 4;
+
 /** Tuning of an edge plan, in polls (so the cost per poll does not depend on the poll interval). */
 export interface EdgePlanOptions {
   /** While no edge has data, the expected edges are asked every poll for this many polls [30]. */
@@ -88,7 +98,9 @@ interface EdgeState {
  * parties of the call) expect are asked every poll, all four when nothing is expected; the others, and
  * every edge that still answers empty once another has data, are probed again after growing gaps (16, 32, …
  * polls once another edge has data) up to `maxGapPolls`, because an edge can start late; once the data edges
- * make up a whole call type (carrier, sip, client, trunking) the others wait `settledMaxGapPolls`. At steady state a call therefore costs its data edges
+ * make up a whole call type (carrier, sip, client, trunking) the others wait `settledMaxGapPolls`, except the edge
+ * that would make it a larger one (sip_edge next to carrier_edge alone: a trunking call). An edge the Summary names
+ * is asked at least every 4 polls until it has data. At steady state a call therefore costs its data edges
  * plus a few percent. Pure: it counts polls and knows no clock or I/O.
  */
 export class EdgePlan {
@@ -118,7 +130,7 @@ export class EdgePlan {
    * off to a later probe; newly expected ones are asked on the next poll.
    */
   expect(edges: readonly Edge[], source: 'parties' | 'summary'): void {
-    const strength = source === 'summary' ? 2 : 1;
+    const strength = source === 'summary' ? SUMMARY_STRENGTH : 1;
     if (strength <= this.#hintStrength || edges.length === 0) return;
     this.#hintStrength = strength;
     this.#expected = new Set(edges);
@@ -157,8 +169,14 @@ export class EdgePlan {
       state.nextPoll = next;
       return;
     }
+    // The Summary named the edge: its data comes, maybe later than another edge's, so it is asked again soon.
+    if (this.#hintStrength === SUMMARY_STRENGTH && this.#expected.has(edge)) {
+      state.nextPoll = Math.max(next, this.#poll + Math.min(state.gap, SUMMARY_EDGE_MAX_GAP));
+      state.gap = Math.min(state.gap * 2, SUMMARY_EDGE_MAX_GAP);
+      return;
+    }
     const data = this.dataEdges();
-    const whole = settled(data);
+    const whole = settled(data) && !completes(data, edge);
     // Next to another edge's data an empty edge is most likely one the call does not have; next to a whole
     // call type's data it almost surely is, so it waits the longest gap at once.
     if (data.length > 0) state.gap = Math.max(state.gap, whole ? this.#settledMaxGap : this.#firstGapAfterData);

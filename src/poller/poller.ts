@@ -402,6 +402,8 @@ export class Poller {
       }
       state.summaryThisPoll = summary;
     }
+    // Twilio may serve a call's Summary only after the call: the type it names outranks the edges seen with data.
+    if (summary?.callType) this.#o.store.setCallType(call.callSid, summary.callType);
     if (summary === null || !summarySaysEnded(summary) || !this.#o.registry.end(call.callSid, call.accountSid)) return;
     this.#notify(() => this.#o.observer.endedBySummary?.(call.accountSid, call.callSid, summary));
   }

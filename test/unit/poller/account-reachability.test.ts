@@ -3,6 +3,7 @@ import { eventually, seriesOf } from '../../helpers/exporter.ts';
 import { ACCOUNT_1, ACCOUNT_2, sleep, startExporter } from './hostile-exporter.ts';
 import type { LogLine, RunningExporter } from './hostile-exporter.ts';
 import { hostileInsights } from './hostile-insights.ts';
+import { NOT_FOUND_GRACE_MS } from '../../../src/poller/poller.ts';
 import type { FakeCall, HostileInsights } from './hostile-insights.ts';
 
 // Regression tests for issue 11 items 11 and 12, through an exporter started from a real config file
@@ -11,10 +12,10 @@ import type { FakeCall, HostileInsights } from './hostile-insights.ts';
 const sid = (n: number): string => `CA${n.toString(16).padStart(32, '0')}`;
 const WARN = 40;
 
-async function setup(calls: FakeCall[], extra: Record<string, unknown> = {}): Promise<{ fake: HostileInsights; exp: RunningExporter }> {
+async function setup(calls: FakeCall[], extra: Record<string, unknown> = {}, now?: () => number): Promise<{ fake: HostileInsights; exp: RunningExporter }> {
   const fake = await hostileInsights({ calls });
   onTestFinished(() => fake.close());
-  const exp = await startExporter(fake, { calls: calls.map((c) => ({ call_sid: c.callSid, account_sid: c.accountSid })), ...extra });
+  const exp = await startExporter(fake, { calls: calls.map((c) => ({ call_sid: c.callSid, account_sid: c.accountSid })), ...extra }, now);
   return { fake, exp };
 }
 
@@ -101,14 +102,21 @@ describe('logs during failures', () => {
     expect(recovered['failures']).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
-  it('a call answered 404 on every edge is asked once, ended at once, and logged once', async () => {
+  it('a call answered 404 on every edge is ended once the grace for its first samples is over, then never asked again, and logged once', async () => {
     const gone: FakeCall = { callSid: sid(9), accountSid: ACCOUNT_1, behaviour: 'not_found' };
-    const { fake, exp } = await setup([gone]);
+    // The exporter's clock, moved past the grace by the test.
+    let skew = 0;
+    const { fake, exp } = await setup([gone], {}, () => Date.now() + skew);
     await eventually(() => ((fake.metricsRequests.get(gone.callSid) ?? 0) > 0 ? true : undefined), 5_000, 'the first poll');
+    expect(exp.exporter.registry.get(gone.callSid)?.endedAtMs).toBeUndefined();
+    skew = NOT_FOUND_GRACE_MS;
+    await eventually(() => (exp.exporter.registry.get(gone.callSid)?.endedAtMs !== undefined ? true : undefined), 5_000, 'the end');
+    const asked = fake.metricsRequests.get(gone.callSid);
     await sleep(3_000);
 
-    // One poll: the four edges asked while the call type is unknown, and nothing after it.
-    expect(fake.metricsRequests.get(gone.callSid)).toBe(4);
+    // Nothing after the poll that ended it (each poll asks the four edges while the call type is unknown).
+    expect(fake.metricsRequests.get(gone.callSid)).toBe(asked);
+    expect(asked! % 4).toBe(0);
     expect(about(exp.logs, 'call_sid', gone.callSid).filter((l) => /404/.test(l.msg))).toHaveLength(1);
   }, 20_000);
 });

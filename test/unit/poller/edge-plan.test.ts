@@ -62,8 +62,9 @@ describe('EdgePlan', () => {
     for (let poll = 0; poll < 9; poll++) expect(asked[poll]).toEqual(QUERYABLE_EDGES);
     expect(asked.slice(9).every((edges) => edges.includes('carrier_edge'))).toBe(true);
     expect(plan.dataEdges()).toEqual(['carrier_edge']);
-    // Steady state: the data edge plus three probes every 256 polls (carrier_edge alone is a whole call type).
-    expect(perPoll(asked, 200)).toBeLessThanOrEqual(1 + 3 / 256 + 0.01);
+    // Steady state: the data edge, sip_edge every 64 polls (carrier_edge alone may be half a trunking call), the
+    // client edges every 256.
+    expect(perPoll(asked, 200)).toBeLessThanOrEqual(1 + 1 / 64 + 2 / 256 + 0.01);
     expect(perPoll(asked, 200)).toBeGreaterThan(1);
   });
 
@@ -105,6 +106,34 @@ describe('EdgePlan', () => {
     const clientProbes = asked.slice(200).filter((edges) => edges.includes('client_edge')).length;
     expect(clientProbes).toBeGreaterThanOrEqual(12);
     expect(clientProbes).toBeLessThanOrEqual(13);
+  });
+
+  it('finds the sip_edge of a trunking call that starts after its carrier_edge, well within a short call', () => {
+    const plan = new EdgePlan();
+    // carrier_edge from poll 3, sip_edge from poll 7 (40 s later at 10 s a poll).
+    const asked: Edge[][] = [];
+    for (let poll = 0; poll < 60; poll++) {
+      const edges = plan.begin();
+      asked.push(edges);
+      for (const edge of edges) plan.report(edge, (edge === 'carrier_edge' && poll >= 3) || (edge === 'sip_edge' && poll >= 7) ? 'data' : 'empty');
+    }
+    const firstSip = asked.findIndex((edges, poll) => poll >= 7 && edges.includes('sip_edge'));
+    expect(firstSip).toBeLessThanOrEqual(7 + 16);
+    expect(plan.dataEdges()).toEqual(['carrier_edge', 'sip_edge']);
+  });
+
+  it('asks an edge the Summary names at least every 4 polls until it has data', () => {
+    const plan = new EdgePlan();
+    plan.expect(['carrier_edge', 'sip_edge'], 'summary');
+    const asked: Edge[][] = [];
+    for (let poll = 0; poll < 100; poll++) {
+      const edges = plan.begin();
+      asked.push(edges);
+      for (const edge of edges) plan.report(edge, (edge === 'carrier_edge' && poll >= 2) || (edge === 'sip_edge' && poll >= 50) ? 'data' : 'empty');
+    }
+    const sipPolls = asked.flatMap((edges, poll) => (edges.includes('sip_edge') ? [poll] : []));
+    for (let i = 1; i < sipPolls.length; i++) expect(sipPolls[i]! - sipPolls[i - 1]!).toBeLessThanOrEqual(4);
+    expect(sipPolls.find((p) => p >= 50)).toBeLessThanOrEqual(54);
   });
 
   it('repeats a failed query on the next poll without growing its back-off', () => {

@@ -34,7 +34,7 @@ export interface RunningExporter {
 }
 
 /** Starts an exporter whose two accounts point at `fake`; `extra` is merged into the YAML; stopped when the test ends. */
-export async function startExporter(fake: HostileInsights, extra: Record<string, unknown> = {}): Promise<RunningExporter> {
+export async function startExporter(fake: HostileInsights, extra: Record<string, unknown> = {}, now?: () => number): Promise<RunningExporter> {
   const dir = mkdtempSync(join(tmpdir(), 'tie-hostile-'));
   const file = join(dir, 'config.yaml');
   const account = (sid: string) => ({ account_sid: sid, auth_token: 'token', insights_base_url: fake.baseUrl, api_base_url: fake.baseUrl });
@@ -45,7 +45,7 @@ export async function startExporter(fake: HostileInsights, extra: Record<string,
   const config = loadConfig({ file, env: {} });
   const logs: LogLine[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
-  const exporter = createExporter({ config, logger });
+  const exporter = createExporter({ config, logger, ...(now && { now }) });
   const server = createServer(exporter.app);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -66,7 +66,7 @@ function setup(endCheckAfterMs = END_CHECK_AFTER_MS, firstSamples = 2) {
     }
   };
   const endChecks = (): number => client.summaryRequests.length - 1;
-  return { clock, client, registry, poller, carrier, finished, endedBySummary, pollFor, endChecks };
+  return { clock, client, registry, store, poller, carrier, finished, endedBySummary, pollFor, endChecks };
 }
 
 describe('summarySaysEnded', () => {
@@ -136,6 +136,17 @@ describe('Poller end check', () => {
     const checks = h.endChecks();
     await h.pollFor(50_000);
     expect(h.endChecks()).toBe(checks);
+  });
+
+  it('takes the call type the end check\u2019s Summary names, which the edges with data could not tell', async () => {
+    const h = setup();
+    await h.poller.pollNow(CALL_1);
+    expect(h.store.get(CALL_1)!.callType).toBe('carrier');
+    // Twilio served no Summary during the call; by the end check it names a trunking call (its sip_edge never seen).
+    h.client.setSummary(CALL_1, { ...summaryOf('completed', 'complete'), callType: 'trunking' });
+    await h.pollFor(END_CHECK_AFTER_MS);
+    expect(h.endChecks()).toBe(1);
+    expect(h.store.get(CALL_1)!.callType).toBe('trunking');
   });
 
   it('counts the silence from when the call was tracked when no sample ever came', async () => {
