@@ -11,11 +11,7 @@ import type { ReadBudget } from './read-budget.ts';
 /** Sort order of a query's records, learned from the data (the real API's order is not documented). */
 export type SampleOrder = 'asc' | 'desc' | 'unknown';
 
-/**
- * How far behind the newest sample of a query a descending read still looks on an ordinary poll, so that a
- * stream made visible later than its sibling (the two directions of a gateway edge), or a new stream, is not
- * cut off. Twilio publishes samples about 90 s late; 5 minutes is 30 samples per stream, well within one page of 100.
- */
+/** The least span of samples a read's page and byte budget is sized for, with the lateness read-back off. */
 export const DESC_LOOKBACK_MS = 5 * 60_000;
 
 /** How late a sample may be published (after newer ones of its stream) and still be read: `max_sample_lateness` [10 min]. */
@@ -25,16 +21,22 @@ export const DEFAULT_MAX_LATENESS_MS = 10 * 60_000;
  * Where the next poll of one (call, edge query) starts. In ascending order it resumes at the last page
  * read (every record on it is parsed again; the store applies only what is new, so a record that appears
  * in the middle of that page is not lost); in descending order it reads from the first page and stops once
- * a page reaches back past the newest seen sample minus DESC_LOOKBACK_MS. Either way a steady-state poll
- * costs one request. Every half `maxLatenessMs` of data time one read reaches back 1.5 × `maxLatenessMs`
+ * a page reaches the newest sample seen of the stream furthest behind. Either way a steady-state poll costs one
+ * request. The order is learned from the data, and corrected when later pages contradict it. Every half `maxLatenessMs` of data time one read reaches back 1.5 × `maxLatenessMs`
  * (from the newest page that starts that far back, or the first page), so a sample published up to
  * `maxLatenessMs` after newer ones is still read, in either order, for a few requests every few minutes.
  */
 export interface EdgeCursor {
   /** The URL (with its PageToken) of the last page read, when the order is ascending. */
   resumeUrl: string | null;
-  /** Learned sort order. */
+  /** Learned sort order: which end of the list new records appear at. */
   order: SampleOrder;
+  /**
+   * What the order was learned from: `pages` (a later page held only newer, or only older, records than the one
+   * before it: where new records go) outranks `records` (the records within pages mostly rising or falling, which
+   * one out-of-order page, or pages each listed the other way, can mislead).
+   */
+  orderFrom: 'pages' | 'records' | 'none';
   /** Newest timestamp seen per stream (`edge/direction`) by this cursor. */
   readonly highWater: Map<string, number>;
   /** The newest timestamp seen when a read last reached back the whole lateness window. */
@@ -45,7 +47,7 @@ export interface EdgeCursor {
 
 /** A fresh cursor: the first poll reads the whole history. */
 export function newCursor(): EdgeCursor {
-  return { resumeUrl: null, order: 'unknown', highWater: new Map(), deepReadAtMs: Number.NEGATIVE_INFINITY, pages: new Map() };
+  return { resumeUrl: null, order: 'unknown', orderFrom: 'none', highWater: new Map(), deepReadAtMs: Number.NEGATIVE_INFINITY, pages: new Map() };
 }
 
 // The page an ascending read resumes from: the last one read, or on a deep read the newest page that
@@ -165,8 +167,11 @@ export async function readQuery(
   const resumeUrl = cursor.order === 'asc' ? resumePage(cursor, deep, newest - window) : null;
   let req: MetricsQuery | { url: string } = resumeUrl !== null ? { url: resumeUrl } : query;
   let resuming = resumeUrl !== null;
-  // Newest first: pages older than this hold nothing a later-visible stream could still be missing.
-  const stopAt = newest - (deep ? window : DESC_LOOKBACK_MS);
+  // Newest first, an ordinary poll reads down to the newest sample of every stream seen (the stream furthest behind);
+  // samples published late behind it are the read-back's, which reaches back the whole window.
+  let caughtUp = Number.POSITIVE_INFINITY;
+  for (const hw of cursor.highWater.values()) caughtUp = Math.min(caughtUp, hw);
+  const stopAt = deep ? newest - window : Number.isFinite(caughtUp) ? caughtUp : Number.NEGATIVE_INFINITY;
   const state = newReadState(cursor, deep, window);
   let reset = false;
   let requests = 0;
@@ -206,8 +211,9 @@ export async function readQuery(
     lastUrl = page.requestUrl;
     if (state.order !== 'desc' && Number.isFinite(oldest) && !state.pages.has(lastUrl)) state.pages.set(lastUrl, oldest);
     if (page.nextPageUrl === null) break;
-    // Newest first: every later page is older still than this one's oldest record.
-    if (state.order === 'desc' && oldest <= stopAt) break;
+    // Newest first: every later page is older still than this one's oldest record. Until two pages have shown it,
+    // a second page is read to see which way the pages go.
+    if (state.order === 'desc' && oldest <= stopAt && (state.orderFrom === 'pages' || pagesRead >= 2)) break;
     trail.read(page.requestUrl, page.nextPageUrl);
     if (pagesRead >= budget.maxPages || bytesRead >= budget.maxBytes) {
       stopped = { reason: pagesRead >= budget.maxPages ? 'page_cap' : 'byte_cap' };
@@ -232,6 +238,7 @@ function finishRead(cursor: EdgeCursor, state: ReadState, lastUrl: string, outco
     .filter(({ at }) => (order === 'desc' ? at < state.firstSeenAt : at > state.lastSeenAt))
     .map(({ rejection }) => rejection);
   cursor.order = order;
+  cursor.orderFrom = state.orderFrom;
   cursor.resumeUrl = order === 'asc' ? lastUrl : null;
   cursor.highWater.clear();
   let newestRead = Number.NEGATIVE_INFINITY;
@@ -259,6 +266,11 @@ interface ReadState {
   // Rejections with their position in the read, so the ones a previous read already reported can be dropped.
   readonly rejectedAt: { at: number; rejection: Rejection }[];
   order: SampleOrder;
+  orderFrom: EdgeCursor['orderFrom'];
+  // Adjacent records within pages that rise and that fall; the time range of the page read before.
+  rising: number;
+  falling: number;
+  previousPage: { readonly min: number; readonly max: number } | undefined;
   position: number;
   firstSeenAt: number;
   lastSeenAt: number;
@@ -274,6 +286,10 @@ function newReadState(cursor: EdgeCursor, deep: boolean, window: number): ReadSt
     samples: [],
     rejectedAt: [],
     order: cursor.order,
+    orderFrom: cursor.orderFrom,
+    rising: 0,
+    falling: 0,
+    previousPage: undefined,
     position: 0,
     firstSeenAt: Number.POSITIVE_INFINITY,
     lastSeenAt: Number.NEGATIVE_INFINITY,
@@ -282,9 +298,9 @@ function newReadState(cursor: EdgeCursor, deep: boolean, window: number): ReadSt
 
 // Parses one page into the read state and returns the oldest sample time on it.
 function readPage(state: ReadState, records: readonly unknown[], scope: RecordScope | undefined): number {
-  let first: number | undefined;
-  let last: number | undefined;
+  let previous: number | undefined;
   let oldest = Number.POSITIVE_INFINITY;
+  let newest = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < records.length; i++, state.position++) {
     const result = parseInScope(records[i], scope);
     if (!result.ok) {
@@ -293,9 +309,13 @@ function readPage(state: ReadState, records: readonly unknown[], scope: RecordSc
     }
     const s = result.sample;
     state.samples.push(s);
-    first ??= s.timestampMs;
-    last = s.timestampMs;
+    if (previous !== undefined && s.timestampMs !== previous) {
+      if (s.timestampMs > previous) state.rising++;
+      else state.falling++;
+    }
+    previous = s.timestampMs;
     if (s.timestampMs < oldest) oldest = s.timestampMs;
+    if (s.timestampMs > newest) newest = s.timestampMs;
     const key = streamKey(s.edge, s.direction);
     const seen = state.seen.get(key);
     if (seen !== undefined && s.timestampMs <= seen) {
@@ -305,8 +325,26 @@ function readPage(state: ReadState, records: readonly unknown[], scope: RecordSc
     const hw = state.highWater.get(key);
     if (hw === undefined || s.timestampMs > hw) state.highWater.set(key, s.timestampMs);
   }
-  if (state.order === 'unknown' && first !== undefined && last !== undefined && first !== last) {
-    state.order = last > first ? 'asc' : 'desc';
+  if (Number.isFinite(oldest)) {
+    learnOrder(state, { min: oldest, max: newest });
+    state.previousPage = { min: oldest, max: newest };
   }
   return oldest;
+}
+
+// Which end of the list new records appear at. Two pages in a row whose time ranges do not overlap say it for sure;
+// without them, the records within pages say it when they mostly rise or mostly fall (two to one), which one
+// out-of-order page does not turn; an order learned from pages is changed only by pages.
+function learnOrder(state: ReadState, page: { readonly min: number; readonly max: number }): void {
+  const before = state.previousPage;
+  if (before !== undefined && (page.min > before.max || page.max < before.min)) {
+    state.order = page.min > before.max ? 'asc' : 'desc';
+    state.orderFrom = 'pages';
+    return;
+  }
+  if (state.orderFrom === 'pages') return;
+  if (state.rising > 0 && state.rising >= 2 * state.falling) state.order = 'asc';
+  else if (state.falling > 0 && state.falling >= 2 * state.rising) state.order = 'desc';
+  else return;
+  state.orderFrom = 'records';
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESC_LOOKBACK_MS, newCursor } from '../../../src/poller/cursor.ts';
+import { newCursor } from '../../../src/poller/cursor.ts';
 import type { EdgeCursor, PageFetcher } from '../../../src/poller/cursor.ts';
 import { TwilioError } from '../../../src/twilio/errors.ts';
 import { ACCOUNT_A, CALL_1, T0 } from '../store/sample-builder.ts';
@@ -108,20 +108,33 @@ describe('readQuery, descending order', () => {
     expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 479 * 10_000);
   });
 
-  it('reads back past the newest seen sample by the lookback after a burst', async () => {
-    const h = harness({ order: 'desc', pageSize: 50 });
+  it('reads a burst in the pages it spans, down to the newest sample seen before it', async () => {
+    const h = harness({ order: 'desc', pageSize: 50, maxLatenessMs: 0 });
     h.api.add(360);
     await h.poll();
 
     h.api.add(120);
     const { read, applied } = await h.poll();
 
-    // 120 new records, then DESC_LOOKBACK_MS (30 samples at 10 s) behind the newest seen: 150 records, and
-    // the third page ends exactly one sample short of it.
-    expect(DESC_LOOKBACK_MS).toBe(300_000);
-    expect(read.requests).toBe(4);
+    // 120 new records: two whole pages, and the third reaches the newest seen.
+    expect(read.requests).toBe(3);
     expect(applied.applied).toBe(120);
     expect(h.appliedTimestamps).toHaveLength(480);
+  });
+
+  // A page of 10 holds 100 s of one stream: a poll that read 5 minutes back every time cost 4 requests (probe I).
+  it('costs one request per poll when a page holds less than 5 minutes of samples', async () => {
+    const h = harness({ order: 'desc', pageSize: 10 });
+    h.api.add(100);
+    await h.poll();
+    const requests: number[] = [];
+    for (let poll = 0; poll < 20; poll++) {
+      h.api.add(1);
+      requests.push((await h.poll()).read.requests);
+    }
+    // Steady polls cost one request; the lateness read-back (every 5 minutes of data) reaches 15 minutes back.
+    expect(requests.filter((r) => r === 1).length).toBeGreaterThanOrEqual(18);
+    expect(h.appliedTimestamps).toHaveLength(120);
   });
 
   it('reads back far enough for both streams of a gateway edge', async () => {
@@ -243,8 +256,8 @@ describe('readQuery when a page fails', () => {
     expect(snapshot(h.cursor)).toEqual(before);
 
     const { read, applied } = await h.poll();
-    // 80 new records plus the 30-sample lookback span three pages of 50.
-    expect(read.requests).toBe(3);
+    // 80 new records span two pages of 50, the second reaching the newest sample seen before.
+    expect(read.requests).toBe(2);
     expect(applied.applied).toBe(80);
     expect(new Set(h.appliedTimestamps).size).toBe(180);
   });
@@ -375,5 +388,47 @@ describe('readQuery against a misbehaving server', () => {
 
     await expect(h.poll(selfLinked)).rejects.toMatchObject({ code: 'bad_payload' });
     expect(requests).toBe(1);
+  });
+});
+
+// The real API's sort order is not documented, and a page may be out of order: the order the cursor works with is
+// where new records appear, learned from the data and corrected when the data says otherwise (probe I).
+describe('readQuery learns the order from the data, and corrects it', () => {
+  it('is not misled by one out-of-order first page of an ascending history', async () => {
+    const h = harness({ order: 'asc', pageSize: 100, swapFirstPage: true });
+    h.api.add(93);
+    await h.poll();
+    for (let poll = 0; poll < 40; poll++) {
+      h.api.add(3);
+      await h.poll();
+    }
+    expect(h.cursor.order).toBe('asc');
+    expect(h.appliedTimestamps).toHaveLength(213);
+    expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 212 * 10_000);
+  });
+
+  it('reads every sample of an ascending history whose pages each list their records newest first', async () => {
+    const h = harness({ order: 'asc', pageSize: 20, reversePages: true });
+    h.api.add(30);
+    await h.poll();
+    for (let poll = 0; poll < 30; poll++) {
+      h.api.add(2);
+      await h.poll();
+    }
+    expect(h.appliedTimestamps).toHaveLength(90);
+    expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 89 * 10_000);
+  });
+
+  it('corrects an order learned wrong: a descending cursor over an ascending history switches once its first page is plainly ascending', async () => {
+    const h = harness({ order: 'asc', pageSize: 20 });
+    h.api.add(50);
+    h.cursor.order = 'desc';
+    for (let poll = 0; poll < 10; poll++) {
+      await h.poll();
+      h.api.add(2);
+    }
+    await h.poll();
+    expect(h.cursor.order).toBe('asc');
+    expect(h.appliedTimestamps).toHaveLength(70);
   });
 });

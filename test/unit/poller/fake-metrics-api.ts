@@ -16,6 +16,10 @@ export interface FakeMetricsApiOptions {
   directions?: readonly Direction[];
   /** Also give a `next_page_url` on a full page that happens to be the last (an empty page follows). */
   nextOnFullPage?: boolean;
+  /** Serve the very first page with its first and last records swapped (one out-of-order page). */
+  swapFirstPage?: boolean;
+  /** Serve each page's records in the other order than the pages themselves (ascending pages, newest first within). */
+  reversePages?: boolean;
 }
 
 const BASE = 'https://insights.twilio.com';
@@ -43,6 +47,8 @@ export class FakeMetricsApi {
       edge: 'sdk_edge',
       directions: ['both'],
       nextOnFullPage: false,
+      swapFirstPage: false,
+      reversePages: false,
       ...options,
     };
   }
@@ -133,6 +139,10 @@ export class FakeMetricsApi {
       const start = Math.max(0, position - pageSize);
       records = this.records.slice(start, position).reverse();
       next = start > 0 ? start : null;
+    }
+    if (this.#o.reversePages) records = [...records].reverse();
+    if (this.#o.swapFirstPage && this.requests.length === 1 && records.length > 1) {
+      records = [records.at(-1), ...records.slice(1, -1), records[0]];
     }
     const nextPageUrl = next === null ? null : `${path}&Page=${page + 1}&PageToken=E${this.#epoch}P${next}`;
     return { requestUrl, records: structuredClone(records), nextPageUrl, page, pageSize, bodyBytes: JSON.stringify(records).length };
