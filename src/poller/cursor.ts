@@ -118,6 +118,11 @@ export interface ReadOptions {
   readonly budget?: ReadBudget;
   /** Samples published up to this late are still read; 0 turns the read-back off [DEFAULT_MAX_LATENESS_MS]. */
   readonly maxLatenessMs?: number;
+  /**
+   * Reach back the whole lateness window on this read, whatever data time did since the last: the last poll of an
+   * ended call, whose data time no longer moves [false].
+   */
+  readonly readBack?: boolean;
 }
 
 // Parses one record and checks it belongs to the query; whatever the record holds, it costs only itself.
@@ -152,7 +157,7 @@ export async function readQuery(
   for (const hw of cursor.highWater.values()) newest = Math.max(newest, hw);
   // A sample published L late is visible by the deep read after next at most half L later: reach back 1.5 L.
   const lateness = options.maxLatenessMs ?? DEFAULT_MAX_LATENESS_MS;
-  const deep = lateness > 0 && !(newest - cursor.deepReadAtMs < lateness / 2);
+  const deep = lateness > 0 && (options.readBack === true || !(newest - cursor.deepReadAtMs < lateness / 2));
   const window = lateness * 1.5;
   const budget = options.budget ?? readBudget(query.pageSize ?? 50, Math.max(DESC_LOOKBACK_MS, window));
   const scope: RecordScope | undefined =

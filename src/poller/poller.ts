@@ -109,6 +109,8 @@ interface PollState {
   running: Promise<void> | null;
   /** Twilio answered 404 on every edge: the call is ended and never asked again. */
   gone: boolean;
+  /** The last poll of the ended call read back the whole lateness window. */
+  readBackDone: boolean;
   /** The Summary is not asked whether the call ended before this time, epoch ms. */
   endCheckAtMs: number;
   /** What the Summary answered this poll (null: the request failed), so a poll asks it at most once. */
@@ -181,6 +183,7 @@ export class Poller {
       phaseMs: frac * this.#o.pollIntervalMs,
       running: null,
       gone: false,
+      readBackDone: false,
       endCheckAtMs: 0,
       summaryThisPoll: undefined,
     });
@@ -293,6 +296,10 @@ export class Poller {
       try {
         state.summaryThisPoll = undefined;
         const edges = await this.#edges(state, account, signal);
+        // The read-back follows data time, which stops with the call: the last poll of an ended call reaches back
+        // the whole lateness window once, for samples published late in its last minutes.
+        const readBack = !state.readBackDone && state.call.endedAtMs !== undefined && !this.#o.registry.isPollable(state.call, this.#now() + this.#o.pollIntervalMs);
+        if (readBack) state.readBackDone = true;
         const reads = await Promise.allSettled(
           edges.map(async (edge) => {
             let cursor = state.cursors.get(edge);
@@ -306,6 +313,7 @@ export class Poller {
                 notAfterMs: this.#now() + (this.#o.maxClockSkewMs ?? 300_000),
                 budget: this.#budget,
                 ...(this.#o.maxSampleLatenessMs !== undefined && { maxLatenessMs: this.#o.maxSampleLatenessMs }),
+                readBack,
               },
             );
             // The cursor already tracks each stream of the query it has seen: no need to recount samples.

@@ -50,8 +50,8 @@ describe('readQuery reads back max_sample_lateness', () => {
 
   it.each(['asc', 'desc'] as const)('%s: reaches back only once per half lateness of data time, and keeps few page URLs', async (order) => {
     const { h, requests } = await run(order, undefined, 120);
-    // Pages of 20 records are 100 s of this edge: ordinary polls cost 1 oldest first (2 across a page
-    // boundary) and 4 newest first (the 5 min lookback); a read-back of 15 min costs about 10.
+    // Pages of 20 records are 100 s of this edge: ordinary polls cost 1 (2 across a page boundary); a read-back
+    // of 15 min costs about 10.
     const deep = requests.filter((n) => n > 5).length;
     expect(deep).toBeGreaterThanOrEqual(3);
     expect(deep).toBeLessThanOrEqual(5);

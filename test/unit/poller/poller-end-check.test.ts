@@ -149,6 +149,26 @@ describe('Poller end check', () => {
     expect(h.store.get(CALL_1)!.callType).toBe('trunking');
   });
 
+  // Oldest first, the lateness read-back follows data time, which stops with the call: a sample published late in
+  // the call's last minutes, on a page before the last, was never read (probe I).
+  it('reads back the lateness window on the last poll of an ended call: a sample published late near its end is applied', async () => {
+    const h = setup(END_CHECK_AFTER_MS, 0);
+    let applied = 0;
+    h.store.addListener({ onSample: () => applied++ });
+    // 120 rounds of both directions in pages of 50; record 160 (400 s before the newest) is published late.
+    h.carrier.add(240);
+    const held = h.carrier.records.splice(160, 1)[0];
+    await h.poller.pollNow(CALL_1);
+    expect(applied).toBe(239);
+    h.registry.end(CALL_1, ACCOUNT_A);
+    h.carrier.records.splice(160, 0, held);
+    const before = h.carrier.requests.length;
+    await h.pollFor(90_000);
+    expect(applied).toBe(240);
+    // One read-back (about 5 pages of 50), not one per drain poll (9 polls).
+    expect(h.carrier.requests.length - before).toBeLessThan(20);
+  });
+
   it('counts the silence from when the call was tracked when no sample ever came', async () => {
     const h = setup(END_CHECK_AFTER_MS, 0);
     h.client.setSummary(CALL_1, summaryOf('canceled'));
