@@ -394,14 +394,19 @@ describe('readQuery against a misbehaving server', () => {
 // The real API's sort order is not documented, and a page may be out of order: the order the cursor works with is
 // where new records appear, learned from the data and corrected when the data says otherwise (probe I).
 describe('readQuery learns the order from the data, and corrects it', () => {
-  it('is not misled by one out-of-order first page of an ascending history', async () => {
-    const h = harness({ order: 'asc', pageSize: 100, swapFirstPage: true });
-    h.api.add(93);
+  // A history of `first` samples read, then `polls` polls that each add `each` more.
+  async function grow(h: ReturnType<typeof harness>, first: number, polls: number, each: number): Promise<void> {
+    h.api.add(first);
     await h.poll();
-    for (let poll = 0; poll < 40; poll++) {
-      h.api.add(3);
+    for (let poll = 0; poll < polls; poll++) {
+      h.api.add(each);
       await h.poll();
     }
+  }
+
+  it('is not misled by one out-of-order first page of an ascending history', async () => {
+    const h = harness({ order: 'asc', pageSize: 100, swapFirstPage: true });
+    await grow(h, 93, 40, 3);
     expect(h.cursor.order).toBe('asc');
     expect(h.appliedTimestamps).toHaveLength(213);
     expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 212 * 10_000);
@@ -409,12 +414,7 @@ describe('readQuery learns the order from the data, and corrects it', () => {
 
   it('reads every sample of an ascending history whose pages each list their records newest first', async () => {
     const h = harness({ order: 'asc', pageSize: 20, reversePages: true });
-    h.api.add(30);
-    await h.poll();
-    for (let poll = 0; poll < 30; poll++) {
-      h.api.add(2);
-      await h.poll();
-    }
+    await grow(h, 30, 30, 2);
     expect(h.appliedTimestamps).toHaveLength(90);
     expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 89 * 10_000);
   });
