@@ -22,9 +22,10 @@ export const DEFAULT_MAX_LATENESS_MS = 10 * 60_000;
  * read (every record on it is parsed again; the store applies only what is new, so a record that appears
  * in the middle of that page is not lost); in descending order it reads from the first page and stops once
  * a page reaches the newest sample seen of the stream furthest behind. Either way a steady-state poll costs one
- * request. The order is learned from the data, and corrected when later pages contradict it. Every half `maxLatenessMs` of data time one read reaches back 1.5 × `maxLatenessMs`
- * (from the newest page that starts that far back, or the first page), so a sample published up to
- * `maxLatenessMs` after newer ones is still read, in either order, for a few requests every few minutes.
+ * request. The order is learned from the data, and corrected when later pages contradict it. Every half
+ * `maxLatenessMs` of data time one read reaches back 1.5 × `maxLatenessMs` (from the newest page that starts that
+ * far back, or the first page), so a sample published up to `maxLatenessMs` after newer ones is still read, in
+ * either order, for a few requests every few minutes; so does the last poll of an ended call.
  */
 export interface EdgeCursor {
   /** The URL (with its PageToken) of the last page read, when the order is ascending. */
@@ -342,8 +343,11 @@ function readPage(state: ReadState, records: readonly unknown[], scope: RecordSc
 // out-of-order page does not turn; an order learned from pages is changed only by pages.
 function learnOrder(state: ReadState, page: { readonly min: number; readonly max: number }): void {
   const before = state.previousPage;
-  if (before !== undefined && (page.min > before.max || page.max < before.min)) {
-    state.order = page.min > before.max ? 'asc' : 'desc';
+  // Both directions of a gateway edge often share a timestamp, which the two pages may then share at their seam.
+  const newer = before !== undefined && page.min >= before.max && page.max > before.max;
+  const older = before !== undefined && page.max <= before.min && page.min < before.min;
+  if (newer || older) {
+    state.order = newer ? 'asc' : 'desc';
     state.orderFrom = 'pages';
     return;
   }

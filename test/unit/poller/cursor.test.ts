@@ -419,6 +419,16 @@ describe('readQuery learns the order from the data, and corrects it', () => {
     expect(h.store.lastTimestamp(CALL_1, 'sdk_edge', 'both')).toBe(T0 + 89 * 10_000);
   });
 
+  it('learns the order from pages that share a timestamp at their seam (both directions of a gateway edge)', async () => {
+    // Three rounds in pages of 3: the second page starts with the second round's outbound sample, of the same time
+    // as the first page's oldest record (the second round's inbound one).
+    const h = harness({ order: 'desc', pageSize: 3, edge: 'sip_edge', directions: ['inbound', 'outbound'], sameTimestamp: true });
+    await grow(h, 6, 0, 0);
+    expect({ order: h.cursor.order, from: h.cursor.orderFrom }).toEqual({ order: 'desc', from: 'pages' });
+    await grow(h, 0, 10, 2);
+    expect(h.appliedTimestamps).toHaveLength(26);
+  });
+
   it('corrects an order learned wrong: a descending cursor over an ascending history switches once its first page is plainly ascending', async () => {
     const h = harness({ order: 'asc', pageSize: 20 });
     h.api.add(50);

@@ -20,6 +20,8 @@ export interface FakeMetricsApiOptions {
   swapFirstPage?: boolean;
   /** Serve each page's records in the other order than the pages themselves (ascending pages, newest first within). */
   reversePages?: boolean;
+  /** Streams of one round share its timestamp (as both directions of a gateway edge often do), instead of 1 s apart. */
+  sameTimestamp?: boolean;
 }
 
 const BASE = 'https://insights.twilio.com';
@@ -49,6 +51,7 @@ export class FakeMetricsApi {
       nextOnFullPage: false,
       swapFirstPage: false,
       reversePages: false,
+      sameTimestamp: false,
       ...options,
     };
   }
@@ -65,7 +68,7 @@ export class FakeMetricsApi {
       const k = this.#samples++;
       const direction = dirs[k % dirs.length]!;
       const round = Math.floor(k / dirs.length);
-      const ts = new Date(T0 + round * 10_000 + (k % dirs.length) * 1000).toISOString();
+      const ts = new Date(T0 + round * 10_000 + (this.#o.sameTimestamp ? 0 : (k % dirs.length) * 1000)).toISOString();
       this.records.push(this.#record(direction, ts, round));
     }
   }
