@@ -70,6 +70,7 @@ export interface VariantBody {
   late_publication?: 'none' | 'direction' | 'samples';
   late_seconds?: number;
   late_fraction?: number;
+  metrics_before_data?: 'empty' | 'not_found';
 }
 
 /** A typed HTTP client of the `/_simulator/` control API, for tests, benches and demos. */

@@ -61,6 +61,7 @@ export const variantBody = z.strictObject({
   late_publication: z.enum(['none', 'direction', 'samples']).optional(),
   late_seconds: z.number().min(30).max(600).optional(),
   late_fraction: rate.optional(),
+  metrics_before_data: z.enum(['empty', 'not_found']).optional(),
 });
 
 /** Query of `GET /_simulator/calls/{sid}/samples`. */
@@ -157,5 +158,6 @@ export function toVariantPatch(body: z.infer<typeof variantBody>): Partial<Simul
     latePublication: body.late_publication,
     lateSeconds: body.late_seconds,
     lateFraction: body.late_fraction,
+    metricsBeforeData: body.metrics_before_data,
   });
 }

@@ -2,6 +2,8 @@ import type { Direction, Edge } from '../samples/sample.ts';
 import { DIRECTIONS, EDGES } from '../samples/sample.ts';
 import type { ApiRequest, ApiResult } from './api-request.ts';
 import { lookupCall } from './call-lookup.ts';
+import { notFoundError } from './twilio-error.ts';
+import type { SimCall } from './sim-call.ts';
 import { edgeDirections } from './metric-stream.ts';
 import { v1Meta } from './page-links.ts';
 import { neighbourCursors, selectPage } from './page-selection.ts';
@@ -37,6 +39,8 @@ export function listMetrics(sim: Simulator, request: ApiRequest): ApiResult {
     ? edgeDirections(edge).filter((d) => directionParam === undefined || d === directionParam)
     : [];
   const sequence = sim.edgeSequence(call, edge, directions);
+  // Before a call's first sample is visible Twilio may answer 404 rather than an empty list (not documented).
+  if (variant.metricsBeforeData === 'not_found' && sequence.length === 0 && !hasVisibleSample(sim, call)) throw notFoundError(request.path);
   const selection = selectPage(sequence.length, sequence.keyAt, variant.order, cursor, pageSize);
   const neighbours = neighbourCursors(selection, sequence.keyAt, variant.order, cursor);
   const { records, served } = sequence.records(selection.positions);
@@ -50,4 +54,9 @@ export function listMetrics(sim: Simulator, request: ApiRequest): ApiResult {
     previousToken: neighbours.previous === undefined ? undefined : sim.issueToken(scope, neighbours.previous),
   });
   return { status: 200, body: { metrics: records, meta }, metrics: { records, served } };
+}
+
+// Whether any stream of any edge of the call has a sample visible now.
+function hasVisibleSample(sim: Simulator, call: SimCall): boolean {
+  return callEdges(call).some((edge) => sim.edgeSequence(call, edge, edgeDirections(edge)).length > 0);
 }

@@ -9,6 +9,9 @@ export type PartialSummaryMode = 'after_end' | 'during_call';
 /** Which samples become visible later than newer ones of their stream: none, every outbound sample, or some samples. */
 export type LatePublication = 'none' | 'direction' | 'samples';
 
+/** What Metrics answers for a call before its first sample is visible: an empty list, or 404/20404 (not documented). */
+export type MetricsBeforeData = 'empty' | 'not_found';
+
 /** Seconds between two `sdk_edge` samples: the SDK measures every second, gateways every 10 s. */
 export type SdkSampleSeconds = 1 | 10;
 
@@ -50,6 +53,8 @@ export interface SimulatorVariant {
   readonly lateSeconds: number;
   /** Share of samples that are late under `samples` (0..1). Default 0.2. */
   readonly lateFraction: number;
+  /** Metrics of a call none of whose samples is visible yet. Default `empty`. */
+  readonly metricsBeforeData: MetricsBeforeData;
 }
 
 /** The variant used when an option is not given. */
@@ -69,6 +74,7 @@ export const DEFAULT_VARIANT: SimulatorVariant = {
   latePublication: 'none',
   lateSeconds: 300,
   lateFraction: 0.2,
+  metricsBeforeData: 'empty',
 };
 
 /** The variant as the control API shows it (snake_case JSON). */
@@ -89,5 +95,6 @@ export function variantToJson(variant: SimulatorVariant): Record<string, unknown
     late_publication: variant.latePublication,
     late_seconds: variant.lateSeconds,
     late_fraction: variant.lateFraction,
+    metrics_before_data: variant.metricsBeforeData,
   };
 }

@@ -22,6 +22,8 @@ const ROWS: Array<[string, Row]> = [
   ['no Summary, newest first, configured calls', { variant: { order: 'desc' }, tracking: 'static' }],
   ['Summary during the call, oldest first, configured calls', { variant: { partialSummary: 'during_call' }, tracking: 'static' }],
   ['Summary during the call, newest first, discovered', { variant: { partialSummary: 'during_call', order: 'desc' }, tracking: 'discovery' }],
+  // Metrics answering 404 until a call's first sample is published: the call must not be ended for it (probe I).
+  ['no Summary, Metrics 404 before the first sample, discovered', { variant: { metricsBeforeData: 'not_found' }, tracking: 'discovery' }],
   // 1 s SDK samples are ten times the records: a 1000-record page keeps a poll at one request per edge.
   ['no Summary, SDK every 1 s, oldest first, PageSize 1000', { variant: { sdkSampleSeconds: 1 }, tracking: 'discovery', env: { PAGE_SIZE: '1000' } }],
   ['no Summary, SDK every 1 s, newest first, PageSize 1000', { variant: { sdkSampleSeconds: 1, order: 'desc' }, tracking: 'static', env: { PAGE_SIZE: '1000' } }],

@@ -85,6 +85,23 @@ describe('late publication', () => {
   });
 });
 
+describe('Metrics before the first sample is visible', () => {
+  it('not_found: 404/20404 on every edge until a sample of the call is visible, then 200 (an edge without data: empty)', async () => {
+    let now = T0;
+    s = await startTestSimulator({ now: () => now, lagSeconds: 30, variant: { metricsBeforeData: 'not_found' } });
+    const call = s.simulator.createCall({ type: 'carrier', ageSeconds: 0 });
+    const status = async (edge: string): Promise<number> => (await s!.api(`/v1/Voice/${call.sid}/Metrics?Edge=${edge}`)).status;
+    expect(await status('carrier_edge')).toBe(404);
+    expect(await status('sip_edge')).toBe(404);
+    const body = (await (await s.api(`/v1/Voice/${call.sid}/Metrics?Edge=carrier_edge`)).json()) as { code: number };
+    expect(body.code).toBe(20404);
+    now += 60_000;
+    expect(await status('carrier_edge')).toBe(200);
+    expect(await status('sip_edge')).toBe(200);
+    expect(await s.control.setVariant({ metrics_before_data: 'empty' })).toMatchObject({ metrics_before_data: 'empty' });
+  });
+});
+
 describe('Edge omitted', () => {
   it('returns only the call type default edge', async () => {
     s = await startTestSimulator({ now: () => T0 });
