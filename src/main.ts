@@ -262,9 +262,9 @@ interface Serving {
 }
 
 // Runs the exporter until SIGTERM or SIGINT: listen, start, reload on SIGHUP, then stop cleanly (a second signal
-// exits at once). The signals are handled from before the server listens: the start-up account check can wait on
-// Twilio for a minute while the server already answers, and a SIGHUP or SIGTERM in that window killed the process
-// (Node's default action) with no log line and no last state save.
+// cuts the requests in flight, a third exits at once). The signals are handled from before the server listens: the
+// start-up account check can wait on Twilio for a minute while the server already answers, and a SIGHUP or SIGTERM
+// in that window killed the process (Node's default action) with no log line and no last state save.
 async function serve({ flags, config, options, shard, demo, webConfig }: Serving): Promise<number> {
   const logger: Logger = createLogger(config.log.level, config.log.format);
   const exporter = createExporter({
@@ -314,10 +314,16 @@ async function serve({ flags, config, options, shard, demo, webConfig }: Serving
   }
   const signal = early ?? (await signalled);
   logger.info({ signal, ...(!started && { during: 'start-up' }) }, 'shutting down');
-  // A second signal while shutting down exits at once.
-  const force = (): void => process.exit(1);
-  process.once('SIGTERM', force);
-  process.once('SIGINT', force);
+  // A second signal while shutting down cuts the requests still in flight (unanswered, so Twilio sends them again)
+  // and goes on to the last save; a third exits at once.
+  let more = 0;
+  const hurry = (): void => {
+    if (++more > 1) process.exit(1);
+    logger.warn('second signal: cutting the requests still in flight, then saving and stopping (a third exits at once)');
+    requests.cut();
+  };
+  process.on('SIGTERM', hurry);
+  process.on('SIGINT', hurry);
   // Requests in flight are answered first: a push or callback answered 2xx is applied before the last state save and
   // OTLP push. stop() also ends a start still under way: its account check is aborted and nothing more is started.
   await requests.drain();

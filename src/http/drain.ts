@@ -16,6 +16,8 @@ export interface RequestDrain {
    * no request is in flight and no connection is open.
    */
   drain(ms?: number): Promise<void>;
+  /** Cuts every connection now, requests in flight unanswered: a drain under way resolves. */
+  cut(): void;
 }
 
 /** Starts counting the requests of `server` (before it listens). */
@@ -40,6 +42,9 @@ export function trackRequests(server: Server): RequestDrain {
       server.closeIdleConnections();
       const cut = setTimeout(() => server.closeAllConnections(), ms);
       return closed.finally(() => clearTimeout(cut));
+    },
+    cut() {
+      server.closeAllConnections();
     },
   };
 }

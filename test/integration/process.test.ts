@@ -329,4 +329,52 @@ describe('the exporter process', () => {
     // Either the batch was applied and saved, or Twilio was not told it was (and delivers it again).
     expect({ status, saved }).toEqual({ status: 'HTTP/1.1 200 OK', saved: true });
   });
+
+  it('a second SIGTERM cuts a request still in flight and still takes the last state save; the process exits 0', { timeout: 60_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0, seed: 4 });
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
+    const file = join(dir, 'config.yaml');
+    const statePath = join(dir, 'state.json');
+    writeFileSync(file, stringify({
+      accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
+      state: { path: statePath },
+    }));
+    const p = run([`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`]);
+    await eventually(() => (p.output().includes('Serving metrics on') ? true : undefined), 20_000, 'the start');
+    const sink = `http://127.0.0.1:${port}/webhooks/twilio/event-streams/${DEMO_ACCOUNT.accountSid}`;
+    const at = new Date(Math.floor(Date.now() / 10_000) * 10_000 - 30_000).toISOString();
+    const delivery = (callSid: string, id: string): { body: string; path: string; signature: string } => {
+      const body = JSON.stringify([{
+        specversion: '1.0', type: 'com.twilio.voice.insights.call-metrics.gateway', source: `/v1/Voice/${callSid}/Metrics`, id,
+        dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallMetric/2', time: at,
+        data: { call_sid: callSid, account_sid: DEMO_ACCOUNT.accountSid, timestamp: at, edge: 'carrier_edge', direction: 'inbound', carrier_edge: { codec_name: 'pcmu' } },
+      }]);
+      const signed = signDelivery(DEMO_ACCOUNT.authToken, sink, body);
+      return { body, path: signed.url.slice(`http://127.0.0.1:${port}`.length), signature: signed.signature };
+    };
+    // Applied before the shutdown: it must be in the last save.
+    const done = delivery('CA6666666666666666666666666666aaaa', 'EVdone0001');
+    const answered = await fetch(`http://127.0.0.1:${port}${done.path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': done.signature }, body: done.body });
+    expect(answered.status).toBe(200);
+    // Stalled halfway: the first SIGTERM waits for it, the second cuts it unanswered.
+    const stalled = delivery('CA6666666666666666666666666666bbbb', 'EVstall0001');
+    const s = connect(port, '127.0.0.1');
+    await once(s, 'connect');
+    let answer = '';
+    s.on('data', (d: Buffer) => (answer += d.toString()));
+    s.on('error', () => undefined);
+    s.write(`POST ${stalled.path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nX-Twilio-Signature: ${stalled.signature}\r\nContent-Length: ${Buffer.byteLength(stalled.body)}\r\n\r\n${stalled.body.slice(0, 40)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(answer).toBe('');
+    const saved = readFileSync(statePath, 'utf8');
+    expect(saved).toContain('CA6666666666666666666666666666aaaa');
+    expect(saved).not.toContain('CA6666666666666666666666666666bbbb');
+  });
 });
