@@ -28,10 +28,15 @@ export function trackRequests(server: Server): RequestDrain {
     inFlight++;
     res.once('close', () => {
       inFlight--;
-      // Once answered, a kept-alive connection would otherwise stay open until its idle timeout.
-      if (draining) setImmediate(() => server.closeIdleConnections());
+      if (draining) setImmediate(closeWhenDone);
     });
   });
+  // With no request in flight, what is left is kept-alive connections and ones that have not sent a whole request
+  // yet: nothing answered is lost by closing them (a request never answered is one Twilio sends again).
+  const closeWhenDone = (): void => {
+    if (inFlight === 0) server.closeAllConnections();
+    else server.closeIdleConnections();
+  };
   return {
     get inFlight() {
       return inFlight;
@@ -39,7 +44,7 @@ export function trackRequests(server: Server): RequestDrain {
     drain(ms = DRAIN_MS) {
       draining = true;
       const closed = new Promise<void>((done) => server.close(() => done()));
-      server.closeIdleConnections();
+      closeWhenDone();
       const cut = setTimeout(() => server.closeAllConnections(), ms);
       return closed.finally(() => clearTimeout(cut));
     },

@@ -60,4 +60,15 @@ describe('trackRequests', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
     expect(r.answer()).toBe('');
   });
+
+  it('does not wait on a connection that never sent a request', async () => {
+    const { port, drain } = await serve(0);
+    const idle = connect(port, '127.0.0.1');
+    await once(idle, 'connect');
+    const closed = once(idle, 'close');
+    const t0 = Date.now();
+    await drain.drain(5000);
+    await closed;
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
 });
