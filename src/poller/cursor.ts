@@ -11,7 +11,10 @@ import type { ReadBudget } from './read-budget.ts';
 /** Sort order of a query's records, learned from the data (the real API's order is not documented). */
 export type SampleOrder = 'asc' | 'desc' | 'unknown';
 
-/** The least span of samples a read's page and byte budget is sized for, with the lateness read-back off. */
+/**
+ * How far behind the newest sample an ordinary newest-first poll reads while a gateway edge has shown one of its two
+ * directions only: the other may be published minutes later. Also the least span a read's budget is sized for.
+ */
 export const DESC_LOOKBACK_MS = 5 * 60_000;
 
 /** How late a sample may be published (after newer ones of its stream) and still be read: `max_sample_lateness` [10 min]. */
@@ -174,10 +177,18 @@ export async function readQuery(
   let req: MetricsQuery | { url: string } = resumeUrl !== null ? { url: resumeUrl } : query;
   let resuming = resumeUrl !== null;
   // Newest first, an ordinary poll reads down to the newest sample of every stream seen (the stream furthest behind);
-  // samples published late behind it are the read-back's, which reaches back the whole window.
+  // samples published late behind it are the read-back's, which reaches back the whole window. A gateway edge's
+  // second direction, not seen yet, may be published minutes after the first: until then it reads DESC_LOOKBACK_MS back.
   let caughtUp = Number.POSITIVE_INFINITY;
   for (const hw of cursor.highWater.values()) caughtUp = Math.min(caughtUp, hw);
-  const stopAt = deep ? newest - window : Number.isFinite(caughtUp) ? caughtUp : Number.NEGATIVE_INFINITY;
+  const streamsExpected = query.edge === undefined || query.edge === 'sdk_edge' ? 1 : 2;
+  const stopAt = deep
+    ? newest - window
+    : cursor.highWater.size < streamsExpected
+      ? newest - DESC_LOOKBACK_MS
+      : Number.isFinite(caughtUp)
+        ? caughtUp
+        : Number.NEGATIVE_INFINITY;
   const state = newReadState(cursor, deep, window);
   let reset = false;
   let requests = 0;

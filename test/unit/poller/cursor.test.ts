@@ -137,6 +137,26 @@ describe('readQuery, descending order', () => {
     expect(h.appliedTimestamps).toHaveLength(120);
   });
 
+  // One direction of a gateway edge may be published minutes after the other (probe I): until both are seen, an
+  // ordinary poll still reads 5 minutes back, so the late direction's series shows up with its first samples.
+  it('reads 5 minutes back while only one direction of a gateway edge has been seen', async () => {
+    const h = harness({ order: 'desc', pageSize: 10, edge: 'sip_edge', directions: ['inbound', 'outbound'], maxLatenessMs: 0 });
+    h.api.add(80);
+    const outbound = (r: unknown): boolean => (r as { direction: string }).direction === 'outbound';
+    const held = h.api.records.filter(outbound);
+    h.api.records.splice(0, h.api.records.length, ...h.api.records.filter((r) => !outbound(r)));
+    await h.poll();
+    expect(h.cursor.highWater.size).toBe(1);
+    // Outbound is published 240 s behind inbound: rounds 0..15 of 40.
+    const published = held.slice(0, 16);
+    for (const r of published) {
+      const at = h.api.records.findIndex((x) => (x as { timestamp: string }).timestamp > (r as { timestamp: string }).timestamp);
+      h.api.records.splice(at, 0, r);
+    }
+    await h.poll();
+    expect(h.store.lastTimestamp(CALL_1, 'sip_edge', 'outbound')).toBe(T0 + 15 * 10_000 + 1000);
+  });
+
   it('reads back far enough for both streams of a gateway edge', async () => {
     const h = harness({ order: 'desc', pageSize: 10, edge: 'sip_edge', directions: ['inbound', 'outbound'] });
     h.api.add(40);
