@@ -146,6 +146,18 @@ export class EdgePlan {
     }
   }
 
+  /**
+   * The next poll is the last of an ended call: the edges that would make its data edges a larger call type (the SIP
+   * leg of a carrier call that may be trunking) are asked once more, whatever their gap, since their history is whole.
+   */
+  lastPoll(): void {
+    const data = this.dataEdges();
+    if (data.length === 0) return;
+    for (const [edge, state] of this.#edges) {
+      if (!state.hasData && completes(data, edge)) state.nextPoll = Math.min(state.nextPoll, this.#poll + 1);
+    }
+  }
+
   /** Starts the next poll and returns the edges to ask on it. */
   begin(): Edge[] {
     this.#poll += 1;

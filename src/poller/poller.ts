@@ -295,11 +295,15 @@ export class Poller {
     } else {
       try {
         state.summaryThisPoll = undefined;
-        const edges = await this.#edges(state, account, signal);
         // The read-back follows data time, which stops with the call: the last poll of an ended call reaches back
-        // the whole lateness window once, for samples published late in its last minutes.
+        // the whole lateness window once, for samples published late in its last minutes, and asks once more an edge
+        // that may have started after its last probe (a trunking call's SIP leg).
         const readBack = !state.readBackDone && state.call.endedAtMs !== undefined && !this.#o.registry.isPollable(state.call, this.#now() + this.#o.pollIntervalMs);
-        if (readBack) state.readBackDone = true;
+        if (readBack) {
+          state.readBackDone = true;
+          state.plan.lastPoll();
+        }
+        const edges = await this.#edges(state, account, signal);
         const reads = await Promise.allSettled(
           edges.map(async (edge) => {
             let cursor = state.cursors.get(edge);

@@ -122,6 +122,17 @@ describe('EdgePlan', () => {
     expect(plan.dataEdges()).toEqual(['carrier_edge', 'sip_edge']);
   });
 
+  it('on the last poll of an ended call asks once more the edge that would complete its call type, not the others', () => {
+    const plan = new EdgePlan();
+    drive(plan, ['carrier_edge'], 40, 2);
+    plan.lastPoll();
+    expect(plan.begin()).toEqual(['carrier_edge', 'sip_edge']);
+    const whole = new EdgePlan();
+    drive(whole, ['carrier_edge', 'sip_edge'], 40, 2);
+    whole.lastPoll();
+    expect(whole.begin()).toEqual(['carrier_edge', 'sip_edge']);
+  });
+
   it('asks an edge the Summary names at least every 4 polls until it has data', () => {
     const plan = new EdgePlan();
     plan.expect(['carrier_edge', 'sip_edge'], 'summary');

@@ -169,6 +169,21 @@ describe('Poller end check', () => {
     expect(h.carrier.requests.length - before).toBeLessThan(20);
   });
 
+  // A trunking call's SIP leg may start minutes after its carrier leg: once the call has ended its history is complete,
+  // and the last poll asks that edge once more, so a call shorter than the probe gaps does not lose it (probe I).
+  it('asks the edge that would complete the call type once more on the last poll of an ended call, and applies its data', async () => {
+    const h = setup(END_CHECK_AFTER_MS, 3);
+    let sip = 0;
+    h.store.addListener({ onSample: (s) => (s.edge === 'sip_edge' ? sip++ : undefined) });
+    await h.pollFor(60_000);
+    // The SIP leg's data comes after the edge plan's probes of it; the call ends before the next probe.
+    h.client.api(CALL_1, 'sip_edge').add(6);
+    h.registry.end(CALL_1, ACCOUNT_A);
+    await h.pollFor(70_000);
+    expect(sip).toBe(6);
+    expect(h.store.get(CALL_1)!.callType).toBe('trunking');
+  });
+
   it('counts the silence from when the call was tracked when no sample ever came', async () => {
     const h = setup(END_CHECK_AFTER_MS, 0);
     h.client.setSummary(CALL_1, summaryOf('canceled'));
