@@ -105,7 +105,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   // pushes are left to the push (hybrid: until their pushes stop for `event_streams.hybrid_gap`).
   const accounts = createAccounts({ config, running: runningAccount, dispatcher, telemetry, now });
   const isRunning = (accountSid: string): boolean => accounts.has(accountSid);
-  const eventStreams = eventStreamsSource({ config, registry, store, telemetry, now, running: () => running, runningAccount, isRunning });
+  const eventStreams = eventStreamsSource({ config, registry, store, telemetry, now, running: () => running, runningAccount, isRunning, liveAtSave: () => stateSaver?.liveAtSave ?? [] });
   const poller = new Poller({
     accounts,
     registry,

@@ -219,6 +219,11 @@ export class SampleStore {
     return this.#calls.size;
   }
 
+  /** Whether the exactly-once state of this account's removed (or restored) call is kept. */
+  isParked(accountSid: string, callSid: string): boolean {
+    return this.#parked.has(parkKey(accountSid, callSid));
+  }
+
   /** Number of removed calls whose exactly-once state is still kept. */
   get parkedSize(): number {
     return this.#parked.size;

@@ -39,6 +39,7 @@ export interface StateSaverOptions {
  * state file may cost a repeat, never a crash.
  */
 export class StateSaver {
+  #liveAtSave: ReadonlyArray<{ readonly callSid: string; readonly accountSid: string }> = [];
   readonly #o: StateSaverOptions;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
@@ -54,6 +55,14 @@ export class StateSaver {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#lock = new StateLock(options.path, { staleAfterMs: Math.max(60_000, 3 * options.flushIntervalMs) });
+  }
+
+  /**
+   * The calls the last load restored that were live (tracked, not ended) when the file was saved: a source that
+   * nothing else announces again (Event Streams, for a call known only from pushes) tracks them again.
+   */
+  get liveAtSave(): ReadonlyArray<{ readonly callSid: string; readonly accountSid: string }> {
+    return this.#liveAtSave;
   }
 
   /**
@@ -89,6 +98,10 @@ export class StateSaver {
       return 0;
     }
     const n = store.restore(r.entries);
+    // Only those the store kept: one it dropped would start over and count its history again.
+    this.#liveAtSave = r.entries
+      .filter((e) => e.parkedAtMs === null && store.isParked(e.call.accountSid, e.call.callSid))
+      .map((e) => ({ callSid: e.call.callSid, accountSid: e.call.accountSid }));
     const endedCalls = ended?.calls.restoreEnded(r.ended) ?? 0;
     // Dropped: past the removed-call cap or its retention, the oldest of the calls the file held.
     logger.info({ path, calls: n, dropped: r.read - n, ended_calls: endedCalls, saved_at: r.savedAt }, 'state file loaded: calls resume where they stopped');
