@@ -149,6 +149,7 @@ export class SampleStore {
     observe: [],
     newest: [],
   };
+  readonly #pending = new Map<string, { callType?: string; summary?: CallSummaryInfo; readonly atMs: number }>();
   readonly #backfill: boolean;
   readonly #historyWindowMs: number;
   readonly #latenessMs: number;
@@ -199,6 +200,15 @@ export class SampleStore {
         lastAppliedAtMs: undefined,
       };
     }
+    const pending = this.#pending.get(callSid);
+    if (pending) {
+      this.#pending.delete(callSid);
+      if (pending.callType !== undefined) {
+        call.callType = pending.callType;
+        call.callTypeNamed = true;
+      }
+      if (pending.summary !== undefined && (call.summary === undefined || call.summary.rank <= pending.summary.rank)) call.summary = pending.summary;
+    }
     this.#calls.set(callSid, call);
     this.#changes++;
     return call;
@@ -234,18 +244,42 @@ export class SampleStore {
     return this.#changes;
   }
 
-  /** Records the call type a Call Summary names: the edges with data no longer change it. */
+  /**
+   * Records the call type a Call Summary names: the edges with data no longer change it. For a call not held yet
+   * (a pushed summary may come before the call's first metrics) it waits for the call.
+   */
   setCallType(callSid: string, callType: string): void {
     const call = this.#calls.get(callSid);
-    if (!call) return;
+    if (!call) {
+      this.#pendingFor(callSid).callType = callType;
+      return;
+    }
     call.callType = callType;
     call.callTypeNamed = true;
   }
 
-  /** Records a call summary unless a more final one is kept (deliveries arrive in any order). */
+  /** Records a call summary unless a more final one is kept (deliveries arrive in any order); one not held yet waits. */
   setSummary(callSid: string, summary: CallSummaryInfo): void {
     const call = this.#calls.get(callSid);
-    if (call && (call.summary === undefined || call.summary.rank <= summary.rank)) call.summary = summary;
+    if (!call) {
+      const pending = this.#pendingFor(callSid);
+      if (pending.summary === undefined || pending.summary.rank <= summary.rank) pending.summary = summary;
+      return;
+    }
+    if (call.summary === undefined || call.summary.rank <= summary.rank) call.summary = summary;
+  }
+
+  // What summaries said of calls not held yet: oldest first, as many and for as long as removed calls are kept.
+  #pendingFor(callSid: string): { callType?: string; summary?: CallSummaryInfo } {
+    let p = this.#pending.get(callSid);
+    if (p) return p;
+    const now = this.#now();
+    for (const [sid, old] of this.#pending) {
+      if (this.#pending.size < this.#maxParked && now - old.atMs <= this.#parkedRetentionMs) break;
+      this.#pending.delete(sid);
+    }
+    this.#pending.set(callSid, (p = { atMs: now }));
+    return p;
   }
 
   /** The newest applied timestamp of a stream, or undefined when nothing was applied yet. */

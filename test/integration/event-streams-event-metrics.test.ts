@@ -68,4 +68,20 @@ describe('metrics from pushed call events and summaries', () => {
       expect.objectContaining({ labels: { call_sid: CALL, account_sid: ACCOUNT, call_type: 'client', processing_state: 'complete' }, value: 3 }),
     ]);
   });
+
+  // Event Streams does not keep order: a summary may come before the call's first metrics (probe K).
+  it('shows the per-call summary of a call whose summary came before its first metrics', { timeout: 30_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    exp = await startTestExporter(sim.url, {
+      accounts: [{ account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
+      backfill: true,
+    });
+    const sink = `${exp.url}/webhooks/twilio/event-streams/${ACCOUNT}`;
+    expect(await post(sink, [summary('S1', 'partial', [], ['low_mos'])])).toBe(200);
+    expect(await post(sink, [metric('M1')])).toBe(200);
+    const text = await exp.scrape();
+    expect(seriesOf(text, 'twilio_call_summary_tags')).toEqual([
+      expect.objectContaining({ labels: { call_sid: CALL, account_sid: ACCOUNT, call_type: 'client', processing_state: 'partial' }, value: 1 }),
+    ]);
+  });
 });
