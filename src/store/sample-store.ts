@@ -35,6 +35,8 @@ export interface CallState {
   summary?: CallSummaryInfo;
   /** When a sample of the call was last applied (the clock's time, not the sample's), epoch ms; not saved. */
   lastAppliedAtMs?: number | undefined;
+  /** Tracked again after its exactly-once state expired: what it applied before is unknown, so nothing is applied. */
+  exactlyOnceLost?: boolean;
 }
 
 /** What the store keeps of a call summary for the per-call summary gauge: bounded, label-safe fields. */
@@ -96,6 +98,12 @@ export interface SampleStoreOptions {
   readonly parkedRetentionMs?: number;
   /** Cap on removed calls whose state is kept; the oldest go first [10000]. */
   readonly maxParked?: number;
+  /**
+   * How long the store remembers that a removed call's exactly-once state expired, so the call, tracked again (the
+   * registry remembers an ended call for Twilio's 4 h retry horizon), refuses its samples rather than count them
+   * twice [4 h]; at most 4 × maxParked calls.
+   */
+  readonly expiredMemoryMs?: number;
   /** Clock, epoch ms [Date.now]. */
   readonly now?: () => number;
 }
@@ -149,6 +157,9 @@ export class SampleStore {
     observe: [],
     newest: [],
   };
+  // Removed calls whose exactly-once state expired, with when: oldest first.
+  readonly #expired = new Map<string, number>();
+  readonly #expiredMemoryMs: number;
   readonly #pending = new Map<string, { callType?: string; summary?: CallSummaryInfo; readonly atMs: number }>();
   readonly #backfill: boolean;
   readonly #historyWindowMs: number;
@@ -165,6 +176,7 @@ export class SampleStore {
     this.#latenessMs = options.maxSampleLatenessMs ?? 600_000;
     this.#parkedRetentionMs = options.parkedRetentionMs ?? this.#latenessMs + this.#historyWindowMs;
     this.#maxParked = options.maxParked ?? 10_000;
+    this.#expiredMemoryMs = options.expiredMemoryMs ?? 4 * 3600_000;
     this.#now = options.now ?? Date.now;
   }
 
@@ -185,6 +197,7 @@ export class SampleStore {
     this.#expireParked();
     const key = parkKey(accountSid, callSid);
     const parked = this.#parked.get(key);
+    const expiredAtMs = parked ? undefined : this.#expired.get(key);
     if (parked) {
       this.#parked.delete(key);
       call = parked.call;
@@ -199,6 +212,7 @@ export class SampleStore {
         streams: new Map(),
         lastAppliedAtMs: undefined,
       };
+      if (expiredAtMs !== undefined && this.#now() - expiredAtMs <= this.#expiredMemoryMs) call.exactlyOnceLost = true;
     }
     const pending = this.#pending.get(callSid);
     if (pending) {
@@ -302,6 +316,10 @@ export class SampleStore {
     for (const sample of sorted) {
       const call = this.#calls.get(sample.callSid);
       if (!call) continue;
+      if (call.exactlyOnceLost === true) {
+        result.tooLate++;
+        continue;
+      }
       const key = streamKey(sample.edge, sample.direction);
       let stream = call.streams.get(key);
       const t = sample.timestampMs;
@@ -415,10 +433,17 @@ export class SampleStore {
 
   // Oldest first: insertion order is removal order, except for restored calls, which the age test still catches.
   #expireParked(): void {
-    const oldest = this.#now() - this.#parkedRetentionMs;
+    const now = this.#now();
+    const oldest = now - this.#parkedRetentionMs;
     for (const [key, p] of this.#parked) {
       if (this.#parked.size <= this.#maxParked && p.parkedAtMs >= oldest) break;
       this.#parked.delete(key);
+      this.#expired.delete(key);
+      this.#expired.set(key, now);
+    }
+    for (const [key, at] of this.#expired) {
+      if (this.#expired.size <= 4 * this.#maxParked && now - at <= this.#expiredMemoryMs) break;
+      this.#expired.delete(key);
     }
   }
 }

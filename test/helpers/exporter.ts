@@ -30,7 +30,7 @@ export interface TestExporter {
 export async function startTestExporter(
   simulatorUrl: string,
   extra: Record<string, unknown> = {},
-  deps: Partial<Pick<ExporterDeps, 'shard' | 'webConfig' | 'logger'>> = {},
+  deps: Partial<Pick<ExporterDeps, 'shard' | 'webConfig' | 'logger' | 'now'>> = {},
   listen: { readonly host?: string; readonly port?: number } = {},
 ): Promise<TestExporter> {
   const dir = mkdtempSync(join(tmpdir(), 'tie-test-'));

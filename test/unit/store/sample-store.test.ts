@@ -217,6 +217,28 @@ describe('SampleStore removed calls of two accounts', () => {
   });
 });
 
+describe('SampleStore after a removed call\u2019s state expired', () => {
+  // Probe K #1: the registry remembers an ended call for 4 h (Twilio's retry horizon), the store its exactly-once
+  // state for max_sample_lateness + 2 min. A call tracked again after that started over, and a redelivered sample of
+  // it counted twice.
+  it('refuses, as too late, the samples of a call tracked again after its exactly-once state expired, and counts them', () => {
+    let now = T0;
+    const store = new SampleStore({ backfill: true, now: () => now, maxSampleLatenessMs: 60_000 });
+    const samples = [0, 10, 20].map((at) => sample({ at }));
+    store.addCall(CALL_1, ACCOUNT_A, T0);
+    expect(store.apply(samples).applied).toBe(3);
+    store.removeCall(CALL_1);
+    now += 60_000 + 120_000 + 1;
+    store.sweep();
+    expect(store.parkedSize).toBe(0);
+    store.addCall(CALL_1, ACCOUNT_A, now);
+    expect(store.apply(samples)).toMatchObject({ applied: 0, tooLate: 3 });
+    // A call never held before (its end came before its first metrics) is applied as usual.
+    store.addCall(CALL_2, ACCOUNT_A, now);
+    expect(store.apply([sample({ callSid: CALL_2, at: 0 })]).applied).toBe(1);
+  });
+});
+
 describe('SampleStore listeners and removal', () => {
   it('calls every listener once per new sample with the call state', () => {
     const { store, seen } = setup();
@@ -273,9 +295,9 @@ describe('SampleStore listeners and removal', () => {
     store.removeCall(CALL_2);
     expect(store.parkedSize).toBe(1);
 
-    // CALL_1 went first (cap): it starts again from scratch.
+    // CALL_1 went first (cap): what it applied is forgotten, so its samples are refused as too late, not counted again.
     store.addCall(CALL_1, ACCOUNT_A, now);
-    expect(store.apply([sample({ at: 10 })]).applied).toBe(1);
+    expect(store.apply([sample({ at: 10 })])).toMatchObject({ applied: 0, tooLate: 1 });
     now += 60_001;
     expect(store.sweep()).toBe(1);
     store.addCall(CALL_2, ACCOUNT_B, now);
