@@ -182,7 +182,8 @@ function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (sou
     onRefused,
   });
   registry.addListener({
-    onTracked: (call) => store.addCall(call.callSid, call.accountSid, call.trackedAtMs),
+    // A call tracked already ended is one the registry remembered: a redelivery of what it already applied, maybe.
+    onTracked: (call) => store.addCall(call.callSid, call.accountSid, call.trackedAtMs, { ended: call.endedAtMs !== undefined }),
     onRemoved: (call) => store.removeCall(call.callSid),
   });
   // The registry's ended calls ride along, so a call that ended before a restart stays ended after it.

@@ -191,7 +191,7 @@ export class SampleStore {
    * Starts holding a call (idempotent); `trackedAtMs` of the first call wins, and a call removed a short
    * while ago (or restored from the state file) resumes its state, tracking time included.
    */
-  addCall(callSid: string, accountSid: string, trackedAtMs: number): CallState {
+  addCall(callSid: string, accountSid: string, trackedAtMs: number, options: { readonly ended?: boolean } = {}): CallState {
     let call = this.#calls.get(callSid);
     if (call) return call;
     this.#expireParked();
@@ -212,7 +212,8 @@ export class SampleStore {
         streams: new Map(),
         lastAppliedAtMs: undefined,
       };
-      if (expiredAtMs !== undefined && this.#now() - expiredAtMs <= this.#expiredMemoryMs) call.exactlyOnceLost = true;
+      // An ended call (announced again by a redelivery) would count again what it applied; a live one starts over.
+      if (options.ended === true && expiredAtMs !== undefined && this.#now() - expiredAtMs <= this.#expiredMemoryMs) call.exactlyOnceLost = true;
     }
     const pending = this.#pending.get(callSid);
     if (pending) {

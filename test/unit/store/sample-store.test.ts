@@ -231,11 +231,23 @@ describe('SampleStore after a removed call\u2019s state expired', () => {
     now += 60_000 + 120_000 + 1;
     store.sweep();
     expect(store.parkedSize).toBe(0);
-    store.addCall(CALL_1, ACCOUNT_A, now);
+    store.addCall(CALL_1, ACCOUNT_A, now, { ended: true });
     expect(store.apply(samples)).toMatchObject({ applied: 0, tooLate: 3 });
     // A call never held before (its end came before its first metrics) is applied as usual.
-    store.addCall(CALL_2, ACCOUNT_A, now);
+    store.addCall(CALL_2, ACCOUNT_A, now, { ended: true });
     expect(store.apply([sample({ callSid: CALL_2, at: 0 })]).applied).toBe(1);
+  });
+
+  it('lets a live call tracked again after its state expired start over (a live call is not a redelivery)', () => {
+    let now = T0;
+    const store = new SampleStore({ backfill: true, now: () => now, maxSampleLatenessMs: 60_000 });
+    store.addCall(CALL_1, ACCOUNT_A, T0);
+    store.apply([0, 10].map((at) => sample({ at })));
+    store.removeCall(CALL_1);
+    now += 60_000 + 120_000 + 1;
+    store.sweep();
+    store.addCall(CALL_1, ACCOUNT_A, now);
+    expect(store.apply([sample({ at: 200 })]).applied).toBe(1);
   });
 });
 
@@ -295,9 +307,9 @@ describe('SampleStore listeners and removal', () => {
     store.removeCall(CALL_2);
     expect(store.parkedSize).toBe(1);
 
-    // CALL_1 went first (cap): what it applied is forgotten, so its samples are refused as too late, not counted again.
+    // CALL_1 went first (cap): it starts again from scratch.
     store.addCall(CALL_1, ACCOUNT_A, now);
-    expect(store.apply([sample({ at: 10 })])).toMatchObject({ applied: 0, tooLate: 1 });
+    expect(store.apply([sample({ at: 10 })]).applied).toBe(1);
     now += 60_001;
     expect(store.sweep()).toBe(1);
     store.addCall(CALL_2, ACCOUNT_B, now);
