@@ -37,19 +37,24 @@ async function post(sink: string, events: unknown[]): Promise<number> {
 const count = (text: string, name: string, labels: Record<string, string>): number =>
   seriesOf(text, name).filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0);
 
+// A push-mode exporter replaying everything once (backfill), and its account's sink URL.
+async function startPushExporter(): Promise<{ exp: TestExporter; sink: string }> {
+  sim = await startSimulator({ lagSeconds: 0 });
+  exp = await startTestExporter(sim.url, {
+    accounts: [{ account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
+    backfill: true,
+  });
+  return { exp, sink: `${exp.url}/webhooks/twilio/event-streams/${ACCOUNT}` };
+}
+
 describe('metrics from pushed call events and summaries', () => {
   it('counts SDK warnings by bounded labels, each call tag once, and shows the per-call summary while the call is retained', { timeout: 30_000 }, async () => {
-    sim = await startSimulator({ lagSeconds: 0 });
-    exp = await startTestExporter(sim.url, {
-      accounts: [{ account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
-      backfill: true,
-    });
-    const sink = `${exp.url}/webhooks/twilio/event-streams/${ACCOUNT}`;
+    const { exp: e, sink } = await startPushExporter();
     expect(await post(sink, [metric('M1'), sdkEvent('W1', 'network-quality-warning-raised', 'high-rtt'), sdkEvent('W2', 'network-quality-warning-raised', 'hostile-name-1')])).toBe(200);
     // A redelivery of W1, another warning, then the summaries: partial, complete, and the partial again, out of order.
     expect(await post(sink, [sdkEvent('W1', 'network-quality-warning-raised', 'high-rtt'), sdkEvent('W3', 'network-quality-warning-cleared', 'high-rtt', 'INFO')])).toBe(200);
     expect(await post(sink, [summary('S2', 'complete', ['high_pdd'], ['low_mos', 'high_jitter']), summary('S1', 'partial', [], ['low_mos'])])).toBe(200);
-    const text = await exp.scrape();
+    const text = await e.scrape();
 
     const events = 'twilio_voice_call_events_total';
     expect(count(text, events, { account_sid: ACCOUNT, edge: 'sdk_edge', group: 'network-quality-warning-raised', name: 'high-rtt', level: 'WARNING' })).toBe(1);
@@ -71,15 +76,10 @@ describe('metrics from pushed call events and summaries', () => {
 
   // Event Streams does not keep order: a summary may come before the call's first metrics (probe K).
   it('shows the per-call summary of a call whose summary came before its first metrics', { timeout: 30_000 }, async () => {
-    sim = await startSimulator({ lagSeconds: 0 });
-    exp = await startTestExporter(sim.url, {
-      accounts: [{ account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
-      backfill: true,
-    });
-    const sink = `${exp.url}/webhooks/twilio/event-streams/${ACCOUNT}`;
+    const { exp: e, sink } = await startPushExporter();
     expect(await post(sink, [summary('S1', 'partial', [], ['low_mos'])])).toBe(200);
     expect(await post(sink, [metric('M1')])).toBe(200);
-    const text = await exp.scrape();
+    const text = await e.scrape();
     expect(seriesOf(text, 'twilio_call_summary_tags')).toEqual([
       expect.objectContaining({ labels: { call_sid: CALL, account_sid: ACCOUNT, call_type: 'client', processing_state: 'partial' }, value: 1 }),
     ]);

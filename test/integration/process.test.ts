@@ -63,6 +63,22 @@ async function startingAgainst(upstream: { listen(port: number, host: string): u
   return { p, port, dir };
 }
 
+// The real program in push mode with a state file, against a simulator (the account check's upstream), once it serves.
+async function startPushProcess(seed: number): Promise<{ p: ReturnType<typeof run>; port: number; statePath: string }> {
+  sim = await startSimulator({ lagSeconds: 0, seed });
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
+  const file = join(dir, 'config.yaml');
+  const statePath = join(dir, 'state.json');
+  writeFileSync(file, stringify({
+    accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
+    state: { path: statePath },
+  }));
+  const p = run([`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`]);
+  await eventually(() => (p.output().includes('Serving metrics on') ? true : undefined), 20_000, 'the start');
+  return { p, port, statePath };
+}
+
 describe('the exporter process', () => {
   it('demo mode: serves live values from the built-in simulator and stops on SIGTERM with exit 0', { timeout: 60_000 }, async () => {
     const p = run(['--demo', '--web.listen-address=127.0.0.1:0']);
@@ -292,17 +308,7 @@ describe('the exporter process', () => {
   // Twilio gets a 2xx only for a batch that is applied; on shutdown, a batch applied after the last state save would
   // be answered 200 and lost from the state file, so the restarted exporter would count its samples again.
   it('a push delivery in flight at SIGTERM is applied before the last state save (or not answered 2xx)', { timeout: 60_000 }, async () => {
-    sim = await startSimulator({ lagSeconds: 0, seed: 3 });
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
-    const file = join(dir, 'config.yaml');
-    const statePath = join(dir, 'state.json');
-    writeFileSync(file, stringify({
-      accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
-      state: { path: statePath },
-    }));
-    const p = run([`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`]);
-    await eventually(() => (p.output().includes('Serving metrics on') ? true : undefined), 20_000, 'the start');
+    const { p, port, statePath } = await startPushProcess(3);
     const callSid = 'CA5555555555555555555555555555aaaa';
     const at = new Date(Math.floor(Date.now() / 10_000) * 10_000 - 30_000).toISOString();
     const body = JSON.stringify([{
@@ -331,17 +337,7 @@ describe('the exporter process', () => {
   });
 
   it('a second SIGTERM cuts a request still in flight and still takes the last state save; the process exits 0', { timeout: 60_000 }, async () => {
-    sim = await startSimulator({ lagSeconds: 0, seed: 4 });
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
-    const file = join(dir, 'config.yaml');
-    const statePath = join(dir, 'state.json');
-    writeFileSync(file, stringify({
-      accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'push' }],
-      state: { path: statePath },
-    }));
-    const p = run([`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`]);
-    await eventually(() => (p.output().includes('Serving metrics on') ? true : undefined), 20_000, 'the start');
+    const { p, port, statePath } = await startPushProcess(4);
     const sink = `http://127.0.0.1:${port}/webhooks/twilio/event-streams/${DEMO_ACCOUNT.accountSid}`;
     const at = new Date(Math.floor(Date.now() / 10_000) * 10_000 - 30_000).toISOString();
     const delivery = (callSid: string, id: string): { body: string; path: string; signature: string } => {
