@@ -2,10 +2,9 @@
 // exporter's cursors against a full re-read of every (call, edge) as twilio-node's list() does it; then
 // requests per call per poll when Twilio serves no Summary during the call, against the four-edge poller.
 import { Agent } from 'undici';
-import { CALL_TYPES, EDGES_BY_CALL_TYPE } from '../src/samples/sample.ts';
+import { CALL_TYPES, EDGES_BY_CALL_TYPE, edgeDirections } from '../src/samples/sample.ts';
 import type { CallType, Edge } from '../src/samples/sample.ts';
 import { SimulatorControl } from '../src/simulator/control-client.ts';
-import { edgeDirections } from '../src/simulator/metric-stream.ts';
 import type { SortOrder } from '../src/simulator/page-selection.ts';
 import { demoClient } from '../test/helpers/simulator.ts';
 import type { TwilioClient } from '../src/twilio/client.ts';

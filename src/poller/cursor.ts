@@ -1,5 +1,5 @@
 import { checkScope, parseMetricRecord } from '../samples/parse.ts';
-import { streamKey } from '../samples/sample.ts';
+import { edgeDirections, streamKey } from '../samples/sample.ts';
 import type { ParseResult, RecordScope, RejectReason } from '../samples/parse.ts';
 import type { Sample } from '../samples/sample.ts';
 import type { MetricsPage, MetricsQuery, PageLimits } from '../twilio/client.ts';
@@ -181,7 +181,7 @@ export async function readQuery(
   // second direction, not seen yet, may be published minutes after the first: until then it reads DESC_LOOKBACK_MS back.
   let caughtUp = Number.POSITIVE_INFINITY;
   for (const hw of cursor.highWater.values()) caughtUp = Math.min(caughtUp, hw);
-  const streamsExpected = query.edge === undefined || query.edge === 'sdk_edge' ? 1 : 2;
+  const streamsExpected = query.edge === undefined ? 1 : edgeDirections(query.edge).length;
   const stopAt = deep
     ? newest - window
     : cursor.highWater.size < streamsExpected

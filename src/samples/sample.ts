@@ -89,6 +89,13 @@ const STREAM_KEY_TABLE = Object.fromEntries(
   EDGES.map((e) => [e, Object.fromEntries(DIRECTIONS.map((d) => [d, `${e}/${d}`]))]),
 ) as Readonly<Record<Edge, Readonly<Record<Direction, string>>>>;
 
+/** The directions that carry data on an edge: `both` for the SDK, one stream each way on gateways. */
+export function edgeDirections(edge: Edge): readonly Direction[] {
+  if (edge === 'sdk_edge') return ['both'];
+  if (edge === 'unknown_edge') return [];
+  return ['inbound', 'outbound'];
+}
+
 /** The stream a sample belongs to, as one string: `edge/direction`. */
 export function streamKey(edge: Edge, direction: Direction): string {
   return STREAM_KEY_TABLE[edge][direction];

@@ -1,3 +1,4 @@
+import { edgeDirections } from '../samples/sample.ts';
 import type { Direction, Edge } from '../samples/sample.ts';
 import type { CallProfile } from './call-profile.ts';
 import { profileOf } from './call-profile.ts';
@@ -33,13 +34,6 @@ function scaled(signal: IntervalSignal, intervalMs: number): IntervalSignal {
   const packetsLost = Math.min(packetsExpected, Math.round(signal.packetsLost * f));
   const lossPercent = Math.round((packetsLost * 10_000) / packetsExpected) / 100;
   return { ...signal, packetsExpected, packetsLost, lossPercent, packetsSent: Math.max(1, Math.round(signal.packetsSent * f)) };
-}
-
-/** The directions that carry data on an edge: `both` for the SDK, one stream each way on gateways. */
-export function edgeDirections(edge: Edge): readonly Direction[] {
-  if (edge === 'sdk_edge') return ['both'];
-  if (edge === 'unknown_edge') return [];
-  return ['inbound', 'outbound'];
 }
 
 type Totals = StreamTotals;

@@ -1,10 +1,9 @@
 import type { Direction, Edge } from '../samples/sample.ts';
-import { DIRECTIONS, EDGES } from '../samples/sample.ts';
+import { DIRECTIONS, EDGES, edgeDirections } from '../samples/sample.ts';
 import type { ApiRequest, ApiResult } from './api-request.ts';
 import { lookupCall } from './call-lookup.ts';
 import { notFoundError } from './twilio-error.ts';
 import type { SimCall } from './sim-call.ts';
-import { edgeDirections } from './metric-stream.ts';
 import { v1Meta } from './page-links.ts';
 import { neighbourCursors, selectPage } from './page-selection.ts';
 import { enumParam, pageParam, pageSizeParam } from './query-params.ts';

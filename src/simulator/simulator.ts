@@ -12,7 +12,7 @@ import { Ledger } from './ledger.ts';
 import type { MetricRecord } from './metric-record.ts';
 import type { MetricSequence } from './metric-sequence.ts';
 import { metricSequence } from './metric-sequence.ts';
-import { edgeDirections } from './metric-stream.ts';
+import { edgeDirections } from '../samples/sample.ts';
 import type { Cursor } from './page-selection.ts';
 import { PageTokenCodec } from './page-token.ts';
 import { StreamCheckpoints } from './stream-checkpoints.ts';

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { CallType, Edge } from '../../../src/samples/sample.ts';
 import type { MetricRecord } from '../../../src/simulator/metric-record.ts';
 import type { StreamSpec } from '../../../src/simulator/metric-stream.ts';
-import { edgeDirections, streamRecordAt, streamRecords } from '../../../src/simulator/metric-stream.ts';
+import { edgeDirections } from '../../../src/samples/sample.ts';
+import { streamRecordAt, streamRecords } from '../../../src/simulator/metric-stream.ts';
 import { deterministicSid } from '../../../src/simulator/sid.ts';
 import { StreamCheckpoints } from '../../../src/simulator/stream-checkpoints.ts';
 
