@@ -215,17 +215,15 @@ export class SampleStore {
       // An ended call (announced again by a redelivery) would count again what it applied; a live one starts over.
       if (options.ended === true && expiredAtMs !== undefined && this.#now() - expiredAtMs <= this.#expiredMemoryMs) call.exactlyOnceLost = true;
     }
+    this.#calls.set(callSid, call);
+    this.#changes++;
+    // What a summary said before the call was held (its first metrics came later) is recorded now.
     const pending = this.#pending.get(callSid);
     if (pending) {
       this.#pending.delete(callSid);
-      if (pending.callType !== undefined) {
-        call.callType = pending.callType;
-        call.callTypeNamed = true;
-      }
-      if (pending.summary !== undefined && (call.summary === undefined || call.summary.rank <= pending.summary.rank)) call.summary = pending.summary;
+      if (pending.callType !== undefined) this.setCallType(callSid, pending.callType);
+      if (pending.summary !== undefined) this.setSummary(callSid, pending.summary);
     }
-    this.#calls.set(callSid, call);
-    this.#changes++;
     return call;
   }
 
@@ -275,13 +273,8 @@ export class SampleStore {
 
   /** Records a call summary unless a more final one is kept (deliveries arrive in any order); one not held yet waits. */
   setSummary(callSid: string, summary: CallSummaryInfo): void {
-    const call = this.#calls.get(callSid);
-    if (!call) {
-      const pending = this.#pendingFor(callSid);
-      if (pending.summary === undefined || pending.summary.rank <= summary.rank) pending.summary = summary;
-      return;
-    }
-    if (call.summary === undefined || call.summary.rank <= summary.rank) call.summary = summary;
+    const holder = this.#calls.get(callSid) ?? this.#pendingFor(callSid);
+    if (holder.summary === undefined || holder.summary.rank <= summary.rank) holder.summary = summary;
   }
 
   // What summaries said of calls not held yet: oldest first, as many and for as long as removed calls are kept.
@@ -289,10 +282,7 @@ export class SampleStore {
     let p = this.#pending.get(callSid);
     if (p) return p;
     const now = this.#now();
-    for (const [sid, old] of this.#pending) {
-      if (this.#pending.size < this.#maxParked && now - old.atMs <= this.#parkedRetentionMs) break;
-      this.#pending.delete(sid);
-    }
+    dropOldest(this.#pending, this.#maxParked - 1, (old) => now - old.atMs <= this.#parkedRetentionMs);
     this.#pending.set(callSid, (p = { atMs: now }));
     return p;
   }
@@ -436,16 +426,22 @@ export class SampleStore {
   #expireParked(): void {
     const now = this.#now();
     const oldest = now - this.#parkedRetentionMs;
-    for (const [key, p] of this.#parked) {
-      if (this.#parked.size <= this.#maxParked && p.parkedAtMs >= oldest) break;
-      this.#parked.delete(key);
+    // A call whose state goes is remembered as such, newest last.
+    dropOldest(this.#parked, this.#maxParked, (p) => p.parkedAtMs >= oldest, (key) => {
       this.#expired.delete(key);
       this.#expired.set(key, now);
-    }
-    for (const [key, at] of this.#expired) {
-      if (this.#expired.size <= 4 * this.#maxParked && now - at <= this.#expiredMemoryMs) break;
-      this.#expired.delete(key);
-    }
+    });
+    dropOldest(this.#expired, 4 * this.#maxParked, (at) => now - at <= this.#expiredMemoryMs);
+  }
+}
+
+// Drops a map's oldest entries (insertion order) while it holds more than `max` or its oldest is no longer `fresh`;
+// `dropped` sees each key that goes.
+function dropOldest<K, V>(map: Map<K, V>, max: number, fresh: (v: V) => boolean, dropped?: (key: K) => void): void {
+  for (const [key, v] of map) {
+    if (map.size <= max && fresh(v)) break;
+    map.delete(key);
+    dropped?.(key);
   }
 }
 
