@@ -41,6 +41,7 @@ export class IdDedupe {
   #head = 0;
   #used = 0;
   #live = 0;
+  #changes = 0;
   // A random seed, so which ids share a probe chain cannot be chosen by whoever names them.
   readonly #seed = randomBytes(4).readInt32LE(0);
   readonly #horizonMs: number;
@@ -76,7 +77,37 @@ export class IdDedupe {
     for (let i = 0; i < ids.length; i++) this.#add(ids[i]!, hashes[i]!, now);
   }
 
+  /** Grows with every id added: the state file is due a save when it changed. */
+  get changes(): number {
+    return this.#changes;
+  }
+
+  /** The ids remembered now, each with when it was added, oldest first: what the state file saves. */
+  *entries(): Generator<readonly [string, number]> {
+    const now = this.#now();
+    const mask = this.#ids.length - 1;
+    for (let k = 0; k < this.#used; k++) {
+      const slot = (this.#head + k) & mask;
+      const id = this.#ids[slot];
+      if (id !== undefined && this.#times[slot]! + this.#horizonMs > now) yield [id, this.#times[slot]!];
+    }
+  }
+
+  /**
+   * Remembers ids saved by `entries()` (oldest first), each from the time it was first added, so the horizon runs
+   * on across a restart; expired ones are skipped. Returns how many are remembered.
+   */
+  restore(saved: Iterable<readonly [string, number]>): number {
+    const now = this.#now();
+    for (const [id, atMs] of saved) {
+      if (atMs + this.#horizonMs > now) this.#add(id, this.#hash(id), Math.min(atMs, now));
+    }
+    this.#dropOld(now);
+    return this.#live;
+  }
+
   #add(id: string, h: number, now: number): void {
+    this.#changes++;
     if (this.#used === this.#ids.length) this.#resizeRing();
     const slot = (this.#head + this.#used) & (this.#ids.length - 1);
     const at = this.#find(id, h);

@@ -2,6 +2,7 @@ import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample, SampleValues } from '../samples/sample.ts';
 import { SeenIntervals } from './seen-intervals.ts';
 import { callTypeOfDataEdges } from '../samples/call-type.ts';
+import type { MemoryEntry, SavedMemory } from './state-memories.ts';
 
 /** The newest state of one stream (call, edge, direction). */
 export interface StreamState {
@@ -160,6 +161,7 @@ export class SampleStore {
   // Removed calls whose exactly-once state expired, with when: oldest first.
   readonly #expired = new Map<string, number>();
   readonly #expiredMemoryMs: number;
+  #expiredChanges = 0;
   readonly #pending = new Map<string, { callType?: string; summary?: CallSummaryInfo; readonly atMs: number }>();
   readonly #backfill: boolean;
   readonly #historyWindowMs: number;
@@ -255,6 +257,32 @@ export class SampleStore {
   /** Grows with every change worth saving; the state file writer compares it with the last one it wrote. */
   get changes(): number {
     return this.#changes;
+  }
+
+  /**
+   * Which removed calls' exactly-once state expired, for the state file: without it, an ended call redelivered after
+   * a restart would start over and count its samples again.
+   */
+  get expiredCalls(): SavedMemory {
+    return {
+      kind: 'expired_calls',
+      capacity: 4 * this.#maxParked,
+      changes: () => this.#expiredChanges,
+      entries: () => {
+        this.#expireParked();
+        return this.#expired.entries();
+      },
+      restore: (saved: readonly MemoryEntry[]) => {
+        const now = this.#now();
+        for (const [key, atMs] of saved) {
+          // A call whose state the file also held (saved again later) resumes that state instead.
+          if (this.#parked.has(key) || now - atMs > this.#expiredMemoryMs) continue;
+          this.#expired.delete(key);
+          this.#expired.set(key, Math.min(atMs, now));
+        }
+        this.#expireParked();
+      },
+    };
   }
 
   /**
@@ -430,6 +458,7 @@ export class SampleStore {
     dropOldest(this.#parked, this.#maxParked, (p) => p.parkedAtMs >= oldest, (key) => {
       this.#expired.delete(key);
       this.#expired.set(key, now);
+      this.#expiredChanges++;
     });
     dropOldest(this.#expired, 4 * this.#maxParked, (at) => now - at <= this.#expiredMemoryMs);
   }

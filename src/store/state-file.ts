@@ -10,14 +10,20 @@ import { SeenIntervals } from './seen-intervals.ts';
 import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
 import { labelValue } from '../samples/label-value.ts';
 import type { SavedEndedCall } from '../samples/ended-call.ts';
+import { isMemoryLine, KeepNewestEntries, memoryLines, memoryOf } from './state-memories.ts';
+import type { MemoryEntry, MemoryKind } from './state-memories.ts';
 
 /** Names the file's format, so a file written by something else is told apart from a corrupt one. */
 export const STATE_FORMAT = 'twilio-insights-exporter-state';
 /**
- * The one version this build reads and writes: JSON Lines, a header line then one call a line. Version 1 (one
- * JSON document, written by unreleased builds before 0.1.0 shipped) is refused like any other: a fresh start.
+ * The version this build writes: JSON Lines, a header line, then one call a line, one line per ended call, and the
+ * memories (see state-memories.ts), a thousand entries a line. It reads version 2 too, which had no memory lines.
+ * Version 1 (one JSON document, written by unreleased builds before 0.1.0 shipped) is refused like any other: a
+ * fresh start.
  */
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
+/** The versions this build reads. */
+export const READ_VERSIONS: readonly number[] = [2, 3];
 /**
  * Largest state file read: a bound on the time a start spends reading (memory no longer grows with the file,
  * see parseStateChunks), and so on the lines read: every call line is well over 100 bytes.
@@ -68,7 +74,7 @@ const endedLine = z.strictObject({
   }),
 });
 const header = z.object({ format: z.literal(STATE_FORMAT), version: z.number() });
-const headerLine = z.strictObject({ format: z.literal(STATE_FORMAT), version: z.literal(STATE_VERSION), saved_at: z.string() });
+const headerLine = z.strictObject({ format: z.literal(STATE_FORMAT), version: z.number(), saved_at: z.string() });
 // How a version 1 file began (JSON.stringify's key order), to name its version even when it is one huge line.
 const V1_START = `{"format":"${STATE_FORMAT}","version":1,`;
 
@@ -82,7 +88,15 @@ export interface StateEntry {
 
 /** What reading the state file found: the calls kept, how many calls the file held, and the ended calls kept. */
 export type LoadResult =
-  | { readonly ok: true; readonly entries: StateEntry[]; readonly read: number; readonly ended: SavedEndedCall[]; readonly savedAt: string }
+  | {
+      readonly ok: true;
+      readonly entries: StateEntry[];
+      readonly read: number;
+      readonly ended: SavedEndedCall[];
+      /** Each memory's newest entries (at most its `keepMemories`), oldest first. */
+      readonly memories: Record<MemoryKind, MemoryEntry[]>;
+      readonly savedAt: string;
+    }
   | { readonly ok: false; readonly reason: 'missing' | 'unreadable' | 'too_large' | 'corrupt' | 'foreign_version'; readonly detail: string };
 
 /** How much of a state file a load keeps. */
@@ -99,16 +113,19 @@ export interface LoadOptions {
    * most recently remembered [none].
    */
   readonly keepEnded?: { readonly perAccount: number; readonly accounts: ReadonlySet<string> };
+  /** Most entries kept of each memory, the newest [none]. */
+  readonly keepMemories?: Partial<Record<MemoryKind, number>>;
 }
 
 /**
  * The store's entries, as the state file's lines: a header line, then one call a line, then one line per call known
- * to have ended (the registry's memory), each ending in a newline.
+ * to have ended (the registry's memory), then the memories' entries, each line ending in a newline.
  */
 export function* stateLines(
   entries: Iterable<{ readonly call: Readonly<CallState>; readonly parkedAtMs: number | null }>,
   nowMs: number,
   ended: Iterable<SavedEndedCall> = [],
+  memories: Iterable<{ readonly kind: MemoryKind; readonly entries: Iterable<MemoryEntry> }> = [],
 ): Generator<string> {
   yield `${JSON.stringify({ format: STATE_FORMAT, version: STATE_VERSION, saved_at: new Date(nowMs).toISOString() })}\n`;
   for (const { call: c, parkedAtMs } of entries) {
@@ -137,6 +154,7 @@ export function* stateLines(
   for (const e of ended) {
     yield `${JSON.stringify({ ended: { call_sid: e.callSid, account_sid: e.accountSid, ended_at_ms: e.endedAtMs, remembered_at_ms: e.rememberedAtMs } })}\n`;
   }
+  for (const m of memories) yield* memoryLines(m.kind, m.entries);
 }
 
 /** The state file's text, in one string or in any cut of chunks: parses it; never throws (see readStateFile). */
@@ -155,11 +173,12 @@ export function parseState(text: string | readonly Uint8Array[], options: LoadOp
 export function parseStateChunks(next: () => Uint8Array | null, options: LoadOptions): LoadResult {
   const kept = new KeepNewest(options.keep, options.nowMs);
   const ended = new KeepRecentEnded(options.keepEnded);
+  const memories = new KeepNewestEntries(options.keepMemories);
   try {
     const lines = new LineReader(next);
     const savedAt = readHeader(lines);
-    readCalls(lines, kept, ended);
-    return { ok: true, entries: kept.entries(), read: kept.offered, ended: ended.entries(), savedAt };
+    readCalls(lines, kept, ended, memories);
+    return { ok: true, entries: kept.entries(), read: kept.offered, ended: ended.entries(), memories: memories.entries(), savedAt };
   } catch (err) {
     if (err instanceof StateFileError) return { ok: false, reason: err.reason, detail: err.message };
     throw err;
@@ -178,7 +197,7 @@ class StateFileError extends Error {
 const corrupt = (detail: string): StateFileError => new StateFileError('corrupt', detail);
 const notOurs = (): StateFileError => corrupt(`not a ${STATE_FORMAT} file`);
 const foreign = (version: unknown): StateFileError =>
-  new StateFileError('foreign_version', `version ${JSON.stringify(version)}, this build reads version ${STATE_VERSION}`);
+  new StateFileError('foreign_version', `version ${JSON.stringify(version)}, this build reads versions ${READ_VERSIONS.join(' and ')}`);
 
 // Line 1: the format, the version and when the file was saved.
 function readHeader(lines: LineReader): string {
@@ -195,7 +214,7 @@ function readHeader(lines: LineReader): string {
   const raw = jsonOf(line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf ? line.subarray(3) : line, 'line 1');
   const h = header.safeParse(raw);
   if (!h.success) throw notOurs();
-  if (h.data.version !== STATE_VERSION) throw foreign(h.data.version);
+  if (!READ_VERSIONS.includes(h.data.version)) throw foreign(h.data.version);
   const checked = headerLine.safeParse(raw);
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
@@ -204,8 +223,8 @@ function readHeader(lines: LineReader): string {
   return checked.data.saved_at;
 }
 
-// The calls, one a line after the header, and the ended calls; blank lines are skipped.
-function readCalls(lines: LineReader, kept: KeepNewest, ended: KeepRecentEnded): void {
+// The calls, one a line after the header, the ended calls and the memories; blank lines are skipped.
+function readCalls(lines: LineReader, kept: KeepNewest, ended: KeepRecentEnded, memories: KeepNewestEntries): void {
   for (let n = 2; ; n++) {
     const where = `line ${n}`;
     const line = lines.next(MAX_STATE_LINE_BYTES, where);
@@ -214,7 +233,15 @@ function readCalls(lines: LineReader, kept: KeepNewest, ended: KeepRecentEnded):
     const text = line.toString('utf8');
     const raw = jsonOf(text, where);
     if (typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'ended')) ended.offer(endedOf(raw, where));
-    else kept.offer(text, raw, where);
+    else if (isMemoryLine(raw)) {
+      let m: ReturnType<typeof memoryOf>;
+      try {
+        m = memoryOf(raw, where);
+      } catch (err) {
+        throw corrupt((err as Error).message);
+      }
+      memories.offer(m.kind, m.entries);
+    } else kept.offer(text, raw, where);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { SavedEndedCall } from '../samples/ended-call.ts';
 import type { SampleStore } from './sample-store.ts';
 import { readStateFile, removeLeftovers, stateLines, writeStateFile } from './state-file.ts';
+import type { MemoryKind, SavedMemory } from './state-memories.ts';
 import { StateLock } from './state-lock.ts';
 import type { LockResult } from './state-lock.ts';
 
@@ -25,6 +26,8 @@ export interface StateSaverOptions {
   readonly store: SampleStore;
   /** The ended calls to save and restore with the store; a load holds those of the configured `accounts` [none]. */
   readonly ended?: { readonly calls: EndedCalls; readonly accounts: () => ReadonlySet<string> };
+  /** What else is counted once by remembering keys (see state-memories.ts), saved and restored with the store [none]. */
+  readonly memories?: readonly SavedMemory[];
   readonly logger: Logger;
   /** Clock, epoch ms [Date.now]. */
   readonly now?: () => number;
@@ -84,7 +87,14 @@ export class StateSaver {
     const leftovers = removeLeftovers(path);
     if (leftovers.length > 0) logger.info({ path, files: leftovers }, 'removed what an interrupted save left beside the state file');
     const ended = this.#o.ended;
-    const r = readStateFile(path, { keep: store.maxRestored, nowMs: this.#now(), ...(ended && { keepEnded: { perAccount: ended.calls.endedMemory, accounts: ended.accounts() } }) });
+    const memories = this.#o.memories ?? [];
+    const keepMemories: Partial<Record<MemoryKind, number>> = Object.fromEntries(memories.map((m) => [m.kind, m.capacity]));
+    const r = readStateFile(path, {
+      keep: store.maxRestored,
+      nowMs: this.#now(),
+      keepMemories,
+      ...(ended && { keepEnded: { perAccount: ended.calls.endedMemory, accounts: ended.accounts() } }),
+    });
     if (!r.ok) {
       if (r.reason === 'missing') logger.info({ path }, 'no state file yet; starting fresh');
       else {
@@ -103,8 +113,11 @@ export class StateSaver {
       .filter((e) => e.parkedAtMs === null && store.isParked(e.call.accountSid, e.call.callSid))
       .map((e) => ({ callSid: e.call.callSid, accountSid: e.call.accountSid }));
     const endedCalls = ended?.calls.restoreEnded(r.ended) ?? 0;
+    // After the calls: a memory may skip what the restored calls already say (the store's expired calls do).
+    for (const m of memories) m.restore(r.memories[m.kind]);
+    const remembered = Object.fromEntries(memories.map((m) => [m.kind, r.memories[m.kind].length]));
     // Dropped: past the removed-call cap or its retention, the oldest of the calls the file held.
-    logger.info({ path, calls: n, dropped: r.read - n, ended_calls: endedCalls, saved_at: r.savedAt }, 'state file loaded: calls resume where they stopped');
+    logger.info({ path, calls: n, dropped: r.read - n, ended_calls: endedCalls, remembered, saved_at: r.savedAt }, 'state file loaded: calls resume where they stopped');
     return n;
   }
 
@@ -149,7 +162,9 @@ export class StateSaver {
 
   // What a save would write differs from the last save's when this differs.
   #changes(): number {
-    return this.#o.store.changes + (this.#o.ended?.calls.endedChanges ?? 0);
+    let n = this.#o.store.changes + (this.#o.ended?.calls.endedChanges ?? 0);
+    for (const m of this.#o.memories ?? []) n += m.changes();
+    return n;
   }
 
   async #write(changes: number, last = false): Promise<void> {
@@ -161,7 +176,11 @@ export class StateSaver {
     }
     try {
       // Which calls are saved is taken at once; each call's line is written from its state when its turn comes.
-      await writeStateFile(path, stateLines([...store.entries()], this.#now(), [...(this.#o.ended?.calls.endedCalls() ?? [])]));
+      // The memories too are taken at once (after the calls: taking them expires what is due): deliveries go on
+      // while the file is written.
+      const calls = [...store.entries()];
+      const memories = (this.#o.memories ?? []).map((m) => ({ kind: m.kind, entries: [...m.entries()] }));
+      await writeStateFile(path, stateLines(calls, this.#now(), [...(this.#o.ended?.calls.endedCalls() ?? [])], memories));
       this.#savedChanges = changes;
       this.#o.onSaved?.(true);
       if (this.#failures > 0) logger.info({ path, failures: this.#failures }, 'state file written again');

@@ -24,6 +24,29 @@ describe('IdDedupe', () => {
   });
 });
 
+describe('IdDedupe over a restart (probe K #4)', () => {
+  it('lists the ids it holds, oldest first, and a new memory restored from them answers alike, the horizon running on', () => {
+    const clock = { now: 0 };
+    const d = new IdDedupe({ horizonMs: 1000, maxIds: 3, now: () => clock.now });
+    for (const [id, at] of [['a', 0], ['b', 100], ['c', 200], ['d', 300], ['b', 400]] as const) {
+      clock.now = at;
+      d.add(id);
+    }
+    const saved = [...d.entries()];
+    expect(saved).toEqual([['c', 200], ['d', 300], ['b', 400]]);
+    expect(d.changes).toBe(5);
+
+    clock.now = 1250;
+    const next = new IdDedupe({ horizonMs: 1000, maxIds: 3, now: () => clock.now });
+    // 'c' expired meanwhile: it is not restored.
+    expect(next.restore(saved)).toBe(2);
+    expect(['a', 'b', 'c', 'd'].map((id) => next.has(id))).toEqual([false, true, false, true]);
+    clock.now = 1300;
+    expect(next.has('d')).toBe(false);
+    expect([...next.entries()]).toEqual([['b', 400]]);
+  });
+});
+
 describe('IdDedupe with hashes computed once per id', () => {
   it('answers has() alike with and without the hash, and addAll remembers ids as add does, at one clock read', () => {
     let reads = 0;

@@ -71,10 +71,10 @@ describe('state file contents', () => {
     expect(parseState('{"format": "twilio-insights-exporter-st', ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^not JSON/) as string });
     expect(parseState('', ALL)).toEqual({ ok: false, reason: 'corrupt', detail: 'not JSON (the file is empty)' });
     expect(parseState('{"hello": 1}', ALL)).toEqual({ ok: false, reason: 'corrupt', detail: `not a ${STATE_FORMAT} file` });
-    expect(parseState(text([head!.replace('"version":2', '"version":3'), first!]), ALL)).toEqual({
+    expect(parseState(text([head!.replace('"version":3', '"version":4'), first!]), ALL)).toEqual({
       ok: false,
       reason: 'foreign_version',
-      detail: 'version 3, this build reads version 2',
+      detail: 'version 4, this build reads versions 2 and 3',
     });
     expect(parseState(text([head!.replace('"saved_at"', '"calls":[],"saved_at"'), first!]), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 1: /) as string });
     expect(parseState(withCall({ ...call, call_sid: 'CAnope' }), ALL)).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.call_sid: /) as string });
@@ -86,7 +86,7 @@ describe('state file contents', () => {
     const small = version1(stateLines(filledStore(() => T0).entries(), T0));
     const large = `${small.slice(0, -2)},${JSON.stringify(`${'x'.repeat(MAX_STATE_LINE_BYTES)}`)}]}`;
     for (const doc of [small, large]) {
-      expect(parseState(doc, ALL)).toEqual({ ok: false, reason: 'foreign_version', detail: 'version 1, this build reads version 2' });
+      expect(parseState(doc, ALL)).toEqual({ ok: false, reason: 'foreign_version', detail: 'version 1, this build reads versions 2 and 3' });
     }
   });
 
@@ -180,6 +180,95 @@ describe('state file contents', () => {
     expect(parseState(bad({ ...good, ended_at_ms: 1.5 }), { ...ALL, keepEnded: { perAccount: 5, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.ended\.ended_at_ms: /) as string });
     expect(parseState(bad({ ...good, extra: 1 }), { ...ALL, keepEnded: { perAccount: 5, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.ended: /) as string });
     expect(parseState(bad(good), { ...ALL, keepEnded: { perAccount: 5, accounts: new Set([ACCOUNT_A, ACCOUNT_B]) } })).toMatchObject({ ok: true, ended: [{ callSid: CALL_1 }] });
+  });
+});
+
+describe('state file memories (probe K #4: what push ingestion counts once, carried over a restart)', () => {
+  const ids = (n: number, from = 0): Array<[string, number]> => Array.from({ length: n }, (_, i) => [`EV${from + i}`, T0 + from + i]);
+
+  it('carries each memory after the ended calls, a thousand entries a line, and loads its newest entries oldest first', () => {
+    const now = T0 + 100_000;
+    const expired: Array<[string, number]> = [[`${ACCOUNT_A}/${CALL_3}`, T0]];
+    const lines = [...stateLines(filledStore(() => now).entries(), now, [], [{ kind: 'expired_calls', entries: expired }, { kind: 'event_ids', entries: ids(2500) }])];
+    expect(lines.slice(-4).map((l) => [(JSON.parse(l) as { memory: string }).memory, (JSON.parse(l) as { entries: unknown[] }).entries.length])).toEqual([
+      ['expired_calls', 1], ['event_ids', 1000], ['event_ids', 1000], ['event_ids', 500],
+    ]);
+    const all = parseState(text(lines), { ...ALL, keepMemories: { expired_calls: 10, event_ids: 10_000, counted_tags: 10 } });
+    if (!all.ok) throw new Error(all.detail);
+    expect(all.entries.map((e) => e.call.callSid)).toEqual([CALL_1, CALL_2]);
+    expect(all.memories).toEqual({ expired_calls: expired, event_ids: ids(2500), counted_tags: [] });
+    // At most each memory's bound, the newest; none of a memory the load does not keep.
+    const few = parseState(text(lines), { ...ALL, keepMemories: { event_ids: 3 } });
+    expect(few.ok && few.memories).toEqual({ expired_calls: [], event_ids: ids(3, 2497), counted_tags: [] });
+  });
+
+  it('reads a version 2 file, which had no memories', () => {
+    const now = T0 + 100_000;
+    const [head, ...rest] = [...stateLines(filledStore(() => now).entries(), now)];
+    const r = parseState(text([head!.replace('"version":3', '"version":2'), ...rest]), { ...ALL, keepMemories: { event_ids: 10 } });
+    expect(r).toMatchObject({ ok: true, memories: { expired_calls: [], event_ids: [], counted_tags: [] } });
+    expect(r.ok && r.entries.length).toBe(2);
+  });
+
+  it('names what is wrong in a memory line', () => {
+    const [head] = [...stateLines([], T0)];
+    const bad = (line: unknown): unknown => parseState(text([head!, `${JSON.stringify(line)}\n`]), { ...ALL, keepMemories: { expired_calls: 5, event_ids: 5, counted_tags: 5 } });
+    expect(bad({ memory: 'secrets', entries: [] })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.memory: /) as string });
+    expect(bad({ memory: 'event_ids', entries: [['EV1', 1.5]] })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.entries\.0\.1: /) as string });
+    expect(bad({ memory: 'event_ids', entries: [['x'.repeat(257), 1]] })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.entries\.0\.0: /) as string });
+    expect(bad({ memory: 'expired_calls', entries: [[CALL_1, 1]] })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2\.entries\.0: not an AccountSid\/CallSid/) as string });
+    expect(bad({ memory: 'counted_tags', entries: [[`${CALL_1}/sdk_edge/low_mos`, 1]], extra: 1 })).toMatchObject({ ok: false, reason: 'corrupt', detail: expect.stringMatching(/^line 2: /) as string });
+    expect(bad({ memory: 'counted_tags', entries: [[`${CALL_1}/sdk_edge/low_mos`, 1]] })).toMatchObject({ ok: true, memories: { counted_tags: [[`${CALL_1}/sdk_edge/low_mos`, 1]] } });
+  });
+
+  it('a saver saves when only a memory changed, and restores each memory after the calls', async () => {
+    const path = join(dir(), 'state.json');
+    const store = filledStore(() => T0);
+    const held: Array<[string, number]> = [];
+    let changes = 0;
+    const memory = { kind: 'event_ids' as const, capacity: 10, changes: () => changes, entries: () => held, restore: () => undefined };
+    const saver = new StateSaver({ path, flushIntervalMs: 60_000, store, logger: logged().logger, memories: [memory] });
+    await saver.flush();
+    writeFileSync(path, 'sentinel');
+    await saver.flush();
+    expect(readFileSync(path, 'utf8')).toBe('sentinel');
+    held.push(['EV1', T0]);
+    changes++;
+    await saver.flush();
+    expect(readFileSync(path, 'utf8')).toContain('{"memory":"event_ids","entries":[["EV1",');
+
+    const restored: unknown[] = [];
+    const next = new SampleStore({ backfill: false, now: () => T0 });
+    const log = logged();
+    new StateSaver({ path, flushIntervalMs: 60_000, store: next, logger: log.logger, now: () => T0, memories: [{ ...memory, restore: (e) => restored.push(next.isParked(ACCOUNT_A, CALL_1), e) }] }).load();
+    expect(restored).toEqual([true, [['EV1', T0]]]);
+    expect(log.lines[0]).toMatchObject({ remembered: { event_ids: 1 } });
+  });
+});
+
+describe('the store\'s expired calls over a restart', () => {
+  it('refuses an ended call\'s samples after a restart when its state had expired before the save', () => {
+    let now = T0;
+    const store = new SampleStore({ backfill: true, maxSampleLatenessMs: 5000, historyWindowMs: 0, now: () => now });
+    store.addCall(CALL_1, ACCOUNT_A, T0);
+    store.apply([sample({ at: 0 }), sample({ at: 10 })]);
+    store.removeCall(CALL_1);
+    now += 60_000;
+    const lines = text(stateLines(store.entries(), now, [], [{ kind: 'expired_calls', entries: [...store.expiredCalls.entries()] }]));
+    const r = parseState(lines, { keep: 10, nowMs: now, keepMemories: { expired_calls: 10 } });
+    if (!r.ok) throw new Error(r.detail);
+    expect(r.entries).toEqual([]);
+
+    const next = new SampleStore({ backfill: true, maxSampleLatenessMs: 5000, historyWindowMs: 0, now: () => now });
+    next.restore(r.entries);
+    next.expiredCalls.restore(r.memories.expired_calls);
+    next.addCall(CALL_1, ACCOUNT_A, now, { ended: true });
+    expect(next.apply([sample({ at: 0 }), sample({ at: 10 })])).toMatchObject({ applied: 0, tooLate: 2 });
+    // A live call announced again starts over, as before a restart.
+    const live = new SampleStore({ backfill: true, maxSampleLatenessMs: 5000, historyWindowMs: 0, now: () => now });
+    live.expiredCalls.restore(r.memories.expired_calls);
+    live.addCall(CALL_1, ACCOUNT_A, now);
+    expect(live.apply([sample({ at: 0 })])).toMatchObject({ applied: 1 });
   });
 });
 

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
+
+/**
+ * What else is counted once by remembering keys for a while, and must be remembered over a restart too:
+ * - `expired_calls`: removed calls whose exactly-once state expired (account/call), so a redelivery of an ended
+ *   call's samples is refused, not counted again (the store);
+ * - `event_ids`: the ids of pushed call events and summaries, so a redelivered one is a duplicate (push ingestion;
+ *   pushed samples need no id: the store's saved state counts them once);
+ * - `counted_tags`: each call's summary tags already counted (call/edge/tag), so the complete summary after a
+ *   restart does not count again what the partial one before it counted.
+ */
+export const MEMORY_KINDS = ['expired_calls', 'event_ids', 'counted_tags'] as const;
+export type MemoryKind = (typeof MEMORY_KINDS)[number];
+
+/** One remembered key and when it was remembered (epoch ms). */
+export type MemoryEntry = readonly [key: string, atMs: number];
+
+/** A memory the state file carries: what it holds, and how to put it back. */
+export interface SavedMemory {
+  readonly kind: MemoryKind;
+  /** Most entries a load keeps: the newest. */
+  readonly capacity: number;
+  /** Grows with every change worth saving. */
+  changes(): number;
+  /** What is remembered now, oldest first. */
+  entries(): Iterable<MemoryEntry>;
+  /** Remembers saved entries (oldest first); the memory skips those that expired meanwhile. */
+  restore(saved: readonly MemoryEntry[]): void;
+}
+
+// Entries a line holds: lines stay far below MAX_STATE_LINE_BYTES (keys are at most MAX_KEY_LENGTH).
+const ENTRIES_PER_LINE = 1000;
+const MAX_KEY_LENGTH = 256;
+
+// A SID's rule without its anchors, to build a key's rule from.
+const sid = (re: RegExp): string => re.source.slice(1, -1);
+const KEY_RULES: Record<MemoryKind, { readonly re: RegExp; readonly what: string }> = {
+  expired_calls: { re: new RegExp(`^${sid(ACCOUNT_SID_RE)}/${sid(CALL_SID_RE)}$`), what: 'an AccountSid/CallSid' },
+  event_ids: { re: /^\P{Cc}+$/u, what: 'a CloudEvent id' },
+  counted_tags: { re: new RegExp(`^${sid(CALL_SID_RE)}/[a-z_]+/\\P{Cc}+$`, 'u'), what: 'a CallSid/edge/tag' },
+};
+
+const memoryLine = z.strictObject({
+  memory: z.enum(MEMORY_KINDS),
+  entries: z.array(z.tuple([z.string().min(1).max(MAX_KEY_LENGTH), z.number().int()])).max(ENTRIES_PER_LINE),
+});
+
+/** The state file lines of one memory, ENTRIES_PER_LINE entries a line, each ending in a newline. */
+export function* memoryLines(kind: MemoryKind, entries: Iterable<MemoryEntry>): Generator<string> {
+  let chunk: MemoryEntry[] = [];
+  for (const e of entries) {
+    if (e[0].length > MAX_KEY_LENGTH) continue;
+    chunk.push(e);
+    if (chunk.length === ENTRIES_PER_LINE) {
+      yield `${JSON.stringify({ memory: kind, entries: chunk })}\n`;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield `${JSON.stringify({ memory: kind, entries: chunk })}\n`;
+}
+
+/** Whether a parsed line is a memory line (else it is a call or an ended call). */
+export function isMemoryLine(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'memory');
+}
+
+/** A memory line, checked; throws a TypeError naming what is wrong and where (`where` is the line). */
+export function memoryOf(raw: unknown, where: string): { readonly kind: MemoryKind; readonly entries: readonly MemoryEntry[] } {
+  const parsed = memoryLine.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new TypeError(`${[where, ...issue.path].join('.')}: ${issue.message}`);
+  }
+  const { memory: kind, entries } = parsed.data;
+  const rule = KEY_RULES[kind];
+  entries.forEach(([key], i) => {
+    if (!rule.re.test(key)) throw new TypeError(`${where}.entries.${i}: not ${rule.what}: ${JSON.stringify(key.slice(0, 80))}`);
+  });
+  return { kind, entries };
+}
+
+/**
+ * Holds, per memory, the `capacity` newest entries of a file's lines: past twice the bound the oldest are dropped, so a
+ * file of any size costs at most twice each memory's capacity.
+ */
+export class KeepNewestEntries {
+  readonly #capacity: Partial<Record<MemoryKind, number>>;
+  readonly #held = new Map<MemoryKind, MemoryEntry[]>();
+
+  constructor(capacity: Partial<Record<MemoryKind, number>> = {}) {
+    this.#capacity = capacity;
+  }
+
+  offer(kind: MemoryKind, entries: readonly MemoryEntry[]): void {
+    const cap = Math.max(0, this.#capacity[kind] ?? 0);
+    if (cap === 0) return;
+    let mine = this.#held.get(kind);
+    if (mine === undefined) this.#held.set(kind, (mine = []));
+    for (const e of entries) {
+      mine.push(e);
+      if (mine.length >= 2 * cap) newest(mine, cap);
+    }
+  }
+
+  /** Each memory's kept entries, oldest first; empty for a memory the file did not hold. */
+  entries(): Record<MemoryKind, MemoryEntry[]> {
+    const out = Object.fromEntries(MEMORY_KINDS.map((k) => [k, [] as MemoryEntry[]])) as Record<MemoryKind, MemoryEntry[]>;
+    for (const [kind, mine] of this.#held) out[kind] = newest(mine, this.#capacity[kind] ?? 0).reverse();
+    this.#held.clear();
+    return out;
+  }
+}
+
+// Cuts `entries` to its `cap` newest, newest first (stable: of equal times, the later in the file first).
+function newest(entries: MemoryEntry[], cap: number): MemoryEntry[] {
+  const order = entries.map((e, i) => [e, i] as const).sort((a, b) => b[0][1] - a[0][1] || b[1] - a[1]);
+  entries.length = 0;
+  for (const [e] of order.slice(0, cap)) entries.push(e);
+  return entries;
+}
