@@ -29,6 +29,7 @@ import { Poller } from './poller/poller.ts';
 import type { PollerAccount } from './poller/poller.ts';
 import { SampleStore } from './store/sample-store.ts';
 import { StateSaver } from './store/state-saver.ts';
+import type { SavedMemory } from './store/state-memories.ts';
 import { VERSION } from './version.ts';
 import { createAccounts } from './wiring/accounts.ts';
 import { DEDUPE_HORIZON_MS } from './events/id-dedupe.ts';
@@ -94,18 +95,18 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const ownDispatcher = deps.dispatcher ? undefined : new Agent({ keepAliveTimeout: 30_000, connections: 128 });
   const dispatcher = deps.dispatcher ?? ownDispatcher!;
 
-  const { store, stateSaver, registry } = createCore(deps, now, {
-    onRefused: (source) => telemetry.callRefused(source),
-    onSaved: (ok) => telemetry.stateSaved(ok),
-  });
+  const { store, registry } = createCore(deps, now, { onRefused: (source) => telemetry.callRefused(source) });
   const { prometheus, otel, telemetry, statusParts } = createOutputs(deps, store, registry, now);
-  if (stateSaver) telemetry.stateEnabled();
 
   // Twilio: one client and request policy per account, and the poller over them; calls that Event Streams
   // pushes are left to the push (hybrid: until their pushes stop for `event_streams.hybrid_gap`).
   const accounts = createAccounts({ config, running: runningAccount, dispatcher, telemetry, now });
   const isRunning = (accountSid: string): boolean => accounts.has(accountSid);
   const eventStreams = eventStreamsSource({ config, registry, store, telemetry, now, running: () => running, runningAccount, isRunning, liveAtSave: () => stateSaver?.liveAtSave ?? [] });
+  // The state file carries over a restart all that counts each thing once: the store's state, the registry's ended
+  // calls, and the memories of expired calls, pushed event ids and counted tags.
+  const stateSaver = createStateSaver(deps, now, { store, registry, memories: [store.expiredCalls, ...eventStreams.push.memories], onSaved: (ok) => telemetry.stateSaved(ok) });
+  if (stateSaver) telemetry.stateEnabled();
   const poller = new Poller({
     accounts,
     registry,
@@ -167,9 +168,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
 
 // Store and registry: what is tracked, and every sample applied exactly once. A removed call's exactly-once state
 // outlives its series long enough for a source to bring it back; the state file carries it over a restart.
-function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (source: CallSource) => void; onSaved: (ok: boolean) => void }) {
-  const { config, logger } = deps;
-  const { onRefused, onSaved } = on;
+function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (source: CallSource) => void }) {
+  const { config } = deps;
+  const { onRefused } = on;
   const store = new SampleStore({ backfill: config.backfill, maxSampleLatenessMs: config.maxSampleLatenessMs, maxParked: config.maxCalls, now });
   const registry = new CallRegistry({
     maxCalls: config.maxCalls,
@@ -186,10 +187,20 @@ function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (sou
     onTracked: (call) => store.addCall(call.callSid, call.accountSid, call.trackedAtMs, { ended: call.endedAtMs !== undefined }),
     onRemoved: (call) => store.removeCall(call.callSid),
   });
-  // The registry's ended calls ride along, so a call that ended before a restart stays ended after it.
-  const ended = { calls: registry, accounts: () => new Set(config.accounts.map((a) => a.accountSid)) };
-  const stateSaver = config.state.path === '' ? undefined : new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store, ended, logger, now, onSaved });
-  return { store, stateSaver, registry };
+  return { store, registry };
+}
+
+// The state file, when `state.path` is set. The registry's ended calls ride along, so a call that ended before a
+// restart stays ended after it.
+function createStateSaver(
+  deps: ExporterDeps,
+  now: () => number,
+  o: { readonly store: SampleStore; readonly registry: CallRegistry; readonly memories: readonly SavedMemory[]; readonly onSaved: (ok: boolean) => void },
+): StateSaver | undefined {
+  const { config, logger } = deps;
+  if (config.state.path === '') return undefined;
+  const ended = { calls: o.registry, accounts: () => new Set(config.accounts.map((a) => a.accountSid)) };
+  return new StateSaver({ path: config.state.path, flushIntervalMs: config.state.flushIntervalMs, store: o.store, ended, memories: o.memories, logger, now, onSaved: o.onSaved });
 }
 
 // Outputs: Prometheus text and the OTLP push show the same metrics from one fleet aggregator, the live quality

@@ -20,6 +20,11 @@ export interface ApplyEventsDeps {
   readonly pushes: PushTracker;
   /** Which (call, edge, tag) were counted, so a tag repeated by later summaries of the call counts once. */
   readonly countedTags?: IdDedupe;
+  /**
+   * The ids of call events and summaries, again: the part of `dedupe` the state file saves. A pushed sample needs no
+   * saved id (the store's saved state counts it once); an event or a summary has nothing else to be known by.
+   */
+  readonly savedIds?: IdDedupe;
 }
 
 /** One tag of one call, counted for the first time. */
@@ -127,6 +132,7 @@ export function applyEvents(events: readonly ParsedEvent[], deps: ApplyEventsDep
   result.events = applied.applied;
   for (const e of fresh) {
     if (e.kind === 'call_metrics') continue;
+    deps.savedIds?.add(e.id);
     // With one sink per shard every replica receives every event: only the call's owner counts it, so the
     // shards' counters add up to one replica's.
     if (!registry.owns(e.callSid)) {

@@ -5,8 +5,9 @@ import { applyEvents } from './apply-events.ts';
 import type { ApplyEventsResult } from './apply-events.ts';
 import { skipFutureSamples, skippedTotal } from './cloud-event.ts';
 import type { ParsedBatch, SkippedGroup } from './cloud-event.ts';
-import { IdDedupe } from './id-dedupe.ts';
+import { DEDUPE_MAX_IDS, IdDedupe } from './id-dedupe.ts';
 import type { IdDedupeOptions } from './id-dedupe.ts';
+import type { MemoryKind, SavedMemory } from '../store/state-memories.ts';
 import { skipPoll } from './ingest-mode.ts';
 import { PushTracker } from './push-tracker.ts';
 
@@ -70,6 +71,8 @@ export interface PushIngest {
   endSilent(nowMs: number): number;
   /** When each call was last pushed. */
   readonly pushes: PushTracker;
+  /** What the state file carries, so a restart counts nothing again: call event and summary ids, and counted tags. */
+  readonly memories: readonly SavedMemory[];
 }
 
 /** Wires the dedupe memory, the push tracker and the registry listener that forgets removed calls. */
@@ -80,12 +83,26 @@ export function createPushIngest(options: PushIngestOptions): PushIngest {
   // Summaries of a call arrive over hours (partial, then complete ~30 min after the call), often after the call
   // left the registry: counted tags are remembered for the retry horizon, like event ids, not with the call.
   const countedTags = new IdDedupe({ now, ...options.dedupe });
+  const savedIds = new IdDedupe({ now, ...options.dedupe });
   options.registry.addListener({ onRemoved: (call) => pushes.forget(call.callSid) });
+  const capacity = options.dedupe?.maxIds ?? DEDUPE_MAX_IDS;
+  const saved = (kind: MemoryKind, memory: IdDedupe, restoreAlso?: IdDedupe): SavedMemory => ({
+    kind,
+    capacity,
+    changes: () => memory.changes,
+    entries: () => memory.entries(),
+    restore: (entries) => {
+      memory.restore(entries);
+      restoreAlso?.restore(entries);
+    },
+  });
   return {
     pushes,
+    // A restored id is known to the id memory as well, which every delivery asks.
+    memories: [saved('event_ids', savedIds, dedupe), saved('counted_tags', countedTags)],
     apply(accountSid, batch) {
       skipFutureSamples(batch, now() + (options.maxClockSkewMs ?? 300_000));
-      const r = applyEvents(batch.events, { registry: options.registry, store: options.store, dedupe, pushes, countedTags });
+      const r = applyEvents(batch.events, { registry: options.registry, store: options.store, dedupe, pushes, countedTags, savedIds });
       for (const g of batch.skipped) options.onSkipped?.(accountSid, g);
       if (r.otherAccount > 0) options.onSkipped?.(accountSid, { reason: 'wrong_account', detail: 'the call is tracked for another account', count: r.otherAccount });
       // Each event of the delivery is in exactly one count.
