@@ -1,7 +1,7 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DIRECTIONS, EDGES, streamKey } from '../samples/sample.ts';
 import type { SampleValues } from '../samples/sample.ts';
@@ -395,14 +395,43 @@ export function removeLeftovers(path: string): string[] {
 }
 
 /**
+ * The file a save writes: `path`, or the file a symlink there points to (a state file kept on another volume through a
+ * link stays there, and the link stays a link). Throws an error with code `not a regular file` when something else
+ * is there (a FIFO, a device such as /dev/null, a directory): a save renames over its target, which would replace it.
+ */
+export function stateFileTarget(path: string): string {
+  let target: string;
+  try {
+    target = realpathSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // Nothing there yet, or a link to a file not written yet: the link's target is created.
+    const link = lstatOrUndefined(path);
+    return link?.isSymbolicLink() === true ? resolve(dirname(path), readlinkSync(path)) : path;
+  }
+  if (!statSync(target).isFile()) throw Object.assign(new Error(`${target} is not a regular file`), { code: 'not a regular file' });
+  return target;
+}
+
+function lstatOrUndefined(path: string): ReturnType<typeof lstatSync> | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Writes the state file atomically: a temporary file next to it, flushed to disk, then renamed over it, so a
  * crash at any moment leaves the old file or the new one, never half of one. The lines are written as they
- * come, about a megabyte at a time, so the file's text is never one string. Rejects with the fs error.
+ * come, about a megabyte at a time, so the file's text is never one string. Through a symlink, the file it points
+ * to is written; over anything but a regular file, nothing is (see stateFileTarget). Rejects with the fs error.
  */
 export async function writeStateFile(path: string, lines: Iterable<string>): Promise<void> {
+  const target = stateFileTarget(path);
   // One name, whatever the process: a save cut short by a crash leaves at most this file, which the next save
   // truncates (and the next start removes).
-  const tmp = `${path}.tmp`;
+  const tmp = `${target}.tmp`;
   try {
     const fh = await open(tmp, 'w', 0o600);
     try {
@@ -419,7 +448,7 @@ export async function writeStateFile(path: string, lines: Iterable<string>): Pro
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
+    await rename(tmp, target);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;

@@ -2,7 +2,7 @@ import { renameSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { SavedEndedCall } from '../samples/ended-call.ts';
 import type { SampleStore } from './sample-store.ts';
-import { readStateFile, removeLeftovers, stateLines, writeStateFile } from './state-file.ts';
+import { readStateFile, removeLeftovers, stateFileTarget, stateLines, writeStateFile } from './state-file.ts';
 import type { MemoryKind, SavedMemory } from './state-memories.ts';
 import { StateLock } from './state-lock.ts';
 import type { LockResult } from './state-lock.ts';
@@ -84,7 +84,9 @@ export class StateSaver {
       return 0;
     }
     if (lock.tookOver) logger.info({ path, holder_pid: lock.tookOver.pid, holder_host: lock.tookOver.hostname }, 'took over the state file lock of an exporter that is gone');
-    const leftovers = removeLeftovers(path);
+    // Through a symlink, the file it points to: what a save writes, and where its leftovers are.
+    const target = targetOf(path);
+    const leftovers = removeLeftovers(target);
     if (leftovers.length > 0) logger.info({ path, files: leftovers }, 'removed what an interrupted save left beside the state file');
     const ended = this.#o.ended;
     const memories = this.#o.memories ?? [];
@@ -99,7 +101,7 @@ export class StateSaver {
       if (r.reason === 'missing') logger.info({ path }, 'no state file yet; starting fresh');
       else {
         // Kept aside, not overwritten by the first save: it may hold what someone edited or needs to look at.
-        const keptAs = r.reason === 'corrupt' || r.reason === 'foreign_version' ? keepAside(path) : undefined;
+        const keptAs = r.reason === 'corrupt' || r.reason === 'foreign_version' ? keepAside(target) : undefined;
         logger.warn(
           { path, reason: r.reason, detail: r.detail, format: STATE_FORMAT_HINT, ...(keptAs !== undefined && { kept_as: keptAs }) },
           'state file not usable; starting fresh (samples since the last run may be counted again)',
@@ -197,6 +199,16 @@ export class StateSaver {
 }
 
 const STATE_FORMAT_HINT = 'JSON Lines: a header line, then one call a line, as the exporter writes it';
+
+// The file saves write (see stateFileTarget), or the path itself when nothing can be written there: the load then
+// reports what it found.
+function targetOf(path: string): string {
+  try {
+    return stateFileTarget(path);
+  } catch {
+    return path;
+  }
+}
 
 // Moves an unusable state file to `<path>.bad` (replacing an older one); the name, or undefined when it could not.
 function keepAside(path: string): string | undefined {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -373,6 +373,51 @@ describe('state file of any size', () => {
 });
 
 describe('StateSaver', () => {
+  // Probe L #2: a FIFO, device or symlink at the path was refused at load, then replaced by a regular file at the first
+  // save (state.path: /dev/null replaced the machine's /dev/null).
+  it('never saves over what is not a regular file: a FIFO stays a FIFO, and each save is counted as failed', async () => {
+    const d = dir();
+    const path = join(d, 'fifo.json');
+    execFileSync('mkfifo', [path]);
+    const log = logged();
+    const saves: boolean[] = [];
+    const saver = new StateSaver({ path, flushIntervalMs: 60_000, store: filledStore(() => T0), logger: log.logger, onSaved: (ok) => saves.push(ok) });
+    expect(saver.load()).toBe(0);
+    await saver.flush();
+    await saver.stop();
+    expect(lstatSync(path).isFIFO()).toBe(true);
+    expect(readdirSync(d).sort()).toEqual(['fifo.json']);
+    expect(saves).toEqual([false, false]);
+    expect(log.lines.filter((l) => l['level'] === 50).map((l) => [l['msg'], l['code']])).toEqual([
+      ['cannot write the state file; still running, but a restart may count samples again', 'not a regular file'],
+      ['cannot write the state file at stop; the next start may count samples again', 'not a regular file'],
+    ]);
+  });
+
+  it('saves through a symlink to the file it points to, and keeps the link', async () => {
+    const d = dir();
+    mkdirSync(join(d, 'volume'));
+    const target = join(d, 'volume', 'state.json');
+    const path = join(d, 'state.json');
+    symlinkSync(target, path);
+    const store = filledStore(() => T0);
+    const saver = new StateSaver({ path, flushIntervalMs: 60_000, store, logger: logged().logger });
+    expect(saver.load()).toBe(0);
+    await saver.stop();
+    expect(lstatSync(path).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toContain(CALL_1);
+    expect(readdirSync(join(d, 'volume'))).toEqual(['state.json']);
+
+    // A corrupt file behind the link is kept aside beside the file, and the link still leads to the new saves.
+    writeFileSync(target, 'not json');
+    const next = new StateSaver({ path, flushIntervalMs: 60_000, store: filledStore(() => T0), logger: logged('warn').logger });
+    expect(next.load()).toBe(0);
+    await next.stop();
+    expect(lstatSync(path).isSymbolicLink()).toBe(true);
+    expect(readdirSync(join(d, 'volume')).sort()).toEqual(['state.json', 'state.json.bad']);
+    expect(readFileSync(target, 'utf8')).toContain(CALL_1);
+  });
+
   it('a missing, corrupt or foreign-version file is logged and the store starts fresh', () => {
     const d = dir();
     const cases: Array<[string, string | undefined, string]> = [
