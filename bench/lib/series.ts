@@ -42,7 +42,7 @@ export function addCalls(exporter: Exporter, from: number, n: number, template: 
   for (let i = from; i < from + n; i++) {
     const sid = callSid(i);
     exporter.registry.track(sid, ACCOUNT_SID, 'config');
-    exporter.store.setCallType(sid, 'client');
+    exporter.store.setCallType(sid, ACCOUNT_SID, 'client');
     const samples = samplesFor(sid, template);
     exporter.store.apply(timestampMs === undefined ? samples : samples.map((s) => ({ ...s, timestampMs })));
   }

@@ -69,9 +69,9 @@ function applySummary(e: SummaryEvent, deps: ApplyEventsDeps, result: ApplyEvent
     countedTags?.add(key);
     result.newTags.push(t);
   }
-  if (e.callType !== undefined) store.setCallType(e.callSid, e.callType);
+  if (e.callType !== undefined) store.setCallType(e.callSid, e.accountSid, e.callType);
   const tagCount = new Set(e.edgeTags.map((t) => t.tag)).size;
-  store.setSummary(e.callSid, { processingState: e.processingState, rank: SUMMARY_STATES.indexOf(e.processingState), tagCount });
+  store.setSummary(e.callSid, e.accountSid, { processingState: e.processingState, rank: SUMMARY_STATES.indexOf(e.processingState), tagCount });
 }
 
 // Reused by every delivery: applying one is synchronous, so no two use it at once.

@@ -415,7 +415,7 @@ export class Poller {
       state.summaryThisPoll = summary;
     }
     // Twilio may serve a call's Summary only after the call: the type it names outranks the edges seen with data.
-    if (summary?.callType) this.#o.store.setCallType(call.callSid, summary.callType);
+    if (summary?.callType) this.#o.store.setCallType(call.callSid, call.accountSid, summary.callType);
     if (summary === null || !summarySaysEnded(summary) || !this.#o.registry.end(call.callSid, call.accountSid)) return;
     this.#notify(() => this.#o.observer.endedBySummary?.(call.accountSid, call.callSid, summary));
   }
@@ -432,7 +432,7 @@ export class Poller {
         const summary = await account.policy.run((s) => account.client.fetchCallSummary(state.call.callSid, s), signal);
         state.summaryThisPoll = summary;
         const edges = edgesOfSummaryType(summary.callType);
-        if (summary.callType) this.#o.store.setCallType(state.call.callSid, summary.callType);
+        if (summary.callType) this.#o.store.setCallType(state.call.callSid, state.call.accountSid, summary.callType);
         if (edges) {
           state.plan.expect(edges, 'summary');
           state.summaryKnown = true;

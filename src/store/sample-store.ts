@@ -220,11 +220,11 @@ export class SampleStore {
     this.#calls.set(callSid, call);
     this.#changes++;
     // What a summary said before the call was held (its first metrics came later) is recorded now.
-    const pending = this.#pending.get(callSid);
+    const pending = this.#pending.get(key);
     if (pending) {
-      this.#pending.delete(callSid);
-      if (pending.callType !== undefined) this.setCallType(callSid, pending.callType);
-      if (pending.summary !== undefined) this.setSummary(callSid, pending.summary);
+      this.#pending.delete(key);
+      if (pending.callType !== undefined) this.setCallType(callSid, accountSid, pending.callType);
+      if (pending.summary !== undefined) this.setSummary(callSid, accountSid, pending.summary);
     }
     return call;
   }
@@ -286,32 +286,41 @@ export class SampleStore {
   }
 
   /**
-   * Records the call type a Call Summary names: the edges with data no longer change it. For a call not held yet
-   * (a pushed summary may come before the call's first metrics) it waits for the call.
+   * Records the call type a Call Summary of this account names: the edges with data no longer change it. For a call
+   * not held yet (a pushed summary may come before the call's first metrics) it waits for this account's call of
+   * the SID; a call held for another account is left alone.
    */
-  setCallType(callSid: string, callType: string): void {
+  setCallType(callSid: string, accountSid: string, callType: string): void {
+    const holder = this.#summaryHolder(callSid, accountSid);
+    if (holder === undefined) return;
+    holder.callType = callType;
+    if ('callSid' in holder) holder.callTypeNamed = true;
+  }
+
+  /**
+   * Records a call summary of this account unless a more final one is kept (deliveries arrive in any order); for a
+   * call not held yet it waits, as the call type does.
+   */
+  setSummary(callSid: string, accountSid: string, summary: CallSummaryInfo): void {
+    const holder = this.#summaryHolder(callSid, accountSid);
+    if (holder !== undefined && (holder.summary === undefined || holder.summary.rank <= summary.rank)) holder.summary = summary;
+  }
+
+  // The held call a summary is about, or what waits for it; undefined when the SID is held for another account.
+  #summaryHolder(callSid: string, accountSid: string): CallState | { callType?: string; summary?: CallSummaryInfo } | undefined {
     const call = this.#calls.get(callSid);
-    if (!call) {
-      this.#pendingFor(callSid).callType = callType;
-      return;
-    }
-    call.callType = callType;
-    call.callTypeNamed = true;
+    if (call) return call.accountSid === accountSid ? call : undefined;
+    return this.#pendingFor(parkKey(accountSid, callSid));
   }
 
-  /** Records a call summary unless a more final one is kept (deliveries arrive in any order); one not held yet waits. */
-  setSummary(callSid: string, summary: CallSummaryInfo): void {
-    const holder = this.#calls.get(callSid) ?? this.#pendingFor(callSid);
-    if (holder.summary === undefined || holder.summary.rank <= summary.rank) holder.summary = summary;
-  }
-
-  // What summaries said of calls not held yet: oldest first, as many and for as long as removed calls are kept.
-  #pendingFor(callSid: string): { callType?: string; summary?: CallSummaryInfo } {
-    let p = this.#pending.get(callSid);
+  // What summaries said of calls not held yet, by account and SID (another account's call of the SID never takes
+  // them): oldest first, as many and for as long as removed calls are kept.
+  #pendingFor(key: string): { callType?: string; summary?: CallSummaryInfo } {
+    let p = this.#pending.get(key);
     if (p) return p;
     const now = this.#now();
     dropOldest(this.#pending, this.#maxParked - 1, (old) => now - old.atMs <= this.#parkedRetentionMs);
-    this.#pending.set(callSid, (p = { atMs: now }));
+    this.#pending.set(key, (p = { atMs: now }));
     return p;
   }
 

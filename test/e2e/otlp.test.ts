@@ -51,7 +51,7 @@ function sample(callSid: string, at: number, values: SampleValues, edge: Sample[
 function addCall(store: SampleStore, callSid: string, samples = 3): void {
   const now = Date.now();
   store.addCall(callSid, ACCOUNT, now - 60_000);
-  store.setCallType(callSid, 'client');
+  store.setCallType(callSid, ACCOUNT, 'client');
   const batch: Sample[] = [];
   for (let i = 0; i < samples; i++) {
     batch.push(sample(callSid, now - (samples - i) * 10_000, { mos: i === samples - 1 ? 4.25 : 4.4, rttSeconds: 0.09, jitterSeconds: 0.005, packetLossRatio: 0, audioInLevel: 1500, audioOutLevel: 800, bytesSent: 80_000 * (i + 1), bytesReceived: 79_000 * (i + 1) }));

@@ -166,6 +166,33 @@ describe('Event Streams receiver', () => {
     expect(counter(after, 'twilio_insights_exporter_event_streams_events_skipped_total', 'reason', 'wrong_account')).toBe(3);
   });
 
+  // Probe L #1: a summary that came before its call's first metrics waited keyed by CallSid alone, so one account's
+  // summary of a call no one tracked yet became the call type and summary of another account's call of that SID.
+  it('keeps a waiting summary for its own account: another account\'s call of that SID never takes it', async () => {
+    const OTHER = `AC${'e'.repeat(32)}`;
+    const OTHER_TOKEN = 'other-account-token';
+    await start({
+      accounts: [
+        { account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: 'http://127.0.0.1:9', api_base_url: 'http://127.0.0.1:9', ingest_mode: 'push' },
+        { account_sid: OTHER, auth_token: OTHER_TOKEN, insights_base_url: 'http://127.0.0.1:9', api_base_url: 'http://127.0.0.1:9', ingest_mode: 'push' },
+      ],
+    });
+    const summary = JSON.stringify([
+      { specversion: '1.0', id: 'EVs', type: 'com.twilio.voice.insights.call-summary.complete', source: 'x', dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallSummary/2', data: { call_sid: CALL, account_sid: OTHER, call_type: 'trunking', processing_state: 'complete', tags: ['high_jitter', 'low_mos'] } },
+    ]);
+    const f = signDelivery(OTHER_TOKEN, `${exp!.url}/webhooks/twilio/event-streams/${OTHER}`, summary);
+    expect((await deliver(f.url, summary, f.signature)).status).toBe(200);
+    const own = JSON.stringify([metricEvent('EV1', 10)]);
+    const d = signDelivery(TOKEN, `${exp!.url}/webhooks/twilio/event-streams/${ACCOUNT}`, own);
+    expect(await (await deliver(d.url, own, d.signature)).json()).toMatchObject({ applied: 1 });
+
+    expect(exp!.exporter.registry.get(CALL)?.accountSid).toBe(ACCOUNT);
+    expect(exp!.exporter.store.get(CALL)?.callType).not.toBe('trunking');
+    const text = await exp!.scrape();
+    expect(seriesOf(text, 'twilio_call_summary_tags')).toEqual([]);
+    expect(seriesOf(text, 'twilio_call_info').map((s) => s.labels['call_type'])).not.toContain('trunking');
+  });
+
   // Probe E #2: pushed samples skipped the max_clock_skew check. One dated a year ahead became its stream's newest,
   // and every real sample after it was refused as too late (silently) until that year passed.
   it('skips a pushed sample dated past max_clock_skew as future_timestamp, keeps the rest of its batch, and later samples still count', async () => {

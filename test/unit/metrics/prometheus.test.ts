@@ -51,8 +51,8 @@ function setup(options: SetupOptions = {}) {
   store.addCall(CALL_1, ACCOUNT_A, SDK[0]!.timestampMs);
   store.addCall(CALL_2, ACCOUNT_A, CARRIER[0]!.timestampMs);
   store.addCall(CALL_3, ACCOUNT_B, T0 + 3_600_000);
-  store.setCallType(CALL_1, 'client');
-  store.setCallType(CALL_2, 'carrier');
+  store.setCallType(CALL_1, ACCOUNT_A, 'client');
+  store.setCallType(CALL_2, ACCOUNT_A, 'carrier');
   return { store, expo, active };
 }
 
@@ -133,7 +133,7 @@ describe('Prometheus exposition: per-call series', () => {
     const last = CARRIER[CARRIER.length - 1]!;
     store.apply([{ ...last, timestampMs: last.timestampMs + 10_000, codecName: 'opus', region: 'de1' }]);
     expect(await info()).toMatchObject({ codec_name: 'opus', media_region: 'de1', call_type: 'carrier' });
-    store.setCallType(CALL_2, 'sip');
+    store.setCallType(CALL_2, ACCOUNT_A, 'sip');
     expect(await info()).toMatchObject({ codec_name: 'opus', media_region: 'de1', call_type: 'sip' });
     expect(await info()).toMatchObject({ codec_name: 'opus', media_region: 'de1', call_type: 'sip' });
   });

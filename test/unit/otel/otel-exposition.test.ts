@@ -37,7 +37,7 @@ afterEach(async () => {
 // One client call with an sdk_edge stream and a client_edge gateway stream: together they carry every value.
 function clientCall(h: Harness, sid = CALL_1): void {
   h.store.addCall(sid, ACCOUNT, T0);
-  h.store.setCallType(sid, 'client');
+  h.store.setCallType(sid, ACCOUNT, 'client');
   h.store.apply([
     sample({
       callSid: sid,

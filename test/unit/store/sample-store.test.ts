@@ -136,11 +136,19 @@ describe('SampleStore gauges', () => {
 
   it('records the call type of a held call and ignores one for an unknown call', () => {
     const { store } = setup();
-    store.setCallType(CALL_1, 'client');
-    store.setCallType(CALL_2, 'sip');
+    store.setCallType(CALL_1, ACCOUNT_A, 'client');
+    store.setCallType(CALL_2, ACCOUNT_A, 'sip');
 
     expect(store.get(CALL_1)!.callType).toBe('client');
     expect(store.get(CALL_2)).toBeUndefined();
+    // Another account's summary of the SID changes nothing, held or waiting (probe L #1).
+    store.setCallType(CALL_1, ACCOUNT_B, 'trunking');
+    store.setSummary(CALL_1, ACCOUNT_B, { processingState: 'complete', rank: 2, tagCount: 3 });
+    expect([store.get(CALL_1)!.callType, store.get(CALL_1)!.summary]).toEqual(['client', undefined]);
+    store.addCall(CALL_2, ACCOUNT_B, T0);
+    expect(store.get(CALL_2)!.callType).toBeUndefined();
+    store.removeCall(CALL_2);
+    expect(store.addCall(CALL_2, ACCOUNT_A, T0).callType).toBe('sip');
   });
 });
 
@@ -153,7 +161,7 @@ describe('SampleStore call type', () => {
     expect(store.get(CALL_1)?.callType).toBe('carrier');
     store.apply([sample({ edge: 'sip_edge', direction: 'inbound', at: 0 })]);
     expect(store.get(CALL_1)?.callType).toBe('trunking');
-    store.setCallType(CALL_1, 'whatsapp');
+    store.setCallType(CALL_1, ACCOUNT_A, 'whatsapp');
     store.apply([sample({ edge: 'sdk_edge', direction: 'both', at: 0 })]);
     expect(store.get(CALL_1)?.callType).toBe('whatsapp');
   });
@@ -389,7 +397,7 @@ describe('SampleStore saved state', () => {
     let now = T0 + 3_600_000;
     const { store } = setup({ backfill: false, now: () => now }, T0);
     store.apply([sample({ at: 10, codecName: 'opus' }), sample({ at: 30 })]);
-    store.setCallType(CALL_1, 'client');
+    store.setCallType(CALL_1, ACCOUNT_A, 'client');
     const saved = JSON.parse(JSON.stringify([...store.entries()].map((e) => ({ sid: e.call.callSid, parkedAtMs: e.parkedAtMs })))) as unknown[];
     expect(saved).toEqual([{ sid: CALL_1, parkedAtMs: null }]);
 

@@ -33,7 +33,7 @@ function filledStore(now: () => number): SampleStore {
   store.addCall(CALL_2, ACCOUNT_B, T0);
   store.apply([0, 10, 20, 40].map((at) => sample({ at, codecName: 'opus', region: 'de1' })));
   store.apply([sample({ callSid: CALL_2, accountSid: ACCOUNT_B, edge: 'carrier_edge', direction: 'inbound', at: 5, values: { packetsReceived: 500 } })]);
-  store.setCallType(CALL_1, 'client');
+  store.setCallType(CALL_1, ACCOUNT_A, 'client');
   store.removeCall(CALL_2);
   return store;
 }
@@ -97,7 +97,7 @@ describe('state file contents', () => {
     const store = filledStore(() => now);
     store.addCall(CALL_3, ACCOUNT_A, T0);
     store.apply([sample({ callSid: CALL_3, at: 0, codecName: 'x'.repeat(150_000), region: 'us1\n' })]);
-    store.setCallType(CALL_3, 'carrier\u0000');
+    store.setCallType(CALL_3, ACCOUNT_A, 'carrier\u0000');
     const r = parseState(text(stateLines(store.entries(), now)), ALL);
     if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
     expect(r.entries.map((e) => e.call.callSid).sort()).toEqual([CALL_1, CALL_2, CALL_3].sort());
