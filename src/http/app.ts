@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import express from 'express';
 import type { Express, Request, RequestHandler, Response, Router } from 'express';
 import type { ExpositionFormat } from '../metrics/prometheus.ts';
@@ -51,15 +52,22 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   return 'text';
 }
 
-// Whether a request's Origin header names a site other than the one it was sent to (Host).
+// Whether a browser may have been made to send this request by a page of another site. Tools send no Origin. A browser
+// names the page's origin, which must be the exporter itself, reached by an address no DNS answer can point
+// elsewhere: an IP literal or localhost. A page on a host name whose DNS answer is switched to the exporter (DNS
+// rebinding) sends an Origin equal to its Host, so a same-origin request through a host name proves nothing.
 function crossOrigin(origin: string | undefined, host: string | undefined): boolean {
   if (origin === undefined) return false;
+  let o: URL;
   try {
-    return new URL(origin).host !== host;
+    o = new URL(origin);
   } catch {
     // 'null' (a sandboxed page or a file) or anything unparseable: no site vouches for it.
     return true;
   }
+  if (o.host !== host) return true;
+  const name = o.hostname;
+  return !(name === 'localhost' || isIP(name) !== 0 || (name.startsWith('[') && isIP(name.slice(1, -1)) === 6));
 }
 
 function landingPage(version: string, telemetryPath: string): string {

@@ -179,8 +179,13 @@ describe('POST /-/reload', () => {
       expect(forged.status, origin).toBe(403);
       expect(await forged.text()).toContain('another site');
     }
+    // Probe L #7: a page on a host name whose DNS answer now points at the exporter (DNS rebinding) sends an Origin
+    // equal to its Host.
+    const rebound = await rawPost(exp.url, '/-/reload', { host: `evil.example:${new URL(exp.url).port}`, origin: `http://evil.example:${new URL(exp.url).port}` });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).toContain('another site');
     expect(await lastReloadOk()).toBe(0);
-    // The exporter's own status page (same origin) may.
+    // A page of the exporter itself, reached by IP address (same origin), may.
     const sameSite = await fetch(`${exp.url}/-/reload`, { method: 'POST', headers: { origin: exp.url } });
     expect(sameSite.status).toBe(200);
     const ok = await fetch(`${exp.url}/-/reload`, { method: 'POST' });
@@ -262,3 +267,19 @@ describe('OTLP export failures', () => {
     }
   });
 });
+
+// A POST with headers fetch would not send as given (Host), through node:http.
+async function rawPost(base: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  const { request } = await import('node:http');
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, method: 'POST', headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
