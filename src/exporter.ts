@@ -171,7 +171,6 @@ export function createExporter(deps: ExporterDeps): Exporter {
 function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (source: CallSource) => void }) {
   const { config } = deps;
   const { onRefused } = on;
-  const store = new SampleStore({ backfill: config.backfill, maxSampleLatenessMs: config.maxSampleLatenessMs, maxParked: config.maxCalls, now });
   const registry = new CallRegistry({
     maxCalls: config.maxCalls,
     drainPeriodMs: config.drainPeriodMs,
@@ -181,6 +180,15 @@ function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (sou
     now,
     ...(deps.shard && deps.shard.total > 1 && { owns: (callSid: string) => owns(deps.shard!, callSid) }),
     onRefused,
+  });
+  const store = new SampleStore({
+    backfill: config.backfill,
+    maxSampleLatenessMs: config.maxSampleLatenessMs,
+    maxParked: config.maxCalls,
+    // An ended call the registry remembers, tracked again, must find its state or know it expired (else it would
+    // start over and count again): the store remembers as many expired calls as the registry does ended ones.
+    maxExpired: Math.max(4 * config.maxCalls, registry.endedMemory * config.accounts.length),
+    now,
   });
   registry.addListener({
     // A call tracked already ended is one the registry remembered: a redelivery of what it already applied, maybe.

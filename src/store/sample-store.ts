@@ -105,6 +105,8 @@ export interface SampleStoreOptions {
    * twice [4 h]; at most 4 × maxParked calls.
    */
   readonly expiredMemoryMs?: number;
+  /** Most removed calls remembered as expired; the oldest go first [4 × maxParked]. Give it the registry's ended-call memory. */
+  readonly maxExpired?: number;
   /** Clock, epoch ms [Date.now]. */
   readonly now?: () => number;
 }
@@ -161,6 +163,7 @@ export class SampleStore {
   // Removed calls whose exactly-once state expired, with when: oldest first.
   readonly #expired = new Map<string, number>();
   readonly #expiredMemoryMs: number;
+  readonly #maxExpired: number;
   #expiredChanges = 0;
   readonly #pending = new Map<string, { callType?: string; summary?: CallSummaryInfo; readonly atMs: number }>();
   readonly #backfill: boolean;
@@ -179,6 +182,7 @@ export class SampleStore {
     this.#parkedRetentionMs = options.parkedRetentionMs ?? this.#latenessMs + this.#historyWindowMs;
     this.#maxParked = options.maxParked ?? 10_000;
     this.#expiredMemoryMs = options.expiredMemoryMs ?? 4 * 3600_000;
+    this.#maxExpired = options.maxExpired ?? 4 * this.#maxParked;
     this.#now = options.now ?? Date.now;
   }
 
@@ -266,12 +270,9 @@ export class SampleStore {
   get expiredCalls(): SavedMemory {
     return {
       kind: 'expired_calls',
-      capacity: 4 * this.#maxParked,
+      capacity: this.#maxExpired,
       changes: () => this.#expiredChanges,
-      entries: () => {
-        this.#expireParked();
-        return this.#expired.entries();
-      },
+      entries: () => this.#expiredEntries(),
       restore: (saved: readonly MemoryEntry[]) => {
         const now = this.#now();
         for (const [key, atMs] of saved) {
@@ -283,6 +284,15 @@ export class SampleStore {
         this.#expireParked();
       },
     };
+  }
+
+  // The expired calls, and the held calls tracked again after their state expired (saved as what they are: calls
+  // whose state is unknown, not as empty state a load would resume).
+  *#expiredEntries(): Generator<readonly [string, number]> {
+    this.#expireParked();
+    yield* this.#expired.entries();
+    const now = this.#now();
+    for (const call of this.#calls.values()) if (call.exactlyOnceLost === true) yield [parkKey(call.accountSid, call.callSid), now];
   }
 
   /**
@@ -410,7 +420,9 @@ export class SampleStore {
     const call = this.#calls.get(callSid);
     if (!call) return false;
     this.#calls.delete(callSid);
-    this.#park(call, this.#now());
+    // A call whose state is unknown (tracked again after it expired) has none to keep: it is remembered as expired.
+    if (call.exactlyOnceLost === true) this.#expire(parkKey(call.accountSid, call.callSid), this.#now());
+    else this.#park(call, this.#now());
     for (const listener of this.#listeners) listener.onCallRemoved?.(call);
     return true;
   }
@@ -418,7 +430,8 @@ export class SampleStore {
   /** Held calls, then removed calls whose state is still kept (with when they were removed), for the state file. */
   *entries(): IterableIterator<{ readonly call: Readonly<CallState>; readonly parkedAtMs: number | null }> {
     this.#expireParked();
-    for (const call of this.#calls.values()) yield { call, parkedAtMs: null };
+    // A call whose state is unknown is saved with the expired ones (see expiredCalls).
+    for (const call of this.#calls.values()) if (call.exactlyOnceLost !== true) yield { call, parkedAtMs: null };
     for (const p of this.#parked.values()) yield p;
   }
 
@@ -464,12 +477,15 @@ export class SampleStore {
     const now = this.#now();
     const oldest = now - this.#parkedRetentionMs;
     // A call whose state goes is remembered as such, newest last.
-    dropOldest(this.#parked, this.#maxParked, (p) => p.parkedAtMs >= oldest, (key) => {
-      this.#expired.delete(key);
-      this.#expired.set(key, now);
-      this.#expiredChanges++;
-    });
-    dropOldest(this.#expired, 4 * this.#maxParked, (at) => now - at <= this.#expiredMemoryMs);
+    dropOldest(this.#parked, this.#maxParked, (p) => p.parkedAtMs >= oldest, (key) => this.#expire(key, now));
+    dropOldest(this.#expired, this.#maxExpired, (at) => now - at <= this.#expiredMemoryMs);
+  }
+
+  // Remembers that a removed call's exactly-once state is gone, newest last.
+  #expire(key: string, atMs: number): void {
+    this.#expired.delete(key);
+    this.#expired.set(key, atMs);
+    this.#expiredChanges++;
   }
 }
 

@@ -171,9 +171,10 @@ export function parseState(text: string | readonly Uint8Array[], options: LoadOp
  * a bad file is a reason and a detail naming what is wrong and where.
  */
 export function parseStateChunks(next: () => Uint8Array | null, options: LoadOptions): LoadResult {
-  const kept = new KeepNewest(options.keep, options.nowMs);
-  const ended = new KeepRecentEnded(options.keepEnded);
   const memories = new KeepNewestEntries(options.keepMemories);
+  // A call the load drops past the cap is remembered as expired: announced again, it is not counted again.
+  const kept = new KeepNewest(options.keep, options.nowMs, (key) => memories.offer('expired_calls', [[key, options.nowMs]]));
+  const ended = new KeepRecentEnded(options.keepEnded);
   try {
     const lines = new LineReader(next);
     const savedAt = readHeader(lines);
@@ -473,12 +474,15 @@ class KeepNewest {
   readonly #nowMs: number;
   readonly #heap: Ranked[] = [];
   readonly #byKey = new Map<string, Ranked>();
+  readonly #dropped: (key: string) => void;
   /** Calls offered, kept or not. */
   offered = 0;
 
-  constructor(keep: number, nowMs: number) {
+  /** `dropped` hears of each call (account/SID) pushed out past the cap (not of an older copy of a kept call). */
+  constructor(keep: number, nowMs: number, dropped: (key: string) => void = () => undefined) {
     this.#keep = Math.max(0, keep);
     this.#nowMs = nowMs;
+    this.#dropped = dropped;
   }
 
   /**
@@ -506,8 +510,12 @@ class KeepNewest {
       this.#up(r.index);
       return;
     }
-    if (heap.length === 0 || !before(heap[0]!, r)) return;
+    if (heap.length === 0 || !before(heap[0]!, r)) {
+      this.#dropped(key);
+      return;
+    }
     this.#byKey.delete(heap[0]!.key);
+    this.#dropped(heap[0]!.key);
     this.#place(r, 0);
     this.#byKey.set(key, r);
     this.#down(0);

@@ -37,7 +37,8 @@ const MAX_KEY_LENGTH = 256;
 const sid = (re: RegExp): string => re.source.slice(1, -1);
 const KEY_RULES: Record<MemoryKind, { readonly re: RegExp; readonly what: string }> = {
   expired_calls: { re: new RegExp(`^${sid(ACCOUNT_SID_RE)}/${sid(CALL_SID_RE)}$`), what: 'an AccountSid/CallSid' },
-  event_ids: { re: /^\P{Cc}+$/u, what: 'a CloudEvent id' },
+  // Any string: a CloudEvent id is whatever the sender chose (JSON escapes what it must).
+  event_ids: { re: /^[^]+$/, what: 'a CloudEvent id' },
   counted_tags: { re: new RegExp(`^${sid(CALL_SID_RE)}/[a-z_]+/\\P{Cc}+$`, 'u'), what: 'a CallSid/edge/tag' },
 };
 
@@ -49,8 +50,10 @@ const memoryLine = z.strictObject({
 /** The state file lines of one memory, ENTRIES_PER_LINE entries a line, each ending in a newline. */
 export function* memoryLines(kind: MemoryKind, entries: Iterable<MemoryEntry>): Generator<string> {
   let chunk: MemoryEntry[] = [];
+  const rule = KEY_RULES[kind].re;
   for (const e of entries) {
-    if (e[0].length > MAX_KEY_LENGTH) continue;
+    // Never written: what a load would refuse, so a file this build writes always loads.
+    if (e[0].length > MAX_KEY_LENGTH || !rule.test(e[0])) continue;
     chunk.push(e);
     if (chunk.length === ENTRIES_PER_LINE) {
       yield `${JSON.stringify({ memory: kind, entries: chunk })}\n`;

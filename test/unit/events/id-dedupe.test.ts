@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeliveryIds, IdDedupe } from '../../../src/events/id-dedupe.ts';
+import { parseState, stateLines } from '../../../src/store/state-file.ts';
+import { memoryLines } from '../../../src/store/state-memories.ts';
+
+const T = 1_700_000_000_000;
 
 describe('IdDedupe', () => {
   it('remembers an id for the horizon, then forgets it', () => {
@@ -44,6 +48,18 @@ describe('IdDedupe over a restart (probe K #4)', () => {
     clock.now = 1300;
     expect(next.has('d')).toBe(false);
     expect([...next.entries()]).toEqual([['b', 400]]);
+  });
+
+  // Probe K retest #4: an id with a control character was saved, and the load refused the whole file as corrupt.
+  it('ids of any characters survive the state file', () => {
+    const d = new IdDedupe({ now: () => T });
+    for (const id of ['EV-b\u0007ring', 'EV\u0000', 'ÉV-\u2028', 'x'.repeat(128)]) d.add(id);
+    const [head] = [...stateLines([], T)];
+    const r = parseState([head!, ...memoryLines('event_ids', d.entries())].join(''), { keep: 0, nowMs: T, keepMemories: { event_ids: 10 } });
+    if (!r.ok) throw new Error(r.detail);
+    const next = new IdDedupe({ now: () => T });
+    next.restore(r.memories.event_ids);
+    expect(['EV-b\u0007ring', 'EV\u0000', 'ÉV-\u2028', 'x'.repeat(128)].map((id) => next.has(id))).toEqual([true, true, true, true]);
   });
 });
 

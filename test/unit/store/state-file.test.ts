@@ -9,7 +9,7 @@ import { SampleStore } from '../../../src/store/sample-store.ts';
 import { MAX_STATE_LINE_BYTES, parseState, readStateFile, STATE_FORMAT, stateLines, writeStateFile } from '../../../src/store/state-file.ts';
 import type { LoadOptions } from '../../../src/store/state-file.ts';
 import { SeenIntervals } from '../../../src/store/seen-intervals.ts';
-import type { CallState } from '../../../src/store/sample-store.ts';
+import type { CallState, SampleStoreOptions } from '../../../src/store/sample-store.ts';
 import { StateSaver } from '../../../src/store/state-saver.ts';
 import { ACCOUNT_A, ACCOUNT_B, CALL_1, CALL_2, CALL_3, T0, sample } from './sample-builder.ts';
 import { DIRECTIONS, EDGES } from '../../../src/samples/sample.ts';
@@ -247,6 +247,70 @@ describe('state file memories (probe K #4: what push ingestion counts once, carr
 });
 
 describe('the store\'s expired calls over a restart', () => {
+  const opts = (now: () => number, extra: Partial<SampleStoreOptions> = {}): SampleStoreOptions => ({ backfill: true, maxSampleLatenessMs: 5000, historyWindowMs: 0, now, ...extra });
+  // Saves `store` as the saver does and loads it into a new store.
+  const reload = (store: SampleStore, now: number, extra: Partial<SampleStoreOptions> = {}, keep = 10): SampleStore => {
+    const calls = [...store.entries()];
+    const r = parseState(text(stateLines(calls, now, [], [{ kind: 'expired_calls', entries: [...store.expiredCalls.entries()] }])), { keep, nowMs: now, keepMemories: { expired_calls: 1000 } });
+    if (!r.ok) throw new Error(r.detail);
+    const next = new SampleStore(opts(() => now, extra));
+    next.restore(r.entries);
+    next.expiredCalls.restore(r.memories.expired_calls);
+    return next;
+  };
+  const endedAndExpired = (store: SampleStore, callSid: string, clock: { now: number }): void => {
+    store.addCall(callSid, ACCOUNT_A, clock.now);
+    store.apply([sample({ callSid, at: 0 }), sample({ callSid, at: 10 })]);
+    store.removeCall(callSid);
+    clock.now += 60_000;
+    store.sweep();
+  };
+
+  // Probe K retest #1: a call tracked again after its state expired was parked with no streams when removed, and
+  // saved so; the load let that empty state win over the expired memory, and the next redelivery counted again.
+  it('a call tracked again after its state expired is saved as expired, removed or still held', () => {
+    for (const removeFirst of [true, false]) {
+      const clock = { now: T0 };
+      const store = new SampleStore(opts(() => clock.now));
+      endedAndExpired(store, CALL_1, clock);
+      store.addCall(CALL_1, ACCOUNT_A, clock.now, { ended: true });
+      expect(store.apply([sample({ at: 0 })])).toMatchObject({ applied: 0, tooLate: 1 });
+      if (removeFirst) store.removeCall(CALL_1);
+      const next = reload(store, clock.now);
+      next.addCall(CALL_1, ACCOUNT_A, clock.now, { ended: true });
+      expect(next.apply([sample({ at: 0 }), sample({ at: 10 })]), `removed first: ${removeFirst}`).toMatchObject({ applied: 0, tooLate: 2 });
+    }
+  });
+
+  // Probe K retest #3: calls the load dropped past the cap were not remembered as expired.
+  it('remembers the calls a load drops past the cap as expired', () => {
+    const clock = { now: T0 };
+    const store = new SampleStore(opts(() => clock.now));
+    for (const callSid of [CALL_1, CALL_2, CALL_3]) {
+      store.addCall(callSid, ACCOUNT_A, clock.now);
+      store.apply([sample({ callSid, at: 0 })]);
+      store.removeCall(callSid);
+      clock.now += 1;
+    }
+    const next = reload(store, clock.now, {}, 1);
+    expect([CALL_1, CALL_2, CALL_3].map((c) => next.isParked(ACCOUNT_A, c))).toEqual([false, false, true]);
+    next.addCall(CALL_1, ACCOUNT_A, clock.now, { ended: true });
+    expect(next.apply([sample({ at: 0 })])).toMatchObject({ applied: 0, tooLate: 1 });
+  });
+
+  // Probe K retest #2: the expired memory held 4 x max_calls calls, fewer than the registry's ended-call memory.
+  it('remembers as many expired calls as it is told to (the registry\'s ended-call memory), past 4 x maxParked', () => {
+    const clock = { now: T0 };
+    const store = new SampleStore(opts(() => clock.now, { maxParked: 1, maxExpired: 50 }));
+    const sids = Array.from({ length: 20 }, (_, i) => `CA${i.toString(16).padStart(32, '0')}`);
+    for (const sid of sids) endedAndExpired(store, sid, clock);
+    for (const sid of sids) {
+      store.addCall(sid, ACCOUNT_A, clock.now, { ended: true });
+      expect(store.apply([sample({ callSid: sid, at: 0 })]), sid).toMatchObject({ applied: 0, tooLate: 1 });
+      store.removeCall(sid);
+    }
+  });
+
   it('refuses an ended call\'s samples after a restart when its state had expired before the save', () => {
     let now = T0;
     const store = new SampleStore({ backfill: true, maxSampleLatenessMs: 5000, historyWindowMs: 0, now: () => now });
