@@ -1,7 +1,10 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { dirname, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { MAX_CONFIG_FILE_BYTES, readFileBounded } from '../config/bounded-read.ts';
@@ -30,7 +33,37 @@ export interface WebConfig {
   readonly users: ReadonlyMap<string, string>;
 }
 
-/** Reads and validates a web configuration file; relative paths are resolved against the file's folder. */
+// The certificate and key as the HTTPS server and `--healthcheck` will use them, so that a file that is not PEM or a
+// key of another certificate is a config error naming the file, not a Node stack trace at start.
+function checkTlsPair(tls: NonNullable<WebConfig['tls']>, certPath: string, keyPath: string): void {
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(tls.cert);
+  } catch {
+    throw new ConfigError([`web config: tls_server_config.cert_file: ${certPath} is not a PEM certificate`]);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(tls.key);
+  } catch {
+    throw new ConfigError([`web config: tls_server_config.key_file: ${keyPath} is not a PEM private key`]);
+  }
+  if (!leaf.checkPrivateKey(key)) {
+    throw new ConfigError([`web config: tls_server_config.key_file: ${keyPath} is not the private key of the certificate in ${certPath}`]);
+  }
+  try {
+    createSecureContext({ cert: tls.cert, key: tls.key, minVersion: tls.minVersion });
+  } catch (err) {
+    // OpenSSL's reason, without its stack: what else it refuses (a key too weak for its security level, say).
+    const reason = (err as Error).message.split('\n')[0] ?? 'unusable';
+    throw new ConfigError([`web config: tls_server_config: ${certPath} and ${keyPath} cannot be used: ${reason}`]);
+  }
+}
+
+/**
+ * Reads and validates a web configuration file; relative paths are resolved against the file's folder, and the TLS
+ * certificate and key must be PEM and a pair.
+ */
 export function loadWebConfig(file: string): WebConfig {
   let doc: unknown;
   try {
@@ -44,15 +77,17 @@ export function loadWebConfig(file: string): WebConfig {
   const base = dirname(resolve(file));
   let tls: WebConfig['tls'];
   if (c.tls_server_config) {
-    const read = (key: 'cert_file' | 'key_file'): Buffer => {
-      const path = resolve(base, c.tls_server_config![key]);
+    const certPath = resolve(base, c.tls_server_config.cert_file);
+    const keyPath = resolve(base, c.tls_server_config.key_file);
+    const read = (key: 'cert_file' | 'key_file', path: string): Buffer => {
       try {
         return Buffer.from(readFileBounded(path, MAX_CONFIG_FILE_BYTES));
       } catch {
         throw new ConfigError([`web config: tls_server_config.${key}: cannot read ${path}`]);
       }
     };
-    tls = { cert: read('cert_file'), key: read('key_file'), minVersion: c.tls_server_config.min_version === 'TLS13' ? 'TLSv1.3' : 'TLSv1.2' };
+    tls = { cert: read('cert_file', certPath), key: read('key_file', keyPath), minVersion: c.tls_server_config.min_version === 'TLS13' ? 'TLSv1.3' : 'TLSv1.2' };
+    checkTlsPair(tls, certPath, keyPath);
   }
   return { ...(tls && { tls }), users: new Map(Object.entries(c.basic_auth_users ?? {})) };
 }

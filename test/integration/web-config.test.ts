@@ -81,4 +81,36 @@ describe('--web.config.file', () => {
     expect(p.output()).toContain('basic_auth_users.prom: must be a bcrypt hash');
     expect(p.output()).not.toContain('plaintext');
   });
+
+  // Probe L #3: a certificate or key that is not PEM, or a key of another certificate, passed --config.check; the
+  // start and --healthcheck then died with a Node stack trace.
+  it('refuses a TLS cert or key that is not PEM, or a key of another certificate, in --config.check, the start and --healthcheck', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tie-web-'));
+    const one = await generate([{ name: 'commonName', value: 'one' }], { keySize: 2048, algorithm: 'sha256' });
+    const two = await generate([{ name: 'commonName', value: 'two' }], { keySize: 2048, algorithm: 'sha256' });
+    writeFileSync(join(dir, 'one.crt'), one.cert);
+    writeFileSync(join(dir, 'one.key'), one.private);
+    writeFileSync(join(dir, 'two.key'), two.private);
+    writeFileSync(join(dir, 'garbage.pem'), 'this is not PEM\n');
+    const cases = [
+      { name: 'garbage-cert', tls: { cert_file: 'garbage.pem', key_file: 'one.key' }, problem: `tls_server_config.cert_file: ${join(dir, 'garbage.pem')} is not a PEM certificate` },
+      { name: 'garbage-key', tls: { cert_file: 'one.crt', key_file: 'garbage.pem' }, problem: `tls_server_config.key_file: ${join(dir, 'garbage.pem')} is not a PEM private key` },
+      {
+        name: 'mismatch',
+        tls: { cert_file: 'one.crt', key_file: 'two.key' },
+        problem: `tls_server_config.key_file: ${join(dir, 'two.key')} is not the private key of the certificate in ${join(dir, 'one.crt')}`,
+      },
+    ];
+    const env = { TWILIO_ACCOUNT_SID: DEMO_ACCOUNT.accountSid, TWILIO_AUTH_TOKEN: DEMO_ACCOUNT.authToken };
+    for (const c of cases) {
+      const web = join(dir, `${c.name}.yaml`);
+      writeFileSync(web, stringify({ tls_server_config: c.tls }));
+      for (const [args, code] of [[['--config.check'], 1], [['--web.listen-address=127.0.0.1:0'], 1], [['--healthcheck', '--web.listen-address=127.0.0.1:20899'], 2]] as const) {
+        const p = start([`--web.config.file=${web}`, ...args], env);
+        expect(await p.exited, `${c.name} ${args[0]}`).toBe(code);
+        expect(p.output(), `${c.name} ${args[0]}`).toContain(`web config: ${c.problem}`);
+        expect(p.output(), `${c.name} ${args[0]}`).not.toMatch(/^\s+at /m);
+      }
+    }
+  });
 });
