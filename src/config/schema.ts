@@ -30,6 +30,41 @@ export interface SchemaDeps {
   readonly metricNames?: readonly string[];
 }
 
+/**
+ * The exporter's other routes (mounted in src/http), which the exposition's route, mounted first, would take over:
+ * `exact` ones by their path, `below` ones by any path under the prefix, `atOrBelow` ones by the prefix too (the
+ * admin API's token check is mounted on `/api/v1` itself). Express matches paths case-insensitively and with or
+ * without a trailing slash.
+ */
+export const RESERVED_ROUTES: readonly ({ readonly exact: string } | { readonly below?: string; readonly atOrBelow?: string; readonly routes: readonly string[] })[] = [
+  { exact: '/' },
+  { exact: '/-/healthy' },
+  { exact: '/-/ready' },
+  { exact: '/-/reload' },
+  { below: '/calls', routes: ['/calls/{CallSid}'] },
+  { atOrBelow: '/api/v1', routes: ['/api/v1/calls', '/api/v1/calls/{CallSid}'] },
+  { below: '/webhooks', routes: ['/webhooks/twilio/call-status', '/webhooks/twilio/event-streams/{AccountSid}'] },
+];
+
+// Characters path-to-regexp (express's route syntax) gives a meaning: `/*all` would match every path, `/m(x)` throws.
+const ROUTE_SYNTAX_RE = /[:*()[\]{}+!\\]/;
+
+// Why a telemetry path cannot be used, or undefined.
+function telemetryPathProblem(path: string): string | undefined {
+  if (ROUTE_SYNTAX_RE.test(path)) return 'must be a plain path: express reads : * ( ) [ ] { } + ! \\ as route syntax';
+  const p = path.toLowerCase().replace(/(?<=.)\/+$/, '');
+  for (const r of RESERVED_ROUTES) {
+    if ('exact' in r) {
+      if (p === r.exact) return `would shadow the route ${r.exact}`;
+      continue;
+    }
+    const prefix = r.below ?? r.atOrBelow ?? '';
+    if (!(p.startsWith(`${prefix}/`) || (r.atOrBelow !== undefined && p === prefix))) continue;
+    return r.routes.length === 1 ? `would shadow the route ${r.routes[0]}` : `would shadow the routes under ${prefix} (${r.routes.join(', ')})`;
+  }
+  return undefined;
+}
+
 /** The `web` section: where the exporter listens and serves its exposition (needs no secrets, reads no files). */
 export const webSchema = z
   .strictObject({
@@ -50,6 +85,10 @@ export const webSchema = z
     telemetry_path: z
       .string()
       .regex(/^\/[^?#\s]*$/, { error: 'must be a URL path starting with "/"' })
+      .superRefine((path, ctx) => {
+        const problem = telemetryPathProblem(path);
+        if (problem !== undefined) addProblem(ctx, [], problem);
+      })
       .default(DEFAULTS.telemetryPath),
   })
   .transform((w) => ({ listenAddress: w.listen_address, telemetryPath: w.telemetry_path }));

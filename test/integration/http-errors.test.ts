@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { DEMO_ACCOUNT } from '../../src/simulator/demo-account.ts';
+import { RESERVED_ROUTES } from '../../src/config/schema.ts';
 import { seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
 
@@ -155,5 +156,26 @@ describe('admin API PUT of a call tracked for another account', () => {
     expect(exp.exporter.registry.get(sid)?.accountSid).toBe(OTHER);
     expect([...exp.exporter.registry.get(sid)!.sources]).toEqual(['admin']);
     expect((await put(OTHER)).status).toBe(200);
+  });
+});
+
+describe('the reserved routes', () => {
+  // Probe L #4: web.telemetry_path refuses the paths of RESERVED_ROUTES; each must be a real route of the app.
+  it('every route web.telemetry_path refuses is a route of the app', { timeout: 30_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    exp = await startTestExporter(sim.url, {
+      accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url, ingest_mode: 'hybrid' }],
+      webhooks: { enabled: true },
+      admin: { bearer_token: 'admin-token' },
+    });
+    const sample = (route: string): string =>
+      route.replace('{CallSid}', `CA${'0'.repeat(32)}`).replace('{AccountSid}', DEMO_ACCOUNT.accountSid);
+    const paths = RESERVED_ROUTES.flatMap((r) => ('exact' in r ? [r.exact] : r.routes.map(sample)));
+    expect(paths).toHaveLength(9);
+    for (const path of paths) {
+      const res = await fetch(`${exp.url}${path}`, { method: 'OPTIONS' });
+      expect(await res.text(), path).not.toBe('Not found\n');
+    }
+    expect(await (await fetch(`${exp.url}/no-such-route`, { method: 'OPTIONS' })).text()).toBe('Not found\n');
   });
 });
