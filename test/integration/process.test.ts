@@ -129,6 +129,30 @@ describe('the exporter process', () => {
     expect(await p.exited).toBe(0);
   });
 
+  // Probe L #6: a failed SIGHUP reload also wrote a plain-text line to stderr, which a pipeline reading JSON lines
+  // cannot parse; the logger already records the failure in the configured format.
+  it('a failed SIGHUP reload writes only log lines to stderr, each JSON with log.format: json', { timeout: 60_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const dir = mkdtempSync(join(tmpdir(), 'tie-proc-'));
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, stringify({
+      accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, insights_base_url: sim.url, api_base_url: sim.url }],
+      log: { format: 'json' },
+    }));
+    const p = run([`--config.file=${file}`, '--web.listen-address=127.0.0.1:0']);
+    let stderr = '';
+    p.child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await eventually(() => urlFrom(p.output()), 20_000, 'the listening line');
+    writeFileSync(file, 'accounts: [\n');
+    p.child.kill('SIGHUP');
+    await eventually(() => (stderr.includes('configuration reload failed') ? true : undefined));
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    const lines = stderr.split('\n').filter((l) => l !== '');
+    expect(lines.filter((l) => l.includes('reload failed'))).toHaveLength(1);
+    for (const line of lines) expect(() => JSON.parse(line) as unknown, line).not.toThrow();
+  });
+
   // Probe E #1: the signal handlers were installed only once the start-up account check ended (84 s against a Twilio
   // that never answers), while the server already answered: a SIGHUP in that window killed the process silently,
   // and a SIGTERM skipped the last state save.
