@@ -13,6 +13,7 @@ import type { Demo } from './demo.ts';
 import { createExporter } from './exporter.ts';
 import { createLogger } from './logger.ts';
 import { ALL_METRICS } from './metrics/definitions.ts';
+import { PROCESS_METRIC_NAMES } from './metrics/process-metrics.ts';
 import { resolveOtelSettings } from './metrics/otel-settings.ts';
 import { resolveShard } from './calls/shard.ts';
 import type { Shard } from './calls/shard.ts';
@@ -115,7 +116,7 @@ function hasEnvCredentials(env: NodeJS.ProcessEnv): boolean {
 // Settings decided by how the exporter was started, handed to the config loader as data (never as environment edits).
 function loadOptions(flags: Flags): LoadConfigOptions {
   return {
-    metricNames: ALL_METRICS.map((d) => d.name),
+    metricNames: [...ALL_METRICS.map((d) => d.name), ...PROCESS_METRIC_NAMES],
     ...(flags.configFile !== undefined && { file: flags.configFile }),
     // Configured from the environment alone there is no call list: track the account's in-progress calls.
     ...(flags.configFile === undefined && { defaults: { discovery: { enabled: true } } }),

@@ -38,6 +38,8 @@ export interface PrometheusExpositionOptions {
   readonly version: string;
   /** Add prom-client's process and Node.js runtime metrics, event-loop lag included, to the registry [true]. */
   readonly processMetrics?: boolean;
+  /** Which of those runtime families, by name, to expose (allow/deny lists); all by default. */
+  readonly includeProcessMetric?: (name: string) => boolean;
   /** The families read from the store [STORE_FAMILIES]; tests pass a table with an extra label. */
   readonly families?: readonly MetricDefinition[];
   /** The live quality verdicts the verdict families read [none: those families are left out]. */
@@ -125,7 +127,9 @@ export function createPrometheusExposition(options: PrometheusExpositionOptions)
   }
   self.buildInfo.set({ version: options.version, nodejs_version: process.version }, 1);
   if (options.processMetrics ?? true) {
+    const includeProcess = options.includeProcessMetric ?? (() => true);
     for (const metric of registerProcessMetrics()) {
+      if (!includeProcess((metric as unknown as RegistryMetric).name)) continue;
       textRegistry.registerMetric(metric);
       omRegistry.registerMetric(openMetricsView(metric as unknown as RegistryMetric) as never);
     }

@@ -230,6 +230,24 @@ describe('metrics allow/deny lists', () => {
     expect(text).not.toContain('twilio_voice_rtt_seconds');
     expect(seriesOf(text, 'twilio_voice_mos_count').length).toBeGreaterThan(0);
   });
+
+  // Probe L #8: the process_* and nodejs_* runtime families were exposed whatever the lists said.
+  it('apply to the process_* and nodejs_* runtime families too', { timeout: 30_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const call = await simControl(sim.url).createCall({ type: 'client', age_seconds: 60 });
+    const families = (t: string): string[] => [...t.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!);
+    exp = await startTestExporter(sim.url, { calls: [call.sid], metrics: { include: ['twilio_call_mos'] } });
+    const only = await eventually(async () => {
+      const t = await exp!.scrape();
+      return seriesOf(t, 'twilio_call_mos').length > 0 ? t : undefined;
+    });
+    expect(families(only)).toEqual(['twilio_call_mos']);
+    await exp.close();
+    exp = await startTestExporter(sim.url, { calls: [call.sid], metrics: { exclude: ['process_*', 'nodejs_*'] } });
+    const excluded = families(await exp.scrape());
+    expect(excluded).toContain('twilio_insights_exporter_build_info');
+    expect(excluded.filter((f) => f.startsWith('process_') || f.startsWith('nodejs_'))).toEqual([]);
+  });
 });
 
 // Probe D #5: every failed OTLP export wrote a warn line, one per interval for as long as the collector was down.

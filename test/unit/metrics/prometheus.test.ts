@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CALL_METRICS, FLEET_HISTOGRAMS } from '../../../src/metrics/definitions.ts';
 import type { MetricDefinition } from '../../../src/metrics/definitions.ts';
 import { createPrometheusExposition } from '../../../src/metrics/prometheus.ts';
+import { PROCESS_METRIC_NAMES, registerProcessMetrics } from '../../../src/metrics/process-metrics.ts';
 import { parseMetricRecord } from '../../../src/samples/parse.ts';
 import type { Sample } from '../../../src/samples/sample.ts';
 import { SampleStore } from '../../../src/store/sample-store.ts';
@@ -398,5 +399,11 @@ describe('Prometheus exposition: process and runtime metrics', () => {
     const body = (await expo.render('text')).text();
     expect(body).not.toMatch(/^# TYPE (process|nodejs)_/m);
     expect(body).toMatch(/^# TYPE twilio_insights_exporter_build_info gauge$/m);
+  });
+});
+
+describe('PROCESS_METRIC_NAMES', () => {
+  it('lists exactly the runtime families prom-client registers here, so include/exclude can name each', () => {
+    expect(registerProcessMetrics().map((m) => (m as unknown as { name: string }).name).sort()).toEqual([...PROCESS_METRIC_NAMES].sort());
   });
 });
