@@ -41,8 +41,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function layer(base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(top)) {
-    const b = out[k];
-    out[k] = isPlainObject(b) && isPlainObject(v) ? layer(b, v) : v;
+    const b = Object.hasOwn(out, k) ? out[k] : undefined;
+    // Defined, not assigned: a `__proto__` key stays a key (which the schema refuses), not the prototype.
+    Object.defineProperty(out, k, { value: isPlainObject(b) && isPlainObject(v) ? layer(b, v) : v, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -23,12 +23,12 @@ function problem(error: YAMLError, lines: LineCounter): string {
   return `yaml: line ${line}, column ${col}: ${lowerFirst(head)}`;
 }
 
+// Object.fromEntries defines each key as an own property: assigning `out['__proto__']` would set the object's
+// prototype instead, and the strict schema would never see the key to refuse it.
 function dropNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(dropNulls);
   if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = dropNulls(v);
-    return out;
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, dropNulls(v)]));
   }
   return value;
 }

@@ -107,6 +107,8 @@ const CASES: Readonly<Record<string, readonly string[]>> = {
     'otlp.headers["Bad Header"]: must be a valid HTTP header name',
     'otlp.export_timeout: must not exceed otlp.export_interval',
   ],
+  // Probe L #9: a __proto__ key set the settings' prototype instead of being an unknown key.
+  'invalid-proto-key.yaml': ['accounts[0].__proto__: unknown key', 'discovery.__proto__: unknown key', '__proto__: unknown key'],
   'invalid-secret-file-missing.yaml': ['accounts[0].auth_token_file: cannot read "does-not-exist.txt" (ENOENT)'],
 };
 
