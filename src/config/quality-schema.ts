@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { intRange, parsePublicBaseUrl } from './rules.ts';
 import { EDGES } from '../samples/sample.ts';
 import { DEFAULT_RULES, DEFAULT_WINDOW, ISSUES, THRESHOLD_FIELDS } from '../quality/thresholds.ts';
 import type { ThresholdField, ThresholdRule, VerdictWindow } from '../quality/thresholds.ts';
@@ -37,9 +38,9 @@ const rule = z.strictObject({
 /** The `quality` section: an empty `rules` list keeps Twilio's documented thresholds. */
 export const qualitySchema = z
   .strictObject({
-    window_samples: z.number().int().min(1).max(32).default(DEFAULT_WINDOW.samples),
-    raise_at: z.number().int().min(1).max(32).default(DEFAULT_WINDOW.raiseAt),
-    clear_at: z.number().int().min(0).max(31).default(DEFAULT_WINDOW.clearAt),
+    window_samples: intRange(1, 32).default(DEFAULT_WINDOW.samples),
+    raise_at: intRange(1, 32).default(DEFAULT_WINDOW.raiseAt),
+    clear_at: intRange(0, 31).default(DEFAULT_WINDOW.clearAt),
     rules: z.array(rule).default([]),
   })
   .superRefine((q, ctx) => {
@@ -64,9 +65,17 @@ export const qualitySchema = z
 /** The `grafana` section. */
 export const grafanaSchema = z
   .strictObject({
+    // The dashboard's path is appended to it, which a query or fragment would swallow.
     url: z
       .string()
-      .refine((s) => s === '' || /^https?:\/\/[^\s"'<>]+$/.test(s), { error: 'must be an http(s) URL' })
+      .transform((s, ctx) => {
+        const base = s === '' ? '' : parsePublicBaseUrl(s);
+        if (base === null) {
+          ctx.addIssue({ code: 'custom', message: 'must be empty or an http(s) URL with no query, fragment or credentials' });
+          return z.NEVER;
+        }
+        return base.replace(/\/+$/, '');
+      })
       .default(''),
   })
-  .transform((g): GrafanaConfig => ({ url: g.url.replace(/\/+$/, '') }));
+  .transform((g): GrafanaConfig => ({ url: g.url }));

@@ -5,6 +5,7 @@ import { DEFAULTS } from './defaults.ts';
 import { DURATION_RULE, formatDuration, parseDuration } from './duration.ts';
 import { LISTEN_ADDRESS_RULE, parseListenAddress } from './listen-address.ts';
 import { grafanaSchema, qualitySchema } from './quality-schema.ts';
+import { httpUrl, intRange, parsePublicBaseUrl } from './rules.ts';
 import { Secret } from './secret.ts';
 import { DISCOVERY_DIRECTIONS, INGEST_MODES, LOG_FORMATS, LOG_LEVELS } from './types.ts';
 import type { AccountConfig, AdminConfig, Config, Credentials, OtlpConfig, StateConfig, StaticCall } from './types.ts';
@@ -103,11 +104,6 @@ function sid(re: RegExp) {
   return z.string().regex(re, { error: `must match ${re.source}` });
 }
 
-function intRange(min: number, max: number) {
-  const rule = `must be an integer from ${min} to ${max}`;
-  return z.number({ error: rule }).int({ error: rule }).min(min, { error: rule }).max(max, { error: rule });
-}
-
 const nonEmpty = () => z.string().min(1, { error: 'must not be empty' });
 
 function duration(minMs: number) {
@@ -134,14 +130,6 @@ function duration(minMs: number) {
     });
 }
 
-function httpUrl(s: string): URL | null {
-  const url = URL.parse(s);
-  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) return null;
-  // Credentials belong in the credential settings, where they are secrets, never in a URL that gets logged.
-  if (url.username !== '' || url.password !== '' || url.hash !== '') return null;
-  return url;
-}
-
 // An API origin: the client appends the versioned paths itself.
 const originUrl = () =>
   z.string().transform((s, ctx) => {
@@ -153,18 +141,7 @@ const originUrl = () =>
     return url.origin;
   });
 
-/**
- * A base URL the exporter is reached at (`webhooks.public_url`, `--public-url`), which paths are appended to as
- * text: http(s) with no query, fragment or credentials. `https://host/x?` has an empty query and `https://host#` an
- * empty fragment, yet each href still ends in its mark, which would swallow an appended path. Its href without a
- * trailing slash, or null. (The Twilio base URLs the clients join paths onto are twilio/urls.ts's parseBaseUrl.)
- */
-export function parsePublicBaseUrl(s: string): string | null {
-  const url = httpUrl(s);
-  // httpUrl refuses a non-empty fragment; the href shows an empty query or fragment as well as a full one.
-  if (url === null || /[?#]/.test(url.href)) return null;
-  return url.href.replace(/\/$/, '');
-}
+export { parsePublicBaseUrl } from './rules.ts';
 
 /** The placeholder of `webhooks.shard_peer_url` that a shard's ordinal replaces. */
 export const ORDINAL_PLACEHOLDER = '{ordinal}';

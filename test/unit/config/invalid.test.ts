@@ -109,6 +109,15 @@ const CASES: Readonly<Record<string, readonly string[]>> = {
   ],
   // Probe L #9: a __proto__ key set the settings' prototype instead of being an unknown key.
   'invalid-proto-key.yaml': ['accounts[0].__proto__: unknown key', 'discovery.__proto__: unknown key', '__proto__: unknown key'],
+  // Probe L #9: a query or fragment swallowed the dashboard path appended to the URL.
+  'invalid-grafana-url-query.yaml': ['grafana.url: must be empty or an http(s) URL with no query, fragment or credentials'],
+  'invalid-grafana-url-fragment.yaml': ['grafana.url: must be empty or an http(s) URL with no query, fragment or credentials'],
+  // Probe L #9: the bounds were zod's own wording ("Too big: expected number to be <=32").
+  'invalid-quality-bounds.yaml': [
+    'quality.window_samples: must be an integer from 1 to 32',
+    'quality.raise_at: must be an integer from 1 to 32',
+    'quality.clear_at: must be an integer from 0 to 31',
+  ],
   'invalid-secret-file-missing.yaml': ['accounts[0].auth_token_file: cannot read "does-not-exist.txt" (ENOENT)'],
 };
 
