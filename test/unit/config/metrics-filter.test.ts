@@ -37,7 +37,7 @@ describe('metrics allow/deny lists', () => {
 
 // Probe L #8: exclude could not name the runtime families: "matches no metric".
 describe('the metric names the process passes to the config check', () => {
-  it('cover the process_* and nodejs_* runtime families, so include and exclude may name them', async () => {
+  it('cover the process_* and nodejs_* runtime families, so include and exclude may name them', { timeout: 30_000 }, async () => {
     const { spawnSync } = await import('node:child_process');
     const root = new URL('../../..', import.meta.url).pathname;
     const env = { PATH: process.env['PATH'] ?? '', TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token' };
