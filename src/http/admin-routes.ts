@@ -3,6 +3,7 @@ import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { CallRegistry } from '../calls/registry.ts';
 import type { SampleStore } from '../store/sample-store.ts';
+import { credentialsFor } from './authorization.ts';
 import { methodNotAllowed } from './error-responses.ts';
 import { ACCOUNT_SID_RE, ACCOUNT_SID_RULE, CALL_SID_RE, CALL_SID_RULE } from '../samples/ids.ts';
 
@@ -28,10 +29,9 @@ function tokenMatches(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-// The token a request carries as `Authorization: Bearer <token>`, or '' (the scheme is case-sensitive here).
+// The token a request carries as `Authorization: Bearer <token>` (the scheme in any case), or ''.
 function bearerOf(req: Request): string {
-  const header = req.get('authorization') ?? '';
-  return header.startsWith('Bearer ') ? header.slice(7) : '';
+  return credentialsFor(req.get('authorization'), 'Bearer') ?? '';
 }
 
 function problem(res: Response, status: number, message: string): void {

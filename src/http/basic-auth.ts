@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { NextFunction, Request, Response } from 'express';
 import { Piscina } from 'piscina';
+import { credentialsFor } from './authorization.ts';
 
 /** Tuning of {@link basicAuth}; every field has a default. */
 export interface BasicAuthOptions {
@@ -31,9 +32,9 @@ function dummyHash(cost: number): string {
 }
 
 function credentials(req: Request): { user: string; password: string } | undefined {
-  const header = req.get('authorization') ?? '';
-  if (!header.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const token = credentialsFor(req.get('authorization'), 'Basic');
+  if (token === undefined) return undefined;
+  const decoded = Buffer.from(token, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon === -1 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }

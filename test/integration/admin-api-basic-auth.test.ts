@@ -63,6 +63,18 @@ describe('admin API behind basic auth (probe A #2: both wanted the one Authoriza
     expect(exp!.exporter.registry.size).toBe(0);
   });
 
+  // Probe L #9: `basic …` and `bearer …` were refused; RFC 9110 makes the scheme case-insensitive.
+  it('reads the Basic and Bearer schemes in any case', async () => {
+    const url = await start();
+    for (const scheme of ['basic', 'BASIC', 'bAsIc']) {
+      expect(await call(`${url}/metrics`, basic('prom', 'scrape-pass').replace('Basic', scheme)), scheme).toEqual({ status: 200, challenge: null });
+    }
+    for (const scheme of ['bearer', 'BEARER']) {
+      expect(await call(`${url}/api/v1/calls`, bearer(ADMIN_TOKEN).replace('Bearer', scheme)), scheme).toEqual({ status: 200, challenge: null });
+    }
+    expect(await call(`${url}/metrics`, basic('prom', 'scrape-pass').replace('Basic ', 'Basicx '))).toEqual({ status: 401, challenge: 'Basic realm="twilio-insights-exporter"' });
+  });
+
   it('opens no other route to the admin token', async () => {
     const url = await start();
     const challenge = 'Basic realm="twilio-insights-exporter"';
