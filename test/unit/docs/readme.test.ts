@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ALL_METRICS } from '../../../src/metrics/definitions.ts';
@@ -21,5 +22,16 @@ describe('README', () => {
   it('gives the two quick-start commands', () => {
     expect(readme).toContain('npm ci && npm start');
     expect(readme).toContain('npm ci && npm test');
+  });
+
+  // Probe L #9: --help listed --version; the README's flag table did not.
+  it('has a row in the flag table for every flag --help lists', { timeout: 30_000 }, () => {
+    const root = new URL('../../..', import.meta.url).pathname;
+    const help = spawnSync(process.execPath, ['src/main.ts', '--help'], { cwd: root, encoding: 'utf8', timeout: 30_000 }).stdout;
+    const flags = [...new Set([...help.matchAll(/^\s+(?:-h, )?(--[a-z][a-z.-]*)/gm)].map((m) => m[1]!))];
+    expect(flags).toContain('--config.check');
+    const section = readme.slice(readme.indexOf('## Flags'), readme.indexOf('## Configuration'));
+    const rows = section.split('\n').filter((l) => l.startsWith('| `-'));
+    expect(flags.filter((f) => !rows.some((r) => new RegExp(`\`${f.replace(/[.]/g, '\\.')}[=\`]`).test(r)))).toEqual([]);
   });
 });
