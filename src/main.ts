@@ -113,6 +113,19 @@ function hasEnvCredentials(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env['TWILIO_ACCOUNT_SID'] || env['TWILIO_API_KEY']);
 }
 
+// This replica's shard from --shard, --total-shards and POD_NAME; bad values are configuration problems, named by flag.
+function shardOf(flags: Flags): Shard {
+  try {
+    return resolveShard({
+      ...(flags.shard !== undefined && { shard: flags.shard }),
+      ...(flags.totalShards !== undefined && { totalShards: flags.totalShards }),
+      ...(process.env['POD_NAME'] !== undefined && { podName: process.env['POD_NAME'] }),
+    });
+  } catch (err) {
+    throw new ConfigError([(err as Error).message]);
+  }
+}
+
 // Settings decided by how the exporter was started, handed to the config loader as data (never as environment edits).
 function loadOptions(flags: Flags): LoadConfigOptions {
   return {
@@ -194,22 +207,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  let shard: Shard;
-  try {
-    shard = resolveShard({
-      ...(flags.shard !== undefined && { shard: flags.shard }),
-      ...(flags.totalShards !== undefined && { totalShards: flags.totalShards }),
-      ...(process.env['POD_NAME'] !== undefined && { podName: process.env['POD_NAME'] }),
-    });
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return 2;
-  }
-
   const demoMode = flags.demo && flags.configFile === undefined && !hasEnvCredentials(process.env);
   let demo: Demo | undefined;
   let config: Config;
   let webConfig: WebConfig | undefined;
+  let shard: Shard;
   let options = loadOptions(flags);
   if (flags.healthcheck) {
     // The demo's listener address does not depend on where its simulator runs.
@@ -224,8 +226,24 @@ async function main(argv: string[]): Promise<number> {
       demo = await startDemo(bootLogger);
       options = { ...options, raw: demoConfig(demo.simulator.url), credentialsFromEnv: false };
     }
-    config = loadConfig(options);
-    if (flags.webConfigFile !== undefined) webConfig = loadWebConfig(flags.webConfigFile);
+    // Every problem of the configuration file, the flags and the web config file, in one pass.
+    const problems: string[] = [];
+    const checked = <T>(load: () => T): T | undefined => {
+      try {
+        return load();
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems.push(...err.problems);
+        return undefined;
+      }
+    };
+    const loaded = checked(() => loadConfig(options));
+    const resolved = checked(() => shardOf(flags));
+    const webConfigFile = flags.webConfigFile;
+    webConfig = webConfigFile === undefined ? undefined : checked(() => loadWebConfig(webConfigFile));
+    if (loaded === undefined || resolved === undefined || problems.length > 0) throw new ConfigError(problems);
+    config = loaded;
+    shard = resolved;
   } catch (err) {
     await demo?.stop();
     if (err instanceof ConfigError) {

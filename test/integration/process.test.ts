@@ -237,6 +237,21 @@ describe('the exporter process', () => {
     expect(start.output()).not.toMatch(/^\s+at /m);
   });
 
+  // Probe L #9: a bad shard flag made --config.check exit 2, where the flag table promises 1 for an invalid
+  // configuration, as --web.listen-address gives.
+  it('bad shard flags are an invalid configuration: --config.check and the start name the flag and exit 1', { timeout: 30_000 }, async () => {
+    const env = { TWILIO_ACCOUNT_SID: DEMO_ACCOUNT.accountSid, TWILIO_AUTH_TOKEN: DEMO_ACCOUNT.authToken };
+    for (const args of [['--config.check', '--total-shards=0'], ['--config.check', '--shard=3', '--total-shards=3'], ['--total-shards=0']]) {
+      const p = run(args, env);
+      expect(await p.exited, args.join(' ')).toBe(1);
+      expect(p.output(), args.join(' ')).toMatch(/^invalid configuration:\n {2}--(total-)?shards?: /);
+    }
+    const both = run(['--config.check', '--total-shards=x', '--web.listen-address=foo'], env);
+    expect(await both.exited).toBe(1);
+    expect(both.output()).toContain('--total-shards: must be a positive integer');
+    expect(both.output()).toContain('--web.listen-address: must be host:port');
+  });
+
   // Probe C #6: a busy port (the demo's 9487, say) printed a stack trace.
   it('exits 1 with one line naming the address when it cannot listen', { timeout: 30_000 }, async () => {
     const busy = createServer();
