@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -103,6 +104,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const schema = createConfigSchema({
     readSecretFile: (p) => readSecretFile(resolve(read.baseDir, p)),
     ...(opts.metricNames && { metricNames: opts.metricNames }),
+    // As the state saver opens it: relative to the working directory. A path that cannot be looked at (a parent
+    // that is a file, no permission) is left to the saver, which counts its failed saves.
+    existsAsNonRegularFile: (p) => {
+      try {
+        const stat = statSync(resolve(opts.cwd ?? process.cwd(), p), { throwIfNoEntry: false });
+        return stat !== undefined && !stat.isFile();
+      } catch {
+        return false;
+      }
+    },
   });
   const { overlay, merged } = layered(opts, read.raw, schemaLeaves(schema), opts.credentialsFromEnv ?? true);
   const result = schema.safeParse(merged, { error: configErrorMap });

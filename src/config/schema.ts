@@ -29,6 +29,8 @@ export interface SchemaDeps {
   readSecretFile(path: string): string;
   /** Every metric name, so that a `metrics.include`/`exclude` pattern matching none is an error [not checked]. */
   readonly metricNames?: readonly string[];
+  /** Whether a path exists and is not a regular file, symlinks followed (`state.path`) [not checked]. */
+  existsAsNonRegularFile?(path: string): boolean;
 }
 
 /**
@@ -392,7 +394,11 @@ export function createConfigSchema(deps: SchemaDeps) {
 
   const state = z
     .strictObject({
-      path: z.string().default(''),
+      // Saving renames a new file over the path: over a device, a FIFO or a directory that would destroy it.
+      path: z
+        .string()
+        .refine((p) => p === '' || deps.existsAsNonRegularFile?.(p) !== true, { error: (iss) => `${JSON.stringify(iss.input)} exists and is not a regular file` })
+        .default(''),
       flush_interval: duration(100).prefault(DEFAULTS.stateFlushInterval),
     })
     .transform((s): StateConfig => ({ path: s.path, flushIntervalMs: s.flush_interval }));

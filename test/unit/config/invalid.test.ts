@@ -118,6 +118,8 @@ const CASES: Readonly<Record<string, readonly string[]>> = {
     'quality.raise_at: must be an integer from 1 to 32',
     'quality.clear_at: must be an integer from 0 to 31',
   ],
+  // Probe L #2: the first save replaced the device with a regular file.
+  'invalid-state-path-device.yaml': ['state.path: "/dev/null" exists and is not a regular file'],
   'invalid-secret-file-missing.yaml': ['accounts[0].auth_token_file: cannot read "does-not-exist.txt" (ENOENT)'],
 };
 
