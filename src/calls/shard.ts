@@ -38,7 +38,8 @@ export function resolveShard(opts: { shard?: string; totalShards?: string; podNa
     ordinal = Number(opts.shard);
     if (!Number.isInteger(ordinal) || ordinal < 0) throw new Error(`--shard: must be a non-negative integer, got ${JSON.stringify(opts.shard)}`);
   } else if (total > 1) {
-    const m = /-(\d+)$/.exec(opts.podName ?? '');
+    if (opts.podName === undefined || opts.podName === '') throw new Error('--shard: not given, and POD_NAME is not set (a StatefulSet sets it to name-N)');
+    const m = /-(\d+)$/.exec(opts.podName);
     if (!m) throw new Error('--shard: not given, and POD_NAME does not end in a StatefulSet ordinal (name-N)');
     ordinal = Number(m[1]);
   } else {

@@ -28,10 +28,10 @@ export interface CommandIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
-// Push accounts of the config: the ones that have a sink. With none, every Auth Token account is used.
+// Push and hybrid accounts of the config: the ones that have a sink.
 function pushAccounts(config: Config): AccountConfig[] {
-  const push = config.accounts.filter((a) => a.ingestMode !== 'poll');
-  return push.length > 0 ? push : config.accounts.filter((a) => a.credentials.kind === 'auth_token');
+  // Only these accept deliveries: a sink for a poll account would get 403s, which Twilio retries for 4 hours.
+  return config.accounts.filter((a) => a.ingestMode !== 'poll');
 }
 
 /** Runs `event-streams setup|status`; returns the exit code (0 ok or help, 1 failed, 2 usage). */
@@ -105,7 +105,6 @@ export async function runEventStreamsCommand(argv: string[], io: CommandIo): Pro
             `${account.accountSid}: sink ${r.sinkSid} ${r.sink} (status ${r.sinkStatus}), subscription ${r.subscriptionSid} ${r.subscription}` +
               `${r.changedTypes.length > 0 ? ` (${r.changedTypes.length} types)` : ''} -> ${sinkUrl}\n`,
           );
-          if (account.ingestMode === 'poll') io.out(`${account.accountSid}: ingest_mode is poll; set push or hybrid to accept the deliveries\n`);
         } else {
           await printStatus(client, sinkUrl, account.accountSid, io);
         }

@@ -104,6 +104,18 @@ describe('event-streams setup and status', () => {
     expect(denied.err).not.toContain('wrong-token');
   });
 
+  // Probe L #5: with no push or hybrid account, setup fell back to every Auth Token account and created a sink whose
+  // deliveries the exporter refuses (403), which Twilio would retry for 4 hours.
+  it('refuses a configuration with no push or hybrid account, creating nothing', async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const file = configFile(sim.url);
+    writeFileSync(file, stringify({ accounts: [{ account_sid: DEMO_ACCOUNT.accountSid, auth_token: DEMO_ACCOUNT.authToken, events_base_url: sim.url }] }));
+    const r = await run(['setup', `--config.file=${file}`, `--public-url=${PUBLIC}`]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no account can receive pushes: set ingest_mode: push or hybrid');
+    expect(await state()).toEqual({ sinks: 0, subscriptions: 0, types: {} });
+  });
+
   it('refuses a public URL Twilio could not deliver to as given (query, fragment, credentials, not http), creating nothing', async () => {
     sim = await startSimulator({ lagSeconds: 0 });
     const file = configFile(sim.url);

@@ -64,6 +64,8 @@ describe('sharding', () => {
     expect(resolveShard({ totalShards: '3', podName: 'twilio-insights-exporter-2' })).toEqual({ ordinal: 2, total: 3 });
     expect(resolveShard({})).toEqual({ ordinal: 0, total: 1 });
     expect(() => resolveShard({ totalShards: '3', podName: 'exporter' })).toThrow(/--shard: not given/);
+    // Probe L #9: unset, it was said not to end in an ordinal.
+    expect(() => resolveShard({ totalShards: '3' })).toThrow('--shard: not given, and POD_NAME is not set (a StatefulSet sets it to name-N)');
     expect(() => resolveShard({ shard: '3', totalShards: '3' })).toThrow('--shard: 3 must be below --total-shards 3');
     expect(() => resolveShard({ totalShards: '0' })).toThrow(/--total-shards: must be a positive integer/);
   });
