@@ -9,6 +9,7 @@ import type { Shard } from './calls/shard.ts';
 import { startSources, stopSources } from './calls/source.ts';
 import type { CallSourceUnit } from './calls/source.ts';
 import type { CallSource } from './calls/registry.ts';
+import { restoredCallsSource } from './calls/restored-source.ts';
 import { staticCallsSource } from './calls/static-source.ts';
 import { metricAllowed } from './config/glob.ts';
 import type { AccountConfig, Config } from './config/types.ts';
@@ -122,7 +123,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
   });
 
   // Call sources, in the order they start.
-  const sources = [...callSources({ deps, accounts, registry, store, telemetry, running: () => running, runningAccount }), eventStreams.source];
+  const restored = restoredCallsSource({ announcer: registry, liveAtSave: () => stateSaver?.liveAtSave ?? [], mode: (sid) => (isRunning(sid) ? runningAccount(sid)?.ingestMode : undefined) });
+  const sources = [...callSources({ deps, accounts, registry, store, telemetry, running: () => running, runningAccount }), restored, eventStreams.source];
 
   const reload = createReloader({
     started: config,

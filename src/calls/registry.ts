@@ -1,7 +1,7 @@
 import type { SavedEndedCall } from '../samples/ended-call.ts';
 
 /** Where a tracked call was announced from. */
-export const CALL_SOURCES = ['config', 'discovery', 'webhook', 'admin', 'event_streams'] as const;
+export const CALL_SOURCES = ['config', 'discovery', 'webhook', 'admin', 'event_streams', 'state_file'] as const;
 /** A call source. */
 export type CallSource = (typeof CALL_SOURCES)[number];
 

@@ -8,7 +8,7 @@ import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { deliveryLedger, setDelivery, subscribeSink } from '../helpers/event-streams.ts';
 import { closeAfterEach, eventually, seriesOf, startTestExporter } from '../helpers/exporter.ts';
 import type { TestExporter } from '../helpers/exporter.ts';
-import { simControl } from '../helpers/sim-control.ts';
+import { exported, simControl, visible } from '../helpers/sim-control.ts';
 
 let sim: RunningSimulator | undefined;
 let exp: TestExporter | undefined;
@@ -16,33 +16,12 @@ closeAfterEach(() => [exp, sim], () => (exp = sim = undefined));
 
 const ACCOUNT = DEMO_ACCOUNT.accountSid;
 
-// Fleet samples by `edge/direction`, as exported.
-function exported(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const s of seriesOf(text, 'twilio_voice_samples_total')) {
-    const k = `${s.labels['edge']}/${s.labels['direction']}`;
-    out[k] = (out[k] ?? 0) + s.value;
-  }
-  return out;
-}
-
 // The ledger's samples (`call/edge/direction` → n) by `edge/direction`.
 function byStream(samples: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, n] of Object.entries(samples)) {
     const stream = k.split('/').slice(1).join('/');
     out[stream] = (out[stream] ?? 0) + n;
-  }
-  return out;
-}
-
-async function visible(simUrl: string, sids: readonly string[]): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const sid of sids) {
-    for (const r of await simControl(simUrl).samples(sid)) {
-      const k = `${String(r['edge'])}/${String(r['direction'])}`;
-      out[k] = (out[k] ?? 0) + 1;
-    }
   }
   return out;
 }
