@@ -185,7 +185,8 @@ export class SelfTelemetry {
         if (e.ok) {
           self.lastSuccessfulPoll.set({ account_sid: e.accountSid }, o.now() / 1000);
           this.answered(e.accountSid);
-          const ended = this.#pollFailures.succeeded(e.callSid);
+          // A call removed while this poll ran has no episode to close (the removal forgot it), nor to open below.
+          const ended = tracked ? this.#pollFailures.succeeded(e.callSid) : undefined;
           if (ended) log.info({ call_sid: e.callSid, failures: ended.failures }, 'polling the call works again');
         } else {
           this.answered(e.accountSid, e.error);
@@ -193,7 +194,7 @@ export class SelfTelemetry {
           const fields = { call_sid: e.callSid, account_sid: e.accountSid, code, err: String(e.error) };
           // Shutdown aborts polls, and a 404 is the call's own news (logged once when it ends the call).
           if (code === 'aborted' || code === 'not_found') log.debug(fields, 'poll failed');
-          else if (this.#pollFailures.failed(e.callSid)) log.warn(fields, 'poll failed; the call is polled again every interval, and a line follows when it works again');
+          else if (tracked && this.#pollFailures.failed(e.callSid)) log.warn(fields, 'poll failed; the call is polled again every interval, and a line follows when it works again');
           else log.debug(fields, 'poll failed again');
         }
       },

@@ -144,6 +144,7 @@ describe('call cap', () => {
       { labels: { source: 'config' }, value: 1 },
       { labels: { source: 'discovery' }, value: 0 },
       { labels: { source: 'event_streams' }, value: 0 },
+      { labels: { source: 'state_file' }, value: 0 },
       { labels: { source: 'webhook' }, value: 0 },
     ]);
     expect(exp.exporter.registry.size).toBe(2);
@@ -301,3 +302,33 @@ async function rawPost(base: string, path: string, headers: Record<string, strin
     req.end();
   });
 }
+
+// Probe M #2: a poll in flight when its call was removed (an admin DELETE), failing after the removal, opened a
+// failure episode for a call no longer tracked, which nothing ever closed: it outlived the call, and came back as
+// "works again" when the SID was tracked later.
+describe('poll failure episodes', () => {
+  it('leave with the call, even when a poll in flight at the removal fails after it', { timeout: 90_000 }, async () => {
+    sim = await startSimulator({ lagSeconds: 0 });
+    const control = simControl(sim.url);
+    const call = await control.createCall({ type: 'carrier', age_seconds: 60, duration_seconds: 3600 });
+    const lines: Array<{ msg: string; call_sid?: string; failures?: number }> = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    exp = await startTestExporter(sim.url, { backfill: true }, { logger });
+    await control.setFaults({ rate_500: 1, latency_ms: 1500, latency_rate: 1, routes: ['metrics', 'summary'] });
+    exp.exporter.registry.track(call.sid, DEMO_ACCOUNT.accountSid, 'admin');
+    // Removed while its first poll waits on the slow answer; the poll fails after the removal.
+    await new Promise((r) => setTimeout(r, 500));
+    exp.exporter.registry.remove(call.sid);
+    await eventually(() => (lines.some((l) => l.call_sid === call.sid && l.msg.startsWith('poll failed')) ? true : undefined), 15_000, 'the poll in flight failing');
+    await control.setFaults({});
+    // Once polls work again (another call's say so), the removed call tracked again polls at once with no failure of
+    // its own: nothing of the episode the removal closed may come back.
+    const canary = await control.createCall({ type: 'carrier', age_seconds: 60, duration_seconds: 3600 });
+    exp.exporter.registry.track(canary.sid, DEMO_ACCOUNT.accountSid, 'admin');
+    const samplesOf = async (sid: string): Promise<number> => seriesOf(await exp!.scrape(), 'twilio_call_packets_received_total').filter((x) => x.labels['call_sid'] === sid).length;
+    await eventually(async () => ((await samplesOf(canary.sid)) > 0 ? true : undefined), 30_000, 'polls working again');
+    exp.exporter.registry.track(call.sid, DEMO_ACCOUNT.accountSid, 'admin');
+    await eventually(async () => ((await samplesOf(call.sid)) > 0 ? true : undefined), 15_000, 'the call polled again');
+    expect(lines.filter((l) => l.call_sid === call.sid && l.msg === 'polling the call works again')).toEqual([]);
+  });
+});
