@@ -221,6 +221,24 @@ describe('state file memories (probe K #4: what push ingestion counts once, carr
     expect(bad({ memory: 'counted_tags', entries: [[`${CALL_1}/sdk_edge/low_mos`, 1]] })).toMatchObject({ ok: true, memories: { counted_tags: [[`${CALL_1}/sdk_edge/low_mos`, 1]] } });
   });
 
+  // Probe M #3: a removed call's state expiring changed nothing a save compared, so the file kept the expired calls.
+  it('a saver saves when removed calls\' state expired, and the file no longer holds them', async () => {
+    const path = join(dir(), 'state.json');
+    let now = T0;
+    const store = new SampleStore({ backfill: true, maxSampleLatenessMs: 5000, historyWindowMs: 0, now: () => now });
+    store.addCall(CALL_1, ACCOUNT_A, T0);
+    store.apply([sample({ at: 0 })]);
+    store.removeCall(CALL_1);
+    const saver = new StateSaver({ path, flushIntervalMs: 60_000, store, logger: logged().logger, now: () => now, memories: [store.expiredCalls] });
+    await saver.flush();
+    expect(readFileSync(path, 'utf8')).toContain(`"call_sid":"${CALL_1}"`);
+    now += 60_000;
+    store.sweep();
+    await saver.flush();
+    expect(readFileSync(path, 'utf8')).not.toContain(`"call_sid":"${CALL_1}"`);
+    expect(readFileSync(path, 'utf8')).toContain(`["${ACCOUNT_A}/${CALL_1}",`);
+  });
+
   it('a saver saves when only a memory changed, and restores each memory after the calls', async () => {
     const path = join(dir(), 'state.json');
     const store = filledStore(() => T0);
