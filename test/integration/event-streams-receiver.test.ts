@@ -54,6 +54,15 @@ async function start(extra: Record<string, unknown> = {}, deps: Parameters<typeo
   return `${exp.url}/webhooks/twilio/event-streams/${ACCOUNT}`;
 }
 
+// A second configured account, and an exporter with both in push mode (which asks Twilio nothing: the base URLs are
+// never used).
+const OTHER = `AC${'e'.repeat(32)}`;
+const OTHER_TOKEN = 'other-account-token';
+async function startTwoAccounts(): Promise<void> {
+  const pushAccount = (account_sid: string, auth_token: string) => ({ account_sid, auth_token, insights_base_url: 'http://127.0.0.1:9', api_base_url: 'http://127.0.0.1:9', ingest_mode: 'push' });
+  await start({ accounts: [pushAccount(ACCOUNT, TOKEN), pushAccount(OTHER, OTHER_TOKEN)] });
+}
+
 async function deliver(url: string, body: string, signature: string | undefined, contentType = 'application/json'): Promise<Response> {
   return fetch(url, {
     method: 'POST',
@@ -131,15 +140,7 @@ describe('Event Streams receiver', () => {
   // Probe D #1: a delivery signed by one configured account, naming a call tracked for another, ended that call and
   // relabelled it; its samples would have been counted as the other account's.
   it('leaves a call tracked for another account alone: samples, call events and summaries of it are skipped as wrong_account', async () => {
-    const OTHER = `AC${'e'.repeat(32)}`;
-    const OTHER_TOKEN = 'other-account-token';
-    await start({
-      accounts: [
-        // Push mode asks Twilio nothing: the base URLs are never used.
-        { account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: 'http://127.0.0.1:9', api_base_url: 'http://127.0.0.1:9', ingest_mode: 'push' },
-        { account_sid: OTHER, auth_token: OTHER_TOKEN, insights_base_url: 'http://127.0.0.1:9', api_base_url: 'http://127.0.0.1:9', ingest_mode: 'push' },
-      ],
-    });
+    await startTwoAccounts();
     const own = JSON.stringify([metricEvent('EV1', 10)]);
     const d = signDelivery(TOKEN, `${exp!.url}/webhooks/twilio/event-streams/${ACCOUNT}`, own);
     expect((await deliver(d.url, own, d.signature)).status).toBe(200);
@@ -169,14 +170,7 @@ describe('Event Streams receiver', () => {
   // Probe L #1: a summary that came before its call's first metrics waited keyed by CallSid alone, so one account's
   // summary of a call no one tracked yet became the call type and summary of another account's call of that SID.
   it('keeps a waiting summary for its own account: another account\'s call of that SID never takes it', async () => {
-    const OTHER = `AC${'e'.repeat(32)}`;
-    const OTHER_TOKEN = 'other-account-token';
-    await start({
-      accounts: [
-        { account_sid: ACCOUNT, auth_token: TOKEN, insights_base_url: 'http://127.0.0.1:9', api_base_url: 'http://127.0.0.1:9', ingest_mode: 'push' },
-        { account_sid: OTHER, auth_token: OTHER_TOKEN, insights_base_url: 'http://127.0.0.1:9', api_base_url: 'http://127.0.0.1:9', ingest_mode: 'push' },
-      ],
-    });
+    await startTwoAccounts();
     const summary = JSON.stringify([
       { specversion: '1.0', id: 'EVs', type: 'com.twilio.voice.insights.call-summary.complete', source: 'x', dataschema: 'https://events-schemas.twilio.com/VoiceInsights.CallSummary/2', data: { call_sid: CALL, account_sid: OTHER, call_type: 'trunking', processing_state: 'complete', tags: ['high_jitter', 'low_mos'] } },
     ]);
