@@ -62,6 +62,9 @@ const call = z.strictObject({
   call_type: z.string().nullable(),
   codec_name: z.string().nullable(),
   media_region: z.string().nullable(),
+  // Whether a Summary named the call type (the edges with data no longer change it), and the most final summary.
+  call_type_named: z.boolean().optional(),
+  summary: z.strictObject({ processing_state: z.string(), rank: z.number().int().min(0).max(10), tag_count: z.number().int().min(0).max(1000) }).optional(),
   streams: z.array(stream).max(EDGES.length * DIRECTIONS.length),
 });
 // A call known to have ended (the registry's memory), a line of its own after the calls' lines.
@@ -138,6 +141,8 @@ export function* stateLines(
       call_type: labelValue(c.callType) ?? null,
       codec_name: labelValue(c.codecName) ?? null,
       media_region: labelValue(c.mediaRegion) ?? null,
+      ...(c.callTypeNamed === true && { call_type_named: true }),
+      ...(c.summary !== undefined && { summary: { processing_state: labelValue(c.summary.processingState) ?? '', rank: c.summary.rank, tag_count: c.summary.tagCount } }),
       streams: [...c.streams.values()].map((s) => {
         const seen = s.seen.snapshot();
         return {
@@ -336,6 +341,10 @@ function toEntry(saved: SavedCall): StateEntry {
     streams,
     lastAppliedAtMs: undefined,
   };
+  if (saved.call_type_named === true && call.callType !== undefined) call.callTypeNamed = true;
+  // A state that is no label value (an odd file) drops the summary, not the call.
+  const processingState = saved.summary && labelValue(saved.summary.processing_state);
+  if (saved.summary && processingState) call.summary = { processingState, rank: saved.summary.rank, tagCount: saved.summary.tag_count };
   return { call, parkedAtMs: saved.parked_at_ms };
 }
 

@@ -284,6 +284,23 @@ describe('the store\'s expired calls over a restart', () => {
     store.sweep();
   };
 
+  // Probe K retest #6: a call's summary and whether a Summary named its type were not saved, so after a restart a late
+  // partial summary replaced the complete one, and the edges with data could rename the call type.
+  it('carries a call\'s summary and named call type over a restart', () => {
+    const clock = { now: T0 };
+    const store = new SampleStore(opts(() => clock.now));
+    store.addCall(CALL_1, ACCOUNT_A, clock.now);
+    store.apply([sample({ edge: 'carrier_edge', direction: 'inbound', at: 0 })]);
+    store.setCallType(CALL_1, ACCOUNT_A, 'trunking');
+    store.setSummary(CALL_1, ACCOUNT_A, { processingState: 'complete', rank: 2, tagCount: 3 });
+    const next = reload(store, clock.now);
+    const call = next.addCall(CALL_1, ACCOUNT_A, clock.now);
+    expect([call.callType, call.callTypeNamed, call.summary]).toEqual(['trunking', true, { processingState: 'complete', rank: 2, tagCount: 3 }]);
+    next.setSummary(CALL_1, ACCOUNT_A, { processingState: 'partial', rank: 0, tagCount: 1 });
+    next.apply([sample({ edge: 'sip_edge', direction: 'inbound', at: 10 })]);
+    expect([next.get(CALL_1)!.callType, next.get(CALL_1)!.summary?.processingState]).toEqual(['trunking', 'complete']);
+  });
+
   // Probe K retest #1: a call tracked again after its state expired was parked with no streams when removed, and
   // saved so; the load let that empty state win over the expired memory, and the next redelivery counted again.
   it('a call tracked again after its state expired is saved as expired, removed or still held', () => {
