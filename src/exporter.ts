@@ -188,8 +188,9 @@ function createCore(deps: ExporterDeps, now: () => number, on: { onRefused: (sou
     maxSampleLatenessMs: config.maxSampleLatenessMs,
     maxParked: config.maxCalls,
     // An ended call the registry remembers, tracked again, must find its state or know it expired (else it would
-    // start over and count again): the store remembers as many expired calls as the registry does ended ones.
-    maxExpired: Math.max(4 * config.maxCalls, registry.endedMemory * config.accounts.length),
+    // start over and count again): the store remembers as many expired calls per account as the registry does ended ones.
+    maxExpired: registry.endedMemory,
+    accounts: config.accounts.length,
     now,
   });
   registry.addListener({

@@ -105,8 +105,13 @@ export interface SampleStoreOptions {
    * twice [4 h]; at most 4 × maxParked calls.
    */
   readonly expiredMemoryMs?: number;
-  /** Most removed calls remembered as expired; the oldest go first [4 × maxParked]. Give it the registry's ended-call memory. */
+  /**
+   * Most removed calls of one account remembered as expired; the oldest go first [4 × maxParked]. Give it the
+   * registry's ended-call memory, which is per account too.
+   */
   readonly maxExpired?: number;
+  /** How many accounts the exporter runs: a load keeps at most `maxExpired` expired calls of each [1]. */
+  readonly accounts?: number;
   /** Clock, epoch ms [Date.now]. */
   readonly now?: () => number;
 }
@@ -160,10 +165,12 @@ export class SampleStore {
     observe: [],
     newest: [],
   };
-  // Removed calls whose exactly-once state expired, with when: oldest first.
-  readonly #expired = new Map<string, number>();
+  // Removed calls whose exactly-once state expired, with when, per account and SID (oldest first): keyed by the SID
+  // strings the calls had, so an entry costs a map slot and a number (the memory holds 10,000 calls an account).
+  readonly #expired = new Map<string, Map<string, number>>();
   readonly #expiredMemoryMs: number;
   readonly #maxExpired: number;
+  readonly #accounts: number;
   #expiredChanges = 0;
   readonly #pending = new Map<string, { callType?: string; summary?: CallSummaryInfo; readonly atMs: number }>();
   readonly #backfill: boolean;
@@ -183,6 +190,7 @@ export class SampleStore {
     this.#maxParked = options.maxParked ?? 10_000;
     this.#expiredMemoryMs = options.expiredMemoryMs ?? 4 * 3600_000;
     this.#maxExpired = options.maxExpired ?? 4 * this.#maxParked;
+    this.#accounts = Math.max(1, options.accounts ?? 1);
     this.#now = options.now ?? Date.now;
   }
 
@@ -203,7 +211,7 @@ export class SampleStore {
     this.#expireParked();
     const key = parkKey(accountSid, callSid);
     const parked = this.#parked.get(key);
-    const expiredAtMs = parked ? undefined : this.#expired.get(key);
+    const expiredAtMs = parked ? undefined : this.#expired.get(accountSid)?.get(callSid);
     if (parked) {
       this.#parked.delete(key);
       call = parked.call;
@@ -270,7 +278,7 @@ export class SampleStore {
   get expiredCalls(): SavedMemory {
     return {
       kind: 'expired_calls',
-      capacity: this.#maxExpired,
+      capacity: this.#maxExpired * this.#accounts,
       changes: () => this.#expiredChanges,
       entries: () => this.#expiredEntries(),
       restore: (saved: readonly MemoryEntry[]) => {
@@ -278,8 +286,8 @@ export class SampleStore {
         for (const [key, atMs] of saved) {
           // A call whose state the file also held (saved again later) resumes that state instead.
           if (this.#parked.has(key) || now - atMs > this.#expiredMemoryMs) continue;
-          this.#expired.delete(key);
-          this.#expired.set(key, Math.min(atMs, now));
+          const slash = key.indexOf('/');
+          this.#expire(key.slice(0, slash), key.slice(slash + 1), Math.min(atMs, now));
         }
         this.#expireParked();
       },
@@ -290,7 +298,7 @@ export class SampleStore {
   // whose state is unknown, not as empty state a load would resume).
   *#expiredEntries(): Generator<readonly [string, number]> {
     this.#expireParked();
-    yield* this.#expired.entries();
+    for (const [accountSid, mine] of this.#expired) for (const [callSid, atMs] of mine) yield [parkKey(accountSid, callSid), atMs];
     const now = this.#now();
     for (const call of this.#calls.values()) if (call.exactlyOnceLost === true) yield [parkKey(call.accountSid, call.callSid), now];
   }
@@ -421,7 +429,7 @@ export class SampleStore {
     if (!call) return false;
     this.#calls.delete(callSid);
     // A call whose state is unknown (tracked again after it expired) has none to keep: it is remembered as expired.
-    if (call.exactlyOnceLost === true) this.#expire(parkKey(call.accountSid, call.callSid), this.#now());
+    if (call.exactlyOnceLost === true) this.#expire(call.accountSid, call.callSid, this.#now());
     else this.#park(call, this.#now());
     for (const listener of this.#listeners) listener.onCallRemoved?.(call);
     return true;
@@ -477,25 +485,30 @@ export class SampleStore {
     const now = this.#now();
     const oldest = now - this.#parkedRetentionMs;
     // A call whose state goes is remembered as such, newest last.
-    dropOldest(this.#parked, this.#maxParked, (p) => p.parkedAtMs >= oldest, (key) => this.#expire(key, now));
-    dropOldest(this.#expired, this.#maxExpired, (at) => now - at <= this.#expiredMemoryMs);
+    dropOldest(this.#parked, this.#maxParked, (p) => p.parkedAtMs >= oldest, (p) => this.#expire(p.call.accountSid, p.call.callSid, now));
+    for (const [accountSid, mine] of this.#expired) {
+      dropOldest(mine, this.#maxExpired, (at) => now - at <= this.#expiredMemoryMs);
+      if (mine.size === 0) this.#expired.delete(accountSid);
+    }
   }
 
   // Remembers that a removed call's exactly-once state is gone, newest last.
-  #expire(key: string, atMs: number): void {
-    this.#expired.delete(key);
-    this.#expired.set(key, atMs);
+  #expire(accountSid: string, callSid: string, atMs: number): void {
+    let mine = this.#expired.get(accountSid);
+    if (mine === undefined) this.#expired.set(accountSid, (mine = new Map<string, number>()));
+    mine.delete(callSid);
+    mine.set(callSid, atMs);
     this.#expiredChanges++;
   }
 }
 
 // Drops a map's oldest entries (insertion order) while it holds more than `max` or its oldest is no longer `fresh`;
-// `dropped` sees each key that goes.
-function dropOldest<K, V>(map: Map<K, V>, max: number, fresh: (v: V) => boolean, dropped?: (key: K) => void): void {
+// `dropped` sees each value that goes.
+function dropOldest<K, V>(map: Map<K, V>, max: number, fresh: (v: V) => boolean, dropped?: (v: V) => void): void {
   for (const [key, v] of map) {
     if (map.size <= max && fresh(v)) break;
     map.delete(key);
-    dropped?.(key);
+    dropped?.(v);
   }
 }
 
