@@ -401,7 +401,10 @@ export class Poller {
     const { call } = state;
     const now = this.#now();
     const lastSampleMs = this.#o.store.get(call.callSid)?.lastAppliedAtMs ?? call.trackedAtMs;
-    if (call.endedAtMs !== undefined || !endCheckDue({ nowMs: now, afterMs: this.#o.endCheckAfterMs ?? 0, lastSampleMs, nextCheckMs: state.endCheckAtMs })) return;
+    // A call tracked again from the state file may have ended while the exporter was down, which no source says any
+    // more: its first poll asks at once (one Summary request per such call and restart).
+    const restored = call.sources.has('state_file') && state.endCheckAtMs === 0 && (this.#o.endCheckAfterMs ?? 0) > 0;
+    if (call.endedAtMs !== undefined || !(restored || endCheckDue({ nowMs: now, afterMs: this.#o.endCheckAfterMs ?? 0, lastSampleMs, nextCheckMs: state.endCheckAtMs }))) return;
     state.endCheckAtMs = now + (this.#o.endCheckAfterMs ?? 0);
     // The edge hint may have asked it this very poll: one request serves both.
     let summary = state.summaryThisPoll;

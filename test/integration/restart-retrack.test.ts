@@ -44,4 +44,23 @@ describe('polled calls over a restart', () => {
     }, 20_000, 'the samples published while the exporter was down');
     expect(exported(text)).toEqual(whileDown);
   });
+
+  // Probe L+M retest #1: a call that ended while the exporter was down came back active, and stayed so until its first
+  // end check, end_check_after (3 min) later.
+  it('asks the Summary of a call tracked again at once, so one that ended while the exporter was down ends', { timeout: 60_000 }, async () => {
+    let simNow = Date.now();
+    sim = await startSimulator({ lagSeconds: 0, seed: 22, now: () => simNow });
+    const statePath = join(mkdtempSync(join(tmpdir(), 'tie-retrack-')), 'state.json');
+    const config = { backfill: true, state: { path: statePath }, end_check_after: '10m' };
+    exp = await startTestExporter(sim.url, config);
+    const sid = (await simControl(sim.url).createCall({ type: 'carrier', age_seconds: 60, duration_seconds: 90 })).sid;
+    exp.exporter.registry.track(sid, ACCOUNT, 'admin');
+    await eventually(async () => (Object.keys(exported(await exp!.scrape())).length > 0 ? true : undefined), 20_000, 'the first polls');
+    await exp.close();
+
+    simNow += 120_000;
+    exp = await startTestExporter(sim.url, config);
+    expect(exp.exporter.registry.get(sid)?.endedAtMs).toBeUndefined();
+    await eventually(() => (exp!.exporter.registry.get(sid)?.endedAtMs !== undefined ? true : undefined), 15_000, 'the call ended by its Summary');
+  });
 });
