@@ -57,7 +57,8 @@ export class StateSaver {
   constructor(options: StateSaverOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#lock = new StateLock(options.path, { staleAfterMs: Math.max(60_000, 3 * options.flushIntervalMs) });
+    // Beside the file saves write: two links to one file are one state file, and get one lock.
+    this.#lock = new StateLock(targetOf(options.path), { staleAfterMs: Math.max(60_000, 3 * options.flushIntervalMs) });
   }
 
   /**

@@ -493,6 +493,30 @@ describe('StateSaver', () => {
     ]);
   });
 
+  // Probe L+M retest #2: the lock was taken beside the link while saves went to its target, so two exporters given two
+  // links to one file both ran, and each save wiped the other's state.
+  it('locks the file a symlink points to: a second exporter through another link to it runs without it', async () => {
+    const d = dir();
+    const target = join(d, 'state.json');
+    writeFileSync(target, text(stateLines(filledStore(() => T0).entries(), T0)));
+    symlinkSync(target, join(d, 'b.json'));
+    // Another exporter holds the file, through a link of its own: its lock is beside the file.
+    const other = spawn('sleep', ['30']);
+    try {
+      writeFileSync(`${target}.lock`, JSON.stringify({ pid: other.pid, hostname: hostname() }));
+      const log = logged();
+      const saves: boolean[] = [];
+      const b = new StateSaver({ path: join(d, 'b.json'), flushIntervalMs: 60_000, store: new SampleStore({ backfill: false, now: () => T0 }), logger: log.logger, now: () => T0, onSaved: (ok) => saves.push(ok) });
+      expect(b.load()).toBe(0);
+      expect(log.lines[0]).toMatchObject({ msg: 'state file in use by another exporter; running without it (a restart may count samples again)', holder_pid: other.pid });
+      await b.stop();
+      expect(saves).toEqual([false]);
+      expect(readFileSync(target, 'utf8')).toContain(CALL_1);
+    } finally {
+      other.kill();
+    }
+  });
+
   it('saves through a symlink to the file it points to, and keeps the link', async () => {
     const d = dir();
     mkdirSync(join(d, 'volume'));
