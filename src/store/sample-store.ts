@@ -102,7 +102,7 @@ export interface SampleStoreOptions {
   /**
    * How long the store remembers that a removed call's exactly-once state expired, so the call, tracked again (the
    * registry remembers an ended call for Twilio's 4 h retry horizon), refuses its samples rather than count them
-   * twice [4 h]; at most 4 × maxParked calls.
+   * twice [4 h]; at most `maxExpired` calls of each account.
    */
   readonly expiredMemoryMs?: number;
   /**
