@@ -105,8 +105,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const isRunning = (accountSid: string): boolean => accounts.has(accountSid);
   const eventStreams = eventStreamsSource({ config, registry, store, telemetry, now, running: () => running, runningAccount, isRunning, liveAtSave: () => stateSaver?.liveAtSave ?? [] });
   // The state file carries over a restart all that counts each thing once: the store's state, the registry's ended
-  // calls, and the memories of expired calls, pushed event ids and counted tags.
-  const stateSaver = createStateSaver(deps, now, { store, registry, memories: [store.expiredCalls, ...eventStreams.push.memories], onSaved: (ok) => telemetry.stateSaved(ok) });
+  // calls, and the memories of expired calls, summaries waiting for their call, pushed event ids and counted tags.
+  const stateSaver = createStateSaver(deps, now, { store, registry, memories: [store.expiredCalls, store.waitingSummaries, ...eventStreams.push.memories], onSaved: (ok) => telemetry.stateSaved(ok) });
   if (stateSaver) telemetry.stateEnabled();
   const poller = new Poller({
     accounts,

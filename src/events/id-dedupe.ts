@@ -97,7 +97,7 @@ export class IdDedupe {
    * Remembers ids saved by `entries()` (oldest first), each from the time it was first added, so the horizon runs
    * on across a restart; expired ones are skipped. Returns how many are remembered.
    */
-  restore(saved: Iterable<readonly [string, number]>): number {
+  restore(saved: Iterable<readonly [string, number, ...unknown[]]>): number {
     const now = this.#now();
     for (const [id, atMs] of saved) {
       if (atMs + this.#horizonMs > now) this.#add(id, this.#hash(id), Math.min(atMs, now));

@@ -2,7 +2,8 @@ import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample, SampleValues } from '../samples/sample.ts';
 import { SeenIntervals } from './seen-intervals.ts';
 import { callTypeOfDataEdges } from '../samples/call-type.ts';
-import type { MemoryEntry, SavedMemory } from './state-memories.ts';
+import type { MemoryEntry, SavedMemory, WaitingSummary } from './state-memories.ts';
+import { labelValue } from '../samples/label-value.ts';
 
 /** The newest state of one stream (call, edge, direction). */
 export interface StreamState {
@@ -172,6 +173,7 @@ export class SampleStore {
   readonly #maxExpired: number;
   readonly #accounts: number;
   #expiredChanges = 0;
+  #pendingChanges = 0;
   readonly #pending = new Map<string, { callType?: string; summary?: CallSummaryInfo; readonly atMs: number }>();
   readonly #backfill: boolean;
   readonly #historyWindowMs: number;
@@ -294,6 +296,41 @@ export class SampleStore {
     };
   }
 
+  /**
+   * What pushed summaries said of calls whose first metrics had not come yet, for the state file: without it, such a
+   * call would miss its summary and the call type it named when its metrics come after a restart.
+   */
+  get waitingSummaries(): SavedMemory {
+    return {
+      kind: 'waiting_summaries',
+      capacity: this.#maxParked,
+      changes: () => this.#pendingChanges,
+      entries: () => this.#waitingEntries(),
+      restore: (saved: readonly MemoryEntry[]) => {
+        const now = this.#now();
+        for (const [key, atMs, w] of saved) {
+          if (w === undefined || this.#pending.has(key) || now - atMs > this.#parkedRetentionMs) continue;
+          const callType = labelValue(w.call_type);
+          const processingState = w.summary && labelValue(w.summary.processing_state);
+          const p: { callType?: string; summary?: CallSummaryInfo; readonly atMs: number } = { atMs: Math.min(atMs, now) };
+          if (callType !== undefined) p.callType = callType;
+          if (w.summary && processingState) p.summary = { processingState, rank: w.summary.rank, tagCount: w.summary.tag_count };
+          this.#pending.set(key, p);
+        }
+        dropOldest(this.#pending, this.#maxParked - 1, (old) => now - old.atMs <= this.#parkedRetentionMs);
+      },
+    };
+  }
+
+  *#waitingEntries(): Generator<MemoryEntry> {
+    for (const [key, p] of this.#pending) {
+      const w: { call_type?: string; summary?: NonNullable<WaitingSummary['summary']> } = {};
+      if (p.callType !== undefined) w.call_type = p.callType;
+      if (p.summary !== undefined) w.summary = { processing_state: p.summary.processingState, rank: p.summary.rank, tag_count: p.summary.tagCount };
+      yield [key, p.atMs, w];
+    }
+  }
+
   // The expired calls, and the held calls tracked again after their state expired (saved as what they are: calls
   // whose state is unknown, not as empty state a load would resume).
   *#expiredEntries(): Generator<readonly [string, number]> {
@@ -328,6 +365,7 @@ export class SampleStore {
   #summaryHolder(callSid: string, accountSid: string): CallState | { callType?: string; summary?: CallSummaryInfo } | undefined {
     const call = this.#calls.get(callSid);
     if (call) return call.accountSid === accountSid ? call : undefined;
+    this.#pendingChanges++;
     return this.#pendingFor(parkKey(accountSid, callSid));
   }
 

@@ -8,13 +8,21 @@ import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
  * - `event_ids`: the ids of pushed call events and summaries, so a redelivered one is a duplicate (push ingestion;
  *   pushed samples need no id: the store's saved state counts them once);
  * - `counted_tags`: each call's summary tags already counted (call/edge/tag), so the complete summary after a
- *   restart does not count again what the partial one before it counted.
+ *   restart does not count again what the partial one before it counted;
+ * - `waiting_summaries`: what pushed summaries said of calls whose first metrics had not come yet (account/call, with
+ *   a {@link WaitingSummary}), so the call still gets it when its metrics come after a restart.
  */
-export const MEMORY_KINDS = ['expired_calls', 'event_ids', 'counted_tags'] as const;
+export const MEMORY_KINDS = ['expired_calls', 'event_ids', 'counted_tags', 'waiting_summaries'] as const;
 export type MemoryKind = (typeof MEMORY_KINDS)[number];
 
-/** One remembered key and when it was remembered (epoch ms). */
-export type MemoryEntry = readonly [key: string, atMs: number];
+/** What a summary said of a call whose first metrics had not come yet (a `waiting_summaries` entry's third element). */
+export interface WaitingSummary {
+  readonly call_type?: string;
+  readonly summary?: { readonly processing_state: string; readonly rank: number; readonly tag_count: number };
+}
+
+/** One remembered key, when it was remembered (epoch ms), and for `waiting_summaries` what waits. */
+export type MemoryEntry = readonly [key: string, atMs: number, waiting?: WaitingSummary];
 
 /** A memory the state file carries: what it holds, and how to put it back. */
 export interface SavedMemory {
@@ -40,11 +48,17 @@ const KEY_RULES: Record<MemoryKind, { readonly re: RegExp; readonly what: string
   // Any string: a CloudEvent id is whatever the sender chose (JSON escapes what it must).
   event_ids: { re: /^[^]+$/, what: 'a CloudEvent id' },
   counted_tags: { re: new RegExp(`^${sid(CALL_SID_RE)}/[a-z_]+/\\P{Cc}+$`, 'u'), what: 'a CallSid/edge/tag' },
+  waiting_summaries: { re: new RegExp(`^${sid(ACCOUNT_SID_RE)}/${sid(CALL_SID_RE)}$`), what: 'an AccountSid/CallSid' },
 };
+
+const waiting = z.strictObject({
+  call_type: z.string().max(MAX_KEY_LENGTH).optional(),
+  summary: z.strictObject({ processing_state: z.string().max(MAX_KEY_LENGTH), rank: z.number().int().min(0).max(10), tag_count: z.number().int().min(0).max(1000) }).optional(),
+});
 
 const memoryLine = z.strictObject({
   memory: z.enum(MEMORY_KINDS),
-  entries: z.array(z.tuple([z.string().min(1).max(MAX_KEY_LENGTH), z.number().int()])).max(ENTRIES_PER_LINE),
+  entries: z.array(z.tuple([z.string().min(1).max(MAX_KEY_LENGTH), z.number().int(), waiting.optional()])).max(ENTRIES_PER_LINE),
 });
 
 /** The state file lines of one memory, ENTRIES_PER_LINE entries a line, each ending in a newline. */

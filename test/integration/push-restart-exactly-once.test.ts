@@ -115,4 +115,18 @@ describe('push ingestion over a restart counts each thing once', () => {
     expect(again).toMatchObject({ applied: 0, too_late: 3 });
     expect(count(await e.scrape(), 'twilio_voice_samples_total')).toBe(0);
   });
+
+  // Probe K retest #6: a summary that came before its call's first metrics, with a restart in between, was lost.
+  it('a summary that waited for its call\'s first metrics over a restart is still the call\'s', { timeout: 30_000 }, async () => {
+    const statePath = newStatePath();
+    const clock = { skew: 0 };
+    const t0 = Date.now() - 60_000;
+    let { exp: e, sink } = await startPushExporter(statePath, clock);
+    expect(await post(sink, [summary('ES1', 'partial', ['high_jitter'], t0 + 20_000)])).toMatchObject({ applied: 1 });
+    await e.close();
+
+    ({ exp: e, sink } = await startPushExporter(statePath, clock));
+    expect(await post(sink, [metric('EM1', t0)])).toMatchObject({ applied: 1 });
+    expect(seriesOf(await e.scrape(), 'twilio_call_summary_tags').map((s) => [s.labels['processing_state'], s.labels['call_type'], s.value])).toEqual([['partial', 'carrier', 1]]);
+  });
 });

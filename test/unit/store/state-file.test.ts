@@ -196,17 +196,17 @@ describe('state file memories (probe K #4: what push ingestion counts once, carr
     const all = parseState(text(lines), { ...ALL, keepMemories: { expired_calls: 10, event_ids: 10_000, counted_tags: 10 } });
     if (!all.ok) throw new Error(all.detail);
     expect(all.entries.map((e) => e.call.callSid)).toEqual([CALL_1, CALL_2]);
-    expect(all.memories).toEqual({ expired_calls: expired, event_ids: ids(2500), counted_tags: [] });
+    expect(all.memories).toEqual({ expired_calls: expired, event_ids: ids(2500), counted_tags: [], waiting_summaries: [] });
     // At most each memory's bound, the newest; none of a memory the load does not keep.
     const few = parseState(text(lines), { ...ALL, keepMemories: { event_ids: 3 } });
-    expect(few.ok && few.memories).toEqual({ expired_calls: [], event_ids: ids(3, 2497), counted_tags: [] });
+    expect(few.ok && few.memories).toEqual({ expired_calls: [], event_ids: ids(3, 2497), counted_tags: [], waiting_summaries: [] });
   });
 
   it('reads a version 2 file, which had no memories', () => {
     const now = T0 + 100_000;
     const [head, ...rest] = [...stateLines(filledStore(() => now).entries(), now)];
     const r = parseState(text([head!.replace('"version":3', '"version":2'), ...rest]), { ...ALL, keepMemories: { event_ids: 10 } });
-    expect(r).toMatchObject({ ok: true, memories: { expired_calls: [], event_ids: [], counted_tags: [] } });
+    expect(r).toMatchObject({ ok: true, memories: { expired_calls: [], event_ids: [], counted_tags: [], waiting_summaries: [] } });
     expect(r.ok && r.entries.length).toBe(2);
   });
 
@@ -299,6 +299,22 @@ describe('the store\'s expired calls over a restart', () => {
     next.setSummary(CALL_1, ACCOUNT_A, { processingState: 'partial', rank: 0, tagCount: 1 });
     next.apply([sample({ edge: 'sip_edge', direction: 'inbound', at: 10 })]);
     expect([next.get(CALL_1)!.callType, next.get(CALL_1)!.summary?.processingState]).toEqual(['trunking', 'complete']);
+  });
+
+  // Probe K retest #6, second half: a summary waiting for its call's first metrics was lost in a restart.
+  it('carries a summary that waits for its call over a restart, for that account\'s call only', () => {
+    const clock = { now: T0 };
+    const store = new SampleStore(opts(() => clock.now));
+    store.setCallType(CALL_2, ACCOUNT_A, 'sip');
+    store.setSummary(CALL_2, ACCOUNT_A, { processingState: 'partial', rank: 0, tagCount: 1 });
+    const r = parseState(text(stateLines([], clock.now, [], [{ kind: 'waiting_summaries', entries: [...store.waitingSummaries.entries()] }])), { keep: 10, nowMs: clock.now, keepMemories: { waiting_summaries: 10 } });
+    if (!r.ok) throw new Error(r.detail);
+    const next = new SampleStore(opts(() => clock.now));
+    next.waitingSummaries.restore(r.memories.waiting_summaries);
+    expect(next.addCall(CALL_2, ACCOUNT_B, clock.now).summary).toBeUndefined();
+    next.removeCall(CALL_2);
+    const call = next.addCall(CALL_2, ACCOUNT_A, clock.now);
+    expect([call.callType, call.summary]).toEqual(['sip', { processingState: 'partial', rank: 0, tagCount: 1 }]);
   });
 
   // Probe K retest #1: a call tracked again after its state expired was parked with no streams when removed, and
