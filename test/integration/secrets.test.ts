@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 describe('secrets', () => {
-  it('never appear in logs, errors, /metrics, the admin API or the config dump of a run with failures', { timeout: 60_000 }, async () => {
+  it('never appear in logs, errors, /metrics, the admin API or the config dump of a run with failures', { timeout: 120_000 }, async () => {
     const account = 'AC5ec0de00000000000000000000000000';
     const token = 'tok3n-that-must-never-leak-7f1e';
     const admin = 'adm1n-that-must-never-leak-93c2';
@@ -51,7 +51,9 @@ describe('secrets', () => {
     const metrics = await eventually(async () => {
       const t = await (await fetch(`${url}/metrics`)).text();
       return t.includes('twilio_call_mos{') && t.includes('outcome="500"') ? t : undefined;
-    }, 30_000, 'samples and failures');
+      // Random faults, retries and the circuit breaker's pauses take longer on a loaded machine (once over 30 s in a
+      // full parallel run); what is checked here is what the output holds, not how fast it comes.
+    }, 60_000, 'samples and failures');
     const api = await (await fetch(`${url}/api/v1/calls`, { headers: { authorization: `Bearer ${admin}` } })).text();
     const refused = await (await fetch(`${url}/api/v1/calls`, { headers: { authorization: 'Bearer wrong' } })).text();
     const c = child;
