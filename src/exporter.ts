@@ -103,7 +103,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   // pushes are left to the push (hybrid: until their pushes stop for `event_streams.hybrid_gap`).
   const accounts = createAccounts({ config, running: runningAccount, dispatcher, telemetry, now });
   const isRunning = (accountSid: string): boolean => accounts.has(accountSid);
-  const eventStreams = eventStreamsSource({ config, registry, store, telemetry, now, running: () => running, runningAccount, isRunning, liveAtSave: () => stateSaver?.liveAtSave ?? [] });
+  const eventStreams = eventStreamsSource({ config, registry, store, telemetry, now, running: () => running, runningAccount, isRunning });
   // The state file carries over a restart all that counts each thing once: the store's state, the registry's ended
   // calls, and the memories of expired calls, summaries waiting for their call, pushed event ids and counted tags.
   const stateSaver = createStateSaver(deps, now, { store, registry, memories: [store.expiredCalls, store.waitingSummaries, ...eventStreams.push.memories], onSaved: (ok) => telemetry.stateSaved(ok) });

@@ -20,8 +20,6 @@ export interface EventStreamsWiring {
   readonly runningAccount: (accountSid: string) => AccountConfig | undefined;
   /** Whether an account is polled by this process (an account added by a reload waits for a restart). */
   readonly isRunning: (accountSid: string) => boolean;
-  /** Calls the state file restored that were live at its save [none]. */
-  readonly liveAtSave?: () => ReadonlyArray<{ readonly callSid: string; readonly accountSid: string }>;
 }
 
 /**
@@ -75,13 +73,5 @@ export function eventStreamsSource(w: EventStreamsWiring): {
   });
   const refreshModes = (): void => t.ingestModes(w.running().accounts.filter((a) => w.isRunning(a.accountSid)));
   refreshModes();
-  // A push or hybrid call live at the last save is known only from pushes: nothing else announces it after a restart,
-  // so a push outage across the restart would go unfilled. The source tracks it again as it starts.
-  const start = (): void => {
-    for (const c of w.liveAtSave?.() ?? []) {
-      const mode = w.isRunning(c.accountSid) ? w.runningAccount(c.accountSid)?.ingestMode : undefined;
-      if (mode === 'push' || mode === 'hybrid') w.registry.track(c.callSid, c.accountSid, 'event_streams');
-    }
-  };
-  return { source: { name: 'event_streams', routes: sink.router, directRoute: sink.direct, start }, push, observePolls, refreshModes };
+  return { source: { name: 'event_streams', routes: sink.router, directRoute: sink.direct }, push, observePolls, refreshModes };
 }
