@@ -2,6 +2,7 @@ import { streamKey } from '../samples/sample.ts';
 import type { Direction, Edge, Sample, SampleValues } from '../samples/sample.ts';
 import { SeenIntervals } from './seen-intervals.ts';
 import { callTypeOfDataEdges } from '../samples/call-type.ts';
+import { fromSavedSummary, toSavedSummary } from './state-memories.ts';
 import type { MemoryEntry, SavedMemory, WaitingSummary } from './state-memories.ts';
 import { labelValue } from '../samples/label-value.ts';
 
@@ -311,10 +312,10 @@ export class SampleStore {
         for (const [key, atMs, w] of saved) {
           if (w === undefined || this.#pending.has(key) || now - atMs > this.#parkedRetentionMs) continue;
           const callType = labelValue(w.call_type);
-          const processingState = w.summary && labelValue(w.summary.processing_state);
+          const summary = fromSavedSummary(w.summary);
           const p: { callType?: string; summary?: CallSummaryInfo; readonly atMs: number } = { atMs: Math.min(atMs, now) };
           if (callType !== undefined) p.callType = callType;
-          if (w.summary && processingState) p.summary = { processingState, rank: w.summary.rank, tagCount: w.summary.tag_count };
+          if (summary !== undefined) p.summary = summary;
           this.#pending.set(key, p);
         }
         dropOldest(this.#pending, this.#maxParked - 1, (old) => now - old.atMs <= this.#parkedRetentionMs);
@@ -324,9 +325,9 @@ export class SampleStore {
 
   *#waitingEntries(): Generator<MemoryEntry> {
     for (const [key, p] of this.#pending) {
-      const w: { call_type?: string; summary?: NonNullable<WaitingSummary['summary']> } = {};
+      const w: { -readonly [K in keyof WaitingSummary]: WaitingSummary[K] } = {};
       if (p.callType !== undefined) w.call_type = p.callType;
-      if (p.summary !== undefined) w.summary = { processing_state: p.summary.processingState, rank: p.summary.rank, tag_count: p.summary.tagCount };
+      if (p.summary !== undefined) w.summary = toSavedSummary(p.summary);
       yield [key, p.atMs, w];
     }
   }

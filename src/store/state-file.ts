@@ -10,7 +10,7 @@ import { SeenIntervals } from './seen-intervals.ts';
 import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
 import { labelValue } from '../samples/label-value.ts';
 import type { SavedEndedCall } from '../samples/ended-call.ts';
-import { isMemoryLine, KeepNewestEntries, memoryLines, memoryOf } from './state-memories.ts';
+import { fromSavedSummary, isMemoryLine, KeepNewestEntries, memoryLines, memoryOf, savedSummary, toSavedSummary } from './state-memories.ts';
 import type { MemoryEntry, MemoryKind } from './state-memories.ts';
 
 /** Names the file's format, so a file written by something else is told apart from a corrupt one. */
@@ -64,7 +64,7 @@ const call = z.strictObject({
   media_region: z.string().nullable(),
   // Whether a Summary named the call type (the edges with data no longer change it), and the most final summary.
   call_type_named: z.boolean().optional(),
-  summary: z.strictObject({ processing_state: z.string(), rank: z.number().int().min(0).max(10), tag_count: z.number().int().min(0).max(1000) }).optional(),
+  summary: savedSummary.optional(),
   streams: z.array(stream).max(EDGES.length * DIRECTIONS.length),
 });
 // A call known to have ended (the registry's memory), a line of its own after the calls' lines.
@@ -142,7 +142,7 @@ export function* stateLines(
       codec_name: labelValue(c.codecName) ?? null,
       media_region: labelValue(c.mediaRegion) ?? null,
       ...(c.callTypeNamed === true && { call_type_named: true }),
-      ...(c.summary !== undefined && { summary: { processing_state: labelValue(c.summary.processingState) ?? '', rank: c.summary.rank, tag_count: c.summary.tagCount } }),
+      ...(c.summary !== undefined && { summary: toSavedSummary(c.summary) }),
       streams: [...c.streams.values()].map((s) => {
         const seen = s.seen.snapshot();
         return {
@@ -342,9 +342,8 @@ function toEntry(saved: SavedCall): StateEntry {
     lastAppliedAtMs: undefined,
   };
   if (saved.call_type_named === true && call.callType !== undefined) call.callTypeNamed = true;
-  // A state that is no label value (an odd file) drops the summary, not the call.
-  const processingState = saved.summary && labelValue(saved.summary.processing_state);
-  if (saved.summary && processingState) call.summary = { processingState, rank: saved.summary.rank, tagCount: saved.summary.tag_count };
+  const summary = fromSavedSummary(saved.summary);
+  if (summary !== undefined) call.summary = summary;
   return { call, parkedAtMs: saved.parked_at_ms };
 }
 
@@ -416,19 +415,11 @@ export function stateFileTarget(path: string): string {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     // Nothing there yet, or a link to a file not written yet: the link's target is created.
-    const link = lstatOrUndefined(path);
+    const link = lstatSync(path, { throwIfNoEntry: false });
     return link?.isSymbolicLink() === true ? resolve(dirname(path), readlinkSync(path)) : path;
   }
   if (!statSync(target).isFile()) throw Object.assign(new Error(`${target} is not a regular file`), { code: 'not a regular file' });
   return target;
-}
-
-function lstatOrUndefined(path: string): ReturnType<typeof lstatSync> | undefined {
-  try {
-    return lstatSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

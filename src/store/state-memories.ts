@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
+import { labelValue } from '../samples/label-value.ts';
 
 /**
  * What else is counted once by remembering keys for a while, and must be remembered over a restart too:
@@ -15,10 +16,40 @@ import { ACCOUNT_SID_RE, CALL_SID_RE } from '../samples/ids.ts';
 export const MEMORY_KINDS = ['expired_calls', 'event_ids', 'counted_tags', 'waiting_summaries'] as const;
 export type MemoryKind = (typeof MEMORY_KINDS)[number];
 
+// Entries a line holds: lines stay far below MAX_STATE_LINE_BYTES (keys are at most MAX_KEY_LENGTH).
+const ENTRIES_PER_LINE = 1000;
+const MAX_KEY_LENGTH = 256;
+
+// A call summary as the store keeps it (sample-store.ts's CallSummaryInfo, by shape: the store imports this module).
+interface SummaryInfo {
+  readonly processingState: string;
+  readonly rank: number;
+  readonly tagCount: number;
+}
+
+/** A call summary as the state file keeps it: in a call's line, and in a waiting summary. */
+export const savedSummary = z.strictObject({
+  processing_state: z.string().max(MAX_KEY_LENGTH),
+  rank: z.number().int().min(0).max(10),
+  tag_count: z.number().int().min(0).max(1000),
+});
+export type SavedSummary = z.infer<typeof savedSummary>;
+
+/** A call summary as saved (a state that is no label value is saved empty, which a load drops). */
+export function toSavedSummary(s: SummaryInfo): SavedSummary {
+  return { processing_state: labelValue(s.processingState) ?? '', rank: s.rank, tag_count: s.tagCount };
+}
+
+/** A saved call summary, or undefined when its state is no label value (an odd file): the summary goes, not its call. */
+export function fromSavedSummary(s: SavedSummary | undefined): SummaryInfo | undefined {
+  const processingState = s && labelValue(s.processing_state);
+  return s && processingState ? { processingState, rank: s.rank, tagCount: s.tag_count } : undefined;
+}
+
 /** What a summary said of a call whose first metrics had not come yet (a `waiting_summaries` entry's third element). */
 export interface WaitingSummary {
   readonly call_type?: string;
-  readonly summary?: { readonly processing_state: string; readonly rank: number; readonly tag_count: number };
+  readonly summary?: SavedSummary;
 }
 
 /** One remembered key, when it was remembered (epoch ms), and for `waiting_summaries` what waits. */
@@ -37,23 +68,21 @@ export interface SavedMemory {
   restore(saved: readonly MemoryEntry[]): void;
 }
 
-// Entries a line holds: lines stay far below MAX_STATE_LINE_BYTES (keys are at most MAX_KEY_LENGTH).
-const ENTRIES_PER_LINE = 1000;
-const MAX_KEY_LENGTH = 256;
-
 // A SID's rule without its anchors, to build a key's rule from.
 const sid = (re: RegExp): string => re.source.slice(1, -1);
+// An account's call, as the store keys it.
+const CALL_KEY = { re: new RegExp(`^${sid(ACCOUNT_SID_RE)}/${sid(CALL_SID_RE)}$`), what: 'an AccountSid/CallSid' };
 const KEY_RULES: Record<MemoryKind, { readonly re: RegExp; readonly what: string }> = {
-  expired_calls: { re: new RegExp(`^${sid(ACCOUNT_SID_RE)}/${sid(CALL_SID_RE)}$`), what: 'an AccountSid/CallSid' },
+  expired_calls: CALL_KEY,
   // Any string: a CloudEvent id is whatever the sender chose (JSON escapes what it must).
   event_ids: { re: /^[^]+$/, what: 'a CloudEvent id' },
   counted_tags: { re: new RegExp(`^${sid(CALL_SID_RE)}/[a-z_]+/\\P{Cc}+$`, 'u'), what: 'a CallSid/edge/tag' },
-  waiting_summaries: { re: new RegExp(`^${sid(ACCOUNT_SID_RE)}/${sid(CALL_SID_RE)}$`), what: 'an AccountSid/CallSid' },
+  waiting_summaries: CALL_KEY,
 };
 
 const waiting = z.strictObject({
   call_type: z.string().max(MAX_KEY_LENGTH).optional(),
-  summary: z.strictObject({ processing_state: z.string().max(MAX_KEY_LENGTH), rank: z.number().int().min(0).max(10), tag_count: z.number().int().min(0).max(1000) }).optional(),
+  summary: savedSummary.optional(),
 });
 
 const memoryLine = z.strictObject({
