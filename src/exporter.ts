@@ -221,10 +221,10 @@ function createOutputs(deps: ExporterDeps, store: SampleStore, registry: CallReg
   const statusParts = new StatusParts(config, store, registry, now);
   const quality = statusParts.quality;
   // The allow/deny lists apply to the runtime families (by name) as to the table's.
-  const includeProcessMetric = (name: string): boolean => metricAllowed(name, config.metrics.include, config.metrics.exclude);
-  const include = (def: MetricDefinition): boolean => includeProcessMetric(def.name);
+  const allowed = (name: string): boolean => metricAllowed(name, config.metrics.include, config.metrics.exclude);
+  const include = (def: MetricDefinition): boolean => allowed(def.name);
   const activeCalls = (): Map<string, number> => registry.activeByAccount();
-  const prometheus = createPrometheusExposition({ store, perCallSeries: config.perCallSeries, activeCalls, version: VERSION, include, includeProcessMetric, quality });
+  const prometheus = createPrometheusExposition({ store, perCallSeries: config.perCallSeries, activeCalls, version: VERSION, include, includeProcessMetric: allowed, quality });
   store.addListener(prometheus.listener);
   const telemetry = new SelfTelemetry({
     status: statusParts,

@@ -50,6 +50,8 @@ export class StateSaver {
   #savedChanges = -1;
   #failures = 0;
   readonly #lock: StateLock;
+  // The file saves write: the path, or the file a symlink there points to (see stateFileTarget).
+  readonly #target: string;
   // The lock as last tried (see #takeLock).
   #lockResult: LockResult | undefined;
 
@@ -57,13 +59,14 @@ export class StateSaver {
   constructor(options: StateSaverOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#target = targetOf(options.path);
     // Beside the file saves write: two links to one file are one state file, and get one lock.
-    this.#lock = new StateLock(targetOf(options.path), { staleAfterMs: Math.max(60_000, 3 * options.flushIntervalMs) });
+    this.#lock = new StateLock(this.#target, { staleAfterMs: Math.max(60_000, 3 * options.flushIntervalMs) });
   }
 
   /**
-   * The calls the last load restored that were live (tracked, not ended) when the file was saved: a source that
-   * nothing else announces again (Event Streams, for a call known only from pushes) tracks them again.
+   * The calls the last load restored that were live (tracked, ending or not) when the file was saved, for the
+   * restored-call source to track again: nothing else may announce them after a restart.
    */
   get liveAtSave(): ReadonlyArray<{ readonly callSid: string; readonly accountSid: string }> {
     return this.#liveAtSave;
@@ -86,7 +89,7 @@ export class StateSaver {
     }
     if (lock.tookOver) logger.info({ path, holder_pid: lock.tookOver.pid, holder_host: lock.tookOver.hostname }, 'took over the state file lock of an exporter that is gone');
     // Through a symlink, the file it points to: what a save writes, and where its leftovers are.
-    const target = targetOf(path);
+    const target = this.#target;
     const leftovers = removeLeftovers(target);
     if (leftovers.length > 0) logger.info({ path, files: leftovers }, 'removed what an interrupted save left beside the state file');
     const ended = this.#o.ended;
