@@ -44,9 +44,17 @@ export function matchesFilter(call: CallRecord, filter: DiscoveryFilter): boolea
 }
 
 /**
+ * How many complete listings in a row must leave out a call discovery found before for it to end it. Nothing says
+ * two reads of the Calls list agree (replica lag, a page boundary moving between two page reads), and an ended call
+ * is remembered as ended: one listing that missed a live call would lose the rest of its samples for good.
+ */
+export const MISSED_LISTINGS_TO_END = 2;
+
+/**
  * Lists each account's in-progress calls (all pages, at most {@link MAX_CALLS_LIST_PAGES}) every interval: new
- * calls are tracked, calls it found before that are no longer in progress are ended. A listing that failed
- * half-way, or whose next-page links loop or run past the cap, ends nothing.
+ * calls are tracked, and calls it found before that {@link MISSED_LISTINGS_TO_END} complete listings in a row left
+ * out are ended. A listing that failed half-way, or whose next-page links loop or run past the cap, ends nothing
+ * and counts as no miss.
  */
 export class Discovery implements CallSourceUnit {
   /** Its calls' source label. */
@@ -55,6 +63,8 @@ export class Discovery implements CallSourceUnit {
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | null = null;
+  // Per account: the calls found before that the last complete listings left out, with how many listings in a row.
+  readonly #missed = new Map<string, Map<string, number>>();
 
   /** Creates discovery; nothing runs before `start`. */
   constructor(options: DiscoveryOptions) {
@@ -110,11 +120,18 @@ export class Discovery implements CallSourceUnit {
       this.#o.onListed?.(account.accountSid, { ok: false, found, error });
       return;
     }
+    const missedBefore = this.#missed.get(account.accountSid);
+    const missed = new Map<string, number>();
+    const ending: string[] = [];
     for (const call of this.#o.registry.calls()) {
       if (call.accountSid === account.accountSid && call.sources.has('discovery') && call.endedAtMs === undefined && !seen.has(call.callSid)) {
-        this.#o.registry.end(call.callSid);
+        const times = (missedBefore?.get(call.callSid) ?? 0) + 1;
+        if (times >= MISSED_LISTINGS_TO_END) ending.push(call.callSid);
+        else missed.set(call.callSid, times);
       }
     }
+    this.#missed.set(account.accountSid, missed);
+    for (const callSid of ending) this.#o.registry.end(callSid);
     this.#o.onListed?.(account.accountSid, { ok: true, found });
   }
 }

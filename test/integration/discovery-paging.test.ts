@@ -115,8 +115,10 @@ describe('discovery against odd call records', () => {
     const discovery = discoveryOf(fake, registry, listed);
     await discovery.runOnce();
     listing++;
+    // Left out of two complete listings in a row: ended (one alone ends nothing, see below).
     await discovery.runOnce();
-    expect(listed.map((r) => r.ok)).toEqual([true, true]);
+    await discovery.runOnce();
+    expect(listed.map((r) => r.ok)).toEqual([true, true, true]);
     expect(registry.get(sid(1))?.endedAtMs).toBeUndefined();
     expect(registry.get(sid(2))?.endedAtMs).toBeDefined();
   });
@@ -133,5 +135,47 @@ describe('discovery against odd call records', () => {
     await discovery.runOnce();
     expect(registry.get(sid(1))?.endedAtMs).toBeUndefined();
     expect(registry.get(sid(2))).toBeUndefined();
+  });
+});
+
+// Probe O F1: a Calls list that left a live call out of one listing (replica lag, a page boundary moving between two
+// page reads) made discovery end the call; drained and removed, it was remembered as ended, and every later listing
+// that showed it in progress tracked it ended again: the rest of its samples were never read.
+describe('discovery against a Calls list that leaves a live call out of one listing', () => {
+  it('keeps the call active through one listing without it, and ends it after two in a row', async () => {
+    // Listing k holds call 1 unless k is in `missing`; call 2 is always listed.
+    const missing = new Set([1, 3, 4]);
+    let listing = 0;
+    fake = await fakeCalls(() => ({ calls: missing.has(listing) ? [record(2)] : [record(1), record(2)], next: null }));
+    const registry = newRegistry();
+    const listed: Array<{ ok: boolean; error?: unknown }> = [];
+    const discovery = discoveryOf(fake, registry, listed);
+    const states: Array<string | undefined> = [];
+    for (listing = 0; listing < 5; listing++) {
+      await discovery.runOnce();
+      states.push(registry.get(sid(1)) === undefined ? undefined : registry.lifecycle(registry.get(sid(1))!));
+    }
+    expect(listed.every((r) => r.ok)).toBe(true);
+    // Listed, missing once, listed again: active throughout; then missing twice in a row: ended at the second.
+    expect(states).toEqual(['active', 'active', 'active', 'active', 'draining']);
+    expect(registry.get(sid(2))?.endedAtMs).toBeUndefined();
+  });
+
+  it('counts only complete listings: a failed one between two misses neither ends the call nor resets its misses', async () => {
+    let listing = 0;
+    fake = await fakeCalls(() => {
+      if (listing === 2) return { calls: [record(2)], next: pageUri(99) }; // page 99 answers, then links back to itself
+      return { calls: listing === 0 ? [record(1), record(2)] : [record(2)], next: null };
+    });
+    const registry = newRegistry();
+    const listed: Array<{ ok: boolean; error?: unknown }> = [];
+    const discovery = discoveryOf(fake, registry, listed);
+    const states: string[] = [];
+    for (listing = 0; listing < 4; listing++) {
+      await discovery.runOnce();
+      states.push(registry.lifecycle(registry.get(sid(1))!));
+    }
+    expect(listed.map((r) => r.ok)).toEqual([true, true, false, true]);
+    expect(states).toEqual(['active', 'active', 'active', 'draining']);
   });
 });
