@@ -350,12 +350,15 @@ export class Poller {
         // Only a 404 on every edge asked ends the call: while the data edges are unknown several edges are
         // asked, and one the call does not have may well answer 404 while another has data.
         // Twilio may answer 404 before a call's first samples are published (undocumented): only a 404 that outlasts
-        // the grace since the call was tracked ends it, and never once an edge has had data.
+        // the grace since the call was tracked ends it, and never once an edge has had data. Nor while discovery
+        // still lists the call in progress: the call is live and Twilio's lag only "typical", and an ended call is
+        // remembered as ended, so ending it here would lose it whole.
         callGone =
           reads.length > 0 &&
           reads.every((r) => r.status === 'rejected' && isMetricsNotFound(r.reason)) &&
           state.plan.dataEdges().length === 0 &&
-          this.#now() - state.call.trackedAtMs >= NOT_FOUND_GRACE_MS;
+          this.#now() - state.call.trackedAtMs >= NOT_FOUND_GRACE_MS &&
+          !(state.call.endedAtMs === undefined && state.call.sources.has('discovery'));
         if (!callGone) await this.#endCheck(state, account, signal);
       } catch (err) {
         error ??= err;

@@ -347,6 +347,39 @@ describe('Poller failures', () => {
     expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
   });
 
+  // Probe O F2: a live call whose metrics answered 404 for its first 3 minutes was ended, never polled again and
+  // remembered as ended, so it was lost whole, though the Calls list went on listing it in progress.
+  it('does not end a call discovery lists in progress when its metrics answer 404 past the grace, and applies them once published', async () => {
+    const h = setup();
+    const notFound = new TwilioError({ code: 'not_found', endpoint: 'metrics', status: 404, twilioCode: 20404 });
+    for (const edge of ALL_FOUR) h.client.failMetrics(CALL_1, edge, notFound);
+    h.registry.track(CALL_1, ACCOUNT_A, 'discovery');
+
+    await h.poller.pollNow(CALL_1);
+    h.clock.now += NOT_FOUND_GRACE_MS + 20_000;
+    await h.poller.pollNow(CALL_1);
+    expect(h.rec.notFound).toEqual([]);
+    expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
+
+    h.client.failMetrics(CALL_1, 'carrier_edge', undefined);
+    h.client.api(CALL_1, 'carrier_edge').add(3);
+    h.clock.now += 10_000;
+    await h.poller.pollNow(CALL_1);
+    expect(h.store.lastTimestamp(CALL_1, 'carrier_edge', 'inbound')).toBeDefined();
+  });
+
+  it('ends a call discovery ended whose metrics answer 404 past the grace: the 404 rule applies once no listing vouches for it', async () => {
+    const h = setup();
+    const notFound = new TwilioError({ code: 'not_found', endpoint: 'metrics', status: 404, twilioCode: 20404 });
+    for (const edge of ALL_FOUR) h.client.failMetrics(CALL_1, edge, notFound);
+    h.registry.track(CALL_1, ACCOUNT_A, 'discovery');
+    h.registry.track(CALL_1, ACCOUNT_A, 'config');
+    h.clock.now += NOT_FOUND_GRACE_MS;
+    h.registry.end(CALL_1);
+    await h.poller.pollNow(CALL_1);
+    expect(h.rec.notFound).toEqual([CALL_1]);
+  });
+
   it('does not end a call when one edge answers 404 and another fails otherwise', async () => {
     const h = setup();
     h.client.setSummary(CALL_1, summary('client'));
