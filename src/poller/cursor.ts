@@ -1,3 +1,4 @@
+import { fnv1a32 } from '../calls/shard.ts';
 import { checkScope, parseMetricRecord } from '../samples/parse.ts';
 import { edgeDirections, streamKey } from '../samples/sample.ts';
 import type { ParseResult, RecordScope, RejectReason } from '../samples/parse.ts';
@@ -47,6 +48,41 @@ export interface EdgeCursor {
   deepReadAtMs: number;
   /** Ascending: URLs of the pages read, in order, with their oldest timestamp (only the last lateness window's). */
   readonly pages: Map<string, number>;
+  /** The malformed records reported so far (made on the first), so a page read again reports only the others. */
+  reported?: ReportedRejections;
+}
+
+/** How many malformed records a cursor remembers having reported: past it, the oldest may be counted again. */
+export const REPORTED_REJECTIONS = 256;
+
+/**
+ * The 32-bit fingerprints of the last {@link REPORTED_REJECTIONS} malformed records a cursor reported, in a ring that
+ * starts small and doubles as it fills (4 bytes a record, so 1 KB at most a cursor). Where a read's seen samples
+ * cannot tell an old rejection from a new one (a stream with no good sample yet), this can. Two records sharing a
+ * fingerprint are counted once: a malformed record is counted, not kept.
+ */
+export class ReportedRejections {
+  #ring = new Uint32Array(16);
+  #size = 0;
+  #next = 0;
+
+  /** Whether the fingerprint was reported. */
+  has(fingerprint: number): boolean {
+    for (let i = 0; i < this.#size; i++) if (this.#ring[i] === fingerprint) return true;
+    return false;
+  }
+
+  /** Remembers a reported fingerprint, forgetting the oldest once full. */
+  add(fingerprint: number): void {
+    if (this.#size === this.#ring.length && this.#ring.length < REPORTED_REJECTIONS) {
+      const grown = new Uint32Array(this.#ring.length * 2);
+      grown.set(this.#ring);
+      this.#ring = grown;
+    }
+    this.#ring[this.#next] = fingerprint;
+    this.#next = (this.#next + 1) % this.#ring.length;
+    this.#size = Math.min(this.#size + 1, this.#ring.length);
+  }
 }
 
 /** A fresh cursor: the first poll reads the whole history. */
@@ -250,10 +286,15 @@ function finishRead(cursor: EdgeCursor, state: ReadState, lastUrl: string, outco
   // back as far again, applies them all. (A refused origin is never read past, so its pages are kept now.)
   if (order === 'desc' && outcome.stopped?.reason === 'page_failed') return { samples: [], rejected: [], ...outcome };
   // A page read again (newest first, or a full re-read after a reset) holds the malformed records an
-  // earlier read already reported: only those on the new side of every seen sample are new.
-  const rejected = state.rejectedAt
-    .filter(({ at }) => (order === 'desc' ? at < state.firstSeenAt : at > state.lastSeenAt))
-    .map(({ rejection }) => rejection);
+  // earlier read already reported: only those on the new side of every seen sample are new, and of those only the
+  // ones not reported before (a stream with no good sample has no seen sample to tell them apart).
+  const rejected: Rejection[] = [];
+  for (const { at, rejection, fingerprint } of state.rejectedAt) {
+    if (order === 'desc' ? at >= state.firstSeenAt : at <= state.lastSeenAt) continue;
+    if (cursor.reported?.has(fingerprint) === true) continue;
+    (cursor.reported ??= new ReportedRejections()).add(fingerprint);
+    rejected.push(rejection);
+  }
   cursor.order = order;
   cursor.orderFrom = state.orderFrom;
   cursor.resumeUrl = order === 'asc' ? lastUrl : null;
@@ -281,7 +322,7 @@ interface ReadState {
   readonly window: number;
   readonly samples: Sample[];
   // Rejections with their position in the read, so the ones a previous read already reported can be dropped.
-  readonly rejectedAt: { at: number; rejection: Rejection }[];
+  readonly rejectedAt: { at: number; rejection: Rejection; fingerprint: number }[];
   order: SampleOrder;
   orderFrom: EdgeCursor['orderFrom'];
   // Adjacent records within pages that rise and that fall; the time range of the page read before.
@@ -321,7 +362,8 @@ function readPage(state: ReadState, records: readonly unknown[], scope: RecordSc
   for (let i = 0; i < records.length; i++, state.position++) {
     const result = parseInScope(records[i], scope);
     if (!result.ok) {
-      state.rejectedAt.push({ at: state.position, rejection: { reason: result.reason, detail: result.detail } });
+      const fingerprint = rejectionFingerprint(records[i], result.reason, result.detail);
+      state.rejectedAt.push({ at: state.position, rejection: { reason: result.reason, detail: result.detail }, fingerprint });
       continue;
     }
     const s = result.sample;
@@ -347,6 +389,20 @@ function readPage(state: ReadState, records: readonly unknown[], scope: RecordSc
     state.previousPage = { min: oldest, max: newest };
   }
   return oldest;
+}
+
+// What tells one malformed record from another in bounded time, whatever its size or depth: why it was refused (the
+// detail quotes the bad value, cut short) and the record's identifying fields when they are short scalars.
+function rejectionFingerprint(record: unknown, reason: string, detail: string): number {
+  let text = `${reason}\u0000${detail}`;
+  if (typeof record === 'object' && record !== null && !Array.isArray(record)) {
+    const r = record as Record<string, unknown>;
+    for (const field of ['timestamp', 'call_sid', 'edge', 'direction'] as const) {
+      const v = Object.hasOwn(r, field) ? r[field] : undefined;
+      text += `\u0000${typeof v === 'string' ? v.slice(0, 80) : typeof v === 'number' ? String(v) : typeof v}`;
+    }
+  }
+  return fnv1a32(text);
 }
 
 // Which end of the list new records appear at. Two pages in a row whose time ranges do not overlap say it for sure;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newCursor } from '../../../src/poller/cursor.ts';
+import { REPORTED_REJECTIONS, ReportedRejections, newCursor } from '../../../src/poller/cursor.ts';
 import type { EdgeCursor, PageFetcher } from '../../../src/poller/cursor.ts';
 import { TwilioError } from '../../../src/twilio/errors.ts';
 import { ACCOUNT_A, CALL_1, T0 } from '../store/sample-builder.ts';
@@ -460,5 +460,16 @@ describe('readQuery learns the order from the data, and corrects it', () => {
     await h.poll();
     expect(h.cursor.order).toBe('asc');
     expect(h.appliedTimestamps).toHaveLength(70);
+  });
+});
+
+describe('ReportedRejections', () => {
+  it('remembers the last 256 fingerprints, unsigned 32-bit ones included, and forgets the oldest past them', () => {
+    const r = new ReportedRejections();
+    const fingerprints = Array.from({ length: REPORTED_REJECTIONS + 44 }, (_, i) => (0xffff_0000 + i * 7919) >>> 0);
+    for (const f of fingerprints) r.add(f);
+    expect(fingerprints.slice(0, 44).some((f) => r.has(f))).toBe(false);
+    expect(fingerprints.slice(44).every((f) => r.has(f))).toBe(true);
+    expect(r.has(12345)).toBe(false);
   });
 });

@@ -255,6 +255,28 @@ describe('Poller requests', () => {
     expect(lastEvent(h.rec, CALL_1).ok).toBe(true);
   });
 
+  // Probe O F3: a stream with no good sample had no seen sample to tell new rejections from old ones, so every poll
+  // reported every malformed record of the page it read again (118 bad records counted 1,088 times).
+  it('reports each malformed record once across polls when its stream never had a good sample', async () => {
+    const h = setup();
+    h.client.setSummary(CALL_1, summary('client'));
+    const sdk = h.client.api(CALL_1, 'sdk_edge');
+    for (let i = 0; i < 3; i++) sdk.addRaw({ call_sid: CALL_1, account_sid: ACCOUNT_A, edge: 'sdk_edge', direction: 'both', timestamp: `2026-12-01T10:00:0${i}+00:00x` });
+    h.registry.track(CALL_1, ACCOUNT_A, 'config');
+
+    await h.poller.pollNow(CALL_1);
+    h.clock.now += 10_000;
+    await h.poller.pollNow(CALL_1);
+    expect(h.rec.rejected).toHaveLength(3);
+
+    sdk.addRaw({ call_sid: 'nope', edge: 'sdk_edge' });
+    h.clock.now += 10_000;
+    await h.poller.pollNow(CALL_1);
+    h.clock.now += 10_000;
+    await h.poller.pollNow(CALL_1);
+    expect(h.rec.rejected.map((r) => r.rejection.reason)).toEqual(['bad_timestamp', 'bad_timestamp', 'bad_timestamp', 'bad_call_sid']);
+  });
+
   it('reports the lag from when the poll was due', async () => {
     const h = setup();
     h.client.setSummary(CALL_1, summary('sip'));
