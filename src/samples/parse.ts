@@ -112,17 +112,31 @@ function hourStart(year: number, month: number, day: number, hour: number): numb
 }
 
 /**
- * Parses a Voice Insights timestamp (`…Z` or `….mmmZ`) to epoch ms, or NaN when it is not one. Impossible
- * dates (2019-02-30, 24:00) are refused rather than rolled over as Date.parse does: a sample keyed to a time
- * Twilio never wrote would break the exactly-once order. One pass over the characters, no regular expression and
- * no string built: this runs once per record.
+ * Parses a Voice Insights timestamp to epoch ms, or NaN when it is not one: RFC 3339 in UTC (`…Z`, `….mmmZ`, the two
+ * forms Twilio is seen to send) or with a numeric offset (`…+00:00`, `….mmm-05:00`), which is the same instant and so
+ * the same sample. Impossible dates (2019-02-30, 24:00) are refused rather than rolled over as Date.parse does: a
+ * sample keyed to a time Twilio never wrote would break the exactly-once order. One pass over the characters, no
+ * regular expression and no string built: this runs once per record.
  */
 export function parseTimestamp(v: unknown): number {
   if (typeof v !== 'string') return Number.NaN;
   const n = v.length;
-  if (n !== 20 && (n < 22 || n > 27)) return Number.NaN;
+  if (n < 20 || n > 32) return Number.NaN;
   if (v.charCodeAt(4) !== 45 /* - */ || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84 /* T */) return Number.NaN;
-  if (v.charCodeAt(13) !== 58 /* : */ || v.charCodeAt(16) !== 58 || v.charCodeAt(n - 1) !== 90 /* Z */) return Number.NaN;
+  if (v.charCodeAt(13) !== 58 /* : */ || v.charCodeAt(16) !== 58) return Number.NaN;
+  // Where the fraction ends: at a final Z, or at a ±hh:mm offset, which is taken off to reach UTC.
+  let end: number;
+  let offsetMs = 0;
+  if (v.charCodeAt(n - 1) === 90 /* Z */) end = n - 1;
+  else {
+    end = n - 6;
+    const sign = v.charCodeAt(end);
+    if ((sign !== 43 /* + */ && sign !== 45) || v.charCodeAt(n - 3) !== 58) return Number.NaN;
+    const offsetHours = digits(v, n - 5, n - 3);
+    const offsetMinutes = digits(v, n - 2, n);
+    if (offsetHours < 0 || offsetMinutes < 0 || offsetHours > 23 || offsetMinutes > 59) return Number.NaN;
+    offsetMs = (sign === 43 ? 1 : -1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  }
   const year = digits(v, 0, 4);
   const month = digits(v, 5, 7);
   const day = digits(v, 8, 10);
@@ -132,11 +146,11 @@ export function parseTimestamp(v: unknown): number {
   if ((year | month | day | hour | minute | second) < 0 || minute > 59 || second > 59) return Number.NaN;
   // Fractions are up to six digits; milliseconds keep the first three, as Date.parse does.
   let millis = 0;
-  if (n > 20) {
-    if (v.charCodeAt(19) !== 46 /* . */ || digits(v, 20, n - 1) < 0) return Number.NaN;
-    for (let i = 20; i < 23; i++) millis = millis * 10 + (i < n - 1 ? v.charCodeAt(i) - 48 : 0);
+  if (end !== 19) {
+    if (end < 21 || end > 26 || v.charCodeAt(19) !== 46 /* . */ || digits(v, 20, end) < 0) return Number.NaN;
+    for (let i = 20; i < 23; i++) millis = millis * 10 + (i < end ? v.charCodeAt(i) - 48 : 0);
   }
-  return hourStart(year, month, day, hour) + minute * 60_000 + second * 1000 + millis;
+  return hourStart(year, month, day, hour) + minute * 60_000 + second * 1000 + millis - offsetMs;
 }
 
 // Every field is read by name (not through a key argument), so each read is a monomorphic load on the shapes

@@ -355,7 +355,8 @@ describe('parseMetricRecord rejects', () => {
 
   it.each([
     ['no zone', '2019-10-07T22:32:06'],
-    ['a numeric offset', '2019-10-07T22:32:06+00:00'],
+    ['a numeric offset without a colon', '2019-10-07T22:32:06+0000'],
+    ['an offset past a day', '2019-10-07T22:32:06+24:00'],
     ['a space for T', '2019-10-07 22:32:06Z'],
     ['lower-case z', '2019-10-07T22:32:06z'],
     ['date only', '2019-10-07'],
