@@ -188,6 +188,14 @@ export class EdgePlan {
       return;
     }
     const data = this.dataEdges();
+    // The parties expect the edge and it would complete the call type of the data edges (client_edge next to
+    // sdk_edge, sip_edge next to a trunk's carrier_edge): its samples may start a little after the other edge's, so
+    // while the call is young it is asked at least every 4 polls, then backs off as any other.
+    if (this.#hintStrength > 0 && this.#expected.has(edge) && this.#poll < this.#warmupPolls && completes(data, edge)) {
+      state.nextPoll = Math.max(next, this.#poll + Math.min(state.gap, SUMMARY_EDGE_MAX_GAP));
+      state.gap = Math.min(state.gap * 2, SUMMARY_EDGE_MAX_GAP);
+      return;
+    }
     const whole = settled(data) && !completes(data, edge);
     // Next to another edge's data an empty edge is most likely one the call does not have; next to a whole
     // call type's data it almost surely is, so it waits the longest gap at once.

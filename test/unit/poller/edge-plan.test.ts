@@ -162,3 +162,43 @@ describe('EdgePlan', () => {
     expect(perPoll(asked, 200)).toBeLessThanOrEqual(4 / 64 + 0.01);
   });
 });
+
+// Probe O F5: on a `client:` call the SDK edge answered first (its samples are published a few seconds before the
+// gateway's), and client_edge, which the parties said to expect, was then put off 16 polls like an edge the call
+// does not have: its gauges, verdicts and alerts were missing for 2.7 minutes of a 4-minute call.
+describe('EdgePlan: an edge the parties expect, empty next to another edge with data', () => {
+  // Asks each poll's edges; `dataFrom` says from which poll each edge has data.
+  function firstDataPoll(plan: EdgePlan, dataFrom: Partial<Record<Edge, number>>, polls: number): { asked: Edge[][]; found: number | undefined } {
+    const asked: Edge[][] = [];
+    let found: number | undefined;
+    for (let poll = 0; poll < polls; poll++) {
+      const edges = plan.begin();
+      asked.push(edges);
+      for (const edge of edges) {
+        const has = dataFrom[edge] !== undefined && poll >= dataFrom[edge];
+        if (has && edge === 'client_edge') found ??= poll;
+        plan.report(edge, has ? 'data' : 'empty');
+      }
+    }
+    return { asked, found };
+  }
+
+  it('asks it again within 4 polls while the call is young, so its data is read soon after it starts', () => {
+    const plan = new EdgePlan();
+    plan.expect(['sdk_edge', 'client_edge'], 'parties');
+    const { found } = firstDataPoll(plan, { sdk_edge: 0, client_edge: 3 }, 40);
+    expect(found).toBeDefined();
+    expect(found!).toBeLessThanOrEqual(3 + 4);
+  });
+
+  it('still backs off once the call is no longer young: a call without the edge costs little more', () => {
+    const plan = new EdgePlan();
+    plan.expect(['sdk_edge', 'client_edge'], 'parties');
+    const { asked, found } = firstDataPoll(plan, { sdk_edge: 0 }, 400);
+    expect(found).toBeUndefined();
+    const clientAsks = (from: number, to: number): number => asked.slice(from, to).filter((a) => a.includes('client_edge')).length;
+    // Young (the first 30 polls): at least every 4 polls. Later: the usual growing gaps, a handful in 370 polls.
+    expect(clientAsks(0, 30)).toBeGreaterThanOrEqual(8);
+    expect(clientAsks(30, 400)).toBeLessThanOrEqual(8);
+  });
+});
