@@ -307,8 +307,24 @@ function finishRead(cursor: EdgeCursor, state: ReadState, lastUrl: string, outco
   if (state.deep || outcome.reset) cursor.deepReadAtMs = newestRead;
   if (order === 'asc') prunePages(state.pages, newestRead - state.window);
   cursor.pages.clear();
-  if (order !== 'desc') for (const [url, oldest] of state.pages) cursor.pages.set(url, oldest);
+  if (order !== 'desc') keepNewestPages(cursor.pages, state.pages);
   return { samples: state.samples, rejected, ...outcome };
+}
+
+/**
+ * Most characters of page URLs a cursor keeps for deep reads to start from: 64 of Twilio's (about 250 characters),
+ * several times the pages of a lateness window at any page size. Pages are pruned as sample time moves on; an upstream
+ * whose pages name new URLs while time stands still would otherwise grow the cursor every poll, for good.
+ */
+export const KEPT_PAGE_URL_CHARS = 16_384;
+
+// Copies `pages` (oldest first) into `into`, the newest ones only, as many as fit in KEPT_PAGE_URL_CHARS.
+function keepNewestPages(into: Map<string, number>, pages: ReadonlyMap<string, number>): void {
+  const entries = [...pages];
+  let chars = 0;
+  let from = entries.length;
+  while (from > 0 && chars + entries[from - 1]![0].length <= KEPT_PAGE_URL_CHARS) chars += entries[--from]![0].length;
+  for (let i = from; i < entries.length; i++) into.set(entries[i]![0], entries[i]![1]);
 }
 
 // What a read has gathered so far, page by page.

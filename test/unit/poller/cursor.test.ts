@@ -473,3 +473,24 @@ describe('ReportedRejections', () => {
     expect(r.has(12345)).toBe(false);
   });
 });
+
+// Probe N F1: an upstream that answers every page with the same, already-read record and a fresh next_page_url
+// (a 300 KB PageToken) grew a call's cursor by up to a page cap of URLs every poll, for good: the pages a deep read
+// may start from were pruned only as sample time moved on, which it never did. 16 MB/s, then out of memory.
+describe('a cursor against pages that never move on', () => {
+  it('keeps what it remembers of pages bounded, however many polls read new page URLs', async () => {
+    const h = harness({ pageSize: 50 });
+    h.api.add(3);
+    let token = 0;
+    const base = 'https://insights.twilio.com/v1/Voice/' + CALL_1 + '/Metrics';
+    const stuck: PageFetcher = async (req) => {
+      const first = await h.api.fetch({ callSid: CALL_1, edge: 'sdk_edge', pageSize: 50 });
+      const url = 'url' in req ? req.url : `${base}?Edge=sdk_edge&PageSize=50`;
+      return { ...first, requestUrl: url, records: first.records.slice(0, 1), nextPageUrl: `${base}?PageSize=50&Page=${++token}&PageToken=${'P'.repeat(900)}${token}` };
+    };
+    for (let poll = 0; poll < 40; poll++) await h.poll(stuck);
+    const remembered = [...h.cursor.pages.keys()].reduce((n, url) => n + url.length, 0);
+    expect(token).toBeGreaterThan(200);
+    expect(remembered).toBeLessThanOrEqual(16_384);
+  });
+});
