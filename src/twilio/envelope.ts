@@ -82,6 +82,18 @@ export interface VoiceSettings {
   voiceTrace: boolean | null;
 }
 
+/** Longest next page URL followed: Twilio's are a few hundred characters; a cursor keeps some of them between polls. */
+export const MAX_PAGE_URL_LENGTH = 2048;
+/** Most calls a 2010 Calls page may hold: discovery asks for 1,000 a page, Twilio's largest page. */
+export const MAX_CALLS_PER_PAGE = 1000;
+/** Longest optional field of a call record kept (a number, a SIP URI, a trunk SID); a longer one reads as absent. */
+export const MAX_CALL_FIELD_LENGTH = 256;
+
+function boundedUrl(value: string, field: string): string {
+  if (value.length > MAX_PAGE_URL_LENGTH) throw new PayloadError(`"${field}" is ${value.length} characters, over ${MAX_PAGE_URL_LENGTH}`);
+  return value;
+}
+
 /** Decodes a response body as JSON, throwing a PayloadError if it is not. */
 export function decodeJson(text: string): unknown {
   try {
@@ -105,7 +117,7 @@ export function parseMetricsEnvelope(body: unknown, requestUrl: URL): MetricsEnv
   }
   let nextPageUrl: string | null = null;
   if (next !== null && next !== '') {
-    if (!URL.canParse(next)) throw new PayloadError('"meta.next_page_url" is not an absolute URL');
+    if (!URL.canParse(boundedUrl(next, 'meta.next_page_url'))) throw new PayloadError('"meta.next_page_url" is not an absolute URL');
     nextPageUrl = next;
   }
   return {
@@ -121,12 +133,14 @@ export function parseCallsEnvelope(body: unknown, apiBase: URL): CallsEnvelope {
   if (!isObject(body)) throw new PayloadError(`body is ${kind(body)}, expected an object`);
   const records = body['calls'];
   if (!Array.isArray(records)) throw new PayloadError(`"calls" is ${kind(records)}, expected an array`);
+  if (records.length > MAX_CALLS_PER_PAGE) throw new PayloadError(`"calls" holds ${records.length} records, over the ${MAX_CALLS_PER_PAGE} a page may hold`);
   const next = body['next_page_uri'];
   if (next !== null && typeof next !== 'string') {
     throw new PayloadError(`"next_page_uri" is ${kind(next)}, expected a string or null`);
   }
   let nextPageUrl: string | null = null;
   if (next !== null && next !== '') {
+    boundedUrl(next, 'next_page_uri');
     // 2010 paging URIs are relative to the API host; keep any path prefix of the configured base.
     const resolved = next.startsWith('/') && !next.startsWith('//') ? joinPath(apiBase, next) : tryUrl(next);
     if (resolved === undefined) throw new PayloadError('"next_page_uri" is neither a path nor an absolute URL');
@@ -154,11 +168,11 @@ export function parseCallRecord(record: unknown): CallRecord | string {
   const status = record['status'];
   if (typeof status !== 'string' || status === '') return '"status" is not a non-empty string';
   // An odd optional field is read as absent: the call is still in progress, and dropping its record would make
-  // discovery take it for ended.
+  // discovery take it for ended. So is one past MAX_CALL_FIELD_LENGTH: the registry keeps the parties for the call's life.
   const optional: Record<string, string | null> = {};
   for (const key of ['direction', 'from', 'to', 'start_time', 'parent_call_sid', 'trunk_sid']) {
     const value = record[key];
-    optional[key] = typeof value === 'string' && value !== '' ? value : null;
+    optional[key] = typeof value === 'string' && value !== '' && value.length <= MAX_CALL_FIELD_LENGTH ? value : null;
   }
   const parent = optional['parent_call_sid'] ?? null;
   const parentCallSid = parent !== null && CALL_SID_RE.test(parent) ? parent : null;
@@ -181,8 +195,10 @@ export function parseSummary(body: unknown): CallSummary {
   return {
     // A label of twilio_call_info and the state file: an odd one is treated as not sent, like a pushed summary's.
     callType: labelValue(optionalString(body, 'call_type')) ?? null,
-    callState: optionalString(body, 'call_state'),
-    processingState: optionalString(body, 'processing_state'),
+    // Logged and compared with the states the end check knows: an odd one (long, control or invisible characters)
+    // is read as not sent, so it neither ends a call nor reaches a log.
+    callState: labelValue(optionalString(body, 'call_state')) ?? null,
+    processingState: labelValue(optionalString(body, 'processing_state')) ?? null,
     raw: body,
   };
 }

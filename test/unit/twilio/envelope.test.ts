@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createTwilioClient } from '../../../src/twilio/client.ts';
 import type { TwilioClientOptions } from '../../../src/twilio/client.ts';
 import {
+  MAX_CALLS_PER_PAGE,
+  MAX_PAGE_URL_LENGTH,
   PayloadError,
   decodeJson,
   parseCallRecord,
@@ -161,5 +163,44 @@ describe('createTwilioClient', () => {
 
   it('does not echo userinfo from a bad base URL', () => {
     expect(() => createTwilioClient({ ...base, apiBaseUrl: 'https://AC1:tok3n@api.twilio.com' })).not.toThrow(/tok3n/);
+  });
+});
+
+// Probe N F1-F4: untrusted Twilio answers were bounded per body (32 MiB) but not per field: a 300 KB PageToken in
+// every next page URL, a 3 MB `to` kept for a call's life, 270,000 calls on one Calls page kept in one listing's
+// memory, and an 8 MB `call_state` written whole into the log.
+describe('envelope bounds on untrusted fields', () => {
+  const url = new URL('https://insights.twilio.com/v1/Voice/CA1/Metrics');
+  const longUrl = `https://insights.twilio.com/v1/Voice/CA1/Metrics?PageToken=${'P'.repeat(MAX_PAGE_URL_LENGTH)}`;
+
+  it('refuses a next page URL past its length, naming it', () => {
+    expect(() => parseMetricsEnvelope({ metrics: [], meta: { next_page_url: longUrl } }, url)).toThrow(
+      `"meta.next_page_url" is ${longUrl.length} characters, over ${MAX_PAGE_URL_LENGTH}`,
+    );
+    expect(() => parseCallsEnvelope({ calls: [], next_page_uri: `/2010-04-01/x?PageToken=${'P'.repeat(MAX_PAGE_URL_LENGTH)}` }, new URL('https://api.twilio.com'))).toThrow(
+      /"next_page_uri" is \d+ characters, over 2048/,
+    );
+  });
+
+  it('refuses a Calls page holding more calls than a page may', () => {
+    const call = { sid: 'CA0123456789abcdef0123456789abcdef', account_sid: ACCOUNT_SID, status: 'in-progress' };
+    expect(() => parseCallsEnvelope({ calls: Array.from({ length: MAX_CALLS_PER_PAGE + 1 }, () => call), next_page_uri: null }, new URL('https://api.twilio.com'))).toThrow(
+      `"calls" holds ${MAX_CALLS_PER_PAGE + 1} records, over the ${MAX_CALLS_PER_PAGE} a page may hold`,
+    );
+    expect(parseCallsEnvelope({ calls: Array.from({ length: MAX_CALLS_PER_PAGE }, () => call), next_page_uri: null }, new URL('https://api.twilio.com')).calls).toHaveLength(MAX_CALLS_PER_PAGE);
+  });
+
+  it('reads an optional call field past its length as absent, and keeps the call', () => {
+    const record = { sid: 'CA0123456789abcdef0123456789abcdef', account_sid: ACCOUNT_SID, status: 'in-progress', from: '+15550100', to: `sip:${'x'.repeat(3_000_000)}`, trunk_sid: 'T'.repeat(300) };
+    const read = parseCallRecord(record);
+    expect(read).toMatchObject({ sid: record.sid, from: '+15550100', to: null });
+    expect(read).not.toHaveProperty('trunkSid');
+  });
+
+  it('reads a Summary state that is not a short printable word as absent', () => {
+    for (const odd of ['\u001b[2K\u001b[31mFAKE-ERROR\u001b[0m', 'x'.repeat(8_000_000), 'completed\n']) {
+      expect(parseSummary({ call_state: odd, processing_state: odd })).toMatchObject({ callState: null, processingState: null });
+    }
+    expect(parseSummary({ call_state: 'completed', processing_state: 'complete' })).toMatchObject({ callState: 'completed', processingState: 'complete' });
   });
 });
