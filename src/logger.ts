@@ -3,9 +3,15 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { LogFormat, LogLevel } from './config/types.ts';
 
+// Control and format characters (ESC, BEL, C1, bidi overrides, zero-width ones): written raw they would move or recolour
+// a terminal, or make one value read as another. JSON.stringify escapes C0 controls only.
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
 function logfmtValue(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return /^[^\s"=]+$/.test(s) ? s : JSON.stringify(s);
+  if (/^[^\s"=\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u.test(s)) return s;
+  // Each UTF-16 unit of the character (two for one past U+FFFF), as JSON writes an escape.
+  return JSON.stringify(s).replace(UNSAFE, (c) => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
 }
 
 // pino writes JSON lines; for logfmt each line is re-encoded as key=value pairs, level and msg first.
