@@ -479,7 +479,7 @@ describe('ReportedRejections', () => {
 // may start from were pruned only as sample time moved on, which it never did. 16 MB/s, then out of memory.
 describe('a cursor against pages that never move on', () => {
   it('keeps what it remembers of pages bounded, however many polls read new page URLs', async () => {
-    const h = harness({ pageSize: 50 });
+    const h = harness({ order: 'asc', pageSize: 50 });
     h.api.add(3);
     let token = 0;
     const base = 'https://insights.twilio.com/v1/Voice/' + CALL_1 + '/Metrics';
