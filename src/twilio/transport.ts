@@ -6,6 +6,7 @@ import type { Endpoint } from './endpoint.ts';
 import { decodeJson, PayloadError } from './envelope.ts';
 import { codeForStatus, parseRetryAfter, TwilioError } from './errors.ts';
 import type { TwilioErrorCode } from './errors.ts';
+import { redactor } from '../config/secret.ts';
 
 /** Largest success body read, in bytes: a 1000-record Metrics page is a few hundred KiB, so this only stops runaway bodies. */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -260,17 +261,6 @@ function parseErrorBody(text: string, redact: (text: string) => string): ErrorDe
   const moreInfo = fields['more_info'];
   if (typeof moreInfo === 'string') details.moreInfo = redact(moreInfo).slice(0, MAX_MESSAGE_CHARS);
   return details;
-}
-
-// C0 controls, DEL and C1 controls (ESC, CSI, CR, LF, BEL...): upstream text must not recolour or move a
-// terminal, nor start a forged line in a text log.
-const CONTROL_CHARACTERS = /\p{Cc}/gu;
-
-// Makes upstream text safe to show: control characters removed first (so none can split a secret and
-// slip past), then each secret replaced by `<secret>`.
-function redactor(secrets: string[]): (text: string) => string {
-  const present = secrets.filter((s) => s !== '');
-  return (text) => present.reduce((out, s) => out.split(s).join('<secret>'), text.replace(CONTROL_CHARACTERS, ''));
 }
 
 // A function, not an inline check, because the signal changes state across awaits and TypeScript narrows it too early.

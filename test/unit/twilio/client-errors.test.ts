@@ -401,6 +401,9 @@ describe('secrets never leak', () => {
     ].join('\n');
     expect(text).not.toContain(password);
     expect(text).not.toContain(basicAuth(username, password).slice('Basic '.length));
+    // Nor split by an invisible character, nor behind a bidi override.
+    expect(text.replace(/[\u200b\u2060\u202e]/gu, '')).not.toContain(password);
+    expect(text).not.toMatch(/[\u200b\u2060\u202e]/u);
   }
 
   it.each([
@@ -412,6 +415,17 @@ describe('secrets never leak', () => {
           message: `Authenticate: bad password ${AUTH_TOKEN} ${API_KEY_SECRET} in ${req.headers.authorization ?? ''}`,
           more_info: `https://example.test/?t=${AUTH_TOKEN}&k=${API_KEY_SECRET}`,
           status: 401,
+        }),
+    ],
+    [
+      // Probe N F8: a zero-width space inside the token kept it whole on the status page (only controls were removed
+      // before matching), and a right-to-left override reached it too.
+      'a message that splits the secret with invisible characters',
+      (_req: IncomingMessage, res: ServerResponse) =>
+        sendJson(res, 500, {
+          code: 20500,
+          message: `zw=${AUTH_TOKEN.slice(0, 5)}\u200b${AUTH_TOKEN.slice(5)} rlo=\u202e${API_KEY_SECRET.slice(0, 4)}\u2060${API_KEY_SECRET.slice(4)}`,
+          status: 500,
         }),
     ],
     ['a connection reset', (req: IncomingMessage) => req.socket.destroy()],
