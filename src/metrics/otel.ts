@@ -5,6 +5,7 @@ import type { MetricProducer, PushMetricExporter } from '@opentelemetry/sdk-metr
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Registry } from 'prom-client';
 import type { OtlpConfig } from '../config/index.ts';
+import { redactor } from '../config/secret.ts';
 import type { SampleListener, SampleStore } from '../store/sample-store.ts';
 import { FLEET_HISTOGRAMS } from './definitions.ts';
 import type { MetricDefinition } from './definitions.ts';
@@ -108,7 +109,7 @@ export function createOtelExposition(options: OtelExpositionOptions): OtelExposi
   ];
   if (options.selfRegistry) producers.push(createSelfProducer({ registry: options.selfRegistry, include, ...scope }));
   const reader = new PeriodicExportingMetricReader({
-    exporter: createReportingExporter(inner, options.onExportResult),
+    exporter: createReportingExporter(inner, options.onExportResult && reportRedacted(settings, options.onExportResult)),
     exportIntervalMillis: settings.exportIntervalMs,
     exportTimeoutMillis: settings.exportTimeoutMs,
     maxExportBatchSize: MAX_POINTS_PER_REQUEST,
@@ -133,6 +134,23 @@ export function createOtelExposition(options: OtelExpositionOptions): OtelExposi
       });
       return stopped;
     },
+  };
+}
+
+// Longest message of a failed export passed on (a collector's reason and body can be long).
+const MAX_EXPORT_ERROR_CHARS = 500;
+
+// A collector or proxy may echo a request's headers in its error, which the OTLP exporter's error message carries:
+// each header value (and its credential after a scheme such as `Bearer `) is replaced, as in Twilio's errors.
+function reportRedacted(settings: OtelSettings, onResult: ExportResultListener): ExportResultListener {
+  const values = Object.values(settings.headers).map((v) => v.reveal());
+  const redact = redactor([...values, ...values.map((v) => v.slice(v.indexOf(' ') + 1)).filter((v) => v.length >= 8)]);
+  return (ok, error) => {
+    if (error === undefined) return onResult(ok);
+    const text = error instanceof Error ? error.message : typeof error === 'string' ? error : 'export failed';
+    const redacted = new Error(redact(text).slice(0, MAX_EXPORT_ERROR_CHARS));
+    if (error instanceof Error && error.name !== redacted.name) redacted.name = error.name;
+    onResult(ok, redacted);
   };
 }
 

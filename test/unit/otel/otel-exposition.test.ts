@@ -1,6 +1,9 @@
 import { metrics as otelApi } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, Histogram, MetricData, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CALL_INFO,
@@ -459,10 +462,44 @@ describe('OTel export outcomes and shutdown', () => {
     clientCall(h);
     await h.exposition.forceFlush();
     await h.exposition.forceFlush();
+    // The error passed on is the exporter's, its message redacted of the OTLP headers' secrets (see below).
     expect(outcomes).toEqual([
-      [false, boom],
+      [false, expect.objectContaining({ name: 'Error', message: boom.message })],
       [true, undefined],
     ]);
+  });
+
+  // Probe N F5: a collector (or a proxy) that echoed the Authorization header in its error put the header's secret in
+  // the exporter's log, through the OTLP exporter error's message; Twilio errors were redacted, OTLP ones not.
+  it('reports a failed export without the secret header values a collector echoed back', async () => {
+    const token = 'OtlpHeaderSecret555';
+    const echo = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(400, `Bad auth ${req.headers.authorization ?? ''}`, { 'content-type': 'text/plain' }).end(`bad auth ${req.headers.authorization ?? ''} x-key=${String(req.headers['x-key'])}`));
+    });
+    echo.listen(0, '127.0.0.1');
+    await once(echo, 'listening');
+    try {
+      const outcomes: Array<[boolean, string]> = [];
+      const endpoint = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/v1/metrics`;
+      const h = track(
+        harness({
+          exporter: undefined,
+          otlp: otlpConfig({ endpoint, exportIntervalMs: 3_600_000, headers: { Authorization: new Secret(`Bearer ${token}`), 'X-Key': new Secret('key-value-777') } }),
+          onExportResult: (ok, err) => outcomes.push([ok, String(err)]),
+        }),
+      );
+      clientCall(h);
+      await h.exposition.forceFlush();
+      expect(outcomes).toHaveLength(1);
+      expect(outcomes[0]![0]).toBe(false);
+      // The collector's answer did reach the error, so the assertions below are not vacuous.
+      expect(outcomes[0]![1]).toMatch(/Bad auth|bad auth/);
+      expect(outcomes[0]![1]).not.toContain(token);
+      expect(outcomes[0]![1]).not.toContain('key-value-777');
+    } finally {
+      echo.close();
+    }
   });
 
   it('counts an exporter that throws as a failed export instead of breaking the reader', async () => {
