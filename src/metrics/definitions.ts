@@ -335,7 +335,7 @@ const DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] 
 /** The prom-client instruments: the exporter's own metrics, and the fleet counters fed from pushed events. */
 export const SELF_METRICS = {
   apiRequests: self('api_requests_total', 'counter', ['account_sid', 'endpoint', 'outcome'], '{request}',
-    'Requests to the Twilio API by endpoint and outcome (HTTP status, or an error code for failures without one).'),
+    'Requests to the Twilio API by endpoint and outcome (HTTP status, `other` for a status HTTP does not define, or an error code for failures without one).'),
   apiRequestDuration: self('api_request_duration_seconds', 'histogram', ['account_sid', 'endpoint'], 's',
     'Duration of requests to the Twilio API.', DURATION_BUCKETS),
   apiRetries: self('api_retries_total', 'counter', ['account_sid', 'endpoint', 'reason'], '{request}',
@@ -357,7 +357,7 @@ export const SELF_METRICS = {
   cursorResets: self('cursor_resets_total', 'counter', ['account_sid'], '{reset}',
     'Paging cursors that Twilio no longer accepted, replaced by a full re-read with de-duplication.'),
   samplesRejected: self('samples_rejected_total', 'counter', ['reason'], '{sample}',
-    'Metric records skipped, by reason: malformed, dated too far ahead of the clock, naming another call, account or edge than the query, or too_late (never seen and older than max_sample_lateness behind their stream).'),
+    'Metric records skipped, by reason: malformed, dated too far ahead of the clock, naming another call, account or edge than the query, or too_late (never seen and older than max_sample_lateness behind their stream). A record read again on a later poll is not counted again (each edge query remembers its last 256 skipped records).'),
   pagingStopped: self('paging_stopped_total', 'counter', ['account_sid', 'reason'], '{read}',
     'Reads of a call\'s metrics that stopped before the last page, by reason: page_cap or byte_cap (the poll budget; the next poll goes on), foreign_origin (a next page on another origin, never requested), page_failed (a later page failed for good); what was read before is kept.'),
   samplesDuplicate: self('samples_duplicate_total', 'counter', [], '{sample}',

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
@@ -132,7 +133,8 @@ export function createTransport(options: TransportOptions): SendJson {
         throw fail(err);
       }
       const { statusCode, headers, body } = response;
-      outcome = String(statusCode);
+      // A label value: a status HTTP does not define (777, 999) is `other`, so the set is closed whatever answers.
+      outcome = STATUS_CODES[statusCode] === undefined ? 'other' : String(statusCode);
       concurrentRequests = headerNumber(headers['twilio-concurrent-requests']);
 
       if (statusCode < 200 || statusCode > 299) {

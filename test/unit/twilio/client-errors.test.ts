@@ -111,6 +111,14 @@ describe('HTTP status to error code', () => {
     expect(events).toMatchObject([{ endpoint: 'metrics', outcome: String(status) }]);
   });
 
+  // Probe N F7: any three-digit status an upstream answered became an `outcome` label value (777, 999 were seen).
+  it.each([777, 999, 599])('counts a status HTTP does not define (%i) as outcome other, a closed set', async (status) => {
+    const fake = await fakeUpstream((_req, res) => sendJson(res, status, { code: 20500, message: 'odd', status }));
+    const { client, events } = testClient(fake);
+    await caught(() => client.fetchMetricsPage({ callSid: CALL_SID }));
+    expect(events.map((e) => e.outcome)).toEqual(['other']);
+  });
+
   it('keeps more_info from the error body', async () => {
     const fake = await fakeUpstream((_req, res) =>
       sendJson(res, 404, {
