@@ -5,7 +5,7 @@ import type { MetricProducer, PushMetricExporter } from '@opentelemetry/sdk-metr
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Registry } from 'prom-client';
 import type { OtlpConfig } from '../config/index.ts';
-import { redactor } from '../config/secret.ts';
+import { redactor } from '../samples/redact.ts';
 import type { SampleListener, SampleStore } from '../store/sample-store.ts';
 import { FLEET_HISTOGRAMS } from './definitions.ts';
 import type { MetricDefinition } from './definitions.ts';

@@ -7,7 +7,7 @@ import type { Endpoint } from './endpoint.ts';
 import { decodeJson, PayloadError } from './envelope.ts';
 import { codeForStatus, parseRetryAfter, TwilioError } from './errors.ts';
 import type { TwilioErrorCode } from './errors.ts';
-import { redactor } from '../config/secret.ts';
+import { redactor } from '../samples/redact.ts';
 
 /** Largest success body read, in bytes: a 1000-record Metrics page is a few hundred KiB, so this only stops runaway bodies. */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
