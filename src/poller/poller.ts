@@ -419,6 +419,8 @@ export class Poller {
         summary = null;
       }
       state.summaryThisPoll = summary;
+      // The answer serves the edge hint too, which would otherwise ask again at its own next time.
+      if (!state.summaryKnown && state.plan.dataEdges().length === 0) this.#learnEdges(state, summary, now);
     }
     // Twilio may serve a call's Summary only after the call: the type it names outranks the edges seen with data.
     if (summary?.callType) this.#o.store.setCallType(call.callSid, call.accountSid, summary.callType);
@@ -434,25 +436,31 @@ export class Poller {
     const now = this.#now();
     // Once the data has shown the edges, the Summary could only confirm them: it is not asked any more.
     if (!state.summaryKnown && state.plan.dataEdges().length === 0 && now >= state.summaryRetryAtMs) {
+      let summary: CallSummary | null;
       try {
-        const summary = await account.policy.run((s) => account.client.fetchCallSummary(state.call.callSid, s), signal);
-        state.summaryThisPoll = summary;
-        const edges = edgesOfSummaryType(summary.callType);
-        if (summary.callType) this.#o.store.setCallType(state.call.callSid, state.call.accountSid, summary.callType);
-        if (edges) {
-          state.plan.expect(edges, 'summary');
-          state.summaryKnown = true;
-        }
+        summary = await account.policy.run((s) => account.client.fetchCallSummary(state.call.callSid, s), signal);
       } catch (err) {
         if (signal.aborted) throw err;
-        state.summaryThisPoll = null;
+        summary = null;
       }
-      if (!state.summaryKnown) {
-        const backoff = Math.min(2 ** state.summaryMisses, MAX_SUMMARY_BACKOFF);
-        state.summaryMisses += 1;
-        state.summaryRetryAtMs = now + (this.#o.summaryRetryMs ?? 60_000) * backoff;
-      }
+      state.summaryThisPoll = summary;
+      this.#learnEdges(state, summary, now);
     }
     return state.plan.begin();
+  }
+
+  // What a Summary answer (null: not served or failed), asked for the hint or the end check, says of the call's edges:
+  // the edges of the type it names, or else the next time the hint may ask, later after each miss.
+  #learnEdges(state: PollState, summary: CallSummary | null, now: number): void {
+    const edges = edgesOfSummaryType(summary?.callType);
+    if (summary?.callType) this.#o.store.setCallType(state.call.callSid, state.call.accountSid, summary.callType);
+    if (edges) {
+      state.plan.expect(edges, 'summary');
+      state.summaryKnown = true;
+      return;
+    }
+    const backoff = Math.min(2 ** state.summaryMisses, MAX_SUMMARY_BACKOFF);
+    state.summaryMisses += 1;
+    state.summaryRetryAtMs = now + (this.#o.summaryRetryMs ?? 60_000) * backoff;
   }
 }

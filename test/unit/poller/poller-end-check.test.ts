@@ -241,3 +241,24 @@ describe('Poller end check', () => {
     expect(h.registry.get(CALL_1)!.endedAtMs).toBeUndefined();
   });
 });
+
+// Probe O F6: a call whose edges had no data yet asked its Summary for the end check and, 10 s later, again for the
+// edge hint: two requests where the README promises one per end_check_after.
+describe('the Summary asked for the end check also serves the edge hint', () => {
+  it('is not asked again for the hint right after the end check asked it', async () => {
+    const h = setup(END_CHECK_AFTER_MS, 0);
+    h.client.setSummary(CALL_1, new TwilioError({ code: 'not_found', endpoint: 'summary', status: 404, twilioCode: 20404 }));
+    // When each Summary request was made, from the start.
+    const askedAt: number[] = [];
+    for (let t = 0; t < 400_000; t += 10_000) {
+      h.clock.now += 10_000;
+      await h.poller.pollNow(CALL_1);
+      while (askedAt.length < h.client.summaryRequests.length) askedAt.push(h.clock.now - T0);
+    }
+    // The hint's first ask, then the end checks, one per end_check_after: never one right after another (the
+    // old code asked the hint again 10 s after the first end check).
+    expect(askedAt.slice(0, 3)).toEqual([10_000, 10_000 + END_CHECK_AFTER_MS - 10_000, 10_000 + 2 * END_CHECK_AFTER_MS - 10_000]);
+    const gaps = askedAt.slice(1).map((t, i) => t - askedAt[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThan(2 * 10_000);
+  });
+});
