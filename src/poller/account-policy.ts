@@ -43,6 +43,18 @@ export interface AccountPolicy {
   resetAuth(): void;
 }
 
+/**
+ * The open circuit's refusal, saying what opened it: the last upstream failure, also as `cause` (a log line or the
+ * status page then shows what Twilio answered, not only that requests are held back).
+ */
+export class CircuitOpenError extends BrokenCircuitError {
+  constructor(failures: number, last: unknown) {
+    super(`the account's circuit is open after ${failures} upstream failures in a row; the last: ${last instanceof Error ? last.message : 'unknown'}`);
+    this.name = 'CircuitOpenError';
+    if (last !== undefined) this.cause = last;
+  }
+}
+
 /** Whether a failure is the open circuit refusing the request: it never reached Twilio, so it says nothing new about it. */
 export function isCircuitRefusal(err: unknown): boolean {
   return err instanceof BrokenCircuitError;
@@ -86,6 +98,12 @@ export function createAccountPolicy(options: AccountPolicyOptions): AccountPolic
     if (state === CircuitState.Open) options.onCircuit?.(true);
     else if (state === CircuitState.Closed) options.onCircuit?.(false);
   });
+  // What opened the circuit, for its refusals to say.
+  let lastUpstreamFailure: unknown;
+  const explainRefusal = (err: unknown): never => {
+    if (err instanceof BrokenCircuitError && !(err instanceof CircuitOpenError)) throw new CircuitOpenError(options.breakerThreshold ?? 10, lastUpstreamFailure);
+    throw err;
+  };
   const authHold = options.authHoldMs ?? 30_000;
   let authError: TwilioError | undefined;
   let authBlockedUntil = 0;
@@ -119,11 +137,12 @@ export function createAccountPolicy(options: AccountPolicyOptions): AccountPolic
             } else if (err instanceof TwilioError && err.code === 'timeout' && timeoutHold > 0) {
               await sleep(timeoutHold, s);
             }
+            if (isUpstreamFailure(err)) lastUpstreamFailure = err;
             throw err;
           }
         }, s),
       s,
-    );
+    ).catch(explainRefusal);
   };
   const delayFor = (err: TwilioError, attempt: number): number => {
     if (err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, maxRetryAfter);

@@ -1,6 +1,6 @@
 import { BrokenCircuitError } from 'cockatiel';
 import { describe, expect, it } from 'vitest';
-import { createAccountPolicy } from '../../../src/poller/account-policy.ts';
+import { createAccountPolicy, isCircuitRefusal } from '../../../src/poller/account-policy.ts';
 import { TwilioError } from '../../../src/twilio/errors.ts';
 
 const err503 = () => new TwilioError({ code: 'upstream', endpoint: 'metrics', status: 503, twilioCode: 20503 });
@@ -34,6 +34,19 @@ describe('account policy: circuit breaker', () => {
     t += 600;
     await expect(policy.run(() => Promise.resolve('ok'))).resolves.toBe('ok');
     expect(states).toEqual([true, false]);
+  });
+
+  // Probe N (a side note): the first "poll failed" warning of an episode often said only "Execution prevented because
+  // the circuit breaker is open", hiding what Twilio answered, which was left in debug lines.
+  it('refuses with an error that says the circuit is open and carries the last upstream failure', async () => {
+    const policy = createAccountPolicy({ maxConcurrent: 1, maxRetries: 0, breakerThreshold: 2, halfOpenAfterMs: 60_000 });
+    const failing = (): Promise<never> => Promise.reject(err503());
+    for (let i = 0; i < 2; i++) await expect(policy.run(failing)).rejects.toBeInstanceOf(TwilioError);
+    const refused = await policy.run(failing).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(BrokenCircuitError);
+    expect(isCircuitRefusal(refused)).toBe(true);
+    expect(String(refused)).toMatch(/circuit is open after 2 upstream failures in a row; the last: .*HTTP 503/);
+    expect((refused as Error).cause).toBeInstanceOf(TwilioError);
   });
 
   it('does not count per-call problems (404) toward opening', async () => {
